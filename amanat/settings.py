@@ -1,0 +1,140 @@
+"""Settings: one frozen value built once from ``AMANAT_*`` variables and the instance folder.
+
+Precedence: the environment, then ``<instance>/amanat.toml``, then the defaults of DESIGN 5.3.
+Nothing else in Amanat reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings (DESIGN 5.3)."""
+
+    instance: Path
+    database_url: str
+    public_base_url: str = "http://localhost:8000"
+    keystore: str = "file"
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin: str = field(default="", repr=False)
+    blobstore: str = ""
+    tsa_url: str = ""
+    max_upload_bytes: int = 25 * 1024 * 1024
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_attempts_per_minute: int = 10
+    log_level: str = "INFO"
+
+    @property
+    def origin(self) -> str:
+        """The exact web origin (scheme://host[:port]) passkeys are bound to."""
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn relying-party id: the host name of the public URL."""
+        return urlsplit(self.public_base_url).hostname or "localhost"
+
+    @property
+    def https(self) -> bool:
+        """Whether the service is published over HTTPS (secure cookies, HSTS)."""
+        return urlsplit(self.public_base_url).scheme == "https"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Folder of the filesystem blob store."""
+        spec = self.blobstore or f"file:{self.instance / 'blobs'}"
+        if not spec.startswith("file:"):
+            raise SettingsError("AMANAT_BLOBSTORE must be file:<folder>")
+        return Path(spec[len("file:") :])
+
+    @property
+    def key_file(self) -> Path:
+        """The file key store's master-key file."""
+        return self.instance / "master.keys"
+
+    @property
+    def secret_key_file(self) -> Path:
+        """File holding the web tier's signing secret (CSRF tokens)."""
+        return self.instance / "secret.key"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, CLI flags)."""
+        return replace(self, **changes)
+
+
+_INT_FIELDS = {
+    "max_upload_bytes",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "login_attempts_per_minute",
+}
+_STR_FIELDS = {
+    "database_url",
+    "public_base_url",
+    "keystore",
+    "pkcs11_module",
+    "pkcs11_token",
+    "pkcs11_pin",
+    "blobstore",
+    "tsa_url",
+    "log_level",
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("AMANAT_INSTANCE", "./instance")).resolve()
+    values: dict[str, Any] = {}
+    toml_file = instance / "amanat.toml"
+    if toml_file.is_file():
+        try:
+            with toml_file.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{toml_file}: {exc}") from None
+        for key, value in data.items():
+            name = key.lower().removeprefix("amanat_")
+            if name in _INT_FIELDS | _STR_FIELDS:
+                values[name] = value
+            else:
+                raise SettingsError(f"{toml_file}: unknown setting {key!r}")
+    for name in _INT_FIELDS | _STR_FIELDS:
+        env_name = "AMANAT_" + name.upper()
+        if env_name in env:
+            values[name] = env[env_name]
+    if overrides:
+        values.update(overrides)
+    for name in _INT_FIELDS & values.keys():
+        try:
+            values[name] = int(values[name])
+        except (TypeError, ValueError):
+            raise SettingsError(f"AMANAT_{name.upper()} must be an integer") from None
+        if values[name] <= 0:
+            raise SettingsError(f"AMANAT_{name.upper()} must be positive")
+    values.setdefault("database_url", f"sqlite:///{instance / 'amanat.db'}")
+    settings = Settings(instance=instance, **values)
+    if settings.keystore not in ("file", "pkcs11"):
+        raise SettingsError("AMANAT_KEYSTORE must be 'file' or 'pkcs11'")
+    if settings.keystore == "pkcs11" and not (settings.pkcs11_module and settings.pkcs11_token):
+        raise SettingsError("AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN")
+    if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
+        raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
+    return settings

@@ -1,0 +1,24 @@
+"""The citizen's tamper-evident activity ledger.
+
+Every security event and every access to a citizen's data is appended to one ledger table in the
+same transaction as the action it records. Each event carries a typed tag (:class:`EventTag`), the
+actor, the citizen it concerns, the object, the time, and a SHA-256 hash chaining it to the event
+before it, so that editing, deleting or reordering a row is detected by :func:`verify_chain`.
+Appends are serialised (an advisory lock on PostgreSQL, the write lock on SQLite) so that parallel
+requests never fork the chain. A later issue turns the chain into a Merkle-tree transparency log.
+"""
+
+from audit.errors import AuditError
+from audit.models import AuditEvent
+from audit.service import ChainReport, list_events, record_event, verify_chain
+from audit.tags import EventTag
+
+__all__ = [
+    "AuditError",
+    "AuditEvent",
+    "ChainReport",
+    "EventTag",
+    "list_events",
+    "record_event",
+    "verify_chain",
+]

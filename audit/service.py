@@ -1,0 +1,149 @@
+"""Appending to, reading and checking the hash-chained ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from amanat.db import is_postgresql
+from audit.errors import AuditError
+from audit.models import AuditEvent
+from audit.tags import EventTag
+
+GENESIS = bytes(32)
+# Arbitrary constant naming the ledger's advisory lock on PostgreSQL.
+_APPEND_LOCK = 0x414D414E4154
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        # SQLite hands back naive datetimes; everything Amanat stores is UTC.
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def event_digest(
+    *,
+    prev_hash: bytes,
+    seq: int,
+    tag: str,
+    actor: str,
+    subject_id: int | None,
+    object_type: str | None,
+    object_id: str | None,
+    details: Mapping[str, Any],
+    occurred_at: dt.datetime,
+) -> bytes:
+    """SHA-256 over the previous hash and the canonical JSON of the event's fields."""
+    body = {
+        "seq": seq,
+        "tag": tag,
+        "actor": actor,
+        "subject": subject_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details,
+        "at": _utc(occurred_at).isoformat(timespec="microseconds"),
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(prev_hash + canonical.encode()).digest()
+
+
+def record_event(
+    session: Session,
+    *,
+    tag: EventTag,
+    actor: str,
+    subject_id: int | None,
+    now: dt.datetime,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event in the caller's transaction (it commits or rolls back with the action)."""
+    if not isinstance(tag, EventTag):
+        raise AuditError("event tags must be EventTag members")
+    if is_postgresql(session):
+        # Serialise appends until this transaction ends, so two requests never take the same seq.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+    # On SQLite every transaction begins IMMEDIATE (amanat.db): appends are already serialised.
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    clean = dict(details or {})
+    occurred = _utc(now)
+    digest = event_digest(
+        prev_hash=prev, seq=seq, tag=tag.value, actor=actor, subject_id=subject_id,
+        object_type=object_type, object_id=object_id, details=clean, occurred_at=occurred,
+    )
+    event = AuditEvent(
+        seq=seq, tag=tag.value, actor=actor, subject_id=subject_id, object_type=object_type,
+        object_id=object_id, details=clean, occurred_at=occurred, prev_hash=prev, hash=digest,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_events(
+    session: Session, *, subject_id: int, limit: int = 100, before_seq: int | None = None
+) -> Sequence[AuditEvent]:
+    """The events concerning one citizen, newest first."""
+    query = select(AuditEvent).where(AuditEvent.subject_id == subject_id)
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    return session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of :func:`verify_chain`: how many events were checked, and the first bad one."""
+
+    checked: int
+    first_bad_seq: int | None
+    problem: str | None
+
+    @property
+    def intact(self) -> bool:
+        """True when every event chains correctly."""
+        return self.first_bad_seq is None
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Recompute the chain from the table; report the first event that does not fit."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    while True:
+        # Plain rows, not ORM objects: nothing piles up in the caller's identity map.
+        rows = session.execute(
+            select(*AuditEvent.__table__.c).where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return ChainReport(checked, None, None)
+        for event in rows:
+            if event.seq != expected_seq:
+                return ChainReport(checked, expected_seq, "event missing or out of order")
+            if event.prev_hash != prev:
+                return ChainReport(checked, event.seq, "does not link to the previous event")
+            digest = event_digest(
+                prev_hash=prev, seq=event.seq, tag=event.tag, actor=event.actor,
+                subject_id=event.subject_id, object_type=event.object_type,
+                object_id=event.object_id, details=event.details, occurred_at=event.occurred_at,
+            )
+            if digest != event.hash:
+                return ChainReport(checked, event.seq, "content does not match its hash")
+            prev = event.hash
+            expected_seq += 1
+            checked += 1
+            last_seq = event.seq

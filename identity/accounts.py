@@ -1,0 +1,119 @@
+"""Accounts: citizens (by CNIC) and staff roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from identity.errors import Conflict, InvalidInput, NotFound
+from identity.models import Account, Role
+
+_CNIC = re.compile(r"^(\d{5})-?(\d{7})-?(\d)$")
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MAX_NAME = 120
+
+
+def actor_of(account: Account | int) -> str:
+    """How an account is named in the ledger."""
+    return f"account:{account if isinstance(account, int) else account.id}"
+
+
+def normalize_cnic(value: str) -> str:
+    """A CNIC in the canonical ``NNNNN-NNNNNNN-N`` form; InvalidInput when malformed.
+
+    Dashes may be left out, and spaces around the number are ignored.
+    """
+    match = _CNIC.match((value or "").strip())
+    if not match:
+        raise InvalidInput("The CNIC must have 13 digits, written as 12345-1234567-1.")
+    return "-".join(match.groups())
+
+
+def clean_display_name(value: str) -> str:
+    """A display name in NFC, trimmed, 1 to 120 characters, no control characters."""
+    name = " ".join(unicodedata.normalize("NFC", value or "").split())
+    if not name:
+        raise InvalidInput("Please enter your full name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"The name may have at most {MAX_NAME} characters.")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidInput("The name contains characters that are not allowed.")
+    return name
+
+
+def clean_login(value: str) -> str:
+    """A staff login name: 3-64 lower-case letters, digits, dot, dash, underscore."""
+    login = (value or "").strip().lower()
+    if not _LOGIN.match(login):
+        raise InvalidInput("A login name has 3 to 64 letters, digits, '.', '-' or '_'.")
+    return login
+
+
+def new_user_handle() -> bytes:
+    """A random WebAuthn user handle (never personal data)."""
+    return os.urandom(32)
+
+
+def ensure_cnic_available(session: Session, *, cnic: str) -> None:
+    """Conflict when a citizen with this CNIC is already registered."""
+    if session.scalar(select(Account.id).where(Account.login == cnic)) is not None:
+        raise Conflict("An account with this CNIC already exists. Please sign in instead.")
+
+
+def create_account(
+    session: Session,
+    *,
+    role: Role,
+    display_name: str,
+    login: str,
+    now: dt.datetime,
+    user_handle: bytes | None = None,
+    affiliation: str | None = None,
+) -> Account:
+    """Create an account (login already validated) and record ``account:created``."""
+    if role is Role.CITIZEN:
+        login = normalize_cnic(login)
+        ensure_cnic_available(session, cnic=login)
+    else:
+        login = clean_login(login)
+        if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+            raise Conflict("This login name is taken.")
+    account = Account(
+        role=role.value,
+        display_name=clean_display_name(display_name),
+        login=login,
+        user_handle=user_handle or new_user_handle(),
+        affiliation=affiliation,
+        created_at=now,
+    )
+    session.add(account)
+    session.flush()
+    record_event(
+        session, tag=EventTag.ACCOUNT_CREATED, actor=actor_of(account), now=now,
+        subject_id=account.id, object_type="account", object_id=str(account.id),
+        details={"role": role.value},
+    )
+    return account
+
+
+def get_account(session: Session, *, account_id: int) -> Account:
+    """The account with this id, or NotFound."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("no such account")
+    return account
+
+
+def find_by_login(session: Session, *, login: str) -> Account | None:
+    """The account with this CNIC or login name, if any (CNICs are normalised first)."""
+    try:
+        key = normalize_cnic(login)
+    except InvalidInput:
+        key = (login or "").strip().lower()
+    return session.scalar(select(Account).where(Account.login == key))

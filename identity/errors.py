@@ -1,0 +1,39 @@
+"""Errors of the ``identity`` package (one root)."""
+
+
+class IdentityError(Exception):
+    """Root of every error raised by :mod:`identity`."""
+
+
+class InvalidInput(IdentityError):
+    """A field is missing or malformed; the message says which, in plain words."""
+
+
+class Conflict(IdentityError):
+    """The request clashes with existing data (an ID number already registered)."""
+
+
+class NotFound(IdentityError):
+    """No such account, passkey or session (for this caller)."""
+
+
+class AuthenticationFailed(IdentityError):
+    """Sign-in failed. Deliberately vague: it never says whether the account exists."""
+
+    def __init__(self, message: str = "sign-in failed") -> None:
+        super().__init__(message)
+
+
+class PasskeyRejected(IdentityError):
+    """A WebAuthn ceremony response was refused (wrapped ``fido2`` errors land here)."""
+
+    def __init__(self, message: str = "the passkey response was not accepted") -> None:
+        super().__init__(message)
+
+
+class RateLimited(IdentityError):
+    """Too many attempts; try again later."""
+
+
+class NotAllowed(IdentityError):
+    """The action is not allowed (e.g. removing the last passkey)."""

@@ -1,0 +1,93 @@
+"""Argon2id passwords: an optional second way in.
+
+Parameters are the OWASP minimum (m=19 MiB, t=2, p=1). Hashes are upgraded on sign-in when the
+parameters change. Unknown accounts are answered after hashing against a dummy hash, so timing does
+not tell whether an account exists. Concurrent hashes are bounded to the number of cores: more
+would only make every one of them slower and let a flood of sign-ins exhaust memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from identity.accounts import actor_of, find_by_login
+from identity.errors import AuthenticationFailed, InvalidInput
+from identity.models import Account
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
+_dummy_lock = threading.Lock()
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    with _dummy_lock:
+        if _dummy_hash is None:
+            _dummy_hash = _hasher.hash(os.urandom(16).hex())
+        return _dummy_hash
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash (bounded concurrency)."""
+    with _slots:
+        return _hasher.hash(password)
+
+
+def _verify(hash_: str, password: str) -> bool:
+    with _slots:
+        try:
+            return _hasher.verify(hash_, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+def check_new_password(password: str) -> str:
+    """Length rules (NIST SP 800-63B: at least 12 here, no composition rules)."""
+    if not MIN_LENGTH <= len(password or "") <= MAX_LENGTH:
+        raise InvalidInput(f"A password has {MIN_LENGTH} to {MAX_LENGTH} characters.")
+    return password
+
+
+def set_password(session: Session, *, account: Account, password: str, now: dt.datetime) -> None:
+    """Set or replace the account's password."""
+    account.password_hash = hash_password(check_new_password(password))
+    session.flush()
+    record_event(
+        session, tag=EventTag.ACCOUNT_PASSWORD_SET, actor=actor_of(account), now=now,
+        subject_id=account.id, object_type="account", object_id=str(account.id),
+    )
+
+
+def remove_password(session: Session, *, account: Account, now: dt.datetime) -> None:
+    """Remove the password: passkeys (and recovery codes) remain."""
+    account.password_hash = None
+    session.flush()
+    record_event(
+        session, tag=EventTag.ACCOUNT_PASSWORD_REMOVED, actor=actor_of(account), now=now,
+        subject_id=account.id, object_type="account", object_id=str(account.id),
+    )
+
+
+def authenticate_password(session: Session, *, login: str, password: str) -> Account:
+    """The account for a correct login and password; AuthenticationFailed otherwise."""
+    account = find_by_login(session, login=login)
+    if account is None or account.password_hash is None:
+        _verify(_dummy(), password or "")
+        raise AuthenticationFailed()
+    if not _verify(account.password_hash, password or ""):
+        raise AuthenticationFailed()
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+        session.flush()
+    return account

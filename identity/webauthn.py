@@ -1,0 +1,211 @@
+"""Passkey ceremonies with ``fido2`` — the only module that imports it.
+
+fido2 checks the challenge, origin (through the callback we give it), RP id hash, user presence,
+user verification and the signature. It does not check the sign counter, the backup flags or the
+user handle, and its default origin check accepts any https subdomain; this module adds those
+checks and pins the exact origin. Every fido2 error is wrapped into :class:`PasskeyRejected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fido2.server import Fido2Server
+from fido2.utils import websafe_decode
+from fido2.webauthn import (
+    AttestationConveyancePreference,
+    AttestedCredentialData,
+    AuthenticationResponse,
+    AuthenticatorData,
+    PublicKeyCredentialRpEntity,
+    PublicKeyCredentialUserEntity,
+    RegistrationResponse,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from identity.errors import PasskeyRejected
+
+_FIDO_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """The service as passkeys see it: RP id (host name), display name, exact origin."""
+
+    id: str
+    name: str
+    origin: str
+
+    def server(self) -> Fido2Server:
+        """A fido2 server pinned to the exact origin."""
+        origin = self.origin
+        return Fido2Server(
+            PublicKeyCredentialRpEntity(name=self.name, id=self.id),
+            attestation=AttestationConveyancePreference.NONE,
+            verify_origin=lambda o: o == origin,
+        )
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """A verified new passkey, ready to store."""
+
+    credential_id: bytes
+    credential_data: bytes
+    sign_count: int
+    backup_eligible: bool
+    backed_up: bool
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """What the server remembers of a passkey."""
+
+    credential_data: bytes
+    sign_count: int
+    backup_eligible: bool
+
+
+@dataclass(frozen=True)
+class VerifiedAssertion:
+    """A verified sign-in assertion."""
+
+    credential_id: bytes
+    sign_count: int
+    backed_up: bool
+
+
+def _json_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    return {"challenge": state["challenge"], "user_verification": str(state["user_verification"])}
+
+
+def _plain_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return {
+            "challenge": str(state["challenge"]),
+            "user_verification": UserVerificationRequirement(state["user_verification"]),
+        }
+    except (KeyError, ValueError):
+        raise PasskeyRejected() from None
+
+
+def _check_flags(auth_data: AuthenticatorData) -> tuple[bool, bool]:
+    flags = auth_data.flags
+    eligible = bool(flags & AuthenticatorData.FLAG.BE)
+    backed_up = bool(flags & AuthenticatorData.FLAG.BS)
+    if backed_up and not eligible:
+        # WebAuthn §6.1: BS=1 with BE=0 is an invalid combination.
+        raise PasskeyRejected()
+    return eligible, backed_up
+
+
+def registration_options(
+    rp: RelyingParty,
+    *,
+    user_handle: bytes,
+    login: str,
+    display_name: str,
+    exclude: Sequence[bytes] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Creation options (WebAuthn L3 JSON) and the state to keep server-side."""
+    try:
+        options, state = rp.server().register_begin(
+            PublicKeyCredentialUserEntity(name=login, id=user_handle, display_name=display_name),
+            credentials=[AttestedCredentialData(c) for c in exclude],
+            resident_key_requirement=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+    except _FIDO_ERRORS:
+        raise PasskeyRejected("could not start passkey registration") from None
+    return dict(options), _json_state(state)
+
+
+def verify_registration(
+    rp: RelyingParty, *, state: Mapping[str, Any], response: Mapping[str, Any]
+) -> NewCredential:
+    """Check a registration response against the kept state."""
+    try:
+        auth_data = rp.server().register_complete(_plain_state(state), response)
+    except PasskeyRejected:
+        raise
+    except _FIDO_ERRORS:
+        raise PasskeyRejected() from None
+    cred = auth_data.credential_data
+    if cred is None:
+        raise PasskeyRejected()
+    eligible, backed_up = _check_flags(auth_data)
+    return NewCredential(
+        credential_id=bytes(cred.credential_id),
+        credential_data=bytes(cred),
+        sign_count=auth_data.counter,
+        backup_eligible=eligible,
+        backed_up=backed_up,
+    )
+
+
+def authentication_options(
+    rp: RelyingParty, *, allow: Sequence[bytes] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Request options (empty allow list = usernameless) and the state to keep."""
+    try:
+        options, state = rp.server().authenticate_begin(
+            credentials=[AttestedCredentialData(c) for c in allow] or None,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+    except _FIDO_ERRORS:
+        raise PasskeyRejected("could not start passkey sign-in") from None
+    return dict(options), _json_state(state)
+
+
+def assertion_credential(response: Mapping[str, Any]) -> tuple[bytes, bytes | None]:
+    """The credential id and user handle an assertion response claims (not yet verified)."""
+    try:
+        parsed = AuthenticationResponse.from_dict(response)
+    except _FIDO_ERRORS:
+        raise PasskeyRejected() from None
+    return bytes(parsed.raw_id), parsed.response.user_handle
+
+
+def verify_authentication(
+    rp: RelyingParty,
+    *,
+    state: Mapping[str, Any],
+    response: Mapping[str, Any],
+    stored: StoredCredential,
+    user_handle: bytes,
+) -> VerifiedAssertion:
+    """Check an assertion against one stored passkey, its counter, flags and user handle."""
+    try:
+        parsed = AuthenticationResponse.from_dict(response)
+        rp.server().authenticate_complete(
+            _plain_state(state), [AttestedCredentialData(stored.credential_data)], parsed
+        )
+    except PasskeyRejected:
+        raise
+    except _FIDO_ERRORS:
+        raise PasskeyRejected() from None
+    if parsed.response.user_handle is not None and parsed.response.user_handle != user_handle:
+        raise PasskeyRejected()
+    auth_data = parsed.response.authenticator_data
+    eligible, backed_up = _check_flags(auth_data)
+    if eligible != stored.backup_eligible:
+        # Backup eligibility is fixed when a credential is created; a change means another device.
+        raise PasskeyRejected()
+    counter = auth_data.counter
+    if (counter or stored.sign_count) and counter <= stored.sign_count:
+        # A counter that does not move forward suggests a cloned authenticator.
+        raise PasskeyRejected()
+    return VerifiedAssertion(
+        credential_id=bytes(parsed.raw_id), sign_count=counter, backed_up=backed_up
+    )
+
+
+def decode_b64url(value: str) -> bytes:
+    """Decode base64url without padding (as WebAuthn JSON uses); PasskeyRejected if malformed."""
+    try:
+        return websafe_decode(value)
+    except _FIDO_ERRORS:
+        raise PasskeyRejected() from None

@@ -1,0 +1,20 @@
+"""Errors of the ``keys`` package (one root, deliberately vague crypto failures)."""
+
+
+class KeysError(Exception):
+    """Root of every error raised by :mod:`keys`."""
+
+
+class DecryptionFailed(KeysError):
+    """Ciphertext could not be authenticated or decrypted.
+
+    Deliberately says nothing about why (wrong key, flipped bit, truncation, reordering): an
+    attacker learns nothing from the error.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("decryption failed")
+
+
+class KeyStoreError(KeysError):
+    """The key store is unreachable, misconfigured or lacks the requested key version."""

@@ -1,0 +1,141 @@
+"""A key store whose master keys live inside a PKCS#11 token (an HSM; SoftHSM2 in tests).
+
+Each master-key version is an AES-256 secret key labelled ``amanat-kek-v<N>``, generated inside the
+token as sensitive and non-extractable: Amanat never sees its bytes. Owner keys are wrapped with
+CKM_AES_GCM (random 96-bit nonce, AAD bound) inside the token. Sessions are opened lazily per
+process, because PKCS#11 login state does not survive ``fork`` in a usable way (gunicorn forks its
+workers after the app is imported).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pkcs11
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11.exceptions import PKCS11Error
+from pkcs11.mechanisms import GCMParams
+
+from keys.errors import DecryptionFailed, KeyStoreError
+
+_LABEL = "amanat-kek-v{}"
+_NONCE = 12
+
+
+class Pkcs11KeyStore:
+    """Versioned non-extractable AES-256 master keys in a PKCS#11 token."""
+
+    def __init__(self, *, module: str, token_label: str, pin: str) -> None:
+        self._module = module
+        self._token_label = token_label
+        self._pin = pin
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._session: Any = None
+        self._keys: dict[int, Any] = {}
+
+    @property
+    def key_id(self) -> str:
+        return f"pkcs11:{self._token_label}"
+
+    def _open(self) -> Any:
+        """The session of this process, opened on first use (and again after a fork)."""
+        if self._session is not None and self._pid == os.getpid():
+            return self._session
+        try:
+            lib = pkcs11.lib(self._module)
+            token = lib.get_token(token_label=self._token_label)
+            self._session = token.open(user_pin=self._pin, rw=True)
+        except (PKCS11Error, RuntimeError, OSError) as exc:
+            raise KeyStoreError(f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}") from None
+        self._pid = os.getpid()
+        self._keys = {}
+        return self._session
+
+    def _versions(self) -> dict[int, Any]:
+        session = self._open()
+        if not self._keys:
+            found: dict[int, Any] = {}
+            for obj in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
+                label = obj.label or ""
+                prefix = _LABEL.format("")
+                if label.startswith(prefix) and label[len(prefix) :].isdigit():
+                    found[int(label[len(prefix) :])] = obj
+            self._keys = found
+        return self._keys
+
+    def ensure_key(self) -> None:
+        """Generate the first master key in the token unless one exists."""
+        with self._lock:
+            if not self._versions():
+                self._generate(1)
+
+    def _generate(self, version: int) -> None:
+        session = self._open()
+        try:
+            key = session.generate_key(
+                KeyType.AES,
+                256,
+                label=_LABEL.format(version),
+                store=True,
+                template={
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.TOKEN: True,
+                    Attribute.ENCRYPT: True,
+                    Attribute.DECRYPT: True,
+                },
+            )
+        except PKCS11Error as exc:
+            raise KeyStoreError(f"cannot create a key in the token: {type(exc).__name__}") from None
+        self._keys[version] = key
+
+    def current_version(self) -> int:
+        with self._lock:
+            versions = self._versions()
+            if not versions:
+                raise KeyStoreError("the token holds no Amanat master key (run 'amanat init')")
+            return max(versions)
+
+    def wrap(self, key: bytes, *, aad: bytes) -> tuple[int, bytes]:
+        nonce = os.urandom(_NONCE)
+        with self._lock:
+            versions = self._versions()
+            if not versions:
+                raise KeyStoreError("the token holds no Amanat master key (run 'amanat init')")
+            version = max(versions)
+            try:
+                body = versions[version].encrypt(
+                    key, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(nonce, aad, 128)
+                )
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"token refused to wrap: {type(exc).__name__}") from None
+        return version, nonce + bytes(body)
+
+    def unwrap(self, wrapped: bytes, *, version: int, aad: bytes) -> bytes:
+        if len(wrapped) <= _NONCE + 16:
+            raise DecryptionFailed()
+        with self._lock:
+            kek = self._versions().get(version)
+            if kek is None:
+                raise DecryptionFailed()
+            try:
+                plain = kek.decrypt(
+                    wrapped[_NONCE:],
+                    mechanism=Mechanism.AES_GCM,
+                    mechanism_param=GCMParams(wrapped[:_NONCE], aad, 128),
+                )
+            except PKCS11Error:
+                raise DecryptionFailed() from None
+        return bytes(plain)
+
+    def rotate(self) -> int:
+        with self._lock:
+            version = max(self._versions(), default=0) + 1
+            self._generate(version)
+            return version
+
+    def check(self) -> None:
+        self.current_version()

@@ -1,0 +1,41 @@
+"""Errors of the ``vault`` package (one root)."""
+
+
+class VaultError(Exception):
+    """Root of every error raised by :mod:`vault`."""
+
+
+class UploadRejected(VaultError):
+    """An upload was refused (too large, empty, wrong type, bad name); the message says why."""
+
+    def __init__(self, message: str, *, code: str = "upload_rejected") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UploadTooLarge(UploadRejected):
+    """The upload is over the size limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The file is larger than the limit of {limit // (1024 * 1024)} MiB.", code="too_large"
+        )
+        self.limit = limit
+
+
+class DocumentNotFound(VaultError):
+    """No such document for this owner (the same answer whether it exists for someone else)."""
+
+    def __init__(self) -> None:
+        super().__init__("document not found")
+
+
+class DocumentUnreadable(VaultError):
+    """A stored document failed its integrity check; it is never released."""
+
+    def __init__(self) -> None:
+        super().__init__("the document could not be read")
+
+
+class BlobStoreError(VaultError):
+    """The blob store could not write, read or remove a blob."""
