@@ -1,0 +1,295 @@
+"""The Flask app factory and the per-request plumbing (transaction, auth, CSRF, headers, logs)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, jsonify, request, session
+from flask_babel import Babel, get_locale
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from amanat.db import transaction
+from amanat.settings import Settings, load_settings
+from identity.models import Account, AuthSession
+from identity.sessions import resolve_session
+from web.errors import CsrfFailed, Forbidden, LoginRequired, register_error_handlers
+from web.runtime import Runtime, build_runtime
+
+SESSION_COOKIE = "amanat_session"
+LANGUAGES = ("en", "ur")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def runtime() -> Runtime:
+    """The runtime of the current app."""
+    return cast(Runtime, current_app.extensions["amanat"])
+
+
+def db() -> Session:
+    """The request's database session (one transaction per request)."""
+    if "db" not in g:
+        g.db = runtime().sessions()
+    return cast(Session, g.db)
+
+
+@contextmanager
+def side_transaction() -> Iterator[Session]:
+    """A separate transaction that commits whatever the request's own one does.
+
+    For what must stick even when the request fails (a used-up ceremony, a rate-limit count, a
+    failed sign-in in the ledger). The request's open transaction is rolled back first: SQLite
+    has one writer, and the request would otherwise wait for itself.
+    """
+    request_session: Session | None = g.get("db")
+    if request_session is not None:
+        request_session.rollback()
+    with transaction(runtime().sessions) as side:
+        yield side
+
+
+def now() -> Any:
+    """The request's clock reading (services take time as a parameter)."""
+    if "now" not in g:
+        g.now = runtime().clock()
+    return g.now
+
+
+def current_account() -> Account | None:
+    """The signed-in account, if any."""
+    return cast(Account | None, g.get("account"))
+
+
+def login_required(*roles: str) -> Callable[[F], F]:
+    """Require a signed-in account, optionally with one of ``roles``."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            account = current_account()
+            if account is None:
+                raise LoginRequired()
+            if roles and account.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def csrf_token() -> str:
+    """This browser's anti-forgery token (kept in the signed cookie session)."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return cast(str, token)
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = session.get("csrf")
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        raise CsrfFailed()
+
+
+def _secret_key(path: Path) -> bytes:
+    """Read the signing secret; create it (0600, exclusively) the first time."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "method", "path", "status", "ms"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__
+        return json.dumps(entry)
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger("amanat")
+    if not any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLogFormatter())
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(level.upper())
+
+
+def _select_locale() -> str:
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def create_app(
+    settings: Settings | None = None, *, runtime_: Runtime | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the web app. Tests pass a ready runtime (engine, key store, clock)."""
+    if runtime_ is None:
+        runtime_ = build_runtime(settings or load_settings())
+    cfg = runtime_.settings
+    app = Flask(__name__)
+    app.extensions["amanat"] = runtime_
+    app.config.update(
+        SECRET_KEY=_secret_key(cfg.secret_key_file),
+        # Room for the multipart envelope around a file of the maximum size.
+        MAX_CONTENT_LENGTH=cfg.max_upload_bytes + 64 * 1024,
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        SESSION_COOKIE_NAME="amanat_csrf",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.https,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    if test_config:
+        app.config.update(test_config)
+    _configure_logging(cfg.log_level)
+    Babel(app, locale_selector=_select_locale)
+    register_error_handlers(app)
+
+    from web.views import account, activity, auth, home, vault
+
+    for module in (home, auth, vault, account, activity):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, current_account=current_account, get_locale=get_locale
+    )
+    app.before_request(_before)
+    app.after_request(_after)
+    app.teardown_request(_teardown)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        rt = runtime()
+        status = {"database": "ok", "keystore": "ok"}
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ok"
+            status["database"] = "unavailable"
+        try:
+            rt.keystore.check()
+        except Exception:  # noqa: BLE001
+            status["keystore"] = "unavailable"
+        response = jsonify(status)
+        response.status_code = 200 if set(status.values()) == {"ok"} else 503
+        return response
+
+    return app
+
+
+def _before() -> None:
+    g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    g.started = time.perf_counter()
+    if request.endpoint in ("healthz", "static"):
+        return
+    _check_csrf()
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        auth: AuthSession | None = resolve_session(
+            db(), token=token, policy=runtime().policy, now=now()
+        )
+        if auth is not None:
+            g.auth = auth
+            g.account = auth.account
+
+
+def _after(response: Response) -> Response:
+    s: Session | None = g.pop("db", None)
+    if s is not None:
+        try:
+            if response.status_code < 400 and not g.get("failed"):
+                s.commit()
+            else:
+                s.rollback()
+        finally:
+            s.close()
+    settings = runtime().settings
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if settings.https:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if current_account() is not None or request.path.startswith("/vault"):
+        headers.setdefault("Cache-Control", "no-store")
+    headers["X-Request-Id"] = g.get("request_id", "")
+    logging.getLogger("amanat.web.access").info(
+        "request",
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+        },
+    )
+    return response
+
+
+def _teardown(_exc: BaseException | None) -> None:
+    s: Session | None = g.pop("db", None)
+    if s is not None:
+        s.rollback()
+        s.close()
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """Hand the browser its session token (HttpOnly, SameSite=Lax, Secure on HTTPS)."""
+    settings = runtime().settings
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=settings.https,
+        max_age=settings.session_absolute_hours * 3600, path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Forget the session token in the browser."""
+    response.delete_cookie(SESSION_COOKIE, path="/")

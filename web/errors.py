@@ -1,0 +1,134 @@
+"""Every error becomes an HTTP answer here, in one place.
+
+JSON (``{"error": code, "message": text}``) for the API and for script requests; a plain page
+otherwise. Never a stack trace. Unexpected exceptions are logged with the request id only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from identity import errors as identity_errors
+from keys import KeyStoreError
+from vault import errors as vault_errors
+
+log = logging.getLogger("amanat.web")
+
+# (error class, HTTP status, code). The first match wins, so subclasses come first.
+_MAPPING: list[tuple[type[Exception], int, str]] = [
+    (vault_errors.UploadTooLarge, 413, "too_large"),
+    (vault_errors.UploadRejected, 400, "upload_rejected"),
+    (vault_errors.DocumentNotFound, 404, "not_found"),
+    (vault_errors.DocumentUnreadable, 500, "document_unreadable"),
+    (vault_errors.BlobStoreError, 503, "storage_unavailable"),
+    (identity_errors.InvalidInput, 400, "invalid_input"),
+    (identity_errors.Conflict, 409, "conflict"),
+    (identity_errors.NotFound, 404, "not_found"),
+    (identity_errors.AuthenticationFailed, 401, "sign_in_failed"),
+    (identity_errors.PasskeyRejected, 400, "passkey_rejected"),
+    (identity_errors.RateLimited, 429, "rate_limited"),
+    (identity_errors.NotAllowed, 409, "not_allowed"),
+    (KeyStoreError, 503, "keystore_unavailable"),
+]
+
+
+class CsrfFailed(Exception):
+    """The form's anti-forgery token is missing or wrong."""
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in account."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this account's role may not do this."""
+
+
+def wants_json() -> bool:
+    """Whether the caller is a script or API client (JSON errors) rather than a page view."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    if request.headers.get("X-Requested-With") == "fetch":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """The answer for an error, as JSON or as a page."""
+    g.failed = True
+    if wants_json():
+        response = jsonify({"error": code, "message": message})
+    else:
+        response = Response(
+            render_template("error.html", status=status, code=code, message=message),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    return response
+
+
+def _public_message(exc: Exception, status: int) -> str:
+    if status == 404:
+        return _("Not found.")
+    if status == 401 and isinstance(exc, identity_errors.AuthenticationFailed):
+        return _("Sign-in failed. Check what you entered and try again.")
+    if status >= 500:
+        if isinstance(exc, vault_errors.DocumentUnreadable):
+            return _("This document could not be read. Nothing was shown. Please report it.")
+        return _("The service is temporarily unavailable. Please try again later.")
+    return _(str(exc)) if str(exc) else _("The request was not accepted.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the mapping on the app."""
+
+    for exc_type, status, code in _MAPPING:
+
+        def handler(exc: Exception, status: int = status, code: str = code) -> Response:
+            if status >= 500:
+                log.error("request failed: %s", type(exc).__name__)
+            return error_response(status, getattr(exc, "code", code), _public_message(exc, status))
+
+        app.register_error_handler(exc_type, handler)
+
+    @app.errorhandler(CsrfFailed)
+    def _csrf(_exc: CsrfFailed) -> Response:
+        return error_response(
+            400, "csrf_failed", _("The form expired. Please reload the page and try again.")
+        )
+
+    @app.errorhandler(LoginRequired)
+    def _login(_exc: LoginRequired) -> Any:
+        from flask import redirect, url_for
+
+        if wants_json():
+            return error_response(401, "login_required", _("Please sign in."))
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(_exc: Forbidden) -> Response:
+        return error_response(403, "forbidden", _("You are not allowed to do this."))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge) -> Response:
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(
+            413, "too_large", _("The file is larger than the limit of %(n)s MiB.", n=limit)
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, exc.description or code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error: %s", type(exc).__name__)
+        return error_response(500, "internal_error", _("Something went wrong on our side."))

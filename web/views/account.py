@@ -1,0 +1,118 @@
+"""The security page: passkeys, sessions, recovery codes, password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from identity import passkeys, passwords, recovery
+from identity.ceremonies import consume_ceremony
+from identity.errors import InvalidInput, PasskeyRejected
+from identity.models import Account
+from identity.sessions import end_session, list_sessions
+from web.app import current_account, db, login_required, now, runtime, side_transaction
+
+bp = Blueprint("account", __name__, url_prefix="/security")
+
+
+def _me() -> Account:
+    account = current_account()
+    assert account is not None
+    return account
+
+
+
+
+@bp.get("")
+@login_required()
+def security() -> str:
+    """Passkeys, sessions, recovery codes and password of the signed-in account."""
+    me = _me()
+    return render_template(
+        "security.html",
+        passkeys=me.passkeys,
+        sessions=list_sessions(db(), account=me, policy=runtime().policy, now=now()),
+        current_session_id=g.auth.id,
+        recovery_left=recovery.remaining_codes(db(), account=me),
+        has_password=me.password_hash is not None,
+    )
+
+
+@bp.post("/passkeys/begin")
+@login_required()
+def add_passkey_begin() -> Response:
+    """Options for registering another passkey."""
+    started = passkeys.start_adding_passkey(db(), rp=runtime().rp, account=_me(), now=now())
+    return jsonify({"token": started.token, "options": started.options})
+
+
+@bp.post("/passkeys/complete")
+@login_required()
+def add_passkey_complete() -> Response:
+    """Verify and store the new passkey."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
+        raise PasskeyRejected()
+    account_id = _me().id
+    with side_transaction() as s:
+        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="add-passkey", now=now())
+    me = db().get(Account, account_id)
+    assert me is not None
+    passkeys.finish_adding_passkey(
+        db(), rp=runtime().rp, ceremony=ceremony, account=me, response=body["credential"],
+        passkey_name=str(body.get("passkey_name") or _("Another passkey")), now=now(),
+    )
+    flash(_("Your new passkey was added."))
+    return jsonify({"redirect": url_for("account.security")})
+
+
+@bp.post("/passkeys/<int:passkey_id>/rename")
+@login_required()
+def rename_passkey(passkey_id: int) -> Response:
+    """Give a passkey a recognisable name."""
+    passkeys.rename_passkey(
+        db(), account=_me(), passkey_id=passkey_id, name=request.form.get("name", ""), now=now()
+    )
+    flash(_("The passkey was renamed."))
+    return redirect(url_for("account.security"))
+
+
+@bp.post("/passkeys/<int:passkey_id>/remove")
+@login_required()
+def remove_passkey(passkey_id: int) -> Response:
+    """Remove a passkey (never the last one)."""
+    passkeys.remove_passkey(db(), account=_me(), passkey_id=passkey_id, now=now())
+    flash(_("The passkey was removed."))
+    return redirect(url_for("account.security"))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required()
+def end_other_session(session_id: int) -> Response:
+    """Sign out another browser or device."""
+    end_session(db(), account=_me(), session_id=session_id, now=now())
+    flash(_("That session was ended."))
+    return redirect(url_for("account.security"))
+
+
+@bp.post("/recovery-codes")
+@login_required()
+def new_recovery_codes() -> str:
+    """Create new recovery codes (the old ones stop working) and show them once."""
+    codes = recovery.generate_codes(db(), account=_me(), now=now())
+    return render_template("recovery_codes.html", codes=codes)
+
+
+@bp.post("/password")
+@login_required()
+def set_password() -> Response:
+    """Set, replace or remove the optional password."""
+    if request.form.get("action") == "remove":
+        passwords.remove_password(db(), account=_me(), now=now())
+        flash(_("Your password was removed. Sign in with your passkey."))
+    else:
+        if request.form.get("password", "") != request.form.get("confirm", ""):
+            raise InvalidInput(_("The two passwords are not the same."))
+        passwords.set_password(db(), account=_me(), password=request.form.get("password", ""), now=now())
+        flash(_("Your password was saved."))
+    return redirect(url_for("account.security"))

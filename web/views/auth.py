@@ -1,0 +1,205 @@
+"""Registration and sign-in: passkeys (also usernameless), password, recovery code; sign-out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from audit import EventTag, record_event
+from identity import passkeys, passwords, ratelimit, recovery
+from identity.accounts import actor_of, find_by_login
+from identity.ceremonies import consume_ceremony
+from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
+from identity.models import Account, Ceremony
+from identity.sessions import end_all_sessions, end_session, start_session
+from web.app import (
+    clear_session_cookie,
+    current_account,
+    db,
+    login_required,
+    now,
+    runtime,
+    set_session_cookie,
+    side_transaction,
+)
+
+bp = Blueprint("auth", __name__)
+
+
+def client_ip() -> str:
+    """The client address (the WSGI server or a trusted proxy sets REMOTE_ADDR)."""
+    return request.remote_addr or "unknown"
+
+
+def limit(bucket: str, *, per_minute: int | None = None) -> None:
+    """Count an attempt in its own committed transaction (failed attempts count too)."""
+    rt = runtime()
+    allowed = per_minute or rt.settings.login_attempts_per_minute
+    for attempt in range(2):
+        try:
+            with side_transaction() as s:
+                ratelimit.hit(
+                    s, key=f"{bucket}:{client_ip()}", limit=allowed,
+                    window=dt.timedelta(minutes=1), now=now(),
+                )
+            return
+        except IntegrityError:
+            # Two workers created the same counter at once; the second try updates it.
+            if attempt:
+                raise
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput(_("The request body must be a JSON object."))
+    return data
+
+
+def _consume(kind: str) -> tuple[Ceremony, dict[str, Any]]:
+    """Use up the ceremony named in the body, committed before anything is verified."""
+    body = _json_body()
+    credential = body.get("credential")
+    if not isinstance(credential, dict):
+        raise PasskeyRejected()
+    rt = runtime()
+    with side_transaction() as s:
+        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind=kind, now=now())
+    return ceremony, body
+
+
+def _record_failure(account: Account | None, method: str) -> None:
+    rt = runtime()
+    with side_transaction() as s:
+        record_event(
+            s, tag=EventTag.ACCOUNT_SIGN_IN_FAILED,
+            actor=actor_of(account) if account else "anonymous", now=now(),
+            subject_id=account.id if account else None, details={"method": method},
+        )
+
+
+def _signed_in(account: Account, method: str, target: str) -> Response:
+    token = start_session(
+        db(), account=account, method=method, user_agent=request.headers.get("User-Agent", ""),
+        now=now(),
+    )
+    if request.is_json:
+        response = jsonify({"redirect": target})
+    else:
+        response = redirect(target)
+    set_session_cookie(response, token)
+    return response
+
+
+def _safe_next(default: str = "/vault") -> str:
+    target = request.args.get("next") or request.form.get("next") or default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+@bp.get("/register")
+def register() -> str:
+    """The registration page (name, CNIC, then a passkey)."""
+    return render_template("register.html")
+
+
+@bp.post("/register/begin")
+def register_begin() -> Response:
+    """Check name and CNIC; answer with passkey creation options."""
+    limit("register")
+    body = _json_body()
+    started = passkeys.start_citizen_registration(
+        db(), rp=runtime().rp, display_name=str(body.get("name", "")),
+        cnic=str(body.get("cnic", "")), now=now(),
+    )
+    return jsonify({"token": started.token, "options": started.options})
+
+
+@bp.post("/register/complete")
+def register_complete() -> Response:
+    """Verify the new passkey, create the account, sign in."""
+    ceremony, body = _consume("register")
+    account = passkeys.finish_citizen_registration(
+        db(), rp=runtime().rp, ceremony=ceremony, response=body["credential"],
+        passkey_name=str(body.get("passkey_name") or _("My passkey")), now=now(),
+    )
+    return _signed_in(account, "passkey", url_for("vault.index"))
+
+
+@bp.get("/login")
+def login() -> str:
+    """The sign-in page: passkey first, password and recovery code as other ways in."""
+    return render_template("login.html", next=_safe_next())
+
+
+@bp.post("/login/begin")
+def login_begin() -> Response:
+    """Passkey request options (usernameless unless a CNIC is given)."""
+    limit("login")
+    body = _json_body()
+    started = passkeys.start_sign_in(
+        db(), rp=runtime().rp, login=str(body.get("login") or "") or None, now=now()
+    )
+    return jsonify({"token": started.token, "options": started.options})
+
+
+@bp.post("/login/complete")
+def login_complete() -> Response:
+    """Verify the assertion and sign in."""
+    limit("login")
+    ceremony, body = _consume("sign-in")
+    try:
+        account = passkeys.finish_sign_in(
+            db(), rp=runtime().rp, ceremony=ceremony, response=body["credential"], now=now()
+        )
+    except PasskeyRejected:
+        _record_failure(None, "passkey")
+        raise
+    return _signed_in(account, "passkey", _safe_next())
+
+
+@bp.post("/login/password")
+def login_password() -> Response:
+    """Sign in with CNIC (or login name) and password."""
+    limit("login")
+    login_name = request.form.get("login", "")
+    try:
+        account = passwords.authenticate_password(
+            db(), login=login_name, password=request.form.get("password", "")
+        )
+    except AuthenticationFailed:
+        with side_transaction() as s:
+            known = find_by_login(s, login=login_name)
+        _record_failure(known, "password")
+        raise
+    return _signed_in(account, "password", _safe_next())
+
+
+@bp.post("/login/recovery")
+def login_recovery() -> Response:
+    """Sign in with a one-time recovery code, then go and add a new passkey."""
+    limit("login")
+    account = recovery.redeem_code(
+        db(), login=request.form.get("login", ""), code=request.form.get("code", ""), now=now()
+    )
+    # A lost device may still hold a session: end them all.
+    end_all_sessions(db(), account_id=account.id, now=now())
+    flash(_("You used a recovery code. Add a new passkey now, and remove the one you lost."))
+    return _signed_in(account, "recovery", url_for("account.security"))
+
+
+@bp.post("/logout")
+@login_required()
+def logout() -> Response:
+    """End this browser's session."""
+    account = current_account()
+    assert account is not None
+    end_session(db(), account=account, session_id=g.auth.id, now=now(), signed_out=True)
+    response = redirect(url_for("home.index"))
+    clear_session_cookie(response)
+    return response

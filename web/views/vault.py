@@ -1,0 +1,161 @@
+"""The citizen's vault pages: list, upload, view, download, rename, new version, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from identity.models import Role
+from vault import service
+from vault.errors import UploadRejected
+from vault.uploads import DocumentKind, Upload, check_upload
+from web.app import current_account, db, login_required, now, runtime
+from web.errors import wants_json
+
+bp = Blueprint("vault", __name__, url_prefix="/vault")
+
+KIND_LABELS = {
+    DocumentKind.ID_CARD: "ID card",
+    DocumentKind.DEGREE: "Degree",
+    DocumentKind.LAND_RECORD: "Land record",
+    DocumentKind.PAY_SLIP: "Pay slip",
+    DocumentKind.CERTIFICATE: "Certificate",
+    DocumentKind.OTHER: "Other",
+}
+
+
+def _owner_id() -> int:
+    account = current_account()
+    assert account is not None
+    return account.id
+
+
+def _doc_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def _checked_upload() -> tuple[Upload, FileStorage]:
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise UploadRejected(_("Please choose a file."), code="no_file")
+    upload = check_upload(
+        file.stream, filename=file.filename, title=request.form.get("title", ""),
+        kind=request.form.get("kind", ""), max_bytes=runtime().settings.max_upload_bytes,
+    )
+    return upload, file
+
+
+@bp.get("")
+@login_required(Role.CITIZEN)
+def index() -> str:
+    """The list of the citizen's documents, with the upload form."""
+    documents = service.list_documents(db(), owner_id=_owner_id())
+    return render_template(
+        "vault.html", documents=documents, kinds=KIND_LABELS,
+        max_mib=runtime().settings.max_upload_bytes // (1024 * 1024),
+    )
+
+
+@bp.post("")
+@login_required(Role.CITIZEN)
+def upload() -> Response:
+    """Store an uploaded file, encrypted."""
+    upload_, file = _checked_upload()
+    document = service.store_document(
+        db(), ctx=runtime().vault, owner_id=_owner_id(), upload=upload_, src=file.stream,
+        max_bytes=runtime().settings.max_upload_bytes, now=now(),
+    )
+    target = url_for("vault.document", document_id=document.id)
+    if wants_json():
+        response = jsonify({"id": str(document.id), "redirect": target})
+        response.status_code = 201
+        return response
+    flash(_("Your document was stored, encrypted."))
+    return redirect(target)
+
+
+@bp.get("/<document_id>")
+@login_required(Role.CITIZEN)
+def document(document_id: str) -> str:
+    """One document: details, versions, actions."""
+    doc = service.get_document(db(), owner_id=_owner_id(), document_id=_doc_id(document_id))
+    return render_template("document.html", doc=doc, kinds=KIND_LABELS)
+
+
+@bp.get("/<document_id>/file")
+@login_required(Role.CITIZEN)
+def file(document_id: str) -> Response:
+    """The decrypted file: shown in the browser, or downloaded with ``?download=1``."""
+    download = request.args.get("download") == "1"
+    version = request.args.get("version", type=int)
+    opened = service.open_document(
+        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
+        purpose="download" if download else "view", version=version, now=now(),
+    )
+    response = send_file(
+        opened.file, mimetype=opened.version.media_type, as_attachment=download,
+        download_name=opened.version.filename, max_age=0, conditional=False, etag=False,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if opened.version.media_type != "application/pdf":
+        # Uploaded bytes must never run as a page of this origin.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@bp.post("/<document_id>/rename")
+@login_required(Role.CITIZEN)
+def rename(document_id: str) -> Response:
+    """Give the document a new title."""
+    service.rename_document(
+        db(), owner_id=_owner_id(), document_id=_doc_id(document_id),
+        title=request.form.get("title", ""), now=now(),
+    )
+    flash(_("The title was changed."))
+    return redirect(url_for("vault.document", document_id=document_id))
+
+
+@bp.post("/<document_id>/versions")
+@login_required(Role.CITIZEN)
+def new_version(document_id: str) -> Response:
+    """Replace the file with a new version (earlier versions stay available)."""
+    upload_, file = _checked_upload()
+    service.add_version(
+        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
+        upload=upload_, src=file.stream,
+        max_bytes=runtime().settings.max_upload_bytes, now=now(),
+    )
+    target = url_for("vault.document", document_id=document_id)
+    if wants_json():
+        return jsonify({"redirect": target})
+    flash(_("A new version was stored."))
+    return redirect(target)
+
+
+@bp.post("/<document_id>/delete")
+@login_required(Role.CITIZEN)
+def delete(document_id: str) -> Response:
+    """Delete the document and destroy its keys."""
+    service.delete_document(
+        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
+        now=now(),
+    )
+    flash(_("The document was deleted. Its keys were destroyed, so it cannot be recovered."))
+    return redirect(url_for("vault.index"))
