@@ -1,0 +1,131 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``AMANAT_TEST_DATABASE_URL`` (``.ci/run`` sets it; default: the local
+trust-auth server, database ``test``). Each test gets its own schema, dropped afterwards. A test
+that needs a component that is missing fails and says what is missing; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import audit.models  # noqa: F401 - registers tables
+import identity.models  # noqa: F401
+import vault.models  # noqa: F401
+from amanat.db import Base, create_engine, session_factory
+from amanat.settings import Settings
+from keys.stores import FileKeyStore
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def pg_url() -> str:
+    """The PostgreSQL server the tests use."""
+    return os.environ.get("AMANAT_TEST_DATABASE_URL", DEFAULT_PG)
+
+
+def _pg_engine(schema: str | None = None) -> Engine:
+    kwargs = {}
+    if schema:
+        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+    return create_engine(pg_url(), **kwargs)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL; the PostgreSQL one pins its own schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = _pg_engine()
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(
+            f"PostgreSQL is not reachable at {pg_url()} ({type(exc).__name__}). Start it "
+            "(.ci/run does) or set AMANAT_TEST_DATABASE_URL."
+        )
+    request.node.pg_schema = schema
+    try:
+        yield pg_url() + ("&" if "?" in pg_url() else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine with every table created."""
+    eng = create_engine(db_url)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """The session factory of the test database."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One session, rolled back and closed at the end."""
+    s = sessions()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """A fixed clock reading."""
+    return dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def file_keystore(tmp_path: Path) -> FileKeyStore:
+    """A file key store with one master key."""
+    return FileKeyStore.create(tmp_path / "keys" / "master.keys")
+
+
+@pytest.fixture
+def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh SoftHSM2 token in a temporary directory."""
+    util = shutil.which("softhsm2-util")
+    if util is None or not Path(SOFTHSM_MODULE).exists():
+        pytest.fail("SoftHSM2 is missing: install the Debian package softhsm2 (make test does)")
+    tokens = tmp_path / "softhsm-tokens"
+    tokens.mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    label = f"amanat-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [util, "--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "87654321"],
+        check=True, capture_output=True,
+    )
+    return {"module": SOFTHSM_MODULE, "token": label, "pin": "87654321"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings of a test instance."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    return Settings(instance=instance, database_url=db_url, public_base_url="http://localhost:8000")

@@ -1,0 +1,59 @@
+"""Fixtures for the web tests: an app on the test database with a fixed, movable clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+
+from amanat.settings import Settings
+from keys.stores import FileKeyStore
+from web.app import create_app
+from web.runtime import build_runtime
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    value: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC))
+
+    def __call__(self) -> dt.datetime:
+        return self.value
+
+    def advance(self, **kwargs: Any) -> None:
+        self.value += dt.timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, file_keystore: FileKeyStore, clock: Clock) -> Flask:
+    rt = build_runtime(settings, engine=engine, keystore=file_keystore, clock=clock)
+    return create_app(runtime_=rt, test_config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_of(client: FlaskClient, path: str = "/login") -> str:
+    """Load a page and return its CSRF token."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+Signer = Callable[..., Any]
