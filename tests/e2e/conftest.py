@@ -1,0 +1,86 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright, against a live server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from werkzeug.serving import make_server
+
+from amanat.settings import Settings
+from keys.stores import FileKeyStore
+from web.app import create_app
+from web.runtime import build_runtime
+
+CHROMIUM = os.environ.get("AMANAT_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, db_url: str, engine: Engine, file_keystore: FileKeyStore) -> Iterator[str]:
+    """The app served on http://localhost:<free port> in a background thread."""
+    instance = tmp_path / "live-instance"
+    instance.mkdir()
+    server = make_server("localhost", 0, None, threaded=True)  # type: ignore[arg-type]
+    port = server.socket.getsockname()[1]
+    settings = Settings(
+        instance=instance, database_url=db_url, public_base_url=f"http://localhost:{port}"
+    )
+    server.app = create_app(runtime_=build_runtime(settings, engine=engine, keystore=file_keystore))  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium: Any) -> Iterator[Any]:
+    """A fresh browser profile (cookies, downloads) per test."""
+    context = chromium.new_context(accept_downloads=True)
+    yield context
+    context.close()
+
+
+def add_virtual_authenticator(page: Any) -> tuple[Any, str]:
+    """Attach a CDP virtual platform authenticator (resident keys, user verification) to a page."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, result["authenticatorId"]
