@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, event
+from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy import create_engine as _sa_create_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -68,7 +68,11 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
 def is_postgresql(session_or_engine: Session | Engine) -> bool:
     """Whether the bound database is PostgreSQL."""
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"
 
 

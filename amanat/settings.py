@@ -134,7 +134,9 @@ def load_settings(
     if settings.keystore not in ("file", "pkcs11"):
         raise SettingsError("AMANAT_KEYSTORE must be 'file' or 'pkcs11'")
     if settings.keystore == "pkcs11" and not (settings.pkcs11_module and settings.pkcs11_token):
-        raise SettingsError("AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN")
+        raise SettingsError(
+            "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
+        )
     if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
         raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
     return settings

@@ -81,12 +81,27 @@ def record_event(
     clean = dict(details or {})
     occurred = _utc(now)
     digest = event_digest(
-        prev_hash=prev, seq=seq, tag=tag.value, actor=actor, subject_id=subject_id,
-        object_type=object_type, object_id=object_id, details=clean, occurred_at=occurred,
+        prev_hash=prev,
+        seq=seq,
+        tag=tag.value,
+        actor=actor,
+        subject_id=subject_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=clean,
+        occurred_at=occurred,
     )
     event = AuditEvent(
-        seq=seq, tag=tag.value, actor=actor, subject_id=subject_id, object_type=object_type,
-        object_id=object_id, details=clean, occurred_at=occurred, prev_hash=prev, hash=digest,
+        seq=seq,
+        tag=tag.value,
+        actor=actor,
+        subject_id=subject_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=clean,
+        occurred_at=occurred,
+        prev_hash=prev,
+        hash=digest,
     )
     session.add(event)
     session.flush()
@@ -126,8 +141,10 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     while True:
         # Plain rows, not ORM objects: nothing piles up in the caller's identity map.
         rows = session.execute(
-            select(*AuditEvent.__table__.c).where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq).limit(batch)
+            select(*AuditEvent.__table__.c)
+            .where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return ChainReport(checked, None, None)
@@ -137,9 +154,15 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             if event.prev_hash != prev:
                 return ChainReport(checked, event.seq, "does not link to the previous event")
             digest = event_digest(
-                prev_hash=prev, seq=event.seq, tag=event.tag, actor=event.actor,
-                subject_id=event.subject_id, object_type=event.object_type,
-                object_id=event.object_id, details=event.details, occurred_at=event.occurred_at,
+                prev_hash=prev,
+                seq=event.seq,
+                tag=event.tag,
+                actor=event.actor,
+                subject_id=event.subject_id,
+                object_type=event.object_type,
+                object_id=event.object_id,
+                details=event.details,
+                occurred_at=event.occurred_at,
             )
             if digest != event.hash:
                 return ChainReport(checked, event.seq, "content does not match its hash")

@@ -95,8 +95,13 @@ def create_account(
     session.add(account)
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_CREATED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="account", object_id=str(account.id),
+        session,
+        tag=EventTag.ACCOUNT_CREATED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="account",
+        object_id=str(account.id),
         details={"role": role.value},
     )
     return account

@@ -22,14 +22,21 @@ def _hash(token: str) -> bytes:
 
 
 def open_ceremony(
-    session: Session, *, kind: str, state: dict[str, Any], now: dt.datetime,
+    session: Session,
+    *,
+    kind: str,
+    state: dict[str, Any],
+    now: dt.datetime,
     account_id: int | None = None,
 ) -> str:
     """Store ceremony state; return the opaque token the client sends back."""
     token = secrets.token_urlsafe(32)
     session.add(
         Ceremony(
-            token_hash=_hash(token), kind=kind, account_id=account_id, state=state,
+            token_hash=_hash(token),
+            kind=kind,
+            account_id=account_id,
+            state=state,
             expires_at=now + LIFETIME,
         )
     )
@@ -45,14 +52,18 @@ def consume_ceremony(session: Session, *, token: str, kind: str, now: dt.datetim
         select(Ceremony).where(Ceremony.token_hash == _hash(token or "")).with_for_update()
     )
     if ceremony is None:
-        raise PasskeyRejected("This sign-in attempt has expired or was already used. Please try again.")
+        raise PasskeyRejected(
+            "This sign-in attempt has expired or was already used. Please try again."
+        )
     session.delete(ceremony)
     session.flush()
     expires = ceremony.expires_at
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=dt.UTC)
     if ceremony.kind != kind or expires < now:
-        raise PasskeyRejected("This sign-in attempt has expired or was already used. Please try again.")
+        raise PasskeyRejected(
+            "This sign-in attempt has expired or was already used. Please try again."
+        )
     return ceremony
 
 

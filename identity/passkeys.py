@@ -75,33 +75,54 @@ def _store_passkey(
     if session.scalar(select(Passkey.id).where(Passkey.credential_id == cred.credential_id)):
         raise PasskeyRejected("This passkey is already registered.")
     passkey = Passkey(
-        account_id=account.id, credential_id=cred.credential_id,
-        credential_data=cred.credential_data, name=name, sign_count=cred.sign_count,
-        backup_eligible=cred.backup_eligible, backed_up=cred.backed_up, created_at=now,
+        account_id=account.id,
+        credential_id=cred.credential_id,
+        credential_data=cred.credential_data,
+        name=name,
+        sign_count=cred.sign_count,
+        backup_eligible=cred.backup_eligible,
+        backed_up=cred.backed_up,
+        created_at=now,
     )
     session.add(passkey)
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_PASSKEY_ADDED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="passkey", object_id=str(passkey.id),
+        session,
+        tag=EventTag.ACCOUNT_PASSKEY_ADDED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="passkey",
+        object_id=str(passkey.id),
         details={"name": name},
     )
     return passkey
 
 
 def finish_citizen_registration(
-    session: Session, *, rp: RelyingParty, ceremony: Ceremony, response: Mapping[str, Any],
-    passkey_name: str, now: dt.datetime,
+    session: Session,
+    *,
+    rp: RelyingParty,
+    ceremony: Ceremony,
+    response: Mapping[str, Any],
+    passkey_name: str,
+    now: dt.datetime,
 ) -> Account:
     """Verify the new passkey, then create the citizen account with it."""
     if ceremony.kind != "register":
         raise PasskeyRejected()
     cred = webauthn.verify_registration(rp, state=ceremony.state, response=response)
     account = create_account(
-        session, role=Role.CITIZEN, display_name=ceremony.state["display_name"],
-        login=ceremony.state["cnic"], user_handle=unb64(ceremony.state["user_handle"]), now=now,
+        session,
+        role=Role.CITIZEN,
+        display_name=ceremony.state["display_name"],
+        login=ceremony.state["cnic"],
+        user_handle=unb64(ceremony.state["user_handle"]),
+        now=now,
     )
-    _store_passkey(session, account=account, cred=cred, name=clean_passkey_name(passkey_name), now=now)
+    _store_passkey(
+        session, account=account, cred=cred, name=clean_passkey_name(passkey_name), now=now
+    )
     return account
 
 
@@ -110,7 +131,9 @@ def start_adding_passkey(
 ) -> Started:
     """Start registering another passkey for a signed-in account."""
     options, state = webauthn.registration_options(
-        rp, user_handle=account.user_handle, login=account.login,
+        rp,
+        user_handle=account.user_handle,
+        login=account.login,
         display_name=account.display_name,
         exclude=[p.credential_data for p in account.passkeys],
     )
@@ -121,8 +144,14 @@ def start_adding_passkey(
 
 
 def finish_adding_passkey(
-    session: Session, *, rp: RelyingParty, ceremony: Ceremony, account: Account,
-    response: Mapping[str, Any], passkey_name: str, now: dt.datetime,
+    session: Session,
+    *,
+    rp: RelyingParty,
+    ceremony: Ceremony,
+    account: Account,
+    response: Mapping[str, Any],
+    passkey_name: str,
+    now: dt.datetime,
 ) -> Passkey:
     """Verify and store an additional passkey (the ceremony must belong to this account)."""
     if ceremony.kind != "add-passkey" or ceremony.account_id != account.id:
@@ -151,7 +180,11 @@ def start_sign_in(
 
 
 def finish_sign_in(
-    session: Session, *, rp: RelyingParty, ceremony: Ceremony, response: Mapping[str, Any],
+    session: Session,
+    *,
+    rp: RelyingParty,
+    ceremony: Ceremony,
+    response: Mapping[str, Any],
     now: dt.datetime,
 ) -> Account:
     """Verify an assertion; update the passkey's counter and backup state; return the account."""
@@ -162,9 +195,13 @@ def finish_sign_in(
     if passkey is None:
         raise PasskeyRejected("This passkey is not registered with Amanat.")
     verified = webauthn.verify_authentication(
-        rp, state=ceremony.state, response=response, user_handle=passkey.account.user_handle,
+        rp,
+        state=ceremony.state,
+        response=response,
+        user_handle=passkey.account.user_handle,
         stored=webauthn.StoredCredential(
-            credential_data=passkey.credential_data, sign_count=passkey.sign_count,
+            credential_data=passkey.credential_data,
+            sign_count=passkey.sign_count,
             backup_eligible=passkey.backup_eligible,
         ),
     )
@@ -189,8 +226,13 @@ def rename_passkey(
     passkey = _own_passkey(session, account=account, passkey_id=passkey_id)
     passkey.name = clean_passkey_name(name)
     record_event(
-        session, tag=EventTag.ACCOUNT_PASSKEY_RENAMED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="passkey", object_id=str(passkey.id),
+        session,
+        tag=EventTag.ACCOUNT_PASSKEY_RENAMED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="passkey",
+        object_id=str(passkey.id),
         details={"name": passkey.name},
     )
     return passkey
@@ -211,7 +253,12 @@ def remove_passkey(
     session.flush()
     session.expire(account, ["passkeys"])
     record_event(
-        session, tag=EventTag.ACCOUNT_PASSKEY_REMOVED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="passkey", object_id=str(passkey_id),
+        session,
+        tag=EventTag.ACCOUNT_PASSKEY_REMOVED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="passkey",
+        object_id=str(passkey_id),
         details={"name": name},
     )

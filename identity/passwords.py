@@ -64,8 +64,13 @@ def set_password(session: Session, *, account: Account, password: str, now: dt.d
     account.password_hash = hash_password(check_new_password(password))
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_PASSWORD_SET, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="account", object_id=str(account.id),
+        session,
+        tag=EventTag.ACCOUNT_PASSWORD_SET,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="account",
+        object_id=str(account.id),
     )
 
 
@@ -74,8 +79,13 @@ def remove_password(session: Session, *, account: Account, now: dt.datetime) -> 
     account.password_hash = None
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_PASSWORD_REMOVED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="account", object_id=str(account.id),
+        session,
+        tag=EventTag.ACCOUNT_PASSWORD_REMOVED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="account",
+        object_id=str(account.id),
     )
 
 

@@ -11,9 +11,7 @@ from identity.errors import RateLimited
 from identity.models import RateCounter
 
 
-def hit(
-    session: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.datetime
-) -> None:
+def hit(session: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.datetime) -> None:
     """Count one attempt under ``key``; RateLimited once ``limit`` attempts fill the window.
 
     Callers commit this in its own transaction, before the attempt, so that a failed attempt

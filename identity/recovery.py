@@ -42,19 +42,27 @@ def generate_codes(session: Session, *, account: Account, now: dt.datetime) -> l
     )
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_RECOVERY_CODES_CREATED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="account", object_id=str(account.id),
+        session,
+        tag=EventTag.ACCOUNT_RECOVERY_CODES_CREATED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="account",
+        object_id=str(account.id),
     )
     return codes
 
 
 def remaining_codes(session: Session, *, account: Account) -> int:
     """How many unused codes the account has."""
-    return session.scalar(
-        select(func.count()).select_from(RecoveryCode).where(
-            RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None))
         )
-    ) or 0
+        or 0
+    )
 
 
 def redeem_code(session: Session, *, login: str, code: str, now: dt.datetime) -> Account:
@@ -64,19 +72,26 @@ def redeem_code(session: Session, *, login: str, code: str, now: dt.datetime) ->
     row = None
     if account is not None:
         row = session.scalar(
-            select(RecoveryCode).where(
+            select(RecoveryCode)
+            .where(
                 RecoveryCode.account_id == account.id,
                 RecoveryCode.code_hash == digest,
                 RecoveryCode.used_at.is_(None),
-            ).with_for_update()
+            )
+            .with_for_update()
         )
     if account is None or row is None:
         raise AuthenticationFailed()
     row.used_at = now
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_RECOVERY_CODE_USED, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="account", object_id=str(account.id),
+        session,
+        tag=EventTag.ACCOUNT_RECOVERY_CODE_USED,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="account",
+        object_id=str(account.id),
         details={"remaining": remaining_codes(session, account=account)},
     )
     return account

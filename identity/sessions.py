@@ -42,14 +42,23 @@ def start_session(
     """Open a session after a successful sign-in; return the cookie token."""
     token = secrets.token_urlsafe(32)
     row = AuthSession(
-        token_hash=_hash(token), account_id=account.id, method=method,
-        user_agent=(user_agent or "")[:200], created_at=now, last_seen_at=now,
+        token_hash=_hash(token),
+        account_id=account.id,
+        method=method,
+        user_agent=(user_agent or "")[:200],
+        created_at=now,
+        last_seen_at=now,
     )
     session.add(row)
     session.flush()
     record_event(
-        session, tag=EventTag.ACCOUNT_SIGNED_IN, actor=actor_of(account), now=now,
-        subject_id=account.id, object_type="session", object_id=str(row.id),
+        session,
+        tag=EventTag.ACCOUNT_SIGNED_IN,
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="session",
+        object_id=str(row.id),
         details={"method": method},
     )
     return token
@@ -84,13 +93,19 @@ def list_sessions(
         .order_by(AuthSession.created_at.desc())
     ).all()
     return [
-        r for r in rows
+        r
+        for r in rows
         if now - _utc(r.last_seen_at) <= policy.idle and now - _utc(r.created_at) <= policy.absolute
     ]
 
 
 def end_session(
-    session: Session, *, account: Account, session_id: int, now: dt.datetime, signed_out: bool = False
+    session: Session,
+    *,
+    account: Account,
+    session_id: int,
+    now: dt.datetime,
+    signed_out: bool = False,
 ) -> None:
     """End one of the account's sessions (sign-out, or ending another device's session)."""
     row = session.get(AuthSession, session_id)
@@ -101,7 +116,10 @@ def end_session(
     record_event(
         session,
         tag=EventTag.ACCOUNT_SIGNED_OUT if signed_out else EventTag.ACCOUNT_SESSION_ENDED,
-        actor=actor_of(account), now=now, subject_id=account.id, object_type="session",
+        actor=actor_of(account),
+        now=now,
+        subject_id=account.id,
+        object_type="session",
         object_id=str(session_id),
     )
 

@@ -21,7 +21,6 @@ from fido2.webauthn import (
     AuthenticatorData,
     PublicKeyCredentialRpEntity,
     PublicKeyCredentialUserEntity,
-    RegistrationResponse,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )

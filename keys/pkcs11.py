@@ -49,7 +49,9 @@ class Pkcs11KeyStore:
             token = lib.get_token(token_label=self._token_label)
             self._session = token.open(user_pin=self._pin, rw=True)
         except (PKCS11Error, RuntimeError, OSError) as exc:
-            raise KeyStoreError(f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}") from None
+            raise KeyStoreError(
+                f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}"
+            ) from None
         self._pid = os.getpid()
         self._keys = {}
         return self._session

@@ -80,11 +80,17 @@ class FileKeyStore:
         try:
             raw = self._path.read_bytes()
         except FileNotFoundError:
-            raise KeyStoreError(f"master key file {self._path} is missing (run 'amanat init')") from None
+            raise KeyStoreError(
+                f"master key file {self._path} is missing (run 'amanat init')"
+            ) from None
         except OSError as exc:
-            raise KeyStoreError(f"master key file {self._path} is unreadable: {exc.strerror}") from None
+            raise KeyStoreError(
+                f"master key file {self._path} is unreadable: {exc.strerror}"
+            ) from None
         if self._path.stat().st_mode & 0o077:
-            raise KeyStoreError(f"master key file {self._path} must not be readable by others (chmod 600)")
+            raise KeyStoreError(
+                f"master key file {self._path} must not be readable by others (chmod 600)"
+            )
         try:
             data = json.loads(raw)
             if data["format"] != self.FORMAT:
@@ -150,7 +156,9 @@ def open_keystore(settings: Settings, *, create: bool = False) -> KeyStore:
         from keys.pkcs11 import Pkcs11KeyStore
 
         store = Pkcs11KeyStore(
-            module=settings.pkcs11_module, token_label=settings.pkcs11_token, pin=settings.pkcs11_pin
+            module=settings.pkcs11_module,
+            token_label=settings.pkcs11_token,
+            pin=settings.pkcs11_pin,
         )
         if create:
             store.ensure_key()

@@ -53,12 +53,14 @@ def _read_full(src: BinaryIO, n: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def seal(
-    src: BinaryIO, dst: BinaryIO, *, dek: bytes, document_id: uuid.UUID, version: int
-) -> int:
+def seal(src: BinaryIO, dst: BinaryIO, *, dek: bytes, document_id: uuid.UUID, version: int) -> int:
     """Encrypt everything readable from ``src`` into ``dst``; return the plaintext length."""
     return unsafe_seal_with_prefix(
-        src, dst, dek=dek, document_id=document_id, version=version,
+        src,
+        dst,
+        dek=dek,
+        document_id=document_id,
+        version=version,
         prefix=os.urandom(PREFIX_BYTES),
     )
 
@@ -101,9 +103,7 @@ def unsafe_seal_with_prefix(
             return total
 
 
-def open_(
-    src: BinaryIO, dst: BinaryIO, *, dek: bytes, document_id: uuid.UUID, version: int
-) -> int:
+def open_(src: BinaryIO, dst: BinaryIO, *, dek: bytes, document_id: uuid.UUID, version: int) -> int:
     """Decrypt a blob from ``src`` into ``dst``; return the plaintext length.
 
     Raises :class:`DecryptionFailed` on any problem. Plaintext of chunks before the failure may

@@ -54,7 +54,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {pg_url()} ({type(exc).__name__}). Start it "
             "(.ci/run does) or set AMANAT_TEST_DATABASE_URL."
@@ -113,12 +113,25 @@ def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     tokens = tmp_path / "softhsm-tokens"
     tokens.mkdir()
     conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
     monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
     label = f"amanat-{uuid.uuid4().hex[:8]}"
     subprocess.run(
-        [util, "--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "87654321"],
-        check=True, capture_output=True,
+        [
+            util,
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--so-pin",
+            "12345678",
+            "--pin",
+            "87654321",
+        ],
+        check=True,
+        capture_output=True,
     )
     return {"module": SOFTHSM_MODULE, "token": label, "pin": "87654321"}
 

@@ -35,7 +35,9 @@ class SoftAuthenticator:
     backup_eligible: bool = False
     backed_up: bool = False
     counter: int = 0
-    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
     user_handle: bytes | None = None
 
@@ -52,13 +54,18 @@ class SoftAuthenticator:
         return flags
 
     def register(
-        self, options: dict[str, Any], *, origin: str | None = None, uv: bool = True,
+        self,
+        options: dict[str, Any],
+        *,
+        origin: str | None = None,
+        uv: bool = True,
         rp_id: str | None = None,
     ) -> dict[str, Any]:
         pk = options["publicKey"]
         self.user_handle = websafe_decode(pk["user"]["id"])
         client_data = CollectedClientData.create(
-            type="webauthn.create", challenge=websafe_decode(pk["challenge"]),
+            type="webauthn.create",
+            challenge=websafe_decode(pk["challenge"]),
             origin=origin or self.origin,
         )
         cred = AttestedCredentialData.create(
@@ -66,7 +73,9 @@ class SoftAuthenticator:
         )
         auth_data = AuthenticatorData.create(
             hashlib.sha256((rp_id or self.rp_id).encode()).digest(),
-            self._flags(uv, attested=True), self.counter, bytes(cred),
+            self._flags(uv, attested=True),
+            self.counter,
+            bytes(cred),
         )
         att = AttestationObject.create("none", auth_data, {})
         return {
@@ -81,15 +90,21 @@ class SoftAuthenticator:
         }
 
     def assert_(
-        self, options: dict[str, Any], *, origin: str | None = None, uv: bool = True,
-        counter: int | None = None, user_handle: bytes | None = None,
+        self,
+        options: dict[str, Any],
+        *,
+        origin: str | None = None,
+        uv: bool = True,
+        counter: int | None = None,
+        user_handle: bytes | None = None,
     ) -> dict[str, Any]:
         pk = options["publicKey"]
         if counter is None:
             self.counter += 1
             counter = self.counter
         client_data = CollectedClientData.create(
-            type="webauthn.get", challenge=websafe_decode(pk["challenge"]),
+            type="webauthn.get",
+            challenge=websafe_decode(pk["challenge"]),
             origin=origin or self.origin,
         )
         auth_data = AuthenticatorData.create(

@@ -11,6 +11,7 @@ the database, and :func:`vault.service.sweep_orphan_blobs` removes it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -86,7 +87,10 @@ class _FileBlobWriter:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
             self.abort()
@@ -156,11 +160,9 @@ def remove_after_commit(session: Session, store: BlobStore, blob_id: str) -> Non
 def _after_commit(session: Session) -> None:
     session.info.pop(_NEW, None)
     for store, blob_id in session.info.pop(_DOOMED, []):
-        try:
+        # The row and its key are gone already: the blob is unreadable; the sweep removes it.
+        with contextlib.suppress(OSError, BlobStoreError):
             store.delete(blob_id)
-        except (OSError, BlobStoreError):
-            # The row and its key are gone already: the blob is unreadable; the sweep removes it.
-            pass
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -169,9 +171,5 @@ def _after_rollback(session: Session, previous: SessionTransaction) -> None:
         return
     session.info.pop(_DOOMED, None)
     for store, blob_id in session.info.pop(_NEW, []):
-        try:
+        with contextlib.suppress(OSError, BlobStoreError):
             store.delete(blob_id)
-        except (OSError, BlobStoreError):
-            pass
-
-

@@ -55,7 +55,9 @@ class Document(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     versions: Mapped[list[DocumentVersion]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", order_by="DocumentVersion.version",
+        back_populates="document",
+        cascade="all, delete-orphan",
+        order_by="DocumentVersion.version",
         passive_deletes=True,
     )
 

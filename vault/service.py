@@ -42,20 +42,27 @@ def _dek_aad(document_id: uuid.UUID, version: int) -> bytes:
     return b"amanat-dek/1:" + document_id.bytes + struct.pack(">I", version)
 
 
-def _owner_key(session: Session, ctx: VaultContext, *, account_id: int, now: dt.datetime) -> tuple[OwnerKey, bytes]:
+def _owner_key(
+    session: Session, ctx: VaultContext, *, account_id: int, now: dt.datetime
+) -> tuple[OwnerKey, bytes]:
     """The owner's key row and plaintext key, created on first use."""
     row = session.scalar(select(OwnerKey).where(OwnerKey.account_id == account_id))
     if row is None:
         key = new_key()
         version, wrapped = ctx.keystore.wrap(key, aad=_owner_aad(account_id))
         row = OwnerKey(
-            account_id=account_id, keystore=ctx.keystore.key_id, master_version=version,
-            wrapped_key=wrapped, created_at=now,
+            account_id=account_id,
+            keystore=ctx.keystore.key_id,
+            master_version=version,
+            wrapped_key=wrapped,
+            created_at=now,
         )
         session.add(row)
         session.flush()
         return row, key
-    return row, ctx.keystore.unwrap(row.wrapped_key, version=row.master_version, aad=_owner_aad(account_id))
+    return row, ctx.keystore.unwrap(
+        row.wrapped_key, version=row.master_version, aad=_owner_aad(account_id)
+    )
 
 
 class _HashingReader:
@@ -74,8 +81,15 @@ class _HashingReader:
 
 
 def _write_version(
-    session: Session, ctx: VaultContext, *, document: Document, version: int, upload: Upload,
-    src: BinaryIO, max_bytes: int, now: dt.datetime,
+    session: Session,
+    ctx: VaultContext,
+    *,
+    document: Document,
+    version: int,
+    upload: Upload,
+    src: BinaryIO,
+    max_bytes: int,
+    now: dt.datetime,
 ) -> DocumentVersion:
     owner_key_row, owner_key = _owner_key(session, ctx, account_id=document.owner_id, now=now)
     dek = new_key()
@@ -83,7 +97,10 @@ def _write_version(
     writer = ctx.blobs.writer()
     try:
         vault_stream.seal(
-            cast(BinaryIO, reader), cast(BinaryIO, writer), dek=dek, document_id=document.id,
+            cast(BinaryIO, reader),
+            cast(BinaryIO, writer),
+            dek=dek,
+            document_id=document.id,
             version=version,
         )
     except BaseException:
@@ -96,10 +113,16 @@ def _write_version(
     # From here on the blob exists: it must disappear again if this transaction does not commit.
     track_new_blob(session, ctx.blobs, blob_id)
     row = DocumentVersion(
-        document_id=document.id, version=version, filename=upload.filename,
-        media_type=upload.media_type, size=reader.size, sha256=reader.sha256.hexdigest(),
-        blob_id=blob_id, wrapped_dek=wrap_key(owner_key, dek, aad=_dek_aad(document.id, version)),
-        owner_key_id=owner_key_row.id, created_at=now,
+        document_id=document.id,
+        version=version,
+        filename=upload.filename,
+        media_type=upload.media_type,
+        size=reader.size,
+        sha256=reader.sha256.hexdigest(),
+        blob_id=blob_id,
+        wrapped_dek=wrap_key(owner_key, dek, aad=_dek_aad(document.id, version)),
+        owner_key_id=owner_key_row.id,
+        created_at=now,
     )
     session.add(row)
     document.versions.append(row)
@@ -110,43 +133,86 @@ def _write_version(
 
 
 def store_document(
-    session: Session, *, ctx: VaultContext, owner_id: int, upload: Upload, src: BinaryIO,
-    max_bytes: int, now: dt.datetime, source: str = "uploaded", actor: str | None = None,
+    session: Session,
+    *,
+    ctx: VaultContext,
+    owner_id: int,
+    upload: Upload,
+    src: BinaryIO,
+    max_bytes: int,
+    now: dt.datetime,
+    source: str = "uploaded",
+    actor: str | None = None,
 ) -> Document:
     """Seal ``src`` (streaming) into a new document of ``owner_id``; record the upload."""
     document = Document(
-        id=uuid.uuid4(), owner_id=owner_id, title=upload.title, kind=upload.kind.value,
-        source=source, current_version=1, created_at=now, updated_at=now,
+        id=uuid.uuid4(),
+        owner_id=owner_id,
+        title=upload.title,
+        kind=upload.kind.value,
+        source=source,
+        current_version=1,
+        created_at=now,
+        updated_at=now,
     )
     session.add(document)
     session.flush()
     version = _write_version(
-        session, ctx, document=document, version=1, upload=upload, src=src, max_bytes=max_bytes,
+        session,
+        ctx,
+        document=document,
+        version=1,
+        upload=upload,
+        src=src,
+        max_bytes=max_bytes,
         now=now,
     )
     record_event(
-        session, tag=EventTag.VAULT_DOCUMENT_UPLOADED, actor=actor or actor_of(owner_id), now=now,
-        subject_id=owner_id, object_type="document", object_id=str(document.id),
+        session,
+        tag=EventTag.VAULT_DOCUMENT_UPLOADED,
+        actor=actor or actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document.id),
         details={"title": document.title, "size": version.size, "media_type": version.media_type},
     )
     return document
 
 
 def add_version(
-    session: Session, *, ctx: VaultContext, owner_id: int, document_id: uuid.UUID, upload: Upload,
-    src: BinaryIO, max_bytes: int, now: dt.datetime,
+    session: Session,
+    *,
+    ctx: VaultContext,
+    owner_id: int,
+    document_id: uuid.UUID,
+    upload: Upload,
+    src: BinaryIO,
+    max_bytes: int,
+    now: dt.datetime,
 ) -> DocumentVersion:
     """Store a new version of an uploaded document (issued documents are not replaced)."""
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     if document.source != "uploaded":
         raise UploadRejected("An issued certificate cannot be replaced.", code="issued_document")
     version = _write_version(
-        session, ctx, document=document, version=document.current_version + 1, upload=upload,
-        src=src, max_bytes=max_bytes, now=now,
+        session,
+        ctx,
+        document=document,
+        version=document.current_version + 1,
+        upload=upload,
+        src=src,
+        max_bytes=max_bytes,
+        now=now,
     )
     record_event(
-        session, tag=EventTag.VAULT_DOCUMENT_VERSION_ADDED, actor=actor_of(owner_id), now=now,
-        subject_id=owner_id, object_type="document", object_id=str(document.id),
+        session,
+        tag=EventTag.VAULT_DOCUMENT_VERSION_ADDED,
+        actor=actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document.id),
         details={"title": document.title, "version": version.version, "size": version.size},
     )
     return version
@@ -180,8 +246,15 @@ class OpenedDocument:
 
 
 def open_document(
-    session: Session, *, ctx: VaultContext, owner_id: int, document_id: uuid.UUID,
-    purpose: str, now: dt.datetime, version: int | None = None, actor: str | None = None,
+    session: Session,
+    *,
+    ctx: VaultContext,
+    owner_id: int,
+    document_id: uuid.UUID,
+    purpose: str,
+    now: dt.datetime,
+    version: int | None = None,
+    actor: str | None = None,
 ) -> OpenedDocument:
     """Decrypt a document version into a temporary file, verify it, record the access.
 
@@ -201,7 +274,8 @@ def open_document(
         if owner_row is None:
             raise DocumentUnreadable()
         owner_key = ctx.keystore.unwrap(
-            owner_row.wrapped_key, version=owner_row.master_version,
+            owner_row.wrapped_key,
+            version=owner_row.master_version,
             aad=_owner_aad(owner_row.account_id),
         )
         dek = unwrap_key(owner_key, row.wrapped_dek, aad=_dek_aad(document.id, row.version))
@@ -227,9 +301,15 @@ def open_document(
     out.seek(0)
     record_event(
         session,
-        tag=EventTag.VAULT_DOCUMENT_VIEWED if purpose == "view" else EventTag.VAULT_DOCUMENT_DOWNLOADED,
-        actor=actor or actor_of(owner_id), now=now, subject_id=owner_id, object_type="document",
-        object_id=str(document.id), details={"title": document.title, "version": row.version},
+        tag=EventTag.VAULT_DOCUMENT_VIEWED
+        if purpose == "view"
+        else EventTag.VAULT_DOCUMENT_DOWNLOADED,
+        actor=actor or actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document.id),
+        details={"title": document.title, "version": row.version},
     )
     return OpenedDocument(document=document, version=row, file=out)
 
@@ -244,8 +324,13 @@ def rename_document(
     document.updated_at = now
     session.flush()
     record_event(
-        session, tag=EventTag.VAULT_DOCUMENT_RENAMED, actor=actor_of(owner_id), now=now,
-        subject_id=owner_id, object_type="document", object_id=str(document.id),
+        session,
+        tag=EventTag.VAULT_DOCUMENT_RENAMED,
+        actor=actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document.id),
         details={"from": old, "to": document.title},
     )
     return document
@@ -264,8 +349,13 @@ def delete_document(
     for blob_id in blob_ids:
         remove_after_commit(session, ctx.blobs, blob_id)
     record_event(
-        session, tag=EventTag.VAULT_DOCUMENT_DELETED, actor=actor_of(owner_id), now=now,
-        subject_id=owner_id, object_type="document", object_id=str(document_id),
+        session,
+        tag=EventTag.VAULT_DOCUMENT_DELETED,
+        actor=actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document_id),
         details={"title": title},
     )
 

@@ -132,7 +132,9 @@ def check_upload(
         )
     safe = sanitize_filename(filename, media_type=media_type)
     return Upload(
-        filename=safe, media_type=media_type, kind=doc_kind,
+        filename=safe,
+        media_type=media_type,
+        kind=doc_kind,
         title=clean_title(title, fallback=os.path.splitext(safe)[0]),
     )
 

@@ -20,6 +20,7 @@ from flask import Flask, Response, current_app, g, jsonify, request, session
 from flask_babel import Babel, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from amanat.db import transaction
 from amanat.settings import Settings, load_settings
@@ -159,7 +160,9 @@ def _select_locale() -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime_: Runtime | None = None,
+    settings: Settings | None = None,
+    *,
+    runtime_: Runtime | None = None,
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
     """Build the web app. Tests pass a ready runtime (engine, key store, clock)."""
@@ -205,11 +208,11 @@ def create_app(
         try:
             with rt.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means "not ok"
+        except Exception:
             status["database"] = "unavailable"
         try:
             rt.keystore.check()
-        except Exception:  # noqa: BLE001
+        except Exception:
             status["keystore"] = "unavailable"
         response = jsonify(status)
         response.status_code = 200 if set(status.values()) == {"ok"} else 503
@@ -281,15 +284,20 @@ def _teardown(_exc: BaseException | None) -> None:
         s.close()
 
 
-def set_session_cookie(response: Response, token: str) -> None:
+def set_session_cookie(response: BaseResponse, token: str) -> None:
     """Hand the browser its session token (HttpOnly, SameSite=Lax, Secure on HTTPS)."""
     settings = runtime().settings
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=settings.https,
-        max_age=settings.session_absolute_hours * 3600, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.https,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
     )
 
 
-def clear_session_cookie(response: Response) -> None:
+def clear_session_cookie(response: BaseResponse) -> None:
     """Forget the session token in the browser."""
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import click
-
 
 from amanat import migrate
 from amanat.db import create_engine, session_factory, transaction
@@ -67,8 +65,12 @@ def _demo(settings: Settings, engine: Any) -> None:
             s, role=Role.CITIZEN, display_name="Demo Citizen", login=DEMO_CITIZEN, now=now
         )
         officer = find_by_login(s, login=DEMO_OFFICER) or create_account(
-            s, role=Role.OFFICER, display_name="Demo Officer", login=DEMO_OFFICER,
-            affiliation="DEMO", now=now,
+            s,
+            role=Role.OFFICER,
+            display_name="Demo Officer",
+            login=DEMO_OFFICER,
+            affiliation="DEMO",
+            now=now,
         )
         # Demo accounts get a fresh password each time, so `make run` can always print it.
         citizen_pw = _demo_password()
@@ -81,7 +83,9 @@ def _demo(settings: Settings, engine: Any) -> None:
     click.echo(f"  citizen  CNIC {DEMO_CITIZEN}  password {citizen_pw}")
     click.echo(f"           or a recovery code, e.g. {codes[0]}")
     click.echo(f"  officer  login {DEMO_OFFICER}  password {officer_pw}  (department DEMO)")
-    click.echo("  Sign in at /login ('Sign in with a password'), then add a passkey under Security.")
+    click.echo(
+        "  Sign in at /login ('Sign in with a password'), then add a passkey under Security."
+    )
 
 
 def _demo_password() -> str:
@@ -147,8 +151,12 @@ def keys_rotate() -> None:
         with transaction(session_factory(engine)) as s:
             count = rewrap_owner_keys(s, keystore=store, now=now)
             record_event(
-                s, tag=EventTag.KEYS_MASTER_KEY_ROTATED, actor="operator", subject_id=None,
-                now=now, details={"version": version, "rewrapped": count},
+                s,
+                tag=EventTag.KEYS_MASTER_KEY_ROTATED,
+                actor="operator",
+                subject_id=None,
+                now=now,
+                details={"version": version, "rewrapped": count},
             )
     except KeysError as exc:
         raise click.ClickException(str(exc)) from None
@@ -167,10 +175,10 @@ def vault_sweep(min_age: int) -> None:
     settings = _settings()
     engine = create_engine(settings.database_url)
     with transaction(session_factory(engine)) as s:
-        removed = sweep_orphan_blobs(s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age)
+        removed = sweep_orphan_blobs(
+            s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age
+        )
     click.echo(f"{removed} orphan blobs removed.")
-
-
 
 
 if __name__ == "__main__":  # pragma: no cover

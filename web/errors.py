@@ -75,14 +75,14 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 def _public_message(exc: Exception, status: int) -> str:
     if status == 404:
-        return _("Not found.")
+        return str(_("Not found."))
     if status == 401 and isinstance(exc, identity_errors.AuthenticationFailed):
-        return _("Sign-in failed. Check what you entered and try again.")
+        return str(_("Sign-in failed. Check what you entered and try again."))
     if status >= 500:
         if isinstance(exc, vault_errors.DocumentUnreadable):
-            return _("This document could not be read. Nothing was shown. Please report it.")
-        return _("The service is temporarily unavailable. Please try again later.")
-    return _(str(exc)) if str(exc) else _("The request was not accepted.")
+            return str(_("This document could not be read. Nothing was shown. Please report it."))
+        return str(_("The service is temporarily unavailable. Please try again later."))
+    return str(_(str(exc))) if str(exc) else str(_("The request was not accepted."))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -38,7 +38,10 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, engine: Engine | None = None, keystore: KeyStore | None = None,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    keystore: KeyStore | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> Runtime:
     """Build the runtime; the key store and engine may be handed in (tests, CLI)."""

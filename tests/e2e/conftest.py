@@ -21,7 +21,9 @@ CHROMIUM = os.environ.get("AMANAT_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, db_url: str, engine: Engine, file_keystore: FileKeyStore) -> Iterator[str]:
+def live_server(
+    tmp_path: Path, db_url: str, engine: Engine, file_keystore: FileKeyStore
+) -> Iterator[str]:
     """The app served on http://localhost:<free port> in a background thread."""
     instance = tmp_path / "live-instance"
     instance.mkdir()
@@ -42,7 +44,9 @@ def live_server(tmp_path: Path, db_url: str, engine: Engine, file_keystore: File
 def chromium() -> Iterator[Any]:
     """One headless Chromium for the session."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium (make test does)")
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: install Debian's chromium (make test does)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -50,8 +54,13 @@ def chromium() -> Iterator[Any]:
             executable_path=CHROMIUM,
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield browser

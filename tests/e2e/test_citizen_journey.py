@@ -8,7 +8,11 @@ from typing import Any
 
 from tests.e2e.conftest import add_virtual_authenticator
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    + bytes(range(256)) * 300
+    + b"\n%%EOF\n"
+)
 
 
 def test_citizen_registers_uploads_downloads_deletes_and_sees_activity(
@@ -25,7 +29,9 @@ def test_citizen_registers_uploads_downloads_deletes_and_sees_activity(
     page.fill("#passkey_name", "Laptop")
     page.click("#register-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/vault$"))
-    creds = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+    creds = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})[
+        "credentials"
+    ]
     assert len(creds) == 1 and creds[0]["isResidentCredential"]
 
     page.click("text=Sign out")
@@ -103,7 +109,9 @@ def test_second_citizen_cannot_reach_first_citizens_document(
             res = second.request.get(doc_url + path)
             assert res.status == 404
             body = res.text()
-            assert "Plot 42" not in body and "secret" not in body and "land record" not in body.lower()
+            assert (
+                "Plot 42" not in body and "secret" not in body and "land record" not in body.lower()
+            )
         res = second.request.post(
             doc_url + "/delete",
             form={"csrf_token": second.locator('meta[name="csrf-token"]').get_attribute("content")},

@@ -23,7 +23,9 @@ from web.runtime import build_runtime
 class Clock:
     """A clock the test moves by hand."""
 
-    value: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC))
+    value: dt.datetime = field(
+        default_factory=lambda: dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+    )
 
     def __call__(self) -> dt.datetime:
         return self.value

@@ -15,7 +15,10 @@ def post_json(client: FlaskClient, path: str, body: dict[str, Any], csrf: str) -
 
 
 def register(
-    client: FlaskClient, *, name: str = "Ayesha Khan", cnic: str = "35202-1234567-1",
+    client: FlaskClient,
+    *,
+    name: str = "Ayesha Khan",
+    cnic: str = "35202-1234567-1",
     authenticator: SoftAuthenticator | None = None,
 ) -> SoftAuthenticator:
     """Register a citizen with a software passkey; the client ends up signed in."""
@@ -25,8 +28,13 @@ def register(
     assert begin.status_code == 200, begin.get_data(as_text=True)
     data = begin.get_json()
     done = post_json(
-        client, "/register/complete",
-        {"token": data["token"], "credential": auth.register(data["options"]), "passkey_name": "Phone"},
+        client,
+        "/register/complete",
+        {
+            "token": data["token"],
+            "credential": auth.register(data["options"]),
+            "passkey_name": "Phone",
+        },
         csrf,
     )
     assert done.status_code == 200, done.get_data(as_text=True)
@@ -38,7 +46,8 @@ def sign_in(client: FlaskClient, auth: SoftAuthenticator, **assert_kwargs: Any) 
     csrf = csrf_of(client, "/login")
     begin = post_json(client, "/login/begin", {}, csrf).get_json()
     return post_json(
-        client, "/login/complete",
+        client,
+        "/login/complete",
         {"token": begin["token"], "credential": auth.assert_(begin["options"], **assert_kwargs)},
         csrf,
     )

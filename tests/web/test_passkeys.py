@@ -60,9 +60,15 @@ def test_cnic_registered_twice_is_refused(client: FlaskClient, app) -> None:
 def test_wrong_origin_is_refused_and_changes_nothing(client: FlaskClient, sessions) -> None:
     """A response made for another origin creates no account."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
-    cred = SoftAuthenticator().register(begin["options"], origin="http://localhost.evil.example:8000")
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf)
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
+    cred = SoftAuthenticator().register(
+        begin["options"], origin="http://localhost.evil.example:8000"
+    )
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf
+    )
     assert res.status_code == 400
     assert res.get_json()["error"] == "passkey_rejected"
     assert _count(sessions, Account) == 0 and _count(sessions, Passkey) == 0
@@ -71,9 +77,13 @@ def test_wrong_origin_is_refused_and_changes_nothing(client: FlaskClient, sessio
 def test_https_subdomain_origin_is_refused(client: FlaskClient, sessions) -> None:
     """fido2's default would accept a subdomain; the exact origin is pinned."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
     cred = SoftAuthenticator().register(begin["options"], origin="https://evil.localhost")
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf)
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf
+    )
     assert res.status_code == 400
     assert _count(sessions, Account) == 0
 
@@ -81,9 +91,13 @@ def test_https_subdomain_origin_is_refused(client: FlaskClient, sessions) -> Non
 def test_registration_without_user_verification_is_refused(client: FlaskClient, sessions) -> None:
     """User verification is required."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
     cred = SoftAuthenticator().register(begin["options"], uv=False)
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf)
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf
+    )
     assert res.status_code == 400
     assert _count(sessions, Account) == 0
 
@@ -91,11 +105,20 @@ def test_registration_without_user_verification_is_refused(client: FlaskClient, 
 def test_tampered_registration_response_is_refused(client: FlaskClient, sessions) -> None:
     """A registration whose client data was altered (challenge mismatch) is refused."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
     options = begin["options"]
-    forged = {"publicKey": {**options["publicKey"], "challenge": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}
+    forged = {
+        "publicKey": {
+            **options["publicKey"],
+            "challenge": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        }
+    }
     cred = SoftAuthenticator().register(forged)
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf)
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": cred}, csrf
+    )
     assert res.status_code == 400
     assert _count(sessions, Account) == 0
 
@@ -103,8 +126,12 @@ def test_tampered_registration_response_is_refused(client: FlaskClient, sessions
 def test_garbage_credential_is_refused(client: FlaskClient, sessions) -> None:
     """A credential object that is not a WebAuthn response gets a clear error."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": {"id": "x"}}, csrf)
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": {"id": "x"}}, csrf
+    )
     assert res.status_code == 400
     assert res.get_json()["error"] == "passkey_rejected"
     assert _count(sessions, Account) == 0
@@ -113,7 +140,9 @@ def test_garbage_credential_is_refused(client: FlaskClient, sessions) -> None:
 def test_replayed_registration_ceremony_is_refused(client: FlaskClient, app, sessions) -> None:
     """A ceremony token works once: replaying the same completion fails."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
     body = {"token": begin["token"], "credential": SoftAuthenticator().register(begin["options"])}
     assert post_json(client, "/register/complete", body, csrf).status_code == 200
     other = app.test_client()
@@ -125,12 +154,21 @@ def test_replayed_registration_ceremony_is_refused(client: FlaskClient, app, ses
 def test_failed_completion_still_uses_up_the_ceremony(client: FlaskClient, sessions) -> None:
     """A failed attempt burns the ceremony, so a corrected replay of its challenge fails too."""
     csrf = csrf_of(client, "/register")
-    begin = post_json(client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf).get_json()
+    begin = post_json(
+        client, "/register/begin", {"name": "Ali", "cnic": "35202-1234567-1"}, csrf
+    ).get_json()
     auth = SoftAuthenticator()
     bad = auth.register(begin["options"], uv=False)
-    assert post_json(client, "/register/complete", {"token": begin["token"], "credential": bad}, csrf).status_code == 400
+    assert (
+        post_json(
+            client, "/register/complete", {"token": begin["token"], "credential": bad}, csrf
+        ).status_code
+        == 400
+    )
     good = auth.register(begin["options"])
-    res = post_json(client, "/register/complete", {"token": begin["token"], "credential": good}, csrf)
+    res = post_json(
+        client, "/register/complete", {"token": begin["token"], "credential": good}, csrf
+    )
     assert res.status_code == 400
     assert _count(sessions, Account) == 0
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from identity import passkeys, passwords, recovery
 from identity.ceremonies import consume_ceremony
@@ -19,8 +29,6 @@ def _me() -> Account:
     account = current_account()
     assert account is not None
     return account
-
-
 
 
 @bp.get("")
@@ -55,12 +63,19 @@ def add_passkey_complete() -> Response:
         raise PasskeyRejected()
     account_id = _me().id
     with side_transaction() as s:
-        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="add-passkey", now=now())
+        ceremony = consume_ceremony(
+            s, token=str(body.get("token", "")), kind="add-passkey", now=now()
+        )
     me = db().get(Account, account_id)
     assert me is not None
     passkeys.finish_adding_passkey(
-        db(), rp=runtime().rp, ceremony=ceremony, account=me, response=body["credential"],
-        passkey_name=str(body.get("passkey_name") or _("Another passkey")), now=now(),
+        db(),
+        rp=runtime().rp,
+        ceremony=ceremony,
+        account=me,
+        response=body["credential"],
+        passkey_name=str(body.get("passkey_name") or _("Another passkey")),
+        now=now(),
     )
     flash(_("Your new passkey was added."))
     return jsonify({"redirect": url_for("account.security")})
@@ -113,6 +128,8 @@ def set_password() -> Response:
     else:
         if request.form.get("password", "") != request.form.get("confirm", ""):
             raise InvalidInput(_("The two passwords are not the same."))
-        passwords.set_password(db(), account=_me(), password=request.form.get("password", ""), now=now())
+        passwords.set_password(
+            db(), account=_me(), password=request.form.get("password", ""), now=now()
+        )
         flash(_("Your password was saved."))
     return redirect(url_for("account.security"))

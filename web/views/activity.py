@@ -22,25 +22,39 @@ def describe(event: AuditEvent) -> str:
     lines = {
         EventTag.ACCOUNT_CREATED: _("Your account was created."),
         EventTag.ACCOUNT_SIGNED_IN: _("You signed in (%(method)s).", method=d.get("method", "")),
-        EventTag.ACCOUNT_SIGN_IN_FAILED: _("A sign-in to your account failed (%(method)s).", method=d.get("method", "")),
+        EventTag.ACCOUNT_SIGN_IN_FAILED: _(
+            "A sign-in to your account failed (%(method)s).", method=d.get("method", "")
+        ),
         EventTag.ACCOUNT_SIGNED_OUT: _("You signed out."),
         EventTag.ACCOUNT_SESSION_ENDED: _("You ended a session on another device."),
-        EventTag.ACCOUNT_PASSKEY_ADDED: _("Passkey \u201c%(name)s\u201d was added.", name=d.get("name", "")),
-        EventTag.ACCOUNT_PASSKEY_RENAMED: _("A passkey was renamed to \u201c%(name)s\u201d.", name=d.get("name", "")),
-        EventTag.ACCOUNT_PASSKEY_REMOVED: _("Passkey \u201c%(name)s\u201d was removed.", name=d.get("name", "")),
+        EventTag.ACCOUNT_PASSKEY_ADDED: _(
+            "Passkey \u201c%(name)s\u201d was added.", name=d.get("name", "")
+        ),
+        EventTag.ACCOUNT_PASSKEY_RENAMED: _(
+            "A passkey was renamed to \u201c%(name)s\u201d.", name=d.get("name", "")
+        ),
+        EventTag.ACCOUNT_PASSKEY_REMOVED: _(
+            "Passkey \u201c%(name)s\u201d was removed.", name=d.get("name", "")
+        ),
         EventTag.ACCOUNT_PASSWORD_SET: _("Your password was set."),
         EventTag.ACCOUNT_PASSWORD_REMOVED: _("Your password was removed."),
         EventTag.ACCOUNT_RECOVERY_CODES_CREATED: _("New recovery codes were created."),
         EventTag.ACCOUNT_RECOVERY_CODE_USED: _("A recovery code was used to sign in."),
         EventTag.VAULT_DOCUMENT_UPLOADED: _("You uploaded \u201c%(title)s\u201d.", title=title),
-        EventTag.VAULT_DOCUMENT_VERSION_ADDED: _("You uploaded a new version of \u201c%(title)s\u201d.", title=title),
+        EventTag.VAULT_DOCUMENT_VERSION_ADDED: _(
+            "You uploaded a new version of \u201c%(title)s\u201d.", title=title
+        ),
         EventTag.VAULT_DOCUMENT_VIEWED: _("You viewed \u201c%(title)s\u201d.", title=title),
         EventTag.VAULT_DOCUMENT_DOWNLOADED: _("You downloaded \u201c%(title)s\u201d.", title=title),
-        EventTag.VAULT_DOCUMENT_RENAMED: _("You renamed \u201c%(old)s\u201d to \u201c%(new)s\u201d.", old=d.get("from", ""), new=d.get("to", "")),
+        EventTag.VAULT_DOCUMENT_RENAMED: _(
+            "You renamed \u201c%(old)s\u201d to \u201c%(new)s\u201d.",
+            old=d.get("from", ""),
+            new=d.get("to", ""),
+        ),
         EventTag.VAULT_DOCUMENT_DELETED: _("You deleted \u201c%(title)s\u201d.", title=title),
     }
     try:
-        return lines.get(EventTag(event.tag), event.tag)
+        return str(lines.get(EventTag(event.tag), event.tag))
     except ValueError:
         return event.tag
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
 from audit import EventTag, record_event
 from identity import passkeys, passwords, ratelimit, recovery
@@ -43,8 +53,11 @@ def limit(bucket: str, *, per_minute: int | None = None) -> None:
         try:
             with side_transaction() as s:
                 ratelimit.hit(
-                    s, key=f"{bucket}:{client_ip()}", limit=allowed,
-                    window=dt.timedelta(minutes=1), now=now(),
+                    s,
+                    key=f"{bucket}:{client_ip()}",
+                    limit=allowed,
+                    window=dt.timedelta(minutes=1),
+                    now=now(),
                 )
             return
         except IntegrityError:
@@ -66,31 +79,34 @@ def _consume(kind: str) -> tuple[Ceremony, dict[str, Any]]:
     credential = body.get("credential")
     if not isinstance(credential, dict):
         raise PasskeyRejected()
-    rt = runtime()
+
     with side_transaction() as s:
         ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind=kind, now=now())
     return ceremony, body
 
 
 def _record_failure(account: Account | None, method: str) -> None:
-    rt = runtime()
+
     with side_transaction() as s:
         record_event(
-            s, tag=EventTag.ACCOUNT_SIGN_IN_FAILED,
-            actor=actor_of(account) if account else "anonymous", now=now(),
-            subject_id=account.id if account else None, details={"method": method},
+            s,
+            tag=EventTag.ACCOUNT_SIGN_IN_FAILED,
+            actor=actor_of(account) if account else "anonymous",
+            now=now(),
+            subject_id=account.id if account else None,
+            details={"method": method},
         )
 
 
 def _signed_in(account: Account, method: str, target: str) -> Response:
     token = start_session(
-        db(), account=account, method=method, user_agent=request.headers.get("User-Agent", ""),
+        db(),
+        account=account,
+        method=method,
+        user_agent=request.headers.get("User-Agent", ""),
         now=now(),
     )
-    if request.is_json:
-        response = jsonify({"redirect": target})
-    else:
-        response = redirect(target)
+    response = jsonify({"redirect": target}) if request.is_json else redirect(target)
     set_session_cookie(response, token)
     return response
 
@@ -114,8 +130,11 @@ def register_begin() -> Response:
     limit("register")
     body = _json_body()
     started = passkeys.start_citizen_registration(
-        db(), rp=runtime().rp, display_name=str(body.get("name", "")),
-        cnic=str(body.get("cnic", "")), now=now(),
+        db(),
+        rp=runtime().rp,
+        display_name=str(body.get("name", "")),
+        cnic=str(body.get("cnic", "")),
+        now=now(),
     )
     return jsonify({"token": started.token, "options": started.options})
 
@@ -125,8 +144,12 @@ def register_complete() -> Response:
     """Verify the new passkey, create the account, sign in."""
     ceremony, body = _consume("register")
     account = passkeys.finish_citizen_registration(
-        db(), rp=runtime().rp, ceremony=ceremony, response=body["credential"],
-        passkey_name=str(body.get("passkey_name") or _("My passkey")), now=now(),
+        db(),
+        rp=runtime().rp,
+        ceremony=ceremony,
+        response=body["credential"],
+        passkey_name=str(body.get("passkey_name") or _("My passkey")),
+        now=now(),
     )
     return _signed_in(account, "passkey", url_for("vault.index"))
 

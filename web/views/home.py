@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request
+from flask import Blueprint, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response
 
 bp = Blueprint("home", __name__)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import BinaryIO, cast
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
 
 from identity.models import Role
 from vault import service
@@ -56,8 +57,11 @@ def _checked_upload() -> tuple[Upload, FileStorage]:
     if file is None or not file.filename:
         raise UploadRejected(_("Please choose a file."), code="no_file")
     upload = check_upload(
-        file.stream, filename=file.filename, title=request.form.get("title", ""),
-        kind=request.form.get("kind", ""), max_bytes=runtime().settings.max_upload_bytes,
+        cast(BinaryIO, file.stream),
+        filename=file.filename,
+        title=request.form.get("title", ""),
+        kind=request.form.get("kind", ""),
+        max_bytes=runtime().settings.max_upload_bytes,
     )
     return upload, file
 
@@ -68,7 +72,9 @@ def index() -> str:
     """The list of the citizen's documents, with the upload form."""
     documents = service.list_documents(db(), owner_id=_owner_id())
     return render_template(
-        "vault.html", documents=documents, kinds=KIND_LABELS,
+        "vault.html",
+        documents=documents,
+        kinds=KIND_LABELS,
         max_mib=runtime().settings.max_upload_bytes // (1024 * 1024),
     )
 
@@ -79,8 +85,13 @@ def upload() -> Response:
     """Store an uploaded file, encrypted."""
     upload_, file = _checked_upload()
     document = service.store_document(
-        db(), ctx=runtime().vault, owner_id=_owner_id(), upload=upload_, src=file.stream,
-        max_bytes=runtime().settings.max_upload_bytes, now=now(),
+        db(),
+        ctx=runtime().vault,
+        owner_id=_owner_id(),
+        upload=upload_,
+        src=cast(BinaryIO, file.stream),
+        max_bytes=runtime().settings.max_upload_bytes,
+        now=now(),
     )
     target = url_for("vault.document", document_id=document.id)
     if wants_json():
@@ -106,12 +117,22 @@ def file(document_id: str) -> Response:
     download = request.args.get("download") == "1"
     version = request.args.get("version", type=int)
     opened = service.open_document(
-        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
-        purpose="download" if download else "view", version=version, now=now(),
+        db(),
+        ctx=runtime().vault,
+        owner_id=_owner_id(),
+        document_id=_doc_id(document_id),
+        purpose="download" if download else "view",
+        version=version,
+        now=now(),
     )
     response = send_file(
-        opened.file, mimetype=opened.version.media_type, as_attachment=download,
-        download_name=opened.version.filename, max_age=0, conditional=False, etag=False,
+        opened.file,
+        mimetype=opened.version.media_type,
+        as_attachment=download,
+        download_name=opened.version.filename,
+        max_age=0,
+        conditional=False,
+        etag=False,
     )
     response.headers["Cache-Control"] = "no-store"
     if opened.version.media_type != "application/pdf":
@@ -125,8 +146,11 @@ def file(document_id: str) -> Response:
 def rename(document_id: str) -> Response:
     """Give the document a new title."""
     service.rename_document(
-        db(), owner_id=_owner_id(), document_id=_doc_id(document_id),
-        title=request.form.get("title", ""), now=now(),
+        db(),
+        owner_id=_owner_id(),
+        document_id=_doc_id(document_id),
+        title=request.form.get("title", ""),
+        now=now(),
     )
     flash(_("The title was changed."))
     return redirect(url_for("vault.document", document_id=document_id))
@@ -138,9 +162,14 @@ def new_version(document_id: str) -> Response:
     """Replace the file with a new version (earlier versions stay available)."""
     upload_, file = _checked_upload()
     service.add_version(
-        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
-        upload=upload_, src=file.stream,
-        max_bytes=runtime().settings.max_upload_bytes, now=now(),
+        db(),
+        ctx=runtime().vault,
+        owner_id=_owner_id(),
+        document_id=_doc_id(document_id),
+        upload=upload_,
+        src=cast(BinaryIO, file.stream),
+        max_bytes=runtime().settings.max_upload_bytes,
+        now=now(),
     )
     target = url_for("vault.document", document_id=document_id)
     if wants_json():
@@ -154,7 +183,10 @@ def new_version(document_id: str) -> Response:
 def delete(document_id: str) -> Response:
     """Delete the document and destroy its keys."""
     service.delete_document(
-        db(), ctx=runtime().vault, owner_id=_owner_id(), document_id=_doc_id(document_id),
+        db(),
+        ctx=runtime().vault,
+        owner_id=_owner_id(),
+        document_id=_doc_id(document_id),
         now=now(),
     )
     flash(_("The document was deleted. Its keys were destroyed, so it cannot be recovered."))

@@ -1,0 +1,59 @@
+# Amanat — two commands do everything on a fresh Debian machine:
+#   make run    serve the app on the embedded default (SQLite + key file in ./instance)
+#   make test   install what the tests need, then ruff, mypy and pytest
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := chromium chromium-driver softhsm2 opensc poppler-utils
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ONLY ?=
+
+.PHONY: run test lint typecheck pytest bench deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/amanat init --demo
+	@echo ""
+	@echo "Open http://localhost:$(PORT) in your browser."
+	AMANAT_PUBLIC_BASE_URL=$${AMANAT_PUBLIC_BASE_URL:-http://localhost:$(PORT)} \
+	  $(VENV)/bin/amanat run --host $(HOST) --port $(PORT)
+
+# Debian packages the tests need: installed when missing and we are root; otherwise we say so.
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages:$$missing (run 'sudo apt-get install$$missing')"; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test: $(STAMP) deps lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) -m bench $(if $(ONLY),--only $(ONLY),)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
