@@ -15,7 +15,7 @@ from typing import Any
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import PKCS11Error
+from pkcs11.exceptions import PKCS11Error, UserAlreadyLoggedIn
 from pkcs11.mechanisms import GCMParams
 
 from keys.errors import DecryptionFailed, KeyStoreError
@@ -47,7 +47,12 @@ class Pkcs11KeyStore:
         try:
             lib = pkcs11.lib(self._module)
             token = lib.get_token(token_label=self._token_label)
-            self._session = token.open(user_pin=self._pin, rw=True)
+            try:
+                self._session = token.open(user_pin=self._pin, rw=True)
+            except UserAlreadyLoggedIn:
+                # PKCS#11 login is per process, not per session: after a fork, or when another
+                # part of the process logged in, a plain session already sees the keys.
+                self._session = token.open(rw=True)
         except (PKCS11Error, RuntimeError, OSError) as exc:
             raise KeyStoreError(
                 f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}"

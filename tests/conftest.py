@@ -29,6 +29,8 @@ from keys.stores import FileKeyStore
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+SOFTHSM_POOL = 24
+_softhsm_next = 0
 
 
 def pg_url() -> str:
@@ -104,35 +106,44 @@ def file_keystore(tmp_path: Path) -> FileKeyStore:
     return FileKeyStore.create(tmp_path / "keys" / "master.keys")
 
 
-@pytest.fixture
-def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A fresh SoftHSM2 token in a temporary directory."""
+@pytest.fixture(scope="session")
+def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One SoftHSM2 configuration for the whole run.
+
+    The PKCS#11 library reads its configuration once per process, so every token of the run lives
+    in one temporary token directory; each test still gets a token of its own.
+    """
     util = shutil.which("softhsm2-util")
     if util is None or not Path(SOFTHSM_MODULE).exists():
         pytest.fail("SoftHSM2 is missing: install the Debian package softhsm2 (make test does)")
-    tokens = tmp_path / "softhsm-tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    label = f"amanat-{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        [
-            util,
-            "--init-token",
-            "--free",
-            "--label",
-            label,
-            "--so-pin",
-            "12345678",
-            "--pin",
-            "87654321",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    base = tmp_path_factory.mktemp("softhsm")
+    (base / "tokens").mkdir()
+    conf = base / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    # The library sees only tokens that exist when it initialises: make the pool up front.
+    for i in range(SOFTHSM_POOL):
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", f"amanat-test-{i}",
+             "--so-pin", "12345678", "--pin", "87654321"],
+            check=True, capture_output=True,
+        )
+    yield conf
+    if previous is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = previous
+
+
+@pytest.fixture
+def softhsm(softhsm_conf: Path) -> dict[str, str]:
+    """An unused token of the run's SoftHSM2 (module path, token label, user PIN)."""
+    global _softhsm_next
+    if _softhsm_next >= SOFTHSM_POOL:
+        pytest.fail(f"all {SOFTHSM_POOL} SoftHSM2 test tokens are used: raise SOFTHSM_POOL")
+    label = f"amanat-test-{_softhsm_next}"
+    _softhsm_next += 1
     return {"module": SOFTHSM_MODULE, "token": label, "pin": "87654321"}
 
 
