@@ -14,7 +14,7 @@ from audit import EventTag, record_event
 from identity.errors import Conflict, InvalidInput, NotFound
 from identity.models import Account, Role
 
-_CNIC = re.compile(r"^(\d{5})-?(\d{7})-?(\d)$")
+_CNIC = re.compile(r"^([0-9]{5})-?([0-9]{7})-?([0-9])$")
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MAX_NAME = 120
 
@@ -27,9 +27,14 @@ def actor_of(account: Account | int) -> str:
 def normalize_cnic(value: str) -> str:
     """A CNIC in the canonical ``NNNNN-NNNNNNN-N`` form; InvalidInput when malformed.
 
-    Dashes may be left out, and spaces around the number are ignored.
+    Dashes may be left out, spaces around the number are ignored, and Arabic-Indic digits are
+    read as the digits they are.
     """
-    match = _CNIC.match((value or "").strip())
+    # Urdu keyboards type Arabic-Indic digits (۳۵۲۰۲...); they mean the same number.
+    ascii_digits = "".join(
+        str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in value or ""
+    )
+    match = _CNIC.match(ascii_digits.strip())
     if not match:
         raise InvalidInput("The CNIC must have 13 digits, written as 12345-1234567-1.")
     return "-".join(match.groups())
