@@ -1,0 +1,180 @@
+"""The security page and the other ways in: passkeys, sessions, recovery codes, password, limits."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from audit import verify_chain
+from audit.models import AuditEvent
+from identity.models import Passkey
+from tests.softauthn import SoftAuthenticator
+from tests.web.conftest import csrf_of
+from tests.web.helpers import post_json, register, sign_in
+
+
+def _add_passkey(client: FlaskClient, name: str = "Tablet") -> SoftAuthenticator:
+    csrf = csrf_of(client, "/security")
+    begin = post_json(client, "/security/passkeys/begin", {}, csrf).get_json()
+    second = SoftAuthenticator()
+    res = post_json(
+        client, "/security/passkeys/complete",
+        {"token": begin["token"], "credential": second.register(begin["options"]), "passkey_name": name},
+        csrf,
+    )
+    assert res.status_code == 200, res.get_data(as_text=True)
+    return second
+
+
+def _passkey_ids(sessions) -> list[int]:
+    with sessions() as s:
+        return list(s.scalars(select(Passkey.id).order_by(Passkey.id)))
+
+
+def test_add_second_passkey_and_sign_in_with_it(client: FlaskClient, sessions) -> None:
+    first = register(client)
+    second = _add_passkey(client)
+    assert len(_passkey_ids(sessions)) == 2
+    begin_options_excluded = first.credential_id
+    assert begin_options_excluded != second.credential_id
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/vault")})
+    assert sign_in(client, second).status_code == 200
+
+
+def test_add_passkey_excludes_existing_ones(client: FlaskClient) -> None:
+    first = register(client)
+    csrf = csrf_of(client, "/security")
+    begin = post_json(client, "/security/passkeys/begin", {}, csrf).get_json()
+    excluded = [c["id"] for c in begin["options"]["publicKey"]["excludeCredentials"]]
+    from fido2.utils import websafe_encode
+
+    assert excluded == [websafe_encode(first.credential_id)]
+
+
+def test_the_last_passkey_cannot_be_removed(client: FlaskClient, sessions) -> None:
+    register(client)
+    (only,) = _passkey_ids(sessions)
+    csrf = csrf_of(client, "/security")
+    res = client.post(f"/security/passkeys/{only}/remove", data={"csrf_token": csrf}, headers={"Accept": "application/json"})
+    assert res.status_code == 409 and "only passkey" in res.get_json()["message"]
+    assert _passkey_ids(sessions) == [only]
+
+
+def test_rename_and_remove_a_passkey(client: FlaskClient, sessions) -> None:
+    register(client)
+    _add_passkey(client)
+    first, second = _passkey_ids(sessions)
+    csrf = csrf_of(client, "/security")
+    assert client.post(f"/security/passkeys/{second}/rename", data={"csrf_token": csrf, "name": "Old phone"}).status_code == 302
+    assert "Old phone" in client.get("/security").get_data(as_text=True)
+    assert client.post(f"/security/passkeys/{second}/remove", data={"csrf_token": csrf}).status_code == 302
+    assert _passkey_ids(sessions) == [first]
+
+
+def test_cannot_touch_another_accounts_passkey(client: FlaskClient, app, sessions) -> None:
+    register(client)
+    (victim,) = _passkey_ids(sessions)
+    other = app.test_client()
+    register(other, cnic="35202-7777777-7")
+    _add_passkey(other)
+    csrf = csrf_of(other, "/security")
+    res = other.post(f"/security/passkeys/{victim}/remove", data={"csrf_token": csrf})
+    assert res.status_code == 404
+    assert victim in _passkey_ids(sessions)
+
+
+def test_sessions_are_listed_and_can_be_ended(client: FlaskClient, app) -> None:
+    auth = register(client)
+    laptop = app.test_client()
+    assert sign_in(laptop, auth).status_code == 200
+    page = client.get("/security").get_data(as_text=True)
+    ended = re.findall(r'/security/sessions/(\d+)/end', page)
+    assert len(ended) == 1  # the other device; this one is marked "(this device)"
+    csrf = csrf_of(client, "/security")
+    assert client.post(f"/security/sessions/{ended[0]}/end", data={"csrf_token": csrf}).status_code == 302
+    assert laptop.get("/vault").status_code == 302  # signed out remotely
+    assert client.get("/vault").status_code == 200
+
+
+def test_session_idle_expiry_through_the_clock(client: FlaskClient, clock) -> None:
+    register(client)
+    clock.advance(minutes=31)
+    assert client.get("/vault").status_code == 302
+
+
+def test_recovery_code_signs_in_once_and_ends_other_sessions(client: FlaskClient, app) -> None:
+    register(client)
+    csrf = csrf_of(client, "/security")
+    page = client.post("/security/recovery-codes", data={"csrf_token": csrf}).get_data(as_text=True)
+    codes = re.findall(r"<li>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</li>", page)
+    assert len(codes) == 10
+    lost = app.test_client()
+    csrf2 = csrf_of(lost, "/login")
+    res = lost.post("/login/recovery", data={"csrf_token": csrf2, "login": "35202-1234567-1", "code": codes[0]})
+    assert res.status_code == 302 and res.headers["Location"].endswith("/security")
+    assert client.get("/vault").status_code == 302  # the possibly stolen session ended
+    again = app.test_client()
+    csrf3 = csrf_of(again, "/login")
+    res = again.post("/login/recovery", data={"csrf_token": csrf3, "login": "35202-1234567-1", "code": codes[0]})
+    assert res.status_code == 401
+
+
+def test_password_sign_in_after_setting_one(client: FlaskClient, app, sessions) -> None:
+    register(client)
+    csrf = csrf_of(client, "/security")
+    res = client.post("/security/password", data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "a long passphrase"})
+    assert res.status_code == 302
+    browser = app.test_client()
+    csrf2 = csrf_of(browser, "/login")
+    bad = browser.post("/login/password", data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "wrong passphrase"})
+    assert bad.status_code == 401 and "Sign-in failed" in bad.get_data(as_text=True)
+    good = browser.post("/login/password", data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "a long passphrase"})
+    assert good.status_code == 302 and browser.get("/vault").status_code == 200
+    with sessions() as s:
+        tags = list(s.scalars(select(AuditEvent.tag)))
+        assert "account:sign-in-failed" in tags and "account:password-set" in tags
+        assert verify_chain(s).intact
+
+
+def test_mismatched_password_confirmation_is_refused(client: FlaskClient) -> None:
+    register(client)
+    csrf = csrf_of(client, "/security")
+    res = client.post("/security/password", data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "another one!!"})
+    assert res.status_code == 400
+
+
+def test_sign_in_is_rate_limited(client: FlaskClient, app) -> None:
+    """After the per-minute limit, sign-in attempts get 429, whatever the credentials."""
+    limit = app.extensions["amanat"].settings.login_attempts_per_minute
+    csrf = csrf_of(client, "/login")
+    statuses = [
+        client.post("/login/password", data={"csrf_token": csrf, "login": "35202-1234567-1", "password": "x" * 12}).status_code
+        for _ in range(limit + 2)
+    ]
+    assert statuses[:limit] == [401] * limit
+    assert statuses[limit:] == [429, 429]
+
+
+def test_rate_limit_resets_after_a_minute(client: FlaskClient, app, clock) -> None:
+    limit = app.extensions["amanat"].settings.login_attempts_per_minute
+    csrf = csrf_of(client, "/login")
+    for _ in range(limit + 1):
+        client.post("/login/password", data={"csrf_token": csrf, "login": "x", "password": "y"})
+    clock.advance(minutes=1, seconds=1)
+    res = client.post("/login/password", data={"csrf_token": csrf, "login": "x", "password": "y"})
+    assert res.status_code == 401
+
+
+def test_open_redirect_is_refused(client: FlaskClient) -> None:
+    auth = register(client)
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/vault")})
+    csrf = csrf_of(client, "/login")
+    begin = post_json(client, "/login/begin", {}, csrf).get_json()
+    res = client.post(
+        "/login/complete?next=//evil.example/x",
+        json={"token": begin["token"], "credential": auth.assert_(begin["options"])},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert res.get_json()["redirect"] == "/vault"
