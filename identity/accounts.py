@@ -32,7 +32,8 @@ def normalize_cnic(value: str) -> str:
     """
     # Urdu keyboards type Arabic-Indic digits (۳۵۲۰۲...); they mean the same number.
     ascii_digits = "".join(
-        str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in value or ""
+        str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch
+        for ch in value or ""
     )
     match = _CNIC.match(ascii_digits.strip())
     if not match:

@@ -119,15 +119,27 @@ def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("softhsm")
     (base / "tokens").mkdir()
     conf = base / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     # The library sees only tokens that exist when it initialises: make the pool up front.
     for i in range(SOFTHSM_POOL):
         subprocess.run(
-            [util, "--init-token", "--free", "--label", f"amanat-test-{i}",
-             "--so-pin", "12345678", "--pin", "87654321"],
-            check=True, capture_output=True,
+            [
+                util,
+                "--init-token",
+                "--free",
+                "--label",
+                f"amanat-test-{i}",
+                "--so-pin",
+                "12345678",
+                "--pin",
+                "87654321",
+            ],
+            check=True,
+            capture_output=True,
         )
     yield conf
     if previous is None:

@@ -31,10 +31,10 @@ _BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BlobWriter(Protocol):
-    """A blob being written: a binary sink, then :meth:`commit` or :meth:`abort`."""
+    """A blob being written: a binary sink, then :meth:`publish` or :meth:`abort`."""
 
     def write(self, data: bytes) -> int: ...
-    def commit(self) -> str: ...
+    def publish(self) -> str: ...
     def abort(self) -> None: ...
 
 
@@ -61,7 +61,7 @@ class _FileBlobWriter:
         self._hash.update(data)
         return self._fh.write(data)
 
-    def commit(self) -> str:
+    def publish(self) -> str:
         try:
             self._fh.flush()
             os.fsync(self._fh.fileno())

@@ -109,7 +109,7 @@ def _write_version(
     if reader.size == 0:
         writer.abort()
         raise UploadRejected("The file is empty.", code="empty")
-    blob_id = writer.commit()
+    blob_id = writer.publish()
     # From here on the blob exists: it must disappear again if this transaction does not commit.
     track_new_blob(session, ctx.blobs, blob_id)
     row = DocumentVersion(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 
 import pytest
@@ -18,8 +19,14 @@ def _append(sessions: sessionmaker[Session], n: int, now: dt.datetime, subject: 
     with transaction(sessions) as s:
         for i in range(n):
             record_event(
-                s, tag=EventTag.VAULT_DOCUMENT_VIEWED, actor=f"account:{subject}", subject_id=subject,
-                object_type="document", object_id=str(i), details={"title": f"Doc {i}"}, now=now,
+                s,
+                tag=EventTag.VAULT_DOCUMENT_VIEWED,
+                actor=f"account:{subject}",
+                subject_id=subject,
+                object_type="document",
+                object_id=str(i),
+                details={"title": f"Doc {i}"},
+                now=now,
             )
 
 
@@ -30,7 +37,7 @@ def test_events_chain_from_genesis(sessions, now) -> None:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         assert [e.seq for e in events] == [1, 2, 3, 4, 5]
         assert events[0].prev_hash == bytes(32)
-        assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
         assert verify_chain(s).intact and verify_chain(s).checked == 5
 
 
@@ -62,7 +69,11 @@ def test_edited_content_names_the_event(sessions, now) -> None:
 def test_edited_time_is_caught(sessions, now) -> None:
     _append(sessions, 3, now)
     with transaction(sessions) as s:
-        s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(occurred_at=now - dt.timedelta(days=1)))
+        s.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == 2)
+            .values(occurred_at=now - dt.timedelta(days=1))
+        )
     with sessions() as s:
         assert verify_chain(s).first_bad_seq == 2
 
@@ -97,8 +108,15 @@ def test_rehashed_forgery_is_caught_at_the_next_event(sessions, now) -> None:
         e = s.scalar(select(AuditEvent).where(AuditEvent.seq == 2))
         e.details = {"title": "forged"}
         e.hash = event_digest(
-            prev_hash=e.prev_hash, seq=e.seq, tag=e.tag, actor=e.actor, subject_id=e.subject_id,
-            object_type=e.object_type, object_id=e.object_id, details=e.details, occurred_at=e.occurred_at,
+            prev_hash=e.prev_hash,
+            seq=e.seq,
+            tag=e.tag,
+            actor=e.actor,
+            subject_id=e.subject_id,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            details=e.details,
+            occurred_at=e.occurred_at,
         )
     with sessions() as s:
         assert verify_chain(s).first_bad_seq == 3
@@ -113,8 +131,14 @@ def test_concurrent_appends_never_fork_the_chain(sessions, now) -> None:
         try:
             for _ in range(per_thread):
                 with transaction(sessions) as s:
-                    record_event(s, tag=EventTag.ACCOUNT_SIGNED_IN, actor=f"account:{k}", subject_id=k, now=now)
-        except BaseException as exc:  # noqa: BLE001
+                    record_event(
+                        s,
+                        tag=EventTag.ACCOUNT_SIGNED_IN,
+                        actor=f"account:{k}",
+                        subject_id=k,
+                        now=now,
+                    )
+        except BaseException as exc:
             errors.append(exc)
 
     pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]

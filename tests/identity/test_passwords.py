@@ -14,7 +14,9 @@ from identity.models import Role
 
 @pytest.fixture
 def citizen(session, now):
-    return create_account(session, role=Role.CITIZEN, display_name="A", login="35202-1234567-1", now=now)
+    return create_account(
+        session, role=Role.CITIZEN, display_name="A", login="35202-1234567-1", now=now
+    )
 
 
 def test_hash_uses_argon2id_with_owasp_minimum_parameters() -> None:
@@ -27,13 +29,20 @@ def test_hash_uses_argon2id_with_owasp_minimum_parameters() -> None:
 
 def test_correct_password_signs_in(session, citizen, now) -> None:
     passwords.set_password(session, account=citizen, password="correct horse battery", now=now)
-    assert passwords.authenticate_password(session, login="3520212345671", password="correct horse battery") is citizen
+    assert (
+        passwords.authenticate_password(
+            session, login="3520212345671", password="correct horse battery"
+        )
+        is citizen
+    )
 
 
 def test_wrong_password_fails(session, citizen, now) -> None:
     passwords.set_password(session, account=citizen, password="correct horse battery", now=now)
     with pytest.raises(AuthenticationFailed):
-        passwords.authenticate_password(session, login=citizen.login, password="wrong horse battery")
+        passwords.authenticate_password(
+            session, login=citizen.login, password="wrong horse battery"
+        )
 
 
 def test_unknown_account_fails_the_same_way_after_hashing(session, monkeypatch) -> None:

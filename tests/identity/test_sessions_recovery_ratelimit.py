@@ -10,14 +10,22 @@ from identity import ratelimit, recovery
 from identity.accounts import create_account
 from identity.errors import AuthenticationFailed, RateLimited
 from identity.models import AuthSession, Role
-from identity.sessions import SessionPolicy, end_session, list_sessions, resolve_session, start_session
+from identity.sessions import (
+    SessionPolicy,
+    end_session,
+    list_sessions,
+    resolve_session,
+    start_session,
+)
 
 POLICY = SessionPolicy(idle=dt.timedelta(minutes=30), absolute=dt.timedelta(hours=12))
 
 
 @pytest.fixture
 def citizen(session, now):
-    return create_account(session, role=Role.CITIZEN, display_name="A", login="35202-1234567-1", now=now)
+    return create_account(
+        session, role=Role.CITIZEN, display_name="A", login="35202-1234567-1", now=now
+    )
 
 
 def test_session_token_is_stored_hashed(session, citizen, now) -> None:
@@ -30,7 +38,10 @@ def test_session_token_is_stored_hashed(session, citizen, now) -> None:
 def test_idle_session_expires(session, citizen, now) -> None:
     token = start_session(session, account=citizen, method="passkey", user_agent="", now=now)
     assert resolve_session(session, token=token, policy=POLICY, now=now + dt.timedelta(minutes=29))
-    assert resolve_session(session, token=token, policy=POLICY, now=now + dt.timedelta(minutes=61)) is None
+    assert (
+        resolve_session(session, token=token, policy=POLICY, now=now + dt.timedelta(minutes=61))
+        is None
+    )
 
 
 def test_active_session_still_ends_at_the_absolute_limit(session, citizen, now) -> None:
@@ -56,7 +67,10 @@ def test_ended_session_is_dead_and_unknown_token_is_none(session, citizen, now) 
 def test_recovery_code_works_once(session, citizen, now) -> None:
     codes = recovery.generate_codes(session, account=citizen, now=now)
     assert len(codes) == 10 and len(set(codes)) == 10
-    assert recovery.redeem_code(session, login=citizen.login, code=codes[0].lower(), now=now) is citizen
+    assert (
+        recovery.redeem_code(session, login=citizen.login, code=codes[0].lower(), now=now)
+        is citizen
+    )
     with pytest.raises(AuthenticationFailed):
         recovery.redeem_code(session, login=citizen.login, code=codes[0], now=now)
     assert recovery.remaining_codes(session, account=citizen) == 9
@@ -81,4 +95,6 @@ def test_rate_limit_window(session, now) -> None:
     with pytest.raises(RateLimited):
         ratelimit.hit(session, key="login:1.2.3.4", limit=3, window=window, now=now)
     ratelimit.hit(session, key="login:5.6.7.8", limit=3, window=window, now=now)  # other client
-    ratelimit.hit(session, key="login:1.2.3.4", limit=3, window=window, now=now + window)  # next window
+    ratelimit.hit(
+        session, key="login:1.2.3.4", limit=3, window=window, now=now + window
+    )  # next window

@@ -96,7 +96,9 @@ def test_file_store_refuses_readable_key_file(tmp_path: Path) -> None:
 def test_file_store_refuses_malformed_file(tmp_path: Path) -> None:
     """A corrupted key file is refused, not half-read."""
     path = tmp_path / "master.keys"
-    path.write_text(json.dumps({"format": "amanat-master-keys/1", "current": 2, "keys": {"1": "AA=="}}))
+    path.write_text(
+        json.dumps({"format": "amanat-master-keys/1", "current": 2, "keys": {"1": "AA=="}})
+    )
     path.chmod(0o600)
     with pytest.raises(KeyStoreError, match="malformed"):
         FileKeyStore(path)
@@ -110,7 +112,9 @@ def test_missing_key_file_says_what_to_do(tmp_path: Path) -> None:
 
 def test_hsm_master_key_is_not_extractable(softhsm: dict[str, str]) -> None:
     """The master key generated in the token is sensitive and never extractable."""
-    store = Pkcs11KeyStore(module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"])
+    store = Pkcs11KeyStore(
+        module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"]
+    )
     store.ensure_key()
     token = pkcs11.lib(softhsm["module"]).get_token(token_label=softhsm["token"])
     # The store logged this process in already (PKCS#11 login is per process).
@@ -130,14 +134,16 @@ def test_hsm_wrong_pin_is_a_clear_error(softhsm: dict[str, str]) -> None:
 
 def test_hsm_session_reopens_after_fork(softhsm: dict[str, str]) -> None:
     """A forked child opens its own session and can unwrap what the parent wrapped."""
-    store = Pkcs11KeyStore(module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"])
+    store = Pkcs11KeyStore(
+        module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"]
+    )
     store.ensure_key()
     version, wrapped = store.wrap(b"s" * 32, aad=b"fork")
     pid = os.fork()
     if pid == 0:  # child
         try:
             ok = store.unwrap(wrapped, version=version, aad=b"fork") == b"s" * 32
-        except Exception:  # noqa: BLE001
+        except Exception:
             ok = False
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)

@@ -48,7 +48,9 @@ def test_round_trip(size: int, dek: bytes) -> None:
     assert _open(blob, dek=dek) == data
 
 
-@pytest.mark.parametrize("size,chunks", [(0, 1), (1, 1), (CHUNK, 2), (CHUNK + 1, 2), (3 * CHUNK, 4)])
+@pytest.mark.parametrize(
+    "size,chunks", [(0, 1), (1, 1), (CHUNK, 2), (CHUNK + 1, 2), (3 * CHUNK, 4)]
+)
 def test_blob_length_follows_the_format(size: int, chunks: int, dek: bytes) -> None:
     """Header, then one tag per chunk; a size multiple of the chunk ends with an empty chunk."""
     assert len(_seal(bytes(size), dek=dek)) == HEADER_BYTES + size + 16 * chunks
@@ -61,17 +63,26 @@ def test_published_vectors(vector: dict) -> None:
     assert hashlib.sha256(plain).hexdigest() == vector["plaintext_sha256"]
     out = io.BytesIO()
     unsafe_seal_with_prefix(
-        io.BytesIO(plain), out, dek=bytes.fromhex(vector["dek"]),
-        document_id=uuid.UUID(vector["document_id"]), version=vector["version"],
-        prefix=bytes.fromhex(vector["nonce_prefix"]), chunk_log2=vector["chunk_log2"],
+        io.BytesIO(plain),
+        out,
+        dek=bytes.fromhex(vector["dek"]),
+        document_id=uuid.UUID(vector["document_id"]),
+        version=vector["version"],
+        prefix=bytes.fromhex(vector["nonce_prefix"]),
+        chunk_log2=vector["chunk_log2"],
     )
     blob = out.getvalue()
     assert hashlib.sha256(blob).hexdigest() == vector["blob_sha256"]
     if vector["blob_hex"]:
         assert blob.hex() == vector["blob_hex"]
     opened = io.BytesIO()
-    open_(io.BytesIO(blob), opened, dek=bytes.fromhex(vector["dek"]),
-          document_id=uuid.UUID(vector["document_id"]), version=vector["version"])
+    open_(
+        io.BytesIO(blob),
+        opened,
+        dek=bytes.fromhex(vector["dek"]),
+        document_id=uuid.UUID(vector["document_id"]),
+        version=vector["version"],
+    )
     assert opened.getvalue() == plain
 
 
@@ -122,7 +133,9 @@ def test_chunk_swapped_from_another_document_fails(dek: bytes) -> None:
     blobs = []
     for doc in (DOC, uuid.uuid4()):
         out = io.BytesIO()
-        unsafe_seal_with_prefix(io.BytesIO(data), out, dek=dek, document_id=doc, version=1, prefix=prefix)
+        unsafe_seal_with_prefix(
+            io.BytesIO(data), out, dek=dek, document_id=doc, version=1, prefix=prefix
+        )
         blobs.append(out.getvalue())
     mine, theirs = blobs
     h, c = HEADER_BYTES, CT_CHUNK
@@ -162,6 +175,13 @@ def test_round_trip_property(data: bytes, log2: int) -> None:
     """Any plaintext round-trips at small chunk sizes (many chunk boundaries)."""
     dek = bytes(range(32))
     out = io.BytesIO()
-    unsafe_seal_with_prefix(io.BytesIO(data), out, dek=dek, document_id=DOC, version=3,
-                            prefix=b"\x01" * 7, chunk_log2=log2)
+    unsafe_seal_with_prefix(
+        io.BytesIO(data),
+        out,
+        dek=dek,
+        document_id=DOC,
+        version=3,
+        prefix=b"\x01" * 7,
+        chunk_log2=log2,
+    )
     assert _open(out.getvalue(), dek=dek, version=3) == data

@@ -36,12 +36,28 @@ PDF = b"%PDF-1.7\n" + os.urandom(200_000)
 
 
 def _upload(title: str = "Degree") -> Upload:
-    return Upload(filename="degree.pdf", media_type="application/pdf", title=title, kind=DocumentKind.DEGREE)
+    return Upload(
+        filename="degree.pdf", media_type="application/pdf", title=title, kind=DocumentKind.DEGREE
+    )
 
 
-def _store(sessions: sessionmaker[Session], ctx: VaultContext, owner: int, now: dt.datetime, data: bytes = PDF) -> uuid.UUID:
+def _store(
+    sessions: sessionmaker[Session],
+    ctx: VaultContext,
+    owner: int,
+    now: dt.datetime,
+    data: bytes = PDF,
+) -> uuid.UUID:
     with sessions() as s:
-        doc = store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(data), max_bytes=LIMIT, now=now)
+        doc = store_document(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            upload=_upload(),
+            src=io.BytesIO(data),
+            max_bytes=LIMIT,
+            now=now,
+        )
         s.commit()
         return doc.id
 
@@ -62,7 +78,9 @@ def test_store_and_open_round_trip(sessions, ctx, owner, now) -> None:
     raw = ctx.blobs.open(blob_id).read()
     assert raw.startswith(b"AMV1") and PDF[:64] not in raw
     with sessions() as s:
-        opened = open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="download", now=now)
+        opened = open_document(
+            s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="download", now=now
+        )
         assert opened.file.read() == PDF
         assert opened.version.size == len(PDF)
         s.commit()
@@ -72,11 +90,25 @@ def test_open_records_the_access(sessions, ctx, owner, now) -> None:
     """Viewing and downloading are ledger events about the owner."""
     doc_id = _store(sessions, ctx, owner, now)
     with sessions() as s:
-        open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now).file.close()
-        open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="download", now=now).file.close()
+        open_document(
+            s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now
+        ).file.close()
+        open_document(
+            s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="download", now=now
+        ).file.close()
         s.commit()
-        tags = list(s.scalars(select(AuditEvent.tag).where(AuditEvent.subject_id == owner).order_by(AuditEvent.seq)))
-    assert tags[-3:] == ["vault:document-uploaded", "vault:document-viewed", "vault:document-downloaded"]
+        tags = list(
+            s.scalars(
+                select(AuditEvent.tag)
+                .where(AuditEvent.subject_id == owner)
+                .order_by(AuditEvent.seq)
+            )
+        )
+    assert tags[-3:] == [
+        "vault:document-uploaded",
+        "vault:document-viewed",
+        "vault:document-downloaded",
+    ]
 
 
 def test_other_owner_gets_not_found(sessions, ctx, owner, other, now) -> None:
@@ -114,10 +146,29 @@ def test_new_version_keeps_old_version_readable(sessions, ctx, owner, now) -> No
     """A new version becomes current; the earlier one still opens."""
     doc_id = _store(sessions, ctx, owner, now)
     with sessions() as s:
-        add_version(s, ctx=ctx, owner_id=owner, document_id=doc_id, upload=_upload(), src=io.BytesIO(b"%PDF-2"), max_bytes=LIMIT, now=now)
+        add_version(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            document_id=doc_id,
+            upload=_upload(),
+            src=io.BytesIO(b"%PDF-2"),
+            max_bytes=LIMIT,
+            now=now,
+        )
         s.commit()
-        assert open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now).file.read() == b"%PDF-2"
-        assert open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", version=1, now=now).file.read() == PDF
+        assert (
+            open_document(
+                s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now
+            ).file.read()
+            == b"%PDF-2"
+        )
+        assert (
+            open_document(
+                s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", version=1, now=now
+            ).file.read()
+            == PDF
+        )
 
 
 def test_delete_removes_rows_keys_and_blobs(sessions, ctx, owner, now) -> None:
@@ -131,7 +182,9 @@ def test_delete_removes_rows_keys_and_blobs(sessions, ctx, owner, now) -> None:
     assert _rows(sessions, Document) == 0 and _rows(sessions, DocumentVersion) == 0
 
 
-def test_failure_after_blob_write_leaves_no_orphan_and_no_row(sessions, ctx, owner, now, monkeypatch) -> None:
+def test_failure_after_blob_write_leaves_no_orphan_and_no_row(
+    sessions, ctx, owner, now, monkeypatch
+) -> None:
     """A failure injected after the blob is written and before commit leaves nothing behind."""
     import vault.service as svc
 
@@ -141,7 +194,15 @@ def test_failure_after_blob_write_leaves_no_orphan_and_no_row(sessions, ctx, own
     with sessions() as s:
         monkeypatch.setattr(svc, "record_event", boom)
         with pytest.raises(RuntimeError, match="injected"):
-            store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(PDF), max_bytes=LIMIT, now=now)
+            store_document(
+                s,
+                ctx=ctx,
+                owner_id=owner,
+                upload=_upload(),
+                src=io.BytesIO(PDF),
+                max_bytes=LIMIT,
+                now=now,
+            )
         s.rollback()
     assert _blobs(ctx) == []
     assert _rows(sessions, Document) == 0 and _rows(sessions, DocumentVersion) == 0
@@ -150,7 +211,15 @@ def test_failure_after_blob_write_leaves_no_orphan_and_no_row(sessions, ctx, own
 def test_commit_failure_leaves_no_orphan(sessions, ctx, owner, now, monkeypatch) -> None:
     """If the commit itself fails, the blob written for it is removed."""
     with sessions() as s:
-        store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(PDF), max_bytes=LIMIT, now=now)
+        store_document(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            upload=_upload(),
+            src=io.BytesIO(PDF),
+            max_bytes=LIMIT,
+            now=now,
+        )
         assert len(_blobs(ctx)) == 1
 
         def failing_commit() -> None:
@@ -172,13 +241,26 @@ def test_failure_before_delete_commit_keeps_everything(sessions, ctx, owner, now
         s.rollback()
     assert len(_blobs(ctx)) == 1
     with sessions() as s:
-        assert open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now).file.read() == PDF
+        assert (
+            open_document(
+                s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now
+            ).file.read()
+            == PDF
+        )
 
 
 def test_oversized_stream_is_refused_and_leaves_nothing(sessions, ctx, owner, now) -> None:
     """A body larger than the limit is refused while streaming; no blob, no row."""
     with sessions() as s, pytest.raises(UploadTooLarge):
-        store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(PDF), max_bytes=1000, now=now)
+        store_document(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            upload=_upload(),
+            src=io.BytesIO(PDF),
+            max_bytes=1000,
+            now=now,
+        )
     assert _blobs(ctx) == [] and list(ctx.blobs.tmp_dir.iterdir()) == []  # type: ignore[attr-defined]
     assert _rows(sessions, Document) == 0
 
@@ -186,7 +268,15 @@ def test_oversized_stream_is_refused_and_leaves_nothing(sessions, ctx, owner, no
 def test_empty_stream_is_refused(sessions, ctx, owner, now) -> None:
     """An empty body is refused."""
     with sessions() as s, pytest.raises(UploadRejected):
-        store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(b""), max_bytes=LIMIT, now=now)
+        store_document(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            upload=_upload(),
+            src=io.BytesIO(b""),
+            max_bytes=LIMIT,
+            now=now,
+        )
     assert _blobs(ctx) == []
 
 
@@ -203,7 +293,7 @@ def test_tampered_blob_is_never_released(sessions, ctx, owner, now) -> None:
 
 
 def test_rotation_keeps_documents_readable(sessions, ctx, owner, now) -> None:
-    """After a master-key rotation and rewrap, documents stored before still open; blobs unchanged."""
+    """After a master-key rotation and rewrap, earlier documents still open; blobs unchanged."""
     doc_id = _store(sessions, ctx, owner, now)
     before = _blobs(ctx)
     ctx.keystore.rotate()
@@ -213,7 +303,12 @@ def test_rotation_keeps_documents_readable(sessions, ctx, owner, now) -> None:
         assert s.scalar(select(OwnerKey.master_version)) == 2
     assert _blobs(ctx) == before
     with sessions() as s:
-        assert open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now).file.read() == PDF
+        assert (
+            open_document(
+                s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now
+            ).file.read()
+            == PDF
+        )
 
 
 def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> None:
@@ -221,7 +316,7 @@ def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> Non
     _store(sessions, ctx, owner, now)
     writer = ctx.blobs.writer()
     writer.write(b"orphan ciphertext")
-    orphan = writer.commit()
+    orphan = writer.publish()
     with sessions() as s:
         assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=0) == 1
     assert orphan not in _blobs(ctx) and len(_blobs(ctx)) == 1
@@ -238,11 +333,15 @@ def test_every_action_is_chained_in_the_ledger(sessions, ctx, owner, now) -> Non
     assert report.intact and report.checked >= 4
 
 
-def test_softhsm_and_file_key_stores_give_the_same_results(sessions, owner, now, tmp_path, softhsm) -> None:
+def test_softhsm_and_file_key_stores_give_the_same_results(
+    sessions, owner, now, tmp_path, softhsm
+) -> None:
     """The same document stored under the file store and under SoftHSM2 opens identically."""
     stores = {
         "file": FileKeyStore.create(tmp_path / "file.keys"),
-        "hsm": Pkcs11KeyStore(module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"]),
+        "hsm": Pkcs11KeyStore(
+            module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"]
+        ),
     }
     stores["hsm"].ensure_key()  # type: ignore[attr-defined]
     results = {}
@@ -250,9 +349,19 @@ def test_softhsm_and_file_key_stores_give_the_same_results(sessions, owner, now,
         ctx = VaultContext(keystore=store, blobs=FileBlobStore(tmp_path / f"blobs-{name}"))
         with sessions() as s:
             s.query(OwnerKey).delete()
-            doc = store_document(s, ctx=ctx, owner_id=owner, upload=_upload(), src=io.BytesIO(PDF), max_bytes=LIMIT, now=now)
+            doc = store_document(
+                s,
+                ctx=ctx,
+                owner_id=owner,
+                upload=_upload(),
+                src=io.BytesIO(PDF),
+                max_bytes=LIMIT,
+                now=now,
+            )
             s.flush()
-            opened = open_document(s, ctx=ctx, owner_id=owner, document_id=doc.id, purpose="view", now=now)
+            opened = open_document(
+                s, ctx=ctx, owner_id=owner, document_id=doc.id, purpose="view", now=now
+            )
             results[name] = (opened.file.read(), opened.version.sha256, opened.version.size)
             s.rollback()
     assert results["file"] == results["hsm"]

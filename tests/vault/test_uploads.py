@@ -41,8 +41,14 @@ def test_text_cut_inside_a_multibyte_character_is_still_text() -> None:
 
 
 def _check(data: bytes, name: str = "file.pdf", **kwargs) -> object:
-    return check_upload(io.BytesIO(data), filename=name, title=kwargs.pop("title", ""),
-                        kind=kwargs.pop("kind", ""), max_bytes=kwargs.pop("max_bytes", 10_000), **kwargs)
+    return check_upload(
+        io.BytesIO(data),
+        filename=name,
+        title=kwargs.pop("title", ""),
+        kind=kwargs.pop("kind", ""),
+        max_bytes=kwargs.pop("max_bytes", 10_000),
+        **kwargs,
+    )
 
 
 def test_png_named_pdf_is_stored_as_png() -> None:
@@ -71,7 +77,9 @@ def test_declared_size_over_limit_is_refused_before_reading() -> None:
             raise AssertionError("stream was read")
 
     with pytest.raises(UploadTooLarge):
-        check_upload(Unreadable(), filename="x.pdf", title="", kind="", max_bytes=10, declared_size=11)
+        check_upload(
+            Unreadable(), filename="x.pdf", title="", kind="", max_bytes=10, declared_size=11
+        )
 
 
 def test_limited_reader_stops_at_the_limit() -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
-def reference_seal(plain: bytes, dek: bytes, prefix: bytes, doc: uuid.UUID, version: int, log2: int) -> bytes:
+def reference_seal(
+    plain: bytes, dek: bytes, prefix: bytes, doc: uuid.UUID, version: int, log2: int
+) -> bytes:
     chunk = 1 << log2
     header = b"AMV1" + bytes([log2]) + prefix
     aad = header + doc.bytes + struct.pack(">I", version)

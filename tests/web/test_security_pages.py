@@ -20,8 +20,13 @@ def _add_passkey(client: FlaskClient, name: str = "Tablet") -> SoftAuthenticator
     begin = post_json(client, "/security/passkeys/begin", {}, csrf).get_json()
     second = SoftAuthenticator()
     res = post_json(
-        client, "/security/passkeys/complete",
-        {"token": begin["token"], "credential": second.register(begin["options"]), "passkey_name": name},
+        client,
+        "/security/passkeys/complete",
+        {
+            "token": begin["token"],
+            "credential": second.register(begin["options"]),
+            "passkey_name": name,
+        },
         csrf,
     )
     assert res.status_code == 200, res.get_data(as_text=True)
@@ -57,7 +62,11 @@ def test_the_last_passkey_cannot_be_removed(client: FlaskClient, sessions) -> No
     register(client)
     (only,) = _passkey_ids(sessions)
     csrf = csrf_of(client, "/security")
-    res = client.post(f"/security/passkeys/{only}/remove", data={"csrf_token": csrf}, headers={"Accept": "application/json"})
+    res = client.post(
+        f"/security/passkeys/{only}/remove",
+        data={"csrf_token": csrf},
+        headers={"Accept": "application/json"},
+    )
     assert res.status_code == 409 and "only passkey" in res.get_json()["message"]
     assert _passkey_ids(sessions) == [only]
 
@@ -67,9 +76,17 @@ def test_rename_and_remove_a_passkey(client: FlaskClient, sessions) -> None:
     _add_passkey(client)
     first, second = _passkey_ids(sessions)
     csrf = csrf_of(client, "/security")
-    assert client.post(f"/security/passkeys/{second}/rename", data={"csrf_token": csrf, "name": "Old phone"}).status_code == 302
+    assert (
+        client.post(
+            f"/security/passkeys/{second}/rename", data={"csrf_token": csrf, "name": "Old phone"}
+        ).status_code
+        == 302
+    )
     assert "Old phone" in client.get("/security").get_data(as_text=True)
-    assert client.post(f"/security/passkeys/{second}/remove", data={"csrf_token": csrf}).status_code == 302
+    assert (
+        client.post(f"/security/passkeys/{second}/remove", data={"csrf_token": csrf}).status_code
+        == 302
+    )
     assert _passkey_ids(sessions) == [first]
 
 
@@ -90,10 +107,13 @@ def test_sessions_are_listed_and_can_be_ended(client: FlaskClient, app) -> None:
     laptop = app.test_client()
     assert sign_in(laptop, auth).status_code == 200
     page = client.get("/security").get_data(as_text=True)
-    ended = re.findall(r'/security/sessions/(\d+)/end', page)
+    ended = re.findall(r"/security/sessions/(\d+)/end", page)
     assert len(ended) == 1  # the other device; this one is marked "(this device)"
     csrf = csrf_of(client, "/security")
-    assert client.post(f"/security/sessions/{ended[0]}/end", data={"csrf_token": csrf}).status_code == 302
+    assert (
+        client.post(f"/security/sessions/{ended[0]}/end", data={"csrf_token": csrf}).status_code
+        == 302
+    )
     assert laptop.get("/vault").status_code == 302  # signed out remotely
     assert client.get("/vault").status_code == 200
 
@@ -112,25 +132,38 @@ def test_recovery_code_signs_in_once_and_ends_other_sessions(client: FlaskClient
     assert len(codes) == 10
     lost = app.test_client()
     csrf2 = csrf_of(lost, "/login")
-    res = lost.post("/login/recovery", data={"csrf_token": csrf2, "login": "35202-1234567-1", "code": codes[0]})
+    res = lost.post(
+        "/login/recovery", data={"csrf_token": csrf2, "login": "35202-1234567-1", "code": codes[0]}
+    )
     assert res.status_code == 302 and res.headers["Location"].endswith("/security")
     assert client.get("/vault").status_code == 302  # the possibly stolen session ended
     again = app.test_client()
     csrf3 = csrf_of(again, "/login")
-    res = again.post("/login/recovery", data={"csrf_token": csrf3, "login": "35202-1234567-1", "code": codes[0]})
+    res = again.post(
+        "/login/recovery", data={"csrf_token": csrf3, "login": "35202-1234567-1", "code": codes[0]}
+    )
     assert res.status_code == 401
 
 
 def test_password_sign_in_after_setting_one(client: FlaskClient, app, sessions) -> None:
     register(client)
     csrf = csrf_of(client, "/security")
-    res = client.post("/security/password", data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "a long passphrase"})
+    res = client.post(
+        "/security/password",
+        data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "a long passphrase"},
+    )
     assert res.status_code == 302
     browser = app.test_client()
     csrf2 = csrf_of(browser, "/login")
-    bad = browser.post("/login/password", data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "wrong passphrase"})
+    bad = browser.post(
+        "/login/password",
+        data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "wrong passphrase"},
+    )
     assert bad.status_code == 401 and "Sign-in failed" in bad.get_data(as_text=True)
-    good = browser.post("/login/password", data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "a long passphrase"})
+    good = browser.post(
+        "/login/password",
+        data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "a long passphrase"},
+    )
     assert good.status_code == 302 and browser.get("/vault").status_code == 200
     with sessions() as s:
         tags = list(s.scalars(select(AuditEvent.tag)))
@@ -141,7 +174,10 @@ def test_password_sign_in_after_setting_one(client: FlaskClient, app, sessions) 
 def test_mismatched_password_confirmation_is_refused(client: FlaskClient) -> None:
     register(client)
     csrf = csrf_of(client, "/security")
-    res = client.post("/security/password", data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "another one!!"})
+    res = client.post(
+        "/security/password",
+        data={"csrf_token": csrf, "password": "a long passphrase", "confirm": "another one!!"},
+    )
     assert res.status_code == 400
 
 
@@ -150,7 +186,10 @@ def test_sign_in_is_rate_limited(client: FlaskClient, app) -> None:
     limit = app.extensions["amanat"].settings.login_attempts_per_minute
     csrf = csrf_of(client, "/login")
     statuses = [
-        client.post("/login/password", data={"csrf_token": csrf, "login": "35202-1234567-1", "password": "x" * 12}).status_code
+        client.post(
+            "/login/password",
+            data={"csrf_token": csrf, "login": "35202-1234567-1", "password": "x" * 12},
+        ).status_code
         for _ in range(limit + 2)
     ]
     assert statuses[:limit] == [401] * limit

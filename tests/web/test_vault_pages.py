@@ -43,7 +43,9 @@ def test_vault_needs_sign_in(client: FlaskClient) -> None:
     assert res.status_code == 401 and res.get_json()["error"] == "login_required"
 
 
-def test_oversized_upload_is_refused_and_changes_nothing(client: FlaskClient, app, sessions) -> None:
+def test_oversized_upload_is_refused_and_changes_nothing(
+    client: FlaskClient, app, sessions
+) -> None:
     """Over the limit: 413 with a clear message, no row, no blob, and the body is not read."""
     register(client)
     limit = app.extensions["amanat"].settings.max_upload_bytes
@@ -79,7 +81,11 @@ def test_hostile_file_name_is_sanitised_in_the_download(client: FlaskClient) -> 
     doc = upload(client, PDF, '../../etc/"evil"\r\n.pdf').get_json()["id"]
     got = client.get(f"/vault/{doc}/file?download=1")
     disposition = got.headers["Content-Disposition"]
-    assert "/" not in disposition.split("filename")[1] and "\r" not in disposition and '"evil"' not in disposition
+    assert (
+        "/" not in disposition.split("filename")[1]
+        and "\r" not in disposition
+        and '"evil"' not in disposition
+    )
 
 
 def test_png_named_pdf_is_served_as_png_in_a_sandbox(client: FlaskClient) -> None:
@@ -114,7 +120,12 @@ def test_rename_new_version_and_delete(client: FlaskClient, app, sessions) -> No
     register(client)
     doc = upload(client, PDF, "a.pdf").get_json()["id"]
     csrf = csrf_of(client, "/vault")
-    assert client.post(f"/vault/{doc}/rename", data={"csrf_token": csrf, "title": "Matric"}).status_code == 302
+    assert (
+        client.post(
+            f"/vault/{doc}/rename", data={"csrf_token": csrf, "title": "Matric"}
+        ).status_code
+        == 302
+    )
     assert "Matric" in client.get(f"/vault/{doc}").get_data(as_text=True)
     res = client.post(
         f"/vault/{doc}/versions",
@@ -143,7 +154,11 @@ def test_activity_lists_events_newest_first(client: FlaskClient) -> None:
 def test_security_headers(client: FlaskClient) -> None:
     res = client.get("/")
     csp = res.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp
+        and "frame-ancestors 'none'" in csp
+    )
     assert res.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in res.headers  # plain http in tests
     assert "<script>" not in res.get_data(as_text=True)  # no inline script
@@ -153,7 +168,11 @@ def test_hsts_and_secure_cookies_on_https(settings, engine, file_keystore) -> No
     from web.app import create_app
     from web.runtime import build_runtime
 
-    rt = build_runtime(settings.with_overrides(public_base_url="https://amanat.example"), engine=engine, keystore=file_keystore)
+    rt = build_runtime(
+        settings.with_overrides(public_base_url="https://amanat.example"),
+        engine=engine,
+        keystore=file_keystore,
+    )
     client = create_app(runtime_=rt).test_client()
     res = client.get("/login", base_url="https://amanat.example")
     assert "max-age=" in res.headers["Strict-Transport-Security"]

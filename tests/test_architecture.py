@@ -1,0 +1,110 @@
+"""The layer and import rules of DESIGN section 2, checked by reading every import statement."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ["amanat", "keys", "audit", "identity", "verification", "vault", "signing", "web"]
+# What each package may import (besides itself), from DESIGN 2:
+# web → signing → vault → identity | verification → audit → keys → amanat
+ALLOWED = {
+    "amanat": set(),
+    "keys": {"amanat"},
+    "audit": {"keys", "amanat"},
+    "identity": {"audit", "keys", "amanat"},
+    "verification": {"audit", "keys", "amanat"},
+    "vault": {"identity", "verification", "audit", "keys", "amanat"},
+    "signing": {"vault", "identity", "verification", "audit", "keys", "amanat"},
+    "web": {"signing", "vault", "identity", "verification", "audit", "keys", "amanat"},
+}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def _files(package: str) -> list[Path]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"package {package} has no modules"
+    return files
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_packages_import_only_downwards(package: str) -> None:
+    """A package imports only packages below it; identity and verification never meet."""
+    bad = []
+    for path in _files(package):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in PACKAGES and top != package and top not in ALLOWED[package]:
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def _offenders(prefix: str, allowed: callable) -> list[str]:
+    bad = []
+    for package in PACKAGES:
+        for path in _files(package):
+            rel = path.relative_to(ROOT).as_posix()
+            for name in _imports(path):
+                if (name == prefix or name.startswith(prefix + ".")) and not allowed(rel):
+                    bad.append(f"{rel} imports {name}")
+    return bad
+
+
+def test_only_web_imports_flask() -> None:
+    assert not _offenders("flask", lambda rel: rel.startswith("web/"))
+    assert not _offenders("flask_babel", lambda rel: rel.startswith("web/"))
+    assert not _offenders("werkzeug", lambda rel: rel.startswith("web/"))
+    assert not _offenders("click", lambda rel: rel.startswith("web/"))
+
+
+def test_only_keys_touches_cryptography_hazmat() -> None:
+    assert not _offenders("cryptography.hazmat", lambda rel: rel.startswith("keys/"))
+
+
+def test_only_identity_webauthn_imports_fido2() -> None:
+    assert not _offenders("fido2", lambda rel: rel == "identity/webauthn.py")
+
+
+def test_only_signing_and_verification_import_pyhanko() -> None:
+    assert not _offenders("pyhanko", lambda rel: rel.startswith(("signing/", "verification/")))
+
+
+def test_nothing_imports_web() -> None:
+    assert not _offenders("web", lambda rel: rel.startswith("web/"))
+
+
+def test_services_never_commit() -> None:
+    """Domain services flush; only web (and the CLI in web) commit."""
+    bad = []
+    for package in ["keys", "audit", "identity", "verification", "vault", "signing"]:
+        for path in _files(package):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and node.attr == "commit":
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, bad
+
+
+def test_every_package_has_a_docstring() -> None:
+    for package in PACKAGES:
+        doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text()))
+        assert doc and len(doc) > 80, f"{package}/__init__.py needs a paragraph on its role"
+
+
+def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
+    """The checker itself works: a forbidden import is seen."""
+    sample = tmp_path / "x.py"
+    sample.write_text("from web.app import create_app\nimport cryptography.hazmat.primitives\n")
+    assert _imports(sample) == ["web.app", "cryptography.hazmat.primitives"]

@@ -1,0 +1,118 @@
+"""The amanat command line: init, demo, db upgrade, keys rotate, vault sweep."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from amanat.db import create_engine, session_factory
+from identity import passwords
+from identity.models import Account
+from keys.stores import FileKeyStore
+from vault.blobs import FileBlobStore
+from vault.models import OwnerKey
+from vault.service import VaultContext, open_document, store_document
+from vault.uploads import DocumentKind, Upload
+from web.cli import main
+
+
+def _env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    return {"AMANAT_INSTANCE": str(tmp_path / "inst"), "AMANAT_DATABASE_URL": db_url}
+
+
+def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None:
+    result = CliRunner().invoke(main, ["init"], env=_env(tmp_path, db_url))
+    assert result.exit_code == 0, result.output
+    inst = tmp_path / "inst"
+    assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
+    assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert inst.stat().st_mode & 0o777 == 0o700
+    assert "revision 0001" in result.output
+
+
+def test_init_demo_prints_working_credentials_and_can_run_twice(
+    tmp_path: Path, db_url: str
+) -> None:
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(main, ["init", "--demo"], env=_env(tmp_path, db_url))
+        assert result.exit_code == 0, result.output
+    password = re.search(r"CNIC 35202-1234567-1\s+password (\S+)", result.output).group(1)
+    engine = create_engine(db_url)
+    with session_factory(engine)() as s:
+        account = passwords.authenticate_password(s, login="35202-1234567-1", password=password)
+        assert account.role == "citizen"
+        assert (
+            s.scalar(select(Account).where(Account.login == "demo-officer")).affiliation == "DEMO"
+        )
+    engine.dispose()
+
+
+def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    inst = tmp_path / "inst"
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    ctx = VaultContext(
+        keystore=FileKeyStore(inst / "master.keys"), blobs=FileBlobStore(inst / "blobs")
+    )
+    with sessions() as s:
+        owner = s.scalar(select(Account.id).where(Account.login == "35202-1234567-1"))
+        doc = store_document(
+            s,
+            ctx=ctx,
+            owner_id=owner,
+            max_bytes=10**6,
+            now=now,
+            src=io.BytesIO(b"%PDF-old"),
+            upload=Upload(
+                filename="a.pdf", media_type="application/pdf", title="a", kind=DocumentKind.OTHER
+            ),
+        )
+        s.commit()
+        doc_id = doc.id
+    result = runner.invoke(main, ["keys", "rotate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "version 2" in result.output and "1 owner keys rewrapped" in result.output
+    ctx2 = VaultContext(
+        keystore=FileKeyStore(inst / "master.keys"), blobs=FileBlobStore(inst / "blobs")
+    )
+    with sessions() as s:
+        assert s.scalar(select(OwnerKey.master_version)) == 2
+        opened = open_document(
+            s, ctx=ctx2, owner_id=owner, document_id=doc_id, purpose="view", now=now
+        )
+        assert opened.file.read() == b"%PDF-old"
+    engine.dispose()
+
+
+def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
+    result = CliRunner().invoke(main, ["keys", "rotate"], env=_env(tmp_path, db_url))
+    assert result.exit_code != 0 and "amanat init" in result.output
+
+
+def test_bad_setting_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
+    env = {**_env(tmp_path, db_url), "AMANAT_MAX_UPLOAD_BYTES": "many"}
+    result = CliRunner().invoke(main, ["init"], env=env)
+    assert result.exit_code != 0 and "must be an integer" in result.output
+
+
+def test_vault_sweep(tmp_path: Path, db_url: str) -> None:
+    env = _env(tmp_path, db_url)
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    writer = FileBlobStore(tmp_path / "inst" / "blobs").writer()
+    writer.write(b"orphan")
+    writer.publish()
+    result = CliRunner().invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
+    assert result.exit_code == 0 and "1 orphan blobs removed" in result.output
