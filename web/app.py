@@ -175,7 +175,8 @@ def create_app(
         SECRET_KEY=_secret_key(cfg.secret_key_file),
         # Room for the multipart envelope around a file of the maximum size.
         MAX_CONTENT_LENGTH=cfg.max_upload_bytes + 64 * 1024,
-        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        # Text fields stay small; must exceed the multipart parser's 64 KiB read buffer.
+        MAX_FORM_MEMORY_SIZE=512 * 1024,
         SESSION_COOKIE_NAME="amanat_csrf",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -194,3 +194,12 @@ def test_errors_are_json_without_stack_traces(client: FlaskClient) -> None:
     res = client.get("/api/v1/nothing-here")
     assert res.status_code == 404
     assert set(res.get_json()) == {"error", "message"}
+
+
+def test_multi_megabyte_upload_round_trips(client: FlaskClient) -> None:
+    """Files larger than the multipart parser's buffer are accepted (regression: 413 at 64 KiB)."""
+    register(client)
+    big = b"%PDF-1.7\n" + os.urandom(3 * 1024 * 1024)
+    res = upload(client, big, "scan.pdf")
+    assert res.status_code == 201, res.get_data(as_text=True)
+    assert client.get(f"/vault/{res.get_json()['id']}/file").data == big

@@ -1,0 +1,45 @@
+"""Run the benchmarks, print a table, write ``bench/results.json`` (DESIGN 7).
+
+Each result: ``{"name", "value", "unit", "baseline", "baseline_value", "ratio", "target"}``.
+``ratio`` is ours divided by the baseline's, measured in the same run (higher is better; times
+become rates); memory values are bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench import vault_bench
+
+SUITES = {"vault": vault_bench.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", choices=sorted(SUITES), help="run one suite")
+    parser.add_argument("--sizes", default="1MiB,64MiB,1GiB", help="vault document sizes")
+    args = parser.parse_args(argv)
+    results: list[dict] = []
+    for name, suite in SUITES.items():
+        if args.only and name != args.only:
+            continue
+        results.extend(suite(sizes=args.sizes.split(",")))
+    out = Path(__file__).with_name("results.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(f"{'name':28} {'value':>14} {'unit':6} {'baseline':>14} {'ratio':>7}  target")
+    for r in results:
+        base = "" if r["baseline_value"] is None else f"{r['baseline_value']:14.1f}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:7.2f}"
+        print(
+            f"{r['name']:28} {r['value']:14.1f} {r['unit']:6} {base:>14} {ratio:>7}  {r['target']}"
+        )
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
