@@ -113,6 +113,11 @@ def run(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers or (os.cpu_count() or 1))
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)
+            # Connections must not be shared across fork: each worker opens its own.
+            self.cfg.set(
+                "post_fork",
+                lambda _server, _worker: app.extensions["amanat"].engine.dispose(close=False),
+            )
 
         def load(self) -> Any:
             return app

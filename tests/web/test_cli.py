@@ -116,3 +116,40 @@ def test_vault_sweep(tmp_path: Path, db_url: str) -> None:
     writer.publish()
     result = CliRunner().invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
     assert result.exit_code == 0 and "1 orphan blobs removed" in result.output
+
+
+def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
+    """`amanat run` starts a production server that answers the health check."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "AMANAT_INSTANCE": str(tmp_path / "inst")}
+    env.pop("AMANAT_DATABASE_URL", None)
+    amanat = [sys.executable, "-c", "from web.cli import main; main()"]
+    subprocess.run([*amanat, "init"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*amanat, "run", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as res:
+                    body = res.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b'{"database":"ok","keystore":"ok"}\n'
+    finally:
+        server.terminate()
+        out = server.communicate(timeout=30)[0].decode()
+    assert "Amanat is running at" in out

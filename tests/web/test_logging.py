@@ -1,0 +1,37 @@
+"""Logs are JSON lines and never carry national ID numbers, tokens or document content."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from flask.testing import FlaskClient
+
+from tests.web.helpers import register, upload
+from web.app import JsonLogFormatter
+
+
+def test_logs_never_contain_cnic_tokens_or_content(client: FlaskClient) -> None:
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("amanat")
+    logger.addHandler(handler)
+    try:
+        register(client, cnic="35202-5550123-9")
+        doc = upload(client, b"%PDF-1.7 SECRET-CONTENT-XYZ", "x.pdf").get_json()["id"]
+        client.get(f"/vault/{doc}/file")
+        client.get("/vault/00000000-0000-0000-0000-000000000000")
+    finally:
+        logger.removeHandler(handler)
+    cookie = client.get_cookie("amanat_session")
+    assert cookie is not None
+    lines = sink.getvalue().splitlines()
+    assert len(lines) >= 5, "requests were logged"
+    entries = [json.loads(line) for line in lines]  # one JSON object per line
+    assert all(e.get("request_id") for e in entries if e["message"] == "request")
+    text = sink.getvalue()
+    assert "35202-5550123-9" not in text and "3520255501239" not in text
+    assert cookie.value not in text
+    assert "SECRET-CONTENT-XYZ" not in text
