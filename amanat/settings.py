@@ -35,7 +35,7 @@ class Settings:
     max_upload_bytes: int = 25 * 1024 * 1024
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = 20
     log_level: str = "INFO"
 
     @property

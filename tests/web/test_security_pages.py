@@ -181,29 +181,52 @@ def test_mismatched_password_confirmation_is_refused(client: FlaskClient) -> Non
     assert res.status_code == 400
 
 
-def test_sign_in_is_rate_limited(client: FlaskClient, app) -> None:
-    """After the per-minute limit, sign-in attempts get 429, whatever the credentials."""
+def _password_attempt(client: FlaskClient, csrf: str, login: str, ip: str = "10.0.0.1") -> int:
+    return client.post(
+        "/login/password",
+        data={"csrf_token": csrf, "login": login, "password": "x" * 12},
+        environ_base={"REMOTE_ADDR": ip},
+    ).status_code
+
+
+def test_sign_in_is_rate_limited_per_client_address(client: FlaskClient, app) -> None:
+    """After the per-minute limit, one address gets 429 whatever the credentials."""
     limit = app.extensions["amanat"].settings.login_attempts_per_minute
     csrf = csrf_of(client, "/login")
-    statuses = [
-        client.post(
-            "/login/password",
-            data={"csrf_token": csrf, "login": "35202-1234567-1", "password": "x" * 12},
-        ).status_code
-        for _ in range(limit + 2)
-    ]
+    statuses = [_password_attempt(client, csrf, f"35202-00000{i:02d}-1") for i in range(limit + 2)]
     assert statuses[:limit] == [401] * limit
     assert statuses[limit:] == [429, 429]
+    assert _password_attempt(client, csrf, "35202-9999999-1", ip="10.0.0.2") == 401
 
 
-def test_rate_limit_resets_after_a_minute(client: FlaskClient, app, clock) -> None:
+def test_password_guesses_are_limited_per_account_across_addresses(client: FlaskClient) -> None:
+    """Guesses against one account from many addresses are capped too (10 per 15 minutes)."""
+    csrf = csrf_of(client, "/login")
+    statuses = [
+        _password_attempt(client, csrf, "35202-1234567-1", ip=f"10.0.1.{i}") for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    assert _password_attempt(client, csrf, "35202-7654321-1", ip="10.0.2.1") == 401
+
+
+def test_rate_limit_keys_hold_no_cnic(client: FlaskClient, sessions) -> None:
+    from identity.models import RateCounter
+
+    _password_attempt(client, csrf_of(client, "/login"), "35202-1234567-1")
+    with sessions() as s:
+        keys = list(s.scalars(select(RateCounter.key)))
+    assert keys and not any("35202" in k or "1234567" in k for k in keys)
+
+
+def test_rate_limit_resets_after_its_window(client: FlaskClient, app, clock) -> None:
     limit = app.extensions["amanat"].settings.login_attempts_per_minute
     csrf = csrf_of(client, "/login")
-    for _ in range(limit + 1):
-        client.post("/login/password", data={"csrf_token": csrf, "login": "x", "password": "y"})
+    for i in range(limit + 1):
+        _password_attempt(client, csrf, f"35202-00000{i:02d}-2")
+    assert _password_attempt(client, csrf, "35202-0000099-2") == 429
     clock.advance(minutes=1, seconds=1)
-    res = client.post("/login/password", data={"csrf_token": csrf, "login": "x", "password": "y"})
-    assert res.status_code == 401
+    assert _password_attempt(client, csrf, "35202-0000099-2") == 401
 
 
 def test_open_redirect_is_refused(client: FlaskClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from flask import (
@@ -15,13 +16,16 @@ from flask import (
     request,
     url_for,
 )
+from flask import (
+    session as flask_session,
+)
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from audit import EventTag, record_event
 from identity import passkeys, passwords, ratelimit, recovery
-from identity.accounts import actor_of, find_by_login
+from identity.accounts import actor_of, find_by_login, normalize_cnic
 from identity.ceremonies import consume_ceremony
 from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
 from identity.models import Account, Ceremony
@@ -39,26 +43,42 @@ from web.app import (
 
 bp = Blueprint("auth", __name__)
 
+# Password or recovery-code attempts per account in 15 minutes.
+ACCOUNT_ATTEMPTS = 10
+
+
+def find_key(login: str) -> str:
+    """The login as the rate limiter keys it (CNIC normalised when it is one)."""
+    try:
+        return normalize_cnic(login)
+    except InvalidInput:
+        return (login or "").strip().lower()
+
 
 def client_ip() -> str:
     """The client address (the WSGI server or a trusted proxy sets REMOTE_ADDR)."""
     return request.remote_addr or "unknown"
 
 
-def limit(bucket: str, *, per_minute: int | None = None) -> None:
-    """Count an attempt in its own committed transaction (failed attempts count too)."""
+def limit(bucket: str, *, login: str | None = None) -> None:
+    """Count an attempt in its own committed transaction (failed attempts count too).
+
+    Per client address: ``AMANAT_LOGIN_ATTEMPTS_PER_MINUTE`` a minute. With ``login`` (password
+    and recovery-code guesses), also per account: ACCOUNT_ATTEMPTS per 15 minutes, whatever the
+    address, so a botnet cannot spread guesses. The account key is a hash: no CNIC is stored.
+    """
     rt = runtime()
-    allowed = per_minute or rt.settings.login_attempts_per_minute
+    checks = [(f"{bucket}:{client_ip()}", rt.settings.login_attempts_per_minute, 1)]
+    if login is not None:
+        digest = hashlib.sha256(find_key(login).encode()).hexdigest()[:32]
+        checks.append((f"{bucket}-account:{digest}", ACCOUNT_ATTEMPTS, 15))
     for attempt in range(2):
         try:
             with side_transaction() as s:
-                ratelimit.hit(
-                    s,
-                    key=f"{bucket}:{client_ip()}",
-                    limit=allowed,
-                    window=dt.timedelta(minutes=1),
-                    now=now(),
-                )
+                for key, allowed, minutes in checks:
+                    ratelimit.hit(
+                        s, key=key, limit=allowed, window=dt.timedelta(minutes=minutes), now=now()
+                    )
             return
         except IntegrityError:
             # Two workers created the same counter at once; the second try updates it.
@@ -99,6 +119,8 @@ def _record_failure(account: Account | None, method: str) -> None:
 
 
 def _signed_in(account: Account, method: str, target: str) -> Response:
+    # A new anti-forgery token with the new privileges (no fixation across sign-in).
+    flask_session.pop("csrf", None)
     token = start_session(
         db(),
         account=account,
@@ -173,8 +195,7 @@ def login_begin() -> Response:
 
 @bp.post("/login/complete")
 def login_complete() -> Response:
-    """Verify the assertion and sign in."""
-    limit("login")
+    """Verify the assertion and sign in (the rate limit was counted at the start)."""
     ceremony, body = _consume("sign-in")
     try:
         account = passkeys.finish_sign_in(
@@ -189,8 +210,8 @@ def login_complete() -> Response:
 @bp.post("/login/password")
 def login_password() -> Response:
     """Sign in with CNIC (or login name) and password."""
-    limit("login")
     login_name = request.form.get("login", "")
+    limit("password", login=login_name)
     try:
         account = passwords.authenticate_password(
             db(), login=login_name, password=request.form.get("password", "")
@@ -206,7 +227,7 @@ def login_password() -> Response:
 @bp.post("/login/recovery")
 def login_recovery() -> Response:
     """Sign in with a one-time recovery code, then go and add a new passkey."""
-    limit("login")
+    limit("recovery", login=request.form.get("login", ""))
     account = recovery.redeem_code(
         db(), login=request.form.get("login", ""), code=request.form.get("code", ""), now=now()
     )
