@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ONLY ?=
 
-.PHONY: run test lint typecheck pytest bench deps clean
+.PHONY: run test lint typecheck pytest bench deps clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,3 +57,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Translations: extract every user-facing string, merge into the catalogues, compile.
+BABEL_KEYWORDS := -k _ -k _l -k gettext -k lazy_gettext -k InvalidInput -k UploadRejected \
+	-k Conflict -k PasskeyRejected -k NotAllowed -k RateLimited -k AuthenticationFailed
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --omit-header \
+	  -o web/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-location --omit-header
+	$(VENV)/bin/pybabel compile -d web/translations

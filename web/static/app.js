@@ -3,6 +3,11 @@
 "use strict";
 (function () {
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  // Translated messages come from the page (data-msg-* on <body>), English as a fallback.
+  function msg(name, fallback) {
+    var value = document.body && document.body.getAttribute("data-msg-" + name);
+    return value || fallback;
+  }
 
   function b64uToBuf(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
@@ -76,9 +81,9 @@
     return el ? el.value : "";
   }
   function friendly(err) {
-    if (err && err.name === "NotAllowedError") return "The passkey request was cancelled or timed out. Please try again.";
-    if (err && err.name === "InvalidStateError") return "This device already has a passkey for this account.";
-    return (err && err.message) || "Something went wrong. Please try again.";
+    if (err && err.name === "NotAllowedError") return msg("cancelled", "The passkey request was cancelled or timed out. Please try again.");
+    if (err && err.name === "InvalidStateError") return msg("exists", "This device already has a passkey for this account.");
+    return (err && err.message) || msg("generic", "Something went wrong. Please try again.");
   }
 
   var flows = {
@@ -118,7 +123,7 @@
       ev.preventDefault();
       clearError(form);
       if (!window.PublicKeyCredential) {
-        showError(form, "This browser cannot use passkeys. Please update it, or sign in with a password or recovery code.");
+        showError(form, msg("no-passkeys", "This browser cannot use passkeys. Please update it, or sign in with a password or recovery code."));
         return;
       }
       var button = form.querySelector("button[type=submit]");
@@ -161,12 +166,12 @@
           if (bar) bar.hidden = true;
           if (text) text.textContent = "";
           if (button) button.disabled = false;
-          showError(form, data.message || ("Upload failed (" + xhr.status + ")."));
+          showError(form, data.message || (msg("upload-failed", "The upload failed.") + " (" + xhr.status + ")"));
         }
       };
       xhr.onerror = function () {
         if (button) button.disabled = false;
-        showError(form, "The connection was lost. Please try again.");
+        showError(form, msg("offline", "The connection was lost. Please try again."));
       };
       xhr.send(new FormData(form));
     });

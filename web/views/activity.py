@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from audit import AuditEvent, EventTag, list_events
 from web.app import current_account, db, login_required
@@ -13,17 +14,23 @@ from web.app import current_account, db, login_required
 bp = Blueprint("activity", __name__)
 
 PAGE = 50
+METHODS = {
+    "passkey": _l("passkey"),
+    "password": _l("password"),
+    "recovery": _l("recovery code"),
+}
 
 
 def describe(event: AuditEvent) -> str:
     """One plain-language line for an event."""
     d: dict[str, Any] = event.details or {}
     title = d.get("title", "")
+    method = str(METHODS.get(d.get("method", ""), d.get("method", "")))
     lines = {
         EventTag.ACCOUNT_CREATED: _("Your account was created."),
-        EventTag.ACCOUNT_SIGNED_IN: _("You signed in (%(method)s).", method=d.get("method", "")),
+        EventTag.ACCOUNT_SIGNED_IN: _("You signed in (%(method)s).", method=method),
         EventTag.ACCOUNT_SIGN_IN_FAILED: _(
-            "A sign-in to your account failed (%(method)s).", method=d.get("method", "")
+            "A sign-in to your account failed (%(method)s).", method=method
         ),
         EventTag.ACCOUNT_SIGNED_OUT: _("You signed out."),
         EventTag.ACCOUNT_SESSION_ENDED: _("You ended a session on another device."),

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -30,12 +31,12 @@ from web.errors import wants_json
 bp = Blueprint("vault", __name__, url_prefix="/vault")
 
 KIND_LABELS = {
-    DocumentKind.ID_CARD: "ID card",
-    DocumentKind.DEGREE: "Degree",
-    DocumentKind.LAND_RECORD: "Land record",
-    DocumentKind.PAY_SLIP: "Pay slip",
-    DocumentKind.CERTIFICATE: "Certificate",
-    DocumentKind.OTHER: "Other",
+    DocumentKind.ID_CARD: _l("ID card"),
+    DocumentKind.DEGREE: _l("Degree"),
+    DocumentKind.LAND_RECORD: _l("Land record"),
+    DocumentKind.PAY_SLIP: _l("Pay slip"),
+    DocumentKind.CERTIFICATE: _l("Certificate"),
+    DocumentKind.OTHER: _l("Other"),
 }
 
 
