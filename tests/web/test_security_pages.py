@@ -240,3 +240,25 @@ def test_open_redirect_is_refused(client: FlaskClient) -> None:
         headers={"X-CSRF-Token": csrf},
     )
     assert res.get_json()["redirect"] == "/vault"
+
+
+def test_officer_lands_on_security_not_a_403(client: FlaskClient, sessions, now) -> None:
+    """Staff have no vault: after signing in they land on a page they may see."""
+    from identity import passwords
+    from identity.accounts import create_account
+    from identity.models import Role
+
+    with sessions() as s:
+        officer = create_account(
+            s, role=Role.OFFICER, display_name="O", login="registry.officer", now=now
+        )
+        passwords.set_password(s, account=officer, password="officer passphrase", now=now)
+        s.commit()
+    csrf = csrf_of(client, "/login")
+    res = client.post(
+        "/login/password",
+        data={"csrf_token": csrf, "login": "registry.officer", "password": "officer passphrase"},
+    )
+    assert res.status_code == 302 and res.headers["Location"] == "/security"
+    assert client.get("/security").status_code == 200
+    assert client.get("/vault").status_code == 403

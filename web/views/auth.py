@@ -28,7 +28,7 @@ from identity import passkeys, passwords, ratelimit, recovery
 from identity.accounts import actor_of, find_by_login, normalize_cnic
 from identity.ceremonies import consume_ceremony
 from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
-from identity.models import Account, Ceremony
+from identity.models import Account, Ceremony, Role
 from identity.sessions import end_all_sessions, end_session, start_session
 from web.app import (
     clear_session_cookie,
@@ -128,16 +128,23 @@ def _signed_in(account: Account, method: str, target: str) -> Response:
         user_agent=request.headers.get("User-Agent", ""),
         now=now(),
     )
+    target = target or home_of(account)
     response = jsonify({"redirect": target}) if request.is_json else redirect(target)
     set_session_cookie(response, token)
     return response
 
 
-def _safe_next(default: str = "/vault") -> str:
+def _safe_next(default: str = "") -> str:
+    """The local page to go to after sign-in ("" = the account's home page)."""
     target = request.args.get("next") or request.form.get("next") or default
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def home_of(account: Account) -> str:
+    """Where an account lands after signing in: citizens in their vault, staff on Security."""
+    return url_for("vault.index") if account.role == Role.CITIZEN else url_for("account.security")
 
 
 @bp.get("/register")
