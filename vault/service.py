@@ -42,6 +42,29 @@ def _dek_aad(document_id: uuid.UUID, version: int) -> bytes:
     return b"amanat-dek/1:" + document_id.bytes + struct.pack(">I", version)
 
 
+def _log(
+    session: Session,
+    tag: EventTag,
+    *,
+    owner_id: int,
+    document_id: uuid.UUID,
+    now: dt.datetime,
+    details: dict[str, object],
+    actor: str | None = None,
+) -> None:
+    """Record a ledger event about one of the owner's documents."""
+    record_event(
+        session,
+        tag=tag,
+        actor=actor or actor_of(owner_id),
+        now=now,
+        subject_id=owner_id,
+        object_type="document",
+        object_id=str(document_id),
+        details=details,
+    )
+
+
 def _owner_key(
     session: Session, ctx: VaultContext, *, account_id: int, now: dt.datetime
 ) -> tuple[OwnerKey, bytes]:
@@ -167,15 +190,14 @@ def store_document(
         max_bytes=max_bytes,
         now=now,
     )
-    record_event(
+    _log(
         session,
-        tag=EventTag.VAULT_DOCUMENT_UPLOADED,
-        actor=actor or actor_of(owner_id),
+        EventTag.VAULT_DOCUMENT_UPLOADED,
+        owner_id=owner_id,
+        document_id=document.id,
         now=now,
-        subject_id=owner_id,
-        object_type="document",
-        object_id=str(document.id),
         details={"title": document.title, "size": version.size, "media_type": version.media_type},
+        actor=actor,
     )
     return document
 
@@ -205,14 +227,12 @@ def add_version(
         max_bytes=max_bytes,
         now=now,
     )
-    record_event(
+    _log(
         session,
-        tag=EventTag.VAULT_DOCUMENT_VERSION_ADDED,
-        actor=actor_of(owner_id),
+        EventTag.VAULT_DOCUMENT_VERSION_ADDED,
+        owner_id=owner_id,
+        document_id=document.id,
         now=now,
-        subject_id=owner_id,
-        object_type="document",
-        object_id=str(document.id),
         details={"title": document.title, "version": version.version, "size": version.size},
     )
     return version
@@ -299,16 +319,16 @@ def open_document(
         out.close()
         raise
     out.seek(0)
-    record_event(
+    tag = (
+        EventTag.VAULT_DOCUMENT_VIEWED if purpose == "view" else EventTag.VAULT_DOCUMENT_DOWNLOADED
+    )
+    _log(
         session,
-        tag=EventTag.VAULT_DOCUMENT_VIEWED
-        if purpose == "view"
-        else EventTag.VAULT_DOCUMENT_DOWNLOADED,
-        actor=actor or actor_of(owner_id),
+        tag,
+        owner_id=owner_id,
+        document_id=document.id,
         now=now,
-        subject_id=owner_id,
-        object_type="document",
-        object_id=str(document.id),
+        actor=actor,
         details={"title": document.title, "version": row.version},
     )
     return OpenedDocument(document=document, version=row, file=out)
@@ -323,14 +343,12 @@ def rename_document(
     document.title = clean_title(title, fallback=old)
     document.updated_at = now
     session.flush()
-    record_event(
+    _log(
         session,
-        tag=EventTag.VAULT_DOCUMENT_RENAMED,
-        actor=actor_of(owner_id),
+        EventTag.VAULT_DOCUMENT_RENAMED,
+        owner_id=owner_id,
+        document_id=document.id,
         now=now,
-        subject_id=owner_id,
-        object_type="document",
-        object_id=str(document.id),
         details={"from": old, "to": document.title},
     )
     return document
@@ -348,14 +366,12 @@ def delete_document(
     session.flush()
     for blob_id in blob_ids:
         remove_after_commit(session, ctx.blobs, blob_id)
-    record_event(
+    _log(
         session,
-        tag=EventTag.VAULT_DOCUMENT_DELETED,
-        actor=actor_of(owner_id),
+        EventTag.VAULT_DOCUMENT_DELETED,
+        owner_id=owner_id,
+        document_id=document_id,
         now=now,
-        subject_id=owner_id,
-        object_type="document",
-        object_id=str(document_id),
         details={"title": title},
     )
 
