@@ -25,3 +25,7 @@ class EventTag(StrEnum):
     VAULT_DOCUMENT_RENAMED = "vault:document-renamed"
     VAULT_DOCUMENT_DELETED = "vault:document-deleted"
     KEYS_MASTER_KEY_ROTATED = "keys:master-key-rotated"
+    DEPARTMENT_CREATED = "department:created"
+    DEPARTMENT_KEY_REVOKED = "department:key-revoked"
+    CERTIFICATE_ISSUED = "certificate:issued"
+    CERTIFICATE_REVOKED = "certificate:revoked"

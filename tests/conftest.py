@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import audit.models  # noqa: F401 - registers tables
 import identity.models  # noqa: F401
+import signing.models  # noqa: F401
 import vault.models  # noqa: F401
 from amanat.db import Base, create_engine, session_factory
 from amanat.settings import Settings

@@ -103,6 +103,9 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.path.startswith("/pki/"):
+        # Protocol endpoints for machines (OCSP, TSA): no cookies, no session, nothing to forge.
+        return
     expected = session.get("csrf")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
@@ -190,9 +193,9 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
 
-    from web.views import account, activity, auth, home, vault
+    from web.views import account, activity, auth, home, pki, vault
 
-    for module in (home, auth, vault, account, activity):
+    for module in (home, auth, vault, account, activity, pki):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(

@@ -16,8 +16,18 @@ from identity.accounts import create_account, find_by_login
 from identity.models import Role
 from keys import KeysError
 from keys.stores import open_keystore
+from signing.errors import SigningError
+from signing.issuance import IssuanceContext, IssueRequest, issue_certificate, revoke_certificate
+from signing.models import Department
+from signing.pki import (
+    create_department,
+    ensure_pki,
+    load_pki,
+    revoke_department_key,
+    rewrap_pki_keys,
+)
 from vault.blobs import FileBlobStore
-from vault.service import rewrap_owner_keys, sweep_orphan_blobs
+from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
 
 DEMO_CITIZEN = "35202-1234567-1"
@@ -53,6 +63,9 @@ def init(demo: bool) -> None:
     engine = create_engine(settings.database_url)
     migrate.upgrade(engine)
     click.echo(f"Database ready at revision {migrate.current_revision(engine)}.")
+    with transaction(session_factory(engine)) as s:
+        if ensure_pki(s, keystore=open_keystore(settings), now=utcnow()):
+            click.echo("Deployment PKI created: root CA, OCSP responder, time-stamping authority.")
     if demo:
         _demo(settings, engine)
 
@@ -60,7 +73,19 @@ def init(demo: bool) -> None:
 def _demo(settings: Settings, engine: Any) -> None:
     sessions = session_factory(engine)
     now = utcnow()
+    keystore = open_keystore(settings)
     with transaction(sessions) as s:
+        if s.get(Department, "DEMO") is None:
+            material = load_pki(s, keystore=keystore, base_url=settings.public_base_url)
+            create_department(
+                s,
+                keystore=keystore,
+                material=material,
+                code="DEMO",
+                name="Demo Department",
+                name_ur="نمونہ محکمہ",
+                now=now,
+            )
         citizen = find_by_login(s, login=DEMO_CITIZEN) or create_account(
             s, role=Role.CITIZEN, display_name="Demo Citizen", login=DEMO_CITIZEN, now=now
         )
@@ -155,6 +180,7 @@ def keys_rotate() -> None:
         now = utcnow()
         with transaction(session_factory(engine)) as s:
             count = rewrap_owner_keys(s, keystore=store, now=now)
+            pki_count = rewrap_pki_keys(s, keystore=store)
             record_event(
                 s,
                 tag=EventTag.KEYS_MASTER_KEY_ROTATED,
@@ -165,7 +191,163 @@ def keys_rotate() -> None:
             )
     except KeysError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Master key version {version} is now current; {count} owner keys rewrapped.")
+    click.echo(
+        f"Master key version {version} is now current; {count} owner keys and "
+        f"{pki_count} PKI keys rewrapped."
+    )
+
+
+def _issuance(settings: Settings, session: Any) -> IssuanceContext:
+    keystore = open_keystore(settings)
+    material = load_pki(session, keystore=keystore, base_url=settings.public_base_url)
+    return IssuanceContext(
+        keystore=keystore,
+        material=material,
+        vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
+    )
+
+
+def _run_signing(action: Any) -> Any:
+    """Run a signing action in one transaction; domain errors become clear CLI errors."""
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        with transaction(session_factory(engine)) as s:
+            return action(settings, s)
+    except (SigningError, KeysError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+@main.group()
+def department() -> None:
+    """Issuing departments."""
+
+
+@department.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="The department's name in English.")
+@click.option("--name-ur", default=None, help="The department's name in Urdu.")
+@click.option("--rsa", is_flag=True, help="RSA-3072 instead of ECDSA P-256.")
+@click.option("--hsm", is_flag=True, help="Keep the signing key in the PKCS#11 token.")
+def department_create(code: str, name: str, name_ur: str | None, rsa: bool, hsm: bool) -> None:
+    """Create a department with its signing key and certificate."""
+    if hsm:
+        raise click.ClickException(
+            "--hsm is not available yet: department keys are sealed under the master key."
+        )
+
+    def act(settings: Settings, s: Any) -> None:
+        ctx = _issuance(settings, s)
+        d = create_department(
+            s,
+            keystore=ctx.keystore,
+            material=ctx.material,
+            code=code,
+            name=name,
+            name_ur=name_ur,
+            key_kind="rsa-3072" if rsa else "ec-p256",
+            now=utcnow(),
+        )
+        click.echo(f"Department {d.code} created; signing certificate {d.certs[-1].serial_hex}.")
+
+    _run_signing(act)
+
+
+@department.command("revoke-key")
+@click.argument("code")
+@click.option("--reason", default="key_compromise", show_default=True)
+def department_revoke_key(code: str, reason: str) -> None:
+    """Key compromise: revoke the signing certificate (OCSP and CRL at once), roll a new key."""
+
+    def act(settings: Settings, s: Any) -> None:
+        ctx = _issuance(settings, s)
+        new = revoke_department_key(
+            s, keystore=ctx.keystore, material=ctx.material, code=code, reason=reason, now=utcnow()
+        )
+        click.echo(f"Old certificate revoked; new signing certificate {new.serial_hex}.")
+
+    _run_signing(act)
+
+
+def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.ClickException(f"--field takes key=value (got {pair!r})")
+        fields[key.strip()] = value
+    return fields
+
+
+@main.command()
+@click.option("--department", "department_code", required=True)
+@click.option("--citizen", required=True, help="The holder's CNIC.")
+@click.option("--type", "type_code", required=True, help="birth, degree or domicile.")
+@click.option("--field", "field_pairs", multiple=True, help="key=value or key:ur=value (repeat).")
+@click.option(
+    "--level",
+    default="B-LTA",
+    show_default=True,
+    type=click.Choice(["B-B", "B-T", "B-LT", "B-LTA"]),
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Also write the signed PDF here."
+)
+def issue(
+    department_code: str,
+    citizen: str,
+    type_code: str,
+    field_pairs: tuple[str, ...],
+    level: str,
+    output: str | None,
+) -> None:
+    """Issue a certificate into a citizen's vault; print its serial."""
+    request = None
+    try:
+        request = IssueRequest.build(
+            department=department_code,
+            citizen=citizen,
+            type_code=type_code,
+            fields=_parse_fields(field_pairs),
+            level=level,
+        )
+    except SigningError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def act(settings: Settings, s: Any) -> str:
+        ctx = _issuance(settings, s)
+        row = issue_certificate(s, ctx=ctx, request=request, now=utcnow())
+        if output and row.document_id is not None:
+            from vault.service import open_document
+
+            opened = open_document(
+                s,
+                ctx=ctx.vault,
+                owner_id=row.holder_id,
+                document_id=row.document_id,
+                purpose="download",
+                now=utcnow(),
+                actor=f"department:{row.department_code}",
+            )
+            with opened.file, open(output, "wb") as fh:
+                fh.write(opened.file.read())
+        return row.serial
+
+    click.echo(_run_signing(act))
+
+
+@main.command()
+@click.argument("serial")
+@click.option("--reason", required=True)
+def revoke(serial: str, reason: str) -> None:
+    """Revoke an issued certificate (the registry reflects it at once)."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return revoke_certificate(s, serial=serial, reason=reason, now=utcnow()).serial
+
+    click.echo(f"Certificate {_run_signing(act)} revoked.")
 
 
 @main.group("vault")

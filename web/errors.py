@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from identity import errors as identity_errors
 from keys import KeyStoreError
+from signing import errors as signing_errors
 from vault import errors as vault_errors
 
 log = logging.getLogger("amanat.web")
@@ -34,6 +35,10 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (identity_errors.RateLimited, 429, "rate_limited"),
     (identity_errors.NotAllowed, 409, "not_allowed"),
     (KeyStoreError, 503, "keystore_unavailable"),
+    (signing_errors.CertificateNotFound, 404, "not_found"),
+    (signing_errors.InvalidRequest, 400, "invalid_request"),
+    (signing_errors.PkiNotReady, 503, "pki_not_ready"),
+    (signing_errors.SigningFailed, 500, "signing_failed"),
 ]
 
 

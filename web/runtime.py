@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from amanat.settings import Settings
 from identity.sessions import SessionPolicy
 from identity.webauthn import RelyingParty
 from keys.stores import KeyStore, open_keystore
+from signing.issuance import IssuanceContext
+from signing.pki import load_pki
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext
 
@@ -35,6 +38,21 @@ class Runtime:
     rp: RelyingParty
     policy: SessionPolicy
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    _issuance: IssuanceContext | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def issuance(self) -> IssuanceContext:
+        """PKI material and the TSA, loaded and decrypted once per process, on first use."""
+        with self._lock:
+            if self._issuance is None:
+                with self.sessions() as session:
+                    material = load_pki(
+                        session, keystore=self.keystore, base_url=self.settings.public_base_url
+                    )
+                self._issuance = IssuanceContext(
+                    keystore=self.keystore, material=material, vault=self.vault
+                )
+            return self._issuance
 
 
 def build_runtime(

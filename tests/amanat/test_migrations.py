@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 import audit.models  # noqa: F401
 import identity.models  # noqa: F401
+import signing.models  # noqa: F401
 import vault.models  # noqa: F401
 from amanat import migrate
 from amanat.db import Base, create_engine

@@ -31,7 +31,7 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert "revision 0001" in result.output
+    assert "revision 0002" in result.output and "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
@@ -79,7 +79,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
         doc_id = doc.id
     result = runner.invoke(main, ["keys", "rotate"], env=env)
     assert result.exit_code == 0, result.output
-    assert "version 2" in result.output and "1 owner keys rewrapped" in result.output
+    assert "version 2" in result.output and "1 owner keys and 4 PKI keys rewrapped" in result.output
     ctx2 = VaultContext(
         keystore=FileKeyStore(inst / "master.keys"), blobs=FileBlobStore(inst / "blobs")
     )
@@ -94,7 +94,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and "revision 0002" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
@@ -153,3 +153,123 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
         server.terminate()
         out = server.communicate(timeout=30)[0].decode()
     assert "Amanat is running at" in out
+
+
+def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> None:
+    """department create, issue -o, revoke and revoke-key work, after a key rotation too."""
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    assert runner.invoke(main, ["keys", "rotate"], env=env).exit_code == 0
+    made = runner.invoke(
+        main,
+        ["department", "create", "CRD", "--name", "Civil Registry", "--name-ur", "سول رجسٹری"],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    out_pdf = tmp_path / "birth.pdf"
+    issued = runner.invoke(
+        main,
+        [
+            "issue",
+            "--department",
+            "CRD",
+            "--citizen",
+            "35202-1234567-1",
+            "--type",
+            "birth",
+            "--field",
+            "name=Ayesha Khan",
+            "--field",
+            "name:ur=عائشہ خان",
+            "--field",
+            "father_name=Imran Khan",
+            "--field",
+            "date_of_birth=2001-03-14",
+            "--field",
+            "place_of_birth=Lahore",
+            "--field",
+            "gender=female",
+            "-o",
+            str(out_pdf),
+        ],
+        env=env,
+    )
+    assert issued.exit_code == 0, issued.output
+    serial = issued.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", serial)
+    assert out_pdf.read_bytes().startswith(b"%PDF") and out_pdf.read_bytes().count(b"%%EOF") == 4
+    revoked = runner.invoke(main, ["revoke", serial, "--reason", "Issued in error"], env=env)
+    assert revoked.exit_code == 0 and f"Certificate {serial} revoked." in revoked.output
+    again = runner.invoke(main, ["revoke", serial, "--reason", "x"], env=env)
+    assert again.exit_code != 0 and "already revoked" in again.output
+    rolled = runner.invoke(main, ["department", "revoke-key", "CRD"], env=env)
+    assert rolled.exit_code == 0 and "new signing certificate" in rolled.output
+
+
+def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    base = ["issue", "--department", "DEMO", "--citizen", "35202-1234567-1"]
+    cases = [
+        (["--type", "passport"], "Unknown certificate type"),
+        (["--type", "degree", "--field", "name=A"], "Missing required field"),
+        (["--type", "degree", "--field", "nonsense"], "key=value"),
+        (
+            [
+                "--type",
+                "degree",
+                "--field",
+                "name=A",
+                "--field",
+                "degree=B",
+                "--field",
+                "year=1800",
+            ],
+            "year like",
+        ),
+    ]
+    for extra, message in cases:
+        result = runner.invoke(main, [*base, *extra], env=env)
+        assert result.exit_code != 0 and message in result.output, (extra, result.output)
+    unknown = runner.invoke(
+        main,
+        [
+            "issue",
+            "--department",
+            "NOPE",
+            "--citizen",
+            "35202-1234567-1",
+            "--type",
+            "degree",
+            "--field",
+            "name=A",
+            "--field",
+            "degree=B",
+            "--field",
+            "year=2020",
+        ],
+        env=env,
+    )
+    assert unknown.exit_code != 0 and "no department" in unknown.output
+    nobody = runner.invoke(
+        main,
+        [
+            "issue",
+            "--department",
+            "DEMO",
+            "--citizen",
+            "35202-9999999-9",
+            "--type",
+            "degree",
+            "--field",
+            "name=A",
+            "--field",
+            "degree=B",
+            "--field",
+            "year=2020",
+        ],
+        env=env,
+    )
+    assert nobody.exit_code != 0 and "No citizen" in nobody.output

@@ -60,6 +60,28 @@ def describe(event: AuditEvent) -> str:
         ),
         EventTag.VAULT_DOCUMENT_DELETED: _("You deleted \u201c%(title)s\u201d.", title=title),
     }
+    if event.actor.startswith("department:"):
+        by_department = {
+            EventTag.VAULT_DOCUMENT_UPLOADED: _(
+                "\u201c%(title)s\u201d was issued into your vault.", title=title
+            ),
+            EventTag.VAULT_DOCUMENT_DOWNLOADED: _(
+                "The issuing department downloaded \u201c%(title)s\u201d.", title=title
+            ),
+            EventTag.CERTIFICATE_ISSUED: _(
+                "%(department)s issued your %(title)s (serial %(serial)s).",
+                department=d.get("department", ""),
+                title=title,
+                serial=d.get("serial", ""),
+            ),
+        }
+        lines.update(by_department)
+    lines[EventTag.CERTIFICATE_REVOKED] = _(
+        "Your %(title)s (serial %(serial)s) was revoked: %(reason)s",
+        title=title,
+        serial=d.get("serial", ""),
+        reason=d.get("reason", ""),
+    )
     try:
         return str(lines.get(EventTag(event.tag), event.tag))
     except ValueError:

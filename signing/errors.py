@@ -1,0 +1,33 @@
+"""Errors of the ``signing`` package (one root)."""
+
+
+class SigningError(Exception):
+    """Root of every error raised by :mod:`signing`."""
+
+
+class InvalidRequest(SigningError):
+    """An issuance or department request is malformed; the message says what to fix."""
+
+
+class UnknownDepartment(InvalidRequest):
+    """No department with this code."""
+
+
+class UnknownCertificateType(InvalidRequest):
+    """No certificate type with this code."""
+
+
+class UnknownCitizen(InvalidRequest):
+    """No citizen with this CNIC."""
+
+
+class CertificateNotFound(SigningError):
+    """No issued certificate with this serial."""
+
+
+class PkiNotReady(SigningError):
+    """The deployment PKI has not been created (run ``amanat init``)."""
+
+
+class SigningFailed(SigningError):
+    """A signed file failed its own strict validation and was not released."""

@@ -1,0 +1,308 @@
+"""Issuing certificates into citizens' vaults, and revoking them.
+
+One issuance, in the caller's transaction: render the PDF with its signed QR code, certify it with
+the department key at the requested PAdES level, validate the result strictly and offline (a file
+that fails is never stored), store it in the holder's vault as an issued document, record it in
+the registry, and write ledger events for the holder and the department.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from identity.accounts import normalize_cnic
+from identity.errors import InvalidInput
+from identity.models import Account, Role
+from keys.stores import KeyStore
+from signing import pades, qr
+from signing.errors import CertificateNotFound, InvalidRequest, UnknownCitizen
+from signing.models import DepartmentCert, IssuedCertificate
+from signing.pki import (
+    PkiMaterial,
+    active_cert,
+    current_crl,
+    department_key,
+    get_department,
+    ocsp_for_cert,
+)
+from signing.render import render_certificate
+from signing.types import CertificateType, check_fields, get_type
+from vault.service import VaultContext, store_document
+from vault.uploads import DocumentKind, Upload
+
+_SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_serial() -> str:
+    """An unguessable (60 random bits), human-typable serial: ``XXXX-XXXX-XXXX``."""
+    raw = secrets.randbits(60)
+    chars = "".join(_SERIAL_ALPHABET[(raw >> (5 * i)) & 31] for i in range(12))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def normalize_serial(value: str) -> str:
+    """A serial as typed (any case, with or without dashes, O for 0...) in canonical form."""
+    text = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    text = text.translate(str.maketrans("OIL", "011"))
+    if len(text) != 12 or any(ch not in _SERIAL_ALPHABET for ch in text):
+        raise CertificateNotFound("No certificate has this serial.")
+    return f"{text[:4]}-{text[4:8]}-{text[8:]}"
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """A checked issuance request (built at the edge; services receive only valid ones)."""
+
+    department: str
+    citizen: str
+    ctype: CertificateType
+    fields: dict[str, object]
+    level: pades.Level
+    batch_key: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        department: str,
+        citizen: str,
+        type_code: str,
+        fields: Mapping[str, str],
+        level: str = "B-LTA",
+        batch_key: str | None = None,
+    ) -> IssueRequest:
+        """Validate everything that needs no database."""
+        try:
+            cnic = normalize_cnic(citizen)
+        except InvalidInput as exc:
+            raise InvalidRequest(str(exc)) from None
+        if level not in pades.LEVELS:
+            raise InvalidRequest(
+                f"Unknown PAdES level {level!r} (use one of {', '.join(pades.LEVELS)})."
+            )
+        ctype = get_type(type_code)
+        return cls(
+            department=(department or "").strip().upper(),
+            citizen=cnic,
+            ctype=ctype,
+            fields=check_fields(ctype, fields),
+            level=level,
+            batch_key=batch_key,
+        )
+
+
+@dataclass
+class IssuanceContext:
+    """What issuance needs, built once per process."""
+
+    keystore: KeyStore
+    material: PkiMaterial
+    vault: VaultContext
+    _timestamper: pades.AmanatTimeStamper | None = field(default=None, repr=False)
+
+    @property
+    def timestamper(self) -> pades.AmanatTimeStamper:
+        """The in-process RFC 3161 TSA."""
+        if self._timestamper is None:
+            m = self.material
+            self._timestamper = pades.AmanatTimeStamper(m.tsa_key, m.tsa_cert, m.root_cert)
+        return self._timestamper
+
+
+def trust_data(
+    session: Session, *, material: PkiMaterial, cert: DepartmentCert, now: dt.datetime
+) -> pades.TrustData:
+    """Offline validation data for a department certificate: the root, its CRL, an OCSP answer."""
+    from keys import pki
+
+    return pades.TrustData(
+        root=pki.cert_der(material.root_cert),
+        crls=(current_crl(session, material=material, now=now),),
+        ocsps=(ocsp_for_cert(session, material=material, cert=cert, now=now),),
+        others=(pki.cert_der(material.ocsp_cert), pki.cert_der(material.tsa_cert)),
+    )
+
+
+def _citizen(session: Session, cnic: str) -> Account:
+    account = session.scalar(select(Account).where(Account.login == cnic))
+    if account is None or account.role != Role.CITIZEN:
+        raise UnknownCitizen("No citizen is registered with this CNIC.")
+    return account
+
+
+def issue_certificate(
+    session: Session,
+    *,
+    ctx: IssuanceContext,
+    request: IssueRequest,
+    now: dt.datetime,
+    actor: str | None = None,
+) -> IssuedCertificate:
+    """Issue one certificate (see the module docstring). Idempotent per ``batch_key``."""
+    if request.batch_key:
+        existing = session.scalar(
+            select(IssuedCertificate).where(IssuedCertificate.batch_key == request.batch_key)
+        )
+        if existing is not None:
+            return existing
+    department = get_department(session, code=request.department)
+    holder = _citizen(session, request.citizen)
+    cert_row = active_cert(session, code=department.code)
+    key = department_key(session, keystore=ctx.keystore, material=ctx.material, cert=cert_row)
+    serial = new_serial()
+    while session.get(IssuedCertificate, serial) is not None:  # 2^60 space: practically never
+        serial = new_serial()
+    ctype = request.ctype
+    holder_name = str(request.fields.get("name") or holder.display_name)
+    expires_at = now + dt.timedelta(days=365 * ctype.valid_years) if ctype.valid_years else None
+    base = ctx.material.base_url
+    _url, png, _version = qr.build_qr(
+        base_url=base,
+        key=key,
+        cert_der=cert_row.cert_der,
+        department=department.code,
+        serial=serial,
+        type_code=ctype.code,
+        holder=holder_name,
+        fields=request.fields,
+        display=ctype.display,
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    unsigned = render_certificate(
+        ctype=ctype,
+        department_name=department.name,
+        department_name_ur=department.name_ur,
+        fields=request.fields,
+        serial=serial,
+        issued_at=now,
+        qr_png=png,
+        verify_url=f"{base}/verify",
+    )
+    from keys import pki
+
+    trust = trust_data(session, material=ctx.material, cert=cert_row, now=now)
+    signer = pades.KeySigner(key, cert_row.cert_der, [pki.cert_der(ctx.material.root_cert)])
+    signed = pades.sign_pdf(
+        unsigned, signer=signer, timestamper=ctx.timestamper, trust=trust, level=request.level
+    )
+    pades.check_before_release(signed, trust=trust, level=request.level)
+
+    who = actor or f"department:{department.code}"
+    document = store_document(
+        session,
+        ctx=ctx.vault,
+        owner_id=holder.id,
+        src=io.BytesIO(signed),
+        max_bytes=len(signed),
+        now=now,
+        source="issued",
+        actor=who,
+        upload=Upload(
+            filename=f"{ctype.code}-{serial}.pdf",
+            media_type="application/pdf",
+            title=ctype.title_en,
+            kind=DocumentKind.CERTIFICATE,
+        ),
+    )
+    row = IssuedCertificate(
+        serial=serial,
+        department_code=department.code,
+        type_code=ctype.code,
+        holder_id=holder.id,
+        holder_name=holder_name,
+        fields=dict(request.fields),
+        level=request.level,
+        pdf_sha256=hashlib.sha256(signed).hexdigest(),
+        document_id=document.id,
+        department_cert_id=cert_row.id,
+        batch_key=request.batch_key,
+        issued_at=now,
+        expires_at=expires_at,
+        status="valid",
+    )
+    session.add(row)
+    session.flush()
+    details = {
+        "serial": serial,
+        "type": ctype.code,
+        "title": ctype.title_en,
+        "department": department.name,
+    }
+    record_event(
+        session,
+        tag=EventTag.CERTIFICATE_ISSUED,
+        actor=who,
+        subject_id=holder.id,
+        now=now,
+        object_type="certificate",
+        object_id=serial,
+        details=details,
+    )
+    record_event(
+        session,
+        tag=EventTag.CERTIFICATE_ISSUED,
+        actor=who,
+        subject_id=None,
+        now=now,
+        object_type="department",
+        object_id=department.code,
+        details=details,
+    )
+    return row
+
+
+def get_certificate(session: Session, *, serial: str) -> IssuedCertificate:
+    """A registry entry by serial (typed forms accepted), or CertificateNotFound."""
+    row = session.get(IssuedCertificate, normalize_serial(serial))
+    if row is None:
+        raise CertificateNotFound("No certificate has this serial.")
+    return row
+
+
+def revoke_certificate(
+    session: Session,
+    *,
+    serial: str,
+    reason: str,
+    now: dt.datetime,
+    actor: str = "operator",
+    department: str | None = None,
+) -> IssuedCertificate:
+    """Mark an issued certificate revoked; the holder sees it in their vault and activity."""
+    row = get_certificate(session, serial=serial)
+    if department is not None and row.department_code != department:
+        raise CertificateNotFound("No certificate has this serial.")
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 200:
+        raise InvalidRequest("Give a reason for the revocation (1 to 200 characters).")
+    if row.status == "revoked":
+        raise InvalidRequest("This certificate is already revoked.")
+    row.status, row.revoked_at, row.revocation_reason = "revoked", now, reason
+    session.flush()
+    details = {
+        "serial": row.serial,
+        "type": row.type_code,
+        "reason": reason,
+        "title": get_type(row.type_code).title_en,
+    }
+    record_event(
+        session,
+        tag=EventTag.CERTIFICATE_REVOKED,
+        actor=actor,
+        subject_id=row.holder_id,
+        now=now,
+        object_type="certificate",
+        object_id=row.serial,
+        details=details,
+    )
+    return row

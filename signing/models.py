@@ -1,0 +1,132 @@
+"""Signing tables: PKI keys and authorities, departments, the certificate registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from amanat.db import Base
+
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class PkiKey(Base):
+    """A private key of the deployment PKI: sealed under the key store, or held in a token."""
+
+    __tablename__ = "signing_pki_keys"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    label: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    storage: Mapped[str] = mapped_column(String(16), nullable=False)  # "sealed" or "pkcs11"
+    master_version: Mapped[int | None] = mapped_column(Integer)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Authority(Base):
+    """The deployment's own certificates: root CA, OCSP responder, time-stamping authority."""
+
+    __tablename__ = "signing_authorities"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cert_der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    key_id: Mapped[int] = mapped_column(ForeignKey("signing_pki_keys.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Department(Base):
+    """An issuing department (civil registry, university, district office)."""
+
+    __tablename__ = "signing_departments"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    name_ur: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    certs: Mapped[list[DepartmentCert]] = relationship(
+        back_populates="department", order_by="DepartmentCert.id"
+    )
+
+
+class DepartmentCert(Base):
+    """A signing certificate of a department; exactly one is active at a time."""
+
+    __tablename__ = "signing_department_certs"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code", name="fk_signing_department_certs_department"),
+        index=True,
+        nullable=False,
+    )
+    cert_der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    serial_hex: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    kid: Mapped[bytes] = mapped_column(LargeBinary(8), index=True, nullable=False)
+    key_id: Mapped[int] = mapped_column(ForeignKey("signing_pki_keys.id"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # active | revoked
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+
+    department: Mapped[Department] = relationship(back_populates="certs")
+
+
+class IssuedCertificate(Base):
+    """The registry: one row per certificate a department issued."""
+
+    __tablename__ = "signing_certificates"
+    __table_args__ = (
+        Index("ix_signing_certificates_department_issued", "department_code", "issued_at"),
+    )
+
+    serial: Mapped[str] = mapped_column(String(24), primary_key=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code"), nullable=False
+    )
+    type_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    holder_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id"), index=True, nullable=False
+    )
+    holder_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    level: Mapped[str] = mapped_column(String(8), nullable=False)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    department_cert_id: Mapped[int] = mapped_column(
+        ForeignKey("signing_department_certs.id", name="fk_signing_certificates_department_cert"),
+        nullable=False,
+    )
+    batch_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # valid | revoked
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class CrlState(Base):
+    """The current CRL of a CA (regenerated on revocation and when it nears its next update)."""
+
+    __tablename__ = "signing_crls"
+
+    ca: Mapped[str] = mapped_column(String(16), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,410 @@
+"""The deployment PKI: root CA, OCSP responder, TSA, department signing keys, CRL and OCSP answers.
+
+Created by ``amanat init`` (:func:`ensure_pki`), loaded once per process (:func:`load_pki`). The
+certificates of departments carry this service's CRL and OCSP URLs, so validation data comes from
+the machine itself; a department key compromise revokes its certificate (CRL and OCSP at once) and
+rolls a new key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from keys import pki
+from keys.stores import KeyStore
+from signing.errors import InvalidRequest, PkiNotReady, UnknownDepartment
+from signing.models import Authority, CrlState, Department, DepartmentCert, PkiKey
+
+ORGANISATION = "Amanat e-Government"
+_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,15}$")
+# Regenerate the CRL when less than this remains before its next update.
+_CRL_REFRESH = dt.timedelta(hours=12)
+
+
+@dataclass
+class PkiMaterial:
+    """The deployment's certificates and keys, loaded once per process."""
+
+    root_cert: pki.Certificate
+    root_key: pki.PrivateKey
+    ocsp_cert: pki.Certificate
+    ocsp_key: pki.PrivateKey
+    tsa_cert: pki.Certificate
+    tsa_key: pki.PrivateKey
+    base_url: str
+    _department_keys: dict[int, pki.PrivateKey] = field(default_factory=dict, repr=False)
+
+    @property
+    def crl_url(self) -> str:
+        """Where the root's CRL is published."""
+        return f"{self.base_url}/pki/crl/root.crl"
+
+    @property
+    def ocsp_url(self) -> str:
+        """Where the OCSP responder answers."""
+        return f"{self.base_url}/pki/ocsp"
+
+
+def _store_key(
+    session: Session, keystore: KeyStore, key: pki.PrivateKey, label: str, now: dt.datetime
+) -> PkiKey:
+    sealed = pki.seal_private_key(keystore, key, label=label)
+    row = PkiKey(
+        label=label,
+        kind=pki.key_kind(key),
+        storage="sealed",
+        master_version=sealed.master_version,
+        wrapped_key=sealed.wrapped_key,
+        ciphertext=sealed.ciphertext,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _open_key(keystore: KeyStore, row: PkiKey) -> pki.PrivateKey:
+    if row.storage != "sealed" or row.wrapped_key is None or row.ciphertext is None:
+        raise PkiNotReady(f"key {row.label} is not held by this key store")
+    return pki.open_private_key(
+        keystore,
+        pki.SealedKey(row.master_version or 0, row.wrapped_key, row.ciphertext),
+        label=row.label,
+    )
+
+
+def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> bool:
+    """Create the root CA, OCSP responder and TSA certificates unless they exist."""
+    if session.get(Authority, "root") is not None:
+        return False
+    root_key = pki.new_private_key("ec-p256")
+    root = pki.create_root(
+        root_key, organisation=ORGANISATION, common_name="Amanat Root CA", now=now
+    )
+    root_row = _store_key(session, keystore, root_key, "root", now)
+    session.add(
+        Authority(role="root", cert_der=pki.cert_der(root), key_id=root_row.id, created_at=now)
+    )
+    for role, kind, years, name in (
+        ("ocsp", "ec-p256", 5, "Amanat OCSP Responder"),
+        # RSA: pyHanko's RFC 3161 token builder writes rsassa_pkcs1v15 SignerInfos.
+        ("tsa", "rsa-3072", 10, "Amanat Time-Stamping Authority"),
+    ):
+        key = pki.new_private_key(kind)  # type: ignore[arg-type]
+        cert = pki.issue_certificate(
+            issuer_key=root_key,
+            issuer_cert=root,
+            subject_key=key.public_key(),
+            purpose=role,  # type: ignore[arg-type]
+            common_name=name,
+            organisation=ORGANISATION,
+            unit=None,
+            now=now,
+            years=years,
+        )
+        row = _store_key(session, keystore, key, role, now)
+        session.add(
+            Authority(role=role, cert_der=pki.cert_der(cert), key_id=row.id, created_at=now)
+        )
+    session.flush()
+    return True
+
+
+def load_pki(session: Session, *, keystore: KeyStore, base_url: str) -> PkiMaterial:
+    """The PKI material, decrypted (call once per process and keep it)."""
+    rows = {a.role: a for a in session.scalars(select(Authority))}
+    if not {"root", "ocsp", "tsa"} <= rows.keys():
+        raise PkiNotReady("the deployment PKI is missing: run 'amanat init'")
+
+    def pair(role: str) -> tuple[pki.Certificate, pki.PrivateKey]:
+        row = rows[role]
+        key_row = session.get(PkiKey, row.key_id)
+        assert key_row is not None
+        return pki.load_cert(row.cert_der), _open_key(keystore, key_row)
+
+    root, root_key = pair("root")
+    ocsp_cert, ocsp_key = pair("ocsp")
+    tsa_cert, tsa_key = pair("tsa")
+    return PkiMaterial(
+        root_cert=root,
+        root_key=root_key,
+        ocsp_cert=ocsp_cert,
+        ocsp_key=ocsp_key,
+        tsa_cert=tsa_cert,
+        tsa_key=tsa_key,
+        base_url=base_url.rstrip("/"),
+    )
+
+
+def _clean_code(code: str) -> str:
+    value = (code or "").strip().upper()
+    if not _CODE.match(value):
+        raise InvalidRequest("A department code has 2 to 16 capital letters, digits, '-' or '_'.")
+    return value
+
+
+def _new_cert(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    material: PkiMaterial,
+    department: Department,
+    key_kind: pki.KeyKind,
+    now: dt.datetime,
+) -> DepartmentCert:
+    key = pki.new_private_key(key_kind)
+    cert = pki.issue_certificate(
+        issuer_key=material.root_key,
+        issuer_cert=material.root_cert,
+        subject_key=key.public_key(),
+        purpose="department",
+        common_name=department.name,
+        organisation=ORGANISATION,
+        unit=department.code,
+        now=now,
+        years=3,
+        crl_url=material.crl_url,
+        ocsp_url=material.ocsp_url,
+    )
+    count = len(department.certs) + 1
+    key_row = _store_key(session, keystore, key, f"department:{department.code}:{count}", now)
+    row = DepartmentCert(
+        department_code=department.code,
+        cert_der=pki.cert_der(cert),
+        serial_hex=format(cert.serial_number, "x"),
+        kid=pki.kid_of(cert),
+        key_id=key_row.id,
+        status="active",
+        created_at=now,
+    )
+    session.add(row)
+    department.certs.append(row)
+    session.flush()
+    material._department_keys[key_row.id] = key
+    return row
+
+
+def create_department(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    material: PkiMaterial,
+    code: str,
+    name: str,
+    now: dt.datetime,
+    name_ur: str | None = None,
+    key_kind: pki.KeyKind = "ec-p256",
+) -> Department:
+    """Create an issuing department with its signing key and certificate."""
+    code = _clean_code(code)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 120:
+        raise InvalidRequest("A department needs a name of 1 to 120 characters.")
+    if key_kind not in ("ec-p256", "rsa-3072"):
+        raise InvalidRequest("A department key is ec-p256 or rsa-3072.")
+    if session.get(Department, code) is not None:
+        raise InvalidRequest(f"Department {code} already exists.")
+    department = Department(code=code, name=name, name_ur=name_ur, created_at=now)
+    session.add(department)
+    session.flush()
+    _new_cert(
+        session,
+        keystore=keystore,
+        material=material,
+        department=department,
+        key_kind=key_kind,
+        now=now,
+    )
+    record_event(
+        session,
+        tag=EventTag.DEPARTMENT_CREATED,
+        actor="operator",
+        subject_id=None,
+        now=now,
+        object_type="department",
+        object_id=code,
+        details={"name": name},
+    )
+    return department
+
+
+def get_department(session: Session, *, code: str) -> Department:
+    """The department with this code, or UnknownDepartment."""
+    department = session.get(Department, (code or "").strip().upper())
+    if department is None:
+        raise UnknownDepartment(f"There is no department {code!r}.")
+    return department
+
+
+def active_cert(session: Session, *, code: str) -> DepartmentCert:
+    """The department's current signing certificate."""
+    department = get_department(session, code=code)
+    for row in reversed(department.certs):
+        if row.status == "active":
+            return row
+    raise UnknownDepartment(f"Department {code} has no active signing key.")
+
+
+def department_key(
+    session: Session, *, keystore: KeyStore, material: PkiMaterial, cert: DepartmentCert
+) -> pki.PrivateKey:
+    """The private key of a department certificate (decrypted once per process)."""
+    key = material._department_keys.get(cert.key_id)
+    if key is None:
+        row = session.get(PkiKey, cert.key_id)
+        assert row is not None
+        key = material._department_keys[cert.key_id] = _open_key(keystore, row)
+    return key
+
+
+def revoke_department_key(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    material: PkiMaterial,
+    code: str,
+    now: dt.datetime,
+    reason: str = "key_compromise",
+) -> DepartmentCert:
+    """Revoke the department's signing certificate (CRL and OCSP at once) and roll a new key."""
+    if reason not in pki.REASONS:
+        raise InvalidRequest(f"Unknown revocation reason {reason!r}.")
+    old = active_cert(session, code=code)
+    old.status = "revoked"
+    old.revoked_at = now
+    old.revocation_reason = reason
+    department = get_department(session, code=code)
+    kind = pki.key_kind(pki.load_cert(old.cert_der).public_key())  # type: ignore[arg-type]
+    new = _new_cert(
+        session, keystore=keystore, material=material, department=department, key_kind=kind, now=now
+    )
+    material._department_keys.pop(old.key_id, None)
+    refresh_crl(session, material=material, now=now)
+    record_event(
+        session,
+        tag=EventTag.DEPARTMENT_KEY_REVOKED,
+        actor="operator",
+        subject_id=None,
+        now=now,
+        object_type="department",
+        object_id=department.code,
+        details={"revoked_serial": old.serial_hex, "new_serial": new.serial_hex, "reason": reason},
+    )
+    return new
+
+
+def _revoked(session: Session) -> list[pki.Revoked]:
+    out = []
+    for row in session.scalars(select(DepartmentCert).where(DepartmentCert.status == "revoked")):
+        assert row.revoked_at is not None
+        out.append(
+            pki.Revoked(
+                serial=int(row.serial_hex, 16),
+                revoked_at=_utc(row.revoked_at),
+                reason=pki.REASONS.get(row.revocation_reason or "") or pki.ReasonFlags.unspecified,
+            )
+        )
+    return out
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def refresh_crl(session: Session, *, material: PkiMaterial, now: dt.datetime) -> bytes:
+    """Issue a new CRL now (after a revocation, or on schedule)."""
+    state = session.get(CrlState, "root")
+    number = (state.number + 1) if state else 1
+    der = pki.build_crl(
+        issuer_key=material.root_key,
+        issuer_cert=material.root_cert,
+        revoked=_revoked(session),
+        number=number,
+        now=now,
+    )
+    if state is None:
+        session.add(CrlState(ca="root", number=number, der=der, updated_at=now))
+    else:
+        state.number, state.der, state.updated_at = number, der, now
+    session.flush()
+    return der
+
+
+def current_crl(session: Session, *, material: PkiMaterial, now: dt.datetime) -> bytes:
+    """The root's CRL, regenerated when missing or close to its next update."""
+    state = session.get(CrlState, "root")
+    if state is None or now - _utc(state.updated_at) > dt.timedelta(days=1) - _CRL_REFRESH:
+        return refresh_crl(session, material=material, now=now)
+    return state.der
+
+
+def ocsp_for_cert(
+    session: Session,
+    *,
+    material: PkiMaterial,
+    cert: DepartmentCert,
+    now: dt.datetime,
+    nonce: bytes | None = None,
+) -> bytes:
+    """A signed OCSP answer about one department certificate."""
+    revoked = None
+    if cert.status == "revoked":
+        assert cert.revoked_at is not None
+        revoked = pki.Revoked(
+            serial=int(cert.serial_hex, 16),
+            revoked_at=_utc(cert.revoked_at),
+            reason=pki.REASONS.get(cert.revocation_reason or "") or pki.ReasonFlags.unspecified,
+        )
+    return pki.build_ocsp_response(
+        cert=pki.load_cert(cert.cert_der),
+        issuer_cert=material.root_cert,
+        responder_cert=material.ocsp_cert,
+        responder_key=material.ocsp_key,
+        status="revoked" if revoked else "good",
+        revoked=revoked,
+        now=now,
+        nonce=nonce,
+    )
+
+
+def answer_ocsp(
+    session: Session, *, material: PkiMaterial, request_der: bytes, now: dt.datetime
+) -> bytes:
+    """Answer an RFC 6960 request from the registry of department certificates."""
+    try:
+        serial, name_hash, key_hash, algorithm, nonce = pki.parse_ocsp_request(request_der)
+        ours = pki.issuer_hashes(material.root_cert, algorithm)
+    except pki.PkiError:
+        return pki.malformed_ocsp_response()
+    if (name_hash, key_hash) != ours:
+        return pki.unauthorized_ocsp_response()
+    cert = session.scalar(
+        select(DepartmentCert).where(DepartmentCert.serial_hex == format(serial, "x"))
+    )
+    if cert is None:
+        return pki.unauthorized_ocsp_response()
+    return ocsp_for_cert(session, material=material, cert=cert, now=now, nonce=nonce)
+
+
+def rewrap_pki_keys(session: Session, *, keystore: KeyStore) -> int:
+    """Rewrap every sealed PKI key under the key store's current master key (after rotation)."""
+    current = keystore.current_version()
+    count = 0
+    for row in session.scalars(select(PkiKey).where(PkiKey.storage == "sealed")):
+        if row.master_version == current or row.wrapped_key is None or row.ciphertext is None:
+            continue
+        sealed = pki.rewrap_sealed_key(
+            keystore,
+            pki.SealedKey(row.master_version or 0, row.wrapped_key, row.ciphertext),
+            label=row.label,
+        )
+        row.master_version, row.wrapped_key = sealed.master_version, sealed.wrapped_key
+        count += 1
+    session.flush()
+    return count

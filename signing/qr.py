@@ -1,0 +1,132 @@
+"""The certificate QR code (DESIGN 4.2): a URL whose fragment is a COSE_Sign1 over CWT claims."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+import cbor2
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+from keys import pki
+
+PREFIX = "AM1."
+CLAIM_ISS, CLAIM_IAT, CLAIM_EXP = 1, 6, 4
+CLAIM_SN, CLAIM_TYP, CLAIM_SUB, CLAIM_F, CLAIM_H = -70001, -70002, -70003, -70004, -70005
+MAX_DISPLAY = 4
+MAX_DISPLAY_CHARS = 32
+MAX_HOLDER_CHARS = 48
+MAX_VERSION = 15  # DESIGN 4.2, for P-256 departments at error correction M
+
+
+def fields_hash(fields: Mapping[str, Any]) -> bytes:
+    """First 16 bytes of SHA-256 over the canonical CBOR of all certificate fields."""
+    return hashlib.sha256(cbor2.dumps(dict(fields), canonical=True)).digest()[:16]
+
+
+def _short(value: object, limit: int) -> str:
+    text = unicodedata.normalize("NFC", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def build_payload(
+    *,
+    key: pki.PrivateKey,
+    cert_der: bytes,
+    department: str,
+    serial: str,
+    type_code: str,
+    holder: str,
+    fields: Mapping[str, Any],
+    display: tuple[str, ...],
+    issued_at: dt.datetime,
+    expires_at: dt.datetime | None = None,
+    max_display: int = MAX_DISPLAY,
+) -> str:
+    """``AM1.`` + base64url(COSE_Sign1) signed with the department key.
+
+    Display fields are short copies for a reader's eyes; the hash claim covers the full fields.
+    """
+    claims: dict[int, Any] = {
+        CLAIM_ISS: department,
+        CLAIM_IAT: int(issued_at.timestamp()),
+        CLAIM_SN: serial,
+        CLAIM_TYP: type_code,
+        CLAIM_SUB: _short(holder, MAX_HOLDER_CHARS),
+        CLAIM_F: {
+            name: _short(fields[name], MAX_DISPLAY_CHARS)
+            for name in [n for n in display if n in fields][:max_display]
+        },
+        CLAIM_H: fields_hash(fields),
+    }
+    if expires_at is not None:
+        claims[CLAIM_EXP] = int(expires_at.timestamp())
+    alg = -7 if pki.key_kind(key) == "ec-p256" else -37
+    protected = cbor2.dumps({1: alg, 4: pki.kid_of(cert_der)}, canonical=True)
+    payload = cbor2.dumps(claims, canonical=True)
+    to_sign = cbor2.dumps(["Signature1", protected, b"", payload])
+    signature = pki.cose_sign(key, to_sign)
+    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+    return PREFIX + base64.urlsafe_b64encode(message).rstrip(b"=").decode()
+
+
+def certificate_url(base_url: str, serial: str, payload: str) -> str:
+    """The URL the QR code encodes."""
+    return f"{base_url.rstrip('/')}/v/{serial}#{payload}"
+
+
+def qr_png(url: str, *, box_size: int = 8) -> tuple[bytes, int]:
+    """A PNG of the QR code (error correction M) and its version."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    image = code.make_image()
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue(), int(code.version)
+
+
+def build_qr(
+    *,
+    base_url: str,
+    key: pki.PrivateKey,
+    cert_der: bytes,
+    department: str,
+    serial: str,
+    type_code: str,
+    holder: str,
+    fields: Mapping[str, Any],
+    display: tuple[str, ...],
+    issued_at: dt.datetime,
+    expires_at: dt.datetime | None = None,
+) -> tuple[str, bytes, int]:
+    """The certificate URL and its QR PNG, dropping display fields until it fits version 15.
+
+    RSA (PS256) departments cannot fit: their QR is as small as it gets (about version 22).
+    """
+    rsa = pki.key_kind(key) != "ec-p256"
+    for count in range(MAX_DISPLAY, -1, -1):
+        payload = build_payload(
+            key=key,
+            cert_der=cert_der,
+            department=department,
+            serial=serial,
+            type_code=type_code,
+            holder=holder,
+            fields=fields,
+            display=display,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            max_display=count,
+        )
+        url = certificate_url(base_url, serial, payload)
+        png, version = qr_png(url)
+        if version <= MAX_VERSION or (rsa and count == 0):
+            return url, png, version
+    return url, png, version

@@ -1,0 +1,100 @@
+"""Revoking certificates and department keys: registry, OCSP and CRL."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
+from sqlalchemy import select
+
+from audit.models import AuditEvent
+from signing.errors import CertificateNotFound, InvalidRequest
+from signing.issuance import get_certificate, revoke_certificate
+from signing.models import DepartmentCert
+from signing.pki import active_cert, answer_ocsp, current_crl, revoke_department_key
+
+
+def _ocsp_status(env, cert_der: bytes):
+    material = env.ctx.material
+    cert = x509.load_der_x509_certificate(cert_der)
+    request = (
+        ocsp.OCSPRequestBuilder().add_certificate(cert, material.root_cert, hashes.SHA1()).build()
+    )
+
+    with env.sessions() as s:
+        der = answer_ocsp(
+            s, material=material, request_der=request.public_bytes(Encoding.DER), now=env.now
+        )
+    response = ocsp.load_der_ocsp_response(der)
+    assert response.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    return response.certificate_status
+
+
+def test_revoked_certificate_is_revoked_in_the_registry(env) -> None:
+    row = env.issue("degree")
+    with env.sessions() as s:
+        revoke_certificate(s, serial=row.serial.lower(), reason="Issued in error", now=env.now)
+        s.commit()
+        again = get_certificate(s, serial=row.serial)
+        assert again.status == "revoked" and again.revocation_reason == "Issued in error"
+        event = s.scalar(select(AuditEvent).where(AuditEvent.tag == "certificate:revoked"))
+        assert event.subject_id == env.citizen_id
+
+
+def test_revoking_twice_or_unknown_serial_is_a_clear_error(env) -> None:
+    row = env.issue("degree")
+    with env.sessions() as s:
+        revoke_certificate(s, serial=row.serial, reason="x", now=env.now)
+        with pytest.raises(InvalidRequest, match="already revoked"):
+            revoke_certificate(s, serial=row.serial, reason="x", now=env.now)
+        with pytest.raises(CertificateNotFound):
+            revoke_certificate(s, serial="0000-0000-0000", reason="x", now=env.now)
+        with pytest.raises(InvalidRequest, match="reason"):
+            revoke_certificate(s, serial=row.serial, reason="  ", now=env.now)
+
+
+def test_key_compromise_revokes_in_ocsp_and_crl_and_rolls_a_new_key(env) -> None:
+    before = env.issue("degree")
+    with env.sessions() as s:
+        old = s.get(DepartmentCert, before.department_cert_id)
+    assert _ocsp_status(env, old.cert_der) == ocsp.OCSPCertStatus.GOOD
+    with env.sessions() as s:
+        new = revoke_department_key(
+            s, keystore=env.ctx.keystore, material=env.ctx.material, code="UNI", now=env.now
+        )
+        s.commit()
+        assert active_cert(s, code="UNI").id == new.id != old.id
+    assert _ocsp_status(env, old.cert_der) == ocsp.OCSPCertStatus.REVOKED
+    assert _ocsp_status(env, new.cert_der) == ocsp.OCSPCertStatus.GOOD
+    with env.sessions() as s:
+        crl = x509.load_der_x509_crl(current_crl(s, material=env.ctx.material, now=env.now))
+    serials = {r.serial_number for r in crl}
+    assert int(old.serial_hex, 16) in serials and int(new.serial_hex, 16) not in serials
+    after = env.issue("degree")
+    assert after.department_cert_id == new.id
+
+
+def test_ocsp_for_an_unknown_certificate_is_unauthorized(env) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from keys import pki
+
+    stranger_key = pki.new_private_key()
+    stranger = pki.create_root(stranger_key, organisation="Other", common_name="Other", now=env.now)
+    request = ocsp.OCSPRequestBuilder().add_certificate(stranger, stranger, hashes.SHA1()).build()
+    with env.sessions() as s:
+        der = answer_ocsp(
+            s,
+            material=env.ctx.material,
+            request_der=request.public_bytes(Encoding.DER),
+            now=env.now,
+        )
+        garbage = answer_ocsp(s, material=env.ctx.material, request_der=b"not ocsp", now=env.now)
+    assert ocsp.load_der_ocsp_response(der).response_status == ocsp.OCSPResponseStatus.UNAUTHORIZED
+    assert (
+        ocsp.load_der_ocsp_response(garbage).response_status
+        == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+    )
+    assert isinstance(stranger_key, ec.EllipticCurvePrivateKey)
