@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -306,3 +307,15 @@ def revoke_certificate(
         details=details,
     )
     return row
+
+
+def certificates_for_documents(
+    session: Session, *, document_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, IssuedCertificate]:
+    """Registry entries of issued documents (for showing their status in the vault)."""
+    if not document_ids:
+        return {}
+    rows = session.scalars(
+        select(IssuedCertificate).where(IssuedCertificate.document_id.in_(document_ids))
+    )
+    return {row.document_id: row for row in rows if row.document_id is not None}

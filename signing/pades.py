@@ -280,12 +280,9 @@ def answer_timestamp_request(timestamper: AmanatTimeStamper, body: bytes) -> byt
         request.native  # noqa: B018 - forces a full parse, so malformed input fails here
         response = timestamper.request_tsa_response(request)
     except (ValueError, TypeError, KeyError):
-        response = tsp.TimeStampResp(
-            {
-                "status": {
-                    "status": "rejection",
-                    "fail_info": tsp.PKIFailureInfo({"bad_data_format"}),
-                }
-            }
-        )
+        # asn1crypto insists on a token even in a rejection: write SEQUENCE { PKIStatusInfo }.
+        status = tsp.PKIStatusInfo(
+            {"status": "rejection", "fail_info": tsp.PKIFailureInfo({"bad_data_format"})}
+        ).dump()
+        return b"\x30" + bytes([len(status)]) + status
     return bytes(response.dump())

@@ -22,6 +22,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from identity.models import Role
+from signing.issuance import certificates_for_documents
 from vault import service
 from vault.errors import UploadRejected
 from vault.uploads import DocumentKind, Upload, check_upload
@@ -72,9 +73,11 @@ def _checked_upload() -> tuple[Upload, FileStorage]:
 def index() -> str:
     """The list of the citizen's documents, with the upload form."""
     documents = service.list_documents(db(), owner_id=_owner_id())
+    issued = certificates_for_documents(db(), document_ids=[d.id for d in documents])
     return render_template(
         "vault.html",
         documents=documents,
+        issued=issued,
         kinds=KIND_LABELS,
         max_mib=runtime().settings.max_upload_bytes // (1024 * 1024),
     )
@@ -108,7 +111,8 @@ def upload() -> Response:
 def document(document_id: str) -> str:
     """One document: details, versions, actions."""
     doc = service.get_document(db(), owner_id=_owner_id(), document_id=_doc_id(document_id))
-    return render_template("document.html", doc=doc, kinds=KIND_LABELS)
+    certificate = certificates_for_documents(db(), document_ids=[doc.id]).get(doc.id)
+    return render_template("document.html", doc=doc, kinds=KIND_LABELS, certificate=certificate)
 
 
 @bp.get("/<document_id>/file")

@@ -1,0 +1,68 @@
+"""The holder sees issued certificates, and their revocation, in the vault and on /activity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from flask.testing import FlaskClient
+
+from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
+from signing.pki import create_department, ensure_pki, load_pki
+from tests.signing.conftest import FIELDS
+from tests.web.conftest import csrf_of
+from tests.web.helpers import register
+
+
+def test_holder_sees_issuance_and_revocation(
+    app, client: FlaskClient, sessions, file_keystore
+) -> None:
+    register(client, cnic="35202-1234567-1")
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as s:
+        ensure_pki(s, keystore=file_keystore, now=now)
+        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        create_department(
+            s,
+            keystore=file_keystore,
+            material=material,
+            code="UNI",
+            name="University of the Punjab",
+            now=now,
+        )
+        s.commit()
+    ctx = app.extensions["amanat"].issuance()
+    request = IssueRequest.build(
+        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
+    )
+    with sessions() as s:
+        row = issue_certificate(s, ctx=ctx, request=request, now=now)
+        s.commit()
+    listing = client.get("/vault").get_data(as_text=True)
+    assert "Degree Certificate" in listing and "issued" in listing and "revoked" not in listing
+    page = client.get(f"/vault/{row.document_id}").get_data(as_text=True)
+    assert f"serial {row.serial}. It is valid." in page
+    assert client.get(f"/vault/{row.document_id}/file").data.startswith(b"%PDF")
+    with sessions() as s:
+        revoke_certificate(s, serial=row.serial, reason="Degree withdrawn by the senate", now=now)
+        s.commit()
+    assert "revoked" in client.get("/vault").get_data(as_text=True)
+    page = client.get(f"/vault/{row.document_id}").get_data(as_text=True)
+    assert "This certificate was revoked" in page and "Degree withdrawn by the senate" in page
+    activity = client.get("/activity").get_data(as_text=True)
+    assert "University of the Punjab issued your Degree Certificate" in activity
+    assert "\u201cDegree Certificate\u201d was issued into your vault." in activity
+    assert (
+        f"Your Degree Certificate (serial {row.serial}) was revoked: Degree withdrawn by the senate"
+        in activity
+    )
+    new_version = client.post(
+        f"/vault/{row.document_id}/versions",
+        data={
+            "csrf_token": csrf_of(client, "/vault"),
+            "file": (io.BytesIO(b"%PDF-forged"), "x.pdf"),
+        },
+        content_type="multipart/form-data",
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert new_version.status_code == 400 and new_version.get_json()["error"] == "issued_document"
