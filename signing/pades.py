@@ -281,7 +281,7 @@ def answer_timestamp_request(timestamper: AmanatTimeStamper, body: bytes) -> byt
         response = timestamper.request_tsa_response(request)
     except (ValueError, TypeError, KeyError):
         # asn1crypto insists on a token even in a rejection: write SEQUENCE { PKIStatusInfo }.
-        status = tsp.PKIStatusInfo(
+        status: bytes = tsp.PKIStatusInfo(
             {"status": "rejection", "fail_info": tsp.PKIFailureInfo({"bad_data_format"})}
         ).dump()
         return b"\x30" + bytes([len(status)]) + status

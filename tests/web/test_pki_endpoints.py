@@ -70,7 +70,7 @@ def test_crl_is_signed_by_the_root(pki_app) -> None:
 
 
 def test_tsa_grants_a_token(pki_app) -> None:
-    app, _cert, root = pki_app
+    app, _cert, _root = pki_app
     digest = hashlib.sha256(b"document").digest()
     req = tsp.TimeStampReq(
         {
