@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
@@ -319,3 +319,20 @@ def certificates_for_documents(
         select(IssuedCertificate).where(IssuedCertificate.document_id.in_(document_ids))
     )
     return {row.document_id: row for row in rows if row.document_id is not None}
+
+
+def list_issued(
+    session: Session, *, department: str, query: str = "", limit: int = 50
+) -> list[IssuedCertificate]:
+    """What a department issued, newest first; ``query`` matches a serial or the holder's name."""
+    stmt = select(IssuedCertificate).where(IssuedCertificate.department_code == department)
+    text = " ".join((query or "").split())[:80]
+    if text:
+        try:
+            serial = normalize_serial(text)
+        except CertificateNotFound:
+            serial = None
+        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        by_name = IssuedCertificate.holder_name.ilike(pattern)
+        stmt = stmt.where(or_(by_name, IssuedCertificate.serial == serial) if serial else by_name)
+    return list(session.scalars(stmt.order_by(IssuedCertificate.issued_at.desc()).limit(limit)))

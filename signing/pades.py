@@ -194,7 +194,10 @@ def sign_pdf(
         out = await pdf_signer.async_sign_pdf(writer, bytes_reserved=16384 if with_ts else 8192)
         return bytes(out.getvalue())
 
-    return run_async(sign)
+    try:
+        return run_async(sign)
+    except Exception as exc:
+        raise SigningFailed(f"the document could not be signed ({type(exc).__name__})") from None
 
 
 def _spec(root: bytes) -> PdfSignatureValidationSpec:

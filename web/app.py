@@ -193,9 +193,9 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
 
-    from web.views import account, activity, auth, home, pki, vault
+    from web.views import account, activity, auth, department, home, pki, vault
 
-    for module in (home, auth, vault, account, activity, pki):
+    for module in (home, auth, vault, account, activity, pki, department):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(

@@ -338,6 +338,48 @@ def issue(
     click.echo(_run_signing(act))
 
 
+@main.command("issue-batch")
+@click.option("--department", "department_code", required=True)
+@click.option("--report", type=click.Path(dir_okay=False), help="Write a per-row CSV report here.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+def issue_batch(department_code: str, report: str | None, csv_file: str) -> None:
+    """Issue every row of a CSV; resumable (rows issued before are skipped, never issued twice)."""
+    import csv
+
+    from signing.batch import parse_batch
+    from signing.pki import get_department
+    from web.batch import run_batch
+    from web.runtime import build_runtime
+
+    settings = _settings()
+    try:
+        rt = build_runtime(settings)
+        with rt.sessions() as s:
+            code = get_department(s, code=department_code).code
+        with open(csv_file, "rb") as fh:
+            rows = parse_batch(fh.read(), department=code)
+    except (SigningError, KeysError) as exc:
+        raise click.ClickException(str(exc)) from None
+    results = []
+    with click.progressbar(length=len(rows), label=f"Issuing {len(rows)} certificates") as bar:
+        for result in run_batch(rt, rows, actor=f"department:{code}", clock=utcnow):
+            results.append(result)
+            bar.update(1)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        click.echo(f"line {r.line}: {r.error}", err=True)
+    if report:
+        with open(report, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["line", "citizen", "serial", "error"])
+            for r in results:
+                writer.writerow([r.line, r.citizen, r.serial or "", r.error or ""])
+    click.echo(f"{len(results) - len(failed)} issued, {len(failed)} failed.")
+    rt.engine.dispose()
+    if failed:
+        raise SystemExit(1)
+
+
 @main.command()
 @click.argument("serial")
 @click.option("--reason", required=True)

@@ -16,7 +16,7 @@ from identity.sessions import SessionPolicy
 from identity.webauthn import RelyingParty
 from keys.stores import KeyStore, open_keystore
 from signing.issuance import IssuanceContext
-from signing.pki import load_pki
+from signing.pki import PkiMaterial, load_pki
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext
 
@@ -41,18 +41,26 @@ class Runtime:
     _issuance: IssuanceContext | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def issuance(self) -> IssuanceContext:
-        """PKI material and the TSA, loaded and decrypted once per process, on first use."""
+    def issuance(self, session: Session | None = None) -> IssuanceContext:
+        """PKI material and the TSA, loaded and decrypted once per process, on first use.
+
+        Pass the caller's open session when there is one: on SQLite a second connection would
+        wait for the first one's write lock.
+        """
         with self._lock:
             if self._issuance is None:
-                with self.sessions() as session:
-                    material = load_pki(
-                        session, keystore=self.keystore, base_url=self.settings.public_base_url
-                    )
+                if session is None:
+                    with self.sessions() as own:
+                        material = self._load(own)
+                else:
+                    material = self._load(session)
                 self._issuance = IssuanceContext(
                     keystore=self.keystore, material=material, vault=self.vault
                 )
             return self._issuance
+
+    def _load(self, session: Session) -> PkiMaterial:
+        return load_pki(session, keystore=self.keystore, base_url=self.settings.public_base_url)
 
 
 def build_runtime(

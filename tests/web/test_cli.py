@@ -273,3 +273,50 @@ def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
         env=env,
     )
     assert nobody.exit_code != 0 and "No citizen" in nobody.output
+
+
+def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str) -> None:
+    """Good rows are issued, broken ones reported; a second run issues nothing twice."""
+    from signing.models import IssuedCertificate
+
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    csv_path = tmp_path / "batch.csv"
+    csv_path.write_text(
+        "citizen,type,name,degree,year,grade\n"
+        "35202-1234567-1,degree,Ayesha Khan,BSc Physics,2023,A\n"
+        "35202-1234567-1,degree,Ayesha Khan,,2023,A\n"
+        "35202-9999999-9,degree,Nobody,BSc,2023,\n"
+        "35202-1234567-1,degree,Ayesha Khan,MSc Physics,2025,\n"
+        "not-a-cnic,degree,X,Y,2020,\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.csv"
+    first = runner.invoke(
+        main,
+        ["issue-batch", "--department", "DEMO", "--report", str(report), str(csv_path)],
+        env=env,
+    )
+    assert first.exit_code == 1
+    assert "2 issued, 3 failed." in first.output
+    assert "line 3: Missing required field(s): degree." in first.output
+    assert "line 4: No citizen" in first.output and "line 6:" in first.output
+    lines = report.read_text().splitlines()
+    assert len(lines) == 6 and lines[1].startswith("2,35202-1234567-1,") and lines[1].split(",")[2]
+    second = runner.invoke(main, ["issue-batch", "--department", "DEMO", str(csv_path)], env=env)
+    assert "2 issued, 3 failed." in second.output
+    engine = create_engine(db_url)
+    with session_factory(engine)() as s:
+        assert s.query(IssuedCertificate).count() == 2, "the re-run issued nothing twice"
+    engine.dispose()
+
+
+def test_issue_batch_refuses_a_file_without_header(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe not csv")
+    result = runner.invoke(main, ["issue-batch", "--department", "DEMO", str(bad)], env=env)
+    assert result.exit_code != 0 and "UTF-8" in result.output

@@ -259,6 +259,6 @@ def test_officer_lands_on_security_not_a_403(client: FlaskClient, sessions, now)
         "/login/password",
         data={"csrf_token": csrf, "login": "registry.officer", "password": "officer passphrase"},
     )
-    assert res.status_code == 302 and res.headers["Location"] == "/security"
+    assert res.status_code == 302 and res.headers["Location"] == "/security"  # no department
     assert client.get("/security").status_code == 200
     assert client.get("/vault").status_code == 403

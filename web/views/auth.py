@@ -143,8 +143,12 @@ def _safe_next(default: str = "") -> str:
 
 
 def home_of(account: Account) -> str:
-    """Where an account lands after signing in: citizens in their vault, staff on Security."""
-    return url_for("vault.index") if account.role == Role.CITIZEN else url_for("account.security")
+    """Where an account lands after signing in: its vault, its department, or Security."""
+    if account.role == Role.CITIZEN:
+        return url_for("vault.index")
+    if account.role == Role.OFFICER and account.affiliation:
+        return url_for("department.index")
+    return url_for("account.security")
 
 
 @bp.get("/register")

@@ -1,0 +1,178 @@
+"""Department pages: officers issue, search, revoke and batch-issue; nobody else gets in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from identity import passwords
+from identity.accounts import create_account
+from identity.models import Role
+from signing.models import IssuedCertificate
+from signing.pki import create_department, ensure_pki, load_pki
+from tests.web.conftest import csrf_of
+from tests.web.helpers import register
+
+
+@pytest.fixture
+def officer(app, sessions, file_keystore, clock) -> FlaskClient:
+    # Signing times come from the wall clock (pyHanko): keep the app's clock on it too.
+    now = clock.value = dt.datetime.now(dt.UTC)
+    with sessions() as s:
+        ensure_pki(s, keystore=file_keystore, now=now)
+        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        for code in ("UNI", "CRD"):
+            create_department(
+                s,
+                keystore=file_keystore,
+                material=material,
+                code=code,
+                name=f"Dept {code}",
+                now=now,
+            )
+        for login, code in (("uni.officer", "UNI"), ("crd.officer", "CRD")):
+            account = create_account(
+                s, role=Role.OFFICER, display_name=login, login=login, affiliation=code, now=now
+            )
+            passwords.set_password(s, account=account, password="officer passphrase", now=now)
+        s.commit()
+    citizen = app.test_client()
+    register(citizen, cnic="35202-1234567-1")
+    client = app.test_client()
+    _sign_in(client, "uni.officer")
+    return client
+
+
+def _sign_in(client: FlaskClient, login: str):
+    csrf = csrf_of(client, "/login")
+    res = client.post(
+        "/login/password",
+        data={"csrf_token": csrf, "login": login, "password": "officer passphrase"},
+    )
+    assert res.status_code == 302
+    return res
+
+
+def _issue(client: FlaskClient, **overrides):
+    csrf = csrf_of(client, "/department/issue?type=degree")
+    data = {
+        "csrf_token": csrf,
+        "type": "degree",
+        "citizen": "35202-1234567-1",
+        "f_name": "Ayesha Khan",
+        "f_name:ur": "عائشہ خان",
+        "f_degree": "BSc Physics",
+        "f_year": "2024",
+        "level": "B-LTA",
+        **overrides,
+    }
+    return client.post("/department/issue", data=data)
+
+
+def test_officer_lands_on_the_department_page(app, officer) -> None:
+    fresh = app.test_client()
+    assert _sign_in(fresh, "uni.officer").headers["Location"] == "/department"
+    assert "Dept UNI" in officer.get("/department").get_data(as_text=True)
+
+
+def test_issue_form_is_built_from_the_type(officer) -> None:
+    page = officer.get("/department/issue?type=birth").get_data(as_text=True)
+    for name in (
+        "f_name",
+        "f_father_name",
+        "f_date_of_birth",
+        "f_place_of_birth",
+        "f_gender",
+        "f_name:ur",
+    ):
+        assert f'name="{name}"' in page
+    assert 'type="date"' in page
+
+
+def test_issue_search_and_revoke(officer, sessions) -> None:
+    res = _issue(officer)
+    assert res.status_code == 302
+    serial = res.headers["Location"].rsplit("/", 1)[1]
+    page = officer.get(f"/department/certificates/{serial}").get_data(as_text=True)
+    assert "Ayesha Khan" in page and "عائشہ خان" in page
+    assert serial in officer.get("/department?q=ayesha").get_data(as_text=True)
+    assert serial in officer.get(f"/department?q={serial.lower()}").get_data(as_text=True)
+    assert serial not in officer.get("/department?q=nobody").get_data(as_text=True)
+    csrf = csrf_of(officer, "/department")
+    done = officer.post(
+        f"/department/certificates/{serial}/revoke",
+        data={"csrf_token": csrf, "reason": "Typo in name"},
+    )
+    assert done.status_code == 302
+    with sessions() as s:
+        assert s.get(IssuedCertificate, serial).status == "revoked"
+
+
+def test_bad_issue_input_is_refused_and_changes_nothing(officer, sessions) -> None:
+    for overrides, message in (
+        ({"citizen": "35202-0000000-0"}, "No citizen"),
+        ({"f_year": "last year"}, "year like 2024"),
+        ({"f_degree": ""}, "Missing required field"),
+        ({"f_degree": "x" * 300}, "at most"),
+        ({"type": "passport"}, "Unknown certificate type"),
+    ):
+        res = _issue(officer, **overrides)
+        assert res.status_code == 400 and message in res.get_data(as_text=True), overrides
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCertificate)) == 0
+
+
+def test_other_departments_certificates_are_not_found(app, officer) -> None:
+    serial = _issue(officer).headers["Location"].rsplit("/", 1)[1]
+    other = app.test_client()
+    _sign_in(other, "crd.officer")
+    assert other.get(f"/department/certificates/{serial}").status_code == 404
+    csrf = csrf_of(other, "/department")
+    assert (
+        other.post(
+            f"/department/certificates/{serial}/revoke", data={"csrf_token": csrf, "reason": "x"}
+        ).status_code
+        == 404
+    )
+
+
+def test_non_officers_get_403(app, officer) -> None:
+    citizen = app.test_client()
+    register(citizen, cnic="35202-7777777-7")
+    for path in ("/department", "/department/issue", "/department/batch"):
+        assert citizen.get(path).status_code == 403
+    csrf = csrf_of(citizen, "/vault")
+    assert citizen.post("/department/issue", data={"csrf_token": csrf}).status_code == 403
+    assert (
+        app.test_client().get("/department").status_code == 302
+    )  # not signed in: to the sign-in page
+
+
+def test_batch_upload_issues_good_rows_and_reports_broken_ones(officer, sessions) -> None:
+    csv_data = (
+        b"citizen,type,name,degree,year\n"
+        b"35202-1234567-1,degree,Ayesha Khan,BSc,2020\n"
+        b"35202-1234567-1,degree,Ayesha Khan,,2020\n"
+        b"35202-1234567-1,degree,Ayesha Khan,MSc,2022\n"
+    )
+    csrf = csrf_of(officer, "/department/batch")
+    page = officer.post(
+        "/department/batch",
+        data={"csrf_token": csrf, "file": (io.BytesIO(csv_data), "batch.csv")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "2 issued, 1 failed." in page and "Missing required field(s): degree." in page
+    assert len(re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}</a>", page)) == 2
+    again = officer.post(
+        "/department/batch",
+        data={"csrf_token": csrf, "file": (io.BytesIO(csv_data), "batch.csv")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "2 issued, 1 failed." in again
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCertificate)) == 2
