@@ -146,3 +146,73 @@ class Pkcs11KeyStore:
 
     def check(self) -> None:
         self.current_version()
+
+
+class TokenSigningKey:
+    """An ECDSA P-256 signing key generated inside the token; only signatures come out.
+
+    The hash is computed here and the token signs the digest with CKM_ECDSA (SoftHSM2 has no
+    combined ECDSA-with-SHA256 mechanism, so this "raw" mechanism is the portable choice).
+    """
+
+    kind = "ec-p256"
+
+    def __init__(self, store: Pkcs11KeyStore, label: str) -> None:
+        self._store = store
+        self.label = label
+
+    def _private(self) -> Any:
+        session = self._store._open()
+        try:
+            return session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=self.label)
+        except PKCS11Error as exc:
+            raise KeyStoreError(
+                f"signing key {self.label!r} not in the token: {type(exc).__name__}"
+            ) from None
+
+    def sign_digest_raw(self, digest: bytes) -> bytes:
+        """r‖s over a precomputed SHA-256 digest."""
+        with self._store._lock:
+            try:
+                return bytes(self._private().sign(digest, mechanism=Mechanism.ECDSA))
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"the token refused to sign: {type(exc).__name__}") from None
+
+    def public_key_der(self) -> bytes:
+        """The SubjectPublicKeyInfo of the key pair."""
+        from pkcs11.util.ec import encode_ec_public_key
+
+        with self._store._lock:
+            session = self._store._open()
+            public = session.get_key(object_class=ObjectClass.PUBLIC_KEY, label=self.label)
+            return bytes(encode_ec_public_key(public))
+
+
+def generate_signing_key(store: Pkcs11KeyStore, *, label: str) -> TokenSigningKey:
+    """Generate an ECDSA P-256 key pair in the token (private half sensitive, never extractable)."""
+    from pkcs11.util.ec import encode_named_curve_parameters
+
+    with store._lock:
+        session = store._open()
+        try:
+            params = session.create_domain_parameters(
+                KeyType.EC,
+                {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
+                local=True,
+            )
+            params.generate_keypair(
+                label=label,
+                store=True,
+                private_template={
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.SIGN: True,
+                    Attribute.TOKEN: True,
+                },
+                public_template={Attribute.VERIFY: True, Attribute.TOKEN: True},
+            )
+        except PKCS11Error as exc:
+            raise KeyStoreError(
+                f"cannot create a signing key in the token: {type(exc).__name__}"
+            ) from None
+    return TokenSigningKey(store, label)

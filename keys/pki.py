@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -454,8 +454,39 @@ def sign_raw(key: PrivateKey, data: bytes, *, digest: str, pss: bool = False) ->
     return key.sign(data, padding.PKCS1v15(), algo)
 
 
-def cose_sign(key: PrivateKey, data: bytes) -> bytes:
+class TokenKey(Protocol):
+    """A signing key that stays in an HSM (see :class:`keys.pkcs11.TokenSigningKey`)."""
+
+    kind: str
+
+    def sign_digest_raw(self, digest: bytes) -> bytes: ...
+    def public_key_der(self) -> bytes: ...
+
+
+SigningKey = PrivateKey | TokenKey
+
+
+def signing_key_kind(key: SigningKey) -> KeyKind:
+    """The kind of a signing key, wherever it lives."""
+    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        return key_kind(key)
+    return "ec-p256"
+
+
+def sign_with(key: SigningKey, data: bytes, *, digest: str, pss: bool = False) -> bytes:
+    """:func:`sign_raw` for a key in memory or in a token (ECDSA signatures come out DER)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        return sign_raw(key, data, digest=digest, pss=pss)
+    if digest.lower() != "sha256":
+        raise PkiError("token keys sign SHA-256 only")
+    raw = key.sign_digest_raw(hashlib.sha256(data).digest())
+    return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+
+def cose_sign(key: SigningKey, data: bytes) -> bytes:
     """COSE signature bytes: ES256 as r‖s (32 + 32), PS256 for RSA keys."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        return key.sign_digest_raw(hashlib.sha256(data).digest())
     if isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -74,8 +74,8 @@ def asn1_cert(cert: pki.Certificate | bytes) -> asn1_x509.Certificate:
 class KeySigner(Signer):
     """A pyHanko signer over a key held in memory (parsed once, not per signature)."""
 
-    def __init__(self, key: pki.PrivateKey, cert_der: bytes, chain: list[bytes]) -> None:
-        ec = pki.key_kind(key) == "ec-p256"
+    def __init__(self, key: pki.SigningKey, cert_der: bytes, chain: list[bytes]) -> None:
+        ec = pki.signing_key_kind(key) == "ec-p256"
         self._key = key
         self._pss = not ec
         mechanism = algos.SignedDigestAlgorithm(
@@ -107,7 +107,7 @@ class KeySigner(Signer):
     ) -> bytes:
         if dry_run:
             return bytes(72 if not self._pss else 384)
-        return pki.sign_raw(self._key, data, digest=digest_algorithm, pss=self._pss)
+        return pki.sign_with(self._key, data, digest=digest_algorithm, pss=self._pss)
 
 
 class AmanatTimeStamper(DummyTimeStamper):  # type: ignore[misc]

@@ -38,7 +38,7 @@ class PkiMaterial:
     tsa_cert: pki.Certificate
     tsa_key: pki.PrivateKey
     base_url: str
-    _department_keys: dict[int, pki.PrivateKey] = field(default_factory=dict, repr=False)
+    _department_keys: dict[int, pki.SigningKey] = field(default_factory=dict, repr=False)
 
     @property
     def crl_url(self) -> str:
@@ -67,6 +67,40 @@ def _store_key(
     session.add(row)
     session.flush()
     return row
+
+
+def _token_key(
+    session: Session, keystore: KeyStore, label: str, key_kind: pki.KeyKind, now: dt.datetime
+) -> tuple[pki.TokenKey, PkiKey]:
+    """Generate a department key inside the PKCS#11 token of the key store."""
+    from keys.pkcs11 import Pkcs11KeyStore, generate_signing_key
+
+    if not isinstance(keystore, Pkcs11KeyStore):
+        raise InvalidRequest("--hsm needs AMANAT_KEYSTORE=pkcs11 (a token to hold the key).")
+    if key_kind != "ec-p256":
+        raise InvalidRequest("Keys in the token are ECDSA P-256.")
+    token_label = "amanat-" + label.replace(":", "-").lower()
+    key = generate_signing_key(keystore, label=token_label)
+    row = PkiKey(
+        label=label,
+        kind="ec-p256",
+        storage="pkcs11",
+        ciphertext=token_label.encode(),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return key, row
+
+
+def _open_signing_key(keystore: KeyStore, row: PkiKey) -> pki.SigningKey:
+    if row.storage == "pkcs11":
+        from keys.pkcs11 import Pkcs11KeyStore, TokenSigningKey
+
+        if not isinstance(keystore, Pkcs11KeyStore) or row.ciphertext is None:
+            raise PkiNotReady(f"key {row.label} is in a PKCS#11 token: set AMANAT_KEYSTORE=pkcs11")
+        return TokenSigningKey(keystore, row.ciphertext.decode())
+    return _open_key(keystore, row)
 
 
 def _open_key(keystore: KeyStore, row: PkiKey) -> pki.PrivateKey:
@@ -157,12 +191,21 @@ def _new_cert(
     department: Department,
     key_kind: pki.KeyKind,
     now: dt.datetime,
+    hsm: bool = False,
 ) -> DepartmentCert:
-    key = pki.new_private_key(key_kind)
+    count = len(department.certs) + 1
+    label = f"department:{department.code}:{count}"
+    key: pki.SigningKey
+    if hsm:
+        token_key, key_row = _token_key(session, keystore, label, key_kind, now)
+        key, public = token_key, pki.load_public_key_der(token_key.public_key_der())
+    else:
+        local = pki.new_private_key(key_kind)
+        key, public = local, local.public_key()
     cert = pki.issue_certificate(
         issuer_key=material.root_key,
         issuer_cert=material.root_cert,
-        subject_key=key.public_key(),
+        subject_key=public,
         purpose="department",
         common_name=department.name,
         organisation=ORGANISATION,
@@ -172,8 +215,8 @@ def _new_cert(
         crl_url=material.crl_url,
         ocsp_url=material.ocsp_url,
     )
-    count = len(department.certs) + 1
-    key_row = _store_key(session, keystore, key, f"department:{department.code}:{count}", now)
+    if not hsm:
+        key_row = _store_key(session, keystore, local, label, now)
     row = DepartmentCert(
         department_code=department.code,
         cert_der=pki.cert_der(cert),
@@ -200,6 +243,7 @@ def create_department(
     now: dt.datetime,
     name_ur: str | None = None,
     key_kind: pki.KeyKind = "ec-p256",
+    hsm: bool = False,
 ) -> Department:
     """Create an issuing department with its signing key and certificate."""
     code = _clean_code(code)
@@ -220,6 +264,7 @@ def create_department(
         department=department,
         key_kind=key_kind,
         now=now,
+        hsm=hsm,
     )
     record_event(
         session,
@@ -253,13 +298,13 @@ def active_cert(session: Session, *, code: str) -> DepartmentCert:
 
 def department_key(
     session: Session, *, keystore: KeyStore, material: PkiMaterial, cert: DepartmentCert
-) -> pki.PrivateKey:
-    """The private key of a department certificate (decrypted once per process)."""
+) -> pki.SigningKey:
+    """The signing key of a department certificate (decrypted or found once per process)."""
     key = material._department_keys.get(cert.key_id)
     if key is None:
         row = session.get(PkiKey, cert.key_id)
         assert row is not None
-        key = material._department_keys[cert.key_id] = _open_key(keystore, row)
+        key = material._department_keys[cert.key_id] = _open_signing_key(keystore, row)
     return key
 
 
@@ -281,8 +326,15 @@ def revoke_department_key(
     old.revocation_reason = reason
     department = get_department(session, code=code)
     kind = pki.key_kind(pki.load_cert(old.cert_der).public_key())  # type: ignore[arg-type]
+    old_key = session.get(PkiKey, old.key_id)
     new = _new_cert(
-        session, keystore=keystore, material=material, department=department, key_kind=kind, now=now
+        session,
+        keystore=keystore,
+        material=material,
+        department=department,
+        key_kind=kind,
+        now=now,
+        hsm=old_key is not None and old_key.storage == "pkcs11",
     )
     material._department_keys.pop(old.key_id, None)
     refresh_crl(session, material=material, now=now)

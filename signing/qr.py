@@ -37,7 +37,7 @@ def _short(value: object, limit: int) -> str:
 
 def build_payload(
     *,
-    key: pki.PrivateKey,
+    key: pki.SigningKey,
     cert_der: bytes,
     department: str,
     serial: str,
@@ -67,7 +67,7 @@ def build_payload(
     }
     if expires_at is not None:
         claims[CLAIM_EXP] = int(expires_at.timestamp())
-    alg = -7 if pki.key_kind(key) == "ec-p256" else -37
+    alg = -7 if pki.signing_key_kind(key) == "ec-p256" else -37
     protected = cbor2.dumps({1: alg, 4: pki.kid_of(cert_der)}, canonical=True)
     payload = cbor2.dumps(claims, canonical=True)
     to_sign = cbor2.dumps(["Signature1", protected, b"", payload])
@@ -95,7 +95,7 @@ def qr_png(url: str, *, box_size: int = 8) -> tuple[bytes, int]:
 def build_qr(
     *,
     base_url: str,
-    key: pki.PrivateKey,
+    key: pki.SigningKey,
     cert_der: bytes,
     department: str,
     serial: str,
@@ -110,7 +110,7 @@ def build_qr(
 
     RSA (PS256) departments cannot fit: their QR is as small as it gets (about version 22).
     """
-    rsa = pki.key_kind(key) != "ec-p256"
+    rsa = pki.signing_key_kind(key) != "ec-p256"
     for count in range(MAX_DISPLAY, -1, -1):
         payload = build_payload(
             key=key,

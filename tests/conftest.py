@@ -30,7 +30,7 @@ from keys.stores import FileKeyStore
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-SOFTHSM_POOL = 24
+SOFTHSM_POOL = 40
 _softhsm_next = 0
 
 

@@ -233,10 +233,6 @@ def department() -> None:
 @click.option("--hsm", is_flag=True, help="Keep the signing key in the PKCS#11 token.")
 def department_create(code: str, name: str, name_ur: str | None, rsa: bool, hsm: bool) -> None:
     """Create a department with its signing key and certificate."""
-    if hsm:
-        raise click.ClickException(
-            "--hsm is not available yet: department keys are sealed under the master key."
-        )
 
     def act(settings: Settings, s: Any) -> None:
         ctx = _issuance(settings, s)
@@ -249,6 +245,7 @@ def department_create(code: str, name: str, name_ur: str | None, rsa: bool, hsm:
             name_ur=name_ur,
             key_kind="rsa-3072" if rsa else "ec-p256",
             now=utcnow(),
+            hsm=hsm,
         )
         click.echo(f"Department {d.code} created; signing certificate {d.certs[-1].serial_hex}.")
 
