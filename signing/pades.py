@@ -261,11 +261,14 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
             )
         else:
             context = trust.validation_context()
+        if level == "B-LTA":
+            # The AdES LTA process covers integrity, trust and revocation of the signature too.
+            if lta_validation(pdf, root=trust.root) != "OK":
+                raise SigningFailed("long-term validation does not pass offline")
+            return
         status = run_async(lambda: async_validate_pdf_signature(sigs[0], context))
         if not (status.bottom_line and status.intact and status.valid and status.trusted):
             raise SigningFailed("the signature does not validate")
-        if level == "B-LTA" and lta_validation(pdf, root=trust.root) != "OK":
-            raise SigningFailed("long-term validation does not pass offline")
     except SigningFailed:
         raise
     except Exception as exc:

@@ -81,7 +81,7 @@ def certificate_url(base_url: str, serial: str, payload: str) -> str:
     return f"{base_url.rstrip('/')}/v/{serial}#{payload}"
 
 
-def qr_png(url: str, *, box_size: int = 8) -> tuple[bytes, int]:
+def qr_png(url: str, *, box_size: int = 4) -> tuple[bytes, int]:
     """A PNG of the QR code (error correction M) and its version."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
     code.add_data(url)

@@ -24,14 +24,29 @@ def _pdf() -> FPDF:
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(False)
-    pdf.add_font("NotoSans", "", str(FONTS / "NotoSans-Regular.ttf"))
-    pdf.add_font("NotoSans", "B", str(FONTS / "NotoSans-Bold.ttf"))
     pdf.add_font("Nastaliq", "", str(FONTS / "NotoNastaliqUrdu-Regular.ttf"))
     pdf.set_creator("Amanat")
     return pdf
 
 
-def _en(pdf: FPDF, size: float, bold: bool = False) -> None:
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _en(pdf: FPDF, size: float, bold: bool = False, text: str = "") -> None:
+    """Latin text: the PDF core font when it can show it (nothing to embed or subset: subsetting
+    TrueType fonts was most of the rendering time), Noto Sans otherwise."""
+    if _latin1(text):
+        pdf.set_text_shaping(False)
+        pdf.set_font("helvetica", "B" if bold else "", size)
+        return
+    if "notosans" not in pdf.fonts:
+        pdf.add_font("NotoSans", "", str(FONTS / "NotoSans-Regular.ttf"))
+        pdf.add_font("NotoSans", "B", str(FONTS / "NotoSans-Bold.ttf"))
     pdf.set_text_shaping(use_shaping_engine=True, direction="ltr")
     pdf.set_font("NotoSans", "B" if bold else "", size)
 
@@ -64,7 +79,7 @@ def render_certificate(
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
 
     pdf.set_text_color(*_GREEN)
-    _en(pdf, 15, bold=True)
+    _en(pdf, 15, bold=True, text=department_name)
     pdf.set_xy(pdf.l_margin, 22)
     pdf.cell(width, 8, department_name, align="L")
     if department_name_ur:
@@ -73,7 +88,7 @@ def render_certificate(
         pdf.cell(width, 12, department_name_ur, align="R")
 
     pdf.set_text_color(20, 20, 20)
-    _en(pdf, 24, bold=True)
+    _en(pdf, 24, bold=True, text=ctype.title_en)
     pdf.set_xy(pdf.l_margin, 44)
     pdf.cell(width, 12, ctype.title_en, align="C")
     _ur(pdf, 20)
@@ -85,7 +100,7 @@ def render_certificate(
         value = fields.get(spec.name)
         if value is None:
             continue
-        _en(pdf, 10)
+        _en(pdf, 10, text=spec.label_en)
         pdf.set_text_color(90, 90, 90)
         pdf.set_xy(pdf.l_margin, y)
         pdf.cell(55, 7, spec.label_en)
@@ -93,7 +108,7 @@ def render_certificate(
         pdf.set_xy(pdf.l_margin, y - 2)
         pdf.cell(width, 10, spec.label_ur, align="R")
         pdf.set_text_color(20, 20, 20)
-        _en(pdf, 12, bold=True)
+        _en(pdf, 12, bold=True, text=str(value))
         pdf.set_xy(pdf.l_margin + 55, y)
         pdf.cell(width - 95, 7, str(value))
         y += 9
@@ -105,18 +120,17 @@ def render_certificate(
             y += 9
         y += 3
 
-    _en(pdf, 10)
+    verify_text = (
+        "To verify this certificate, scan the QR code with a phone camera, or open "
+        f"{verify_url} and enter the serial. The PDF carries the department's digital signature."
+    )
+    _en(pdf, 10, text=verify_text)
     pdf.set_text_color(60, 60, 60)
     pdf.set_xy(pdf.l_margin, 222)
-    pdf.cell(100, 6, f"Serial: {serial}")
+    pdf.cell(100, 6, f"Serial: {serial}")  # serials and dates are ASCII
     pdf.set_xy(pdf.l_margin, 229)
     pdf.cell(100, 6, f"Issued: {issued_at.strftime('%d %B %Y')}")
     pdf.set_xy(pdf.l_margin, 240)
-    pdf.multi_cell(
-        105,
-        5,
-        "To verify this certificate, scan the QR code with a phone camera, or open "
-        f"{verify_url} and enter the serial. The PDF carries the department's digital signature.",
-    )
+    pdf.multi_cell(105, 5, verify_text)
     pdf.image(io.BytesIO(qr_png), x=pdf.w - pdf.r_margin - 60, y=205, w=60, h=60)
     return bytes(pdf.output())
