@@ -223,8 +223,8 @@ def lta_validation(pdf: bytes, *, root: bytes, future: dt.datetime | None = None
     async def run() -> str:
         reader = PdfFileReader(io.BytesIO(pdf))
         sigs = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
-        if not sigs:
-            return "NO_SIGNATURE"
+        if len(sigs) != 1:
+            return "NOT_EXACTLY_ONE_SIGNATURE"
         if future is None:
             result = await ades_lta_validation(sigs[0], _spec(root))
         else:
@@ -246,11 +246,17 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
     from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     try:
+        if level == "B-LTA":
+            # The AdES LTA process covers integrity, trust and revocation of the signature, from
+            # what the file itself carries (its DSS and document timestamps).
+            if lta_validation(pdf, root=trust.root) != "OK":
+                raise SigningFailed("long-term validation does not pass offline")
+            return
         reader = PdfFileReader(io.BytesIO(pdf))
         sigs = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
         if len(sigs) != 1:
             raise SigningFailed("the signed file does not hold exactly one signature")
-        if level in ("B-LT", "B-LTA"):
+        if level == "B-LT":
             # Only what the file itself carries (its DSS) may be used: that is the point of LT.
             context = DocumentSecurityStore.read_dss(reader).as_validation_context(
                 {
@@ -261,11 +267,6 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
             )
         else:
             context = trust.validation_context()
-        if level == "B-LTA":
-            # The AdES LTA process covers integrity, trust and revocation of the signature too.
-            if lta_validation(pdf, root=trust.root) != "OK":
-                raise SigningFailed("long-term validation does not pass offline")
-            return
         status = run_async(lambda: async_validate_pdf_signature(sigs[0], context))
         if not (status.bottom_line and status.intact and status.valid and status.trusted):
             raise SigningFailed("the signature does not validate")

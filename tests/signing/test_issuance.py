@@ -195,3 +195,50 @@ def test_malformed_cnic_and_level_are_refused() -> None:
         IssueRequest.build(
             department="UNI", citizen=CNIC, type_code="degree", fields=FIELDS["degree"], level="B-X"
         )
+
+
+def test_strict_check_rejects_a_tampered_file(env) -> None:
+    from signing.errors import SigningFailed
+
+    row = env.issue("degree")
+    data = bytearray(env.pdf(row))
+    with env.sessions() as s:
+        cert_row = s.get(DepartmentCert, row.department_cert_id)
+        from signing.issuance import trust_data
+
+        trust = trust_data(s, material=env.ctx.material, cert=cert_row, now=env.now)
+    # Change one byte inside the page content stream (covered by the signature).
+    start = data.find(b"stream", data.find(b"/Contents")) + 20
+    data[start] ^= 0x01
+    tampered = bytes(data)
+    for level in ("B-LTA", "B-T"):
+        with pytest.raises(SigningFailed):
+            pades.check_before_release(tampered, trust=trust, level=level)
+
+
+def test_a_file_that_fails_the_check_is_never_stored(env, monkeypatch) -> None:
+    """With the department certificate revoked (OCSP says so), issuance fails and stores nothing."""
+    import signing.issuance as issuance_module
+    from keys import pki as recipes
+    from signing.errors import SigningFailed
+
+    real = issuance_module.trust_data
+
+    def revoked_trust(session, *, material, cert, now):
+        good = real(session, material=material, cert=cert, now=now)
+        revoked = recipes.build_ocsp_response(
+            cert=recipes.load_cert(cert.cert_der),
+            issuer_cert=material.root_cert,
+            responder_cert=material.ocsp_cert,
+            responder_key=material.ocsp_key,
+            status="revoked",
+            now=now,
+            revoked=recipes.Revoked(serial=0, revoked_at=now - dt.timedelta(days=1)),
+        )
+        return pades.TrustData(root=good.root, crls=good.crls, ocsps=(revoked,), others=good.others)
+
+    monkeypatch.setattr(issuance_module, "trust_data", revoked_trust)
+    with pytest.raises(SigningFailed):
+        env.issue("degree")
+    assert _count(env, IssuedCertificate) == 0 and _count(env, Document) == 0
+    assert list(env.ctx.vault.blobs.ids()) == []
