@@ -32,6 +32,7 @@ class Settings:
     pkcs11_pin: str = field(default="", repr=False)
     blobstore: str = ""
     tsa_url: str = ""
+    tsa_trust: str = ""
     max_upload_bytes: int = 25 * 1024 * 1024
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -92,6 +93,7 @@ _STR_FIELDS = {
     "pkcs11_pin",
     "blobstore",
     "tsa_url",
+    "tsa_trust",
     "log_level",
 }
 

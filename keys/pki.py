@@ -291,6 +291,16 @@ def load_cert(der: bytes) -> x509.Certificate:
         raise PkiError("malformed certificate") from None
 
 
+def load_certs_file(data: bytes) -> list[bytes]:
+    """DER certificates from a PEM bundle or a single DER certificate."""
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return [cert_der(c) for c in x509.load_pem_x509_certificates(data)]
+        return [cert_der(x509.load_der_x509_certificate(data))]
+    except ValueError:
+        raise PkiError("not a certificate file (PEM or DER)") from None
+
+
 def kid_of(cert: x509.Certificate | bytes) -> bytes:
     """DESIGN 4.2 key id: the first 8 bytes of SHA-256 over the certificate DER."""
     der = cert if isinstance(cert, bytes) else cert_der(cert)

@@ -8,6 +8,7 @@ the registry, and write ledger events for the holder and the department.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -108,15 +109,27 @@ class IssuanceContext:
     keystore: KeyStore
     material: PkiMaterial
     vault: VaultContext
+    tsa_url: str = ""
+    tsa_roots: tuple[bytes, ...] = ()
     _timestamper: pades.AmanatTimeStamper | None = field(default=None, repr=False)
+    _http_timestamper: pades.PooledHTTPTimeStamper | None = field(default=None, repr=False)
 
     @property
     def timestamper(self) -> pades.AmanatTimeStamper:
-        """The in-process RFC 3161 TSA."""
+        """The in-process RFC 3161 TSA (also what /pki/tsa serves)."""
         if self._timestamper is None:
             m = self.material
             self._timestamper = pades.AmanatTimeStamper(m.tsa_key, m.tsa_cert, m.root_cert)
         return self._timestamper
+
+    @property
+    def signing_timestamper(self) -> pades.AmanatTimeStamper | pades.PooledHTTPTimeStamper:
+        """The TSA that stamps signatures: AMANAT_TSA_URL when set, else the built-in one."""
+        if not self.tsa_url:
+            return self.timestamper
+        if self._http_timestamper is None:
+            self._http_timestamper = pades.PooledHTTPTimeStamper(self.tsa_url)
+        return self._http_timestamper
 
 
 def trust_data(
@@ -192,9 +205,15 @@ def issue_certificate(
     from keys import pki
 
     trust = trust_data(session, material=ctx.material, cert=cert_row, now=now)
+    if ctx.tsa_roots:
+        trust = dataclasses.replace(trust, extra_roots=ctx.tsa_roots)
     signer = pades.KeySigner(key, cert_row.cert_der, [pki.cert_der(ctx.material.root_cert)])
     signed = pades.sign_pdf(
-        unsigned, signer=signer, timestamper=ctx.timestamper, trust=trust, level=request.level
+        unsigned,
+        signer=signer,
+        timestamper=ctx.signing_timestamper,
+        trust=trust,
+        level=request.level,
     )
     pades.check_before_release(signed, trust=trust, level=request.level)
 

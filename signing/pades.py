@@ -27,7 +27,9 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.sign.validation.ades import ades_lta_validation, simulate_future_ades_lta_validation
 from pyhanko.sign.validation.policy_decl import (
     PdfSignatureValidationSpec,
@@ -149,11 +151,18 @@ class TrustData:
     crls: tuple[bytes, ...]
     ocsps: tuple[bytes, ...]
     others: tuple[bytes, ...]
+    # Roots of an external TSA (AMANAT_TSA_URL), trusted for its time stamps only in practice.
+    extra_roots: tuple[bytes, ...] = ()
+
+    @property
+    def roots(self) -> tuple[bytes, ...]:
+        """Every trust anchor: the deployment root first."""
+        return (self.root, *self.extra_roots)
 
     def validation_context(self, *, at: dt.datetime | None = None) -> ValidationContext:
         """A strict, offline pyHanko validation context."""
         return ValidationContext(
-            trust_roots=[asn1_cert(self.root)],
+            trust_roots=[asn1_cert(r) for r in self.roots],
             crls=list(self.crls),
             ocsps=list(self.ocsps),
             other_certs=[asn1_cert(c) for c in self.others],
@@ -167,7 +176,7 @@ def sign_pdf(
     pdf: bytes,
     *,
     signer: KeySigner | Signer,
-    timestamper: AmanatTimeStamper | None,
+    timestamper: TimeStamper | None,
     trust: TrustData,
     level: Level,
 ) -> bytes:
@@ -200,11 +209,11 @@ def sign_pdf(
         raise SigningFailed(f"the document could not be signed ({type(exc).__name__})") from None
 
 
-def _spec(root: bytes) -> PdfSignatureValidationSpec:
+def _spec(roots: tuple[bytes, ...]) -> PdfSignatureValidationSpec:
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build(trust_roots=[asn1_cert(root)]),
+                trust_manager=SimpleTrustManager.build(trust_roots=[asn1_cert(r) for r in roots]),
                 revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO),
             ),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
@@ -214,7 +223,13 @@ def _spec(root: bytes) -> PdfSignatureValidationSpec:
     )
 
 
-def lta_validation(pdf: bytes, *, root: bytes, future: dt.datetime | None = None) -> str:
+def lta_validation(
+    pdf: bytes,
+    *,
+    root: bytes,
+    future: dt.datetime | None = None,
+    extra_roots: tuple[bytes, ...] = (),
+) -> str:
     """pyHanko's AdES LTA validation, offline, of the first signature: the AdES sub-indication name.
 
     With ``future``, simulate the validation at that later time.
@@ -226,10 +241,10 @@ def lta_validation(pdf: bytes, *, root: bytes, future: dt.datetime | None = None
         if len(sigs) != 1:
             return "NOT_EXACTLY_ONE_SIGNATURE"
         if future is None:
-            result = await ades_lta_validation(sigs[0], _spec(root))
+            result = await ades_lta_validation(sigs[0], _spec((root, *extra_roots)))
         else:
             result = await simulate_future_ades_lta_validation(
-                sigs[0], _spec(root), future_validation_time=future
+                sigs[0], _spec((root, *extra_roots)), future_validation_time=future
             )
         return str(
             result.ades_subindic.name
@@ -249,7 +264,7 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
         if level == "B-LTA":
             # The AdES LTA process covers integrity, trust and revocation of the signature, from
             # what the file itself carries (its DSS and document timestamps).
-            if lta_validation(pdf, root=trust.root) != "OK":
+            if lta_validation(pdf, root=trust.root, extra_roots=trust.extra_roots) != "OK":
                 raise SigningFailed("long-term validation does not pass offline")
             return
         reader = PdfFileReader(io.BytesIO(pdf))
@@ -260,7 +275,7 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
             # Only what the file itself carries (its DSS) may be used: that is the point of LT.
             context = DocumentSecurityStore.read_dss(reader).as_validation_context(
                 {
-                    "trust_roots": [asn1_cert(trust.root)],
+                    "trust_roots": [asn1_cert(r) for r in trust.roots],
                     "allow_fetching": False,
                     "revocation_mode": "hard-fail",
                 }
@@ -293,3 +308,31 @@ def answer_timestamp_request(timestamper: AmanatTimeStamper, body: bytes) -> byt
         ).dump()
         return b"\x30" + bytes([len(status)]) + status
     return bytes(response.dump())
+
+
+class PooledHTTPTimeStamper(RequestsHTTPTimeStamper):  # type: ignore[misc]
+    """An external RFC 3161 TSA over HTTP, reusing one keep-alive connection pool per process
+    (pyHanko's client opens a new connection per time stamp)."""
+
+    def __init__(self, url: str, *, timeout: float = 10) -> None:
+        import requests
+
+        super().__init__(url, timeout=timeout)
+        self._session = requests.Session()
+
+    async def async_request_tsa_response(self, req: Any) -> Any:
+        from asn1crypto import tsp
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+        def task() -> Any:
+            try:
+                raw = self._session.post(
+                    self.url, req.dump(), headers=self.request_headers(), timeout=self.timeout
+                )
+            except OSError as exc:
+                raise TimestampRequestError("the time-stamping authority is unreachable") from exc
+            if raw.headers.get("Content-Type") != "application/timestamp-reply":
+                raise TimestampRequestError("the time-stamping authority answered garbage")
+            return tsp.TimeStampResp.load(raw.content)
+
+        return await asyncio.to_thread(task)

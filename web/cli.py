@@ -200,10 +200,14 @@ def keys_rotate() -> None:
 def _issuance(settings: Settings, session: Any) -> IssuanceContext:
     keystore = open_keystore(settings)
     material = load_pki(session, keystore=keystore, base_url=settings.public_base_url)
+    from web.runtime import tsa_roots
+
     return IssuanceContext(
         keystore=keystore,
         material=material,
         vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
+        tsa_url=settings.tsa_url,
+        tsa_roots=tsa_roots(settings),
     )
 
 
@@ -214,7 +218,7 @@ def _run_signing(action: Any) -> Any:
     try:
         with transaction(session_factory(engine)) as s:
             return action(settings, s)
-    except (SigningError, KeysError) as exc:
+    except (SigningError, KeysError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()

@@ -6,14 +6,16 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from amanat.db import create_engine, session_factory
-from amanat.settings import Settings
+from amanat.settings import Settings, SettingsError
 from identity.sessions import SessionPolicy
 from identity.webauthn import RelyingParty
+from keys.pki import PkiError, load_certs_file
 from keys.stores import KeyStore, open_keystore
 from signing.issuance import IssuanceContext
 from signing.pki import PkiMaterial, load_pki
@@ -41,11 +43,11 @@ class Runtime:
     _issuance: IssuanceContext | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def issuance(self, session: Session | None = None) -> IssuanceContext:
+    def issuance(self, session: Callable[[], Session] | None = None) -> IssuanceContext:
         """PKI material and the TSA, loaded and decrypted once per process, on first use.
 
-        Pass the caller's open session when there is one: on SQLite a second connection would
-        wait for the first one's write lock.
+        Pass a getter of the caller's session when there is one (it is called only for the first
+        load): on SQLite a second connection would wait for the first one's write lock.
         """
         with self._lock:
             if self._issuance is None:
@@ -53,14 +55,34 @@ class Runtime:
                     with self.sessions() as own:
                         material = self._load(own)
                 else:
-                    material = self._load(session)
+                    material = self._load(session())
                 self._issuance = IssuanceContext(
-                    keystore=self.keystore, material=material, vault=self.vault
+                    keystore=self.keystore,
+                    material=material,
+                    vault=self.vault,
+                    tsa_url=self.settings.tsa_url,
+                    tsa_roots=tsa_roots(self.settings),
                 )
             return self._issuance
 
     def _load(self, session: Session) -> PkiMaterial:
         return load_pki(session, keystore=self.keystore, base_url=self.settings.public_base_url)
+
+
+def tsa_roots(settings: Settings) -> tuple[bytes, ...]:
+    """Trust anchors of an external TSA (AMANAT_TSA_TRUST: a PEM or DER file), if configured."""
+    if not settings.tsa_trust:
+        return ()
+    try:
+        data = Path(settings.tsa_trust).read_bytes()
+    except OSError as exc:
+        raise SettingsError(
+            f"AMANAT_TSA_TRUST: cannot read {settings.tsa_trust}: {exc.strerror}"
+        ) from None
+    try:
+        return tuple(load_certs_file(data))
+    except PkiError as exc:
+        raise SettingsError(f"AMANAT_TSA_TRUST: {exc}") from None
 
 
 def build_runtime(

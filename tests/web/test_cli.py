@@ -320,3 +320,32 @@ def test_issue_batch_refuses_a_file_without_header(tmp_path: Path, db_url: str) 
     bad.write_bytes(b"\xff\xfe not csv")
     result = runner.invoke(main, ["issue-batch", "--department", "DEMO", str(bad)], env=env)
     assert result.exit_code != 0 and "UTF-8" in result.output
+
+
+def test_bad_tsa_trust_file_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    junk = tmp_path / "tsa-root.pem"
+    junk.write_text("not a certificate")
+    env = {**env, "AMANAT_TSA_URL": "http://localhost:1/tsa", "AMANAT_TSA_TRUST": str(junk)}
+    result = runner.invoke(
+        main,
+        [
+            "issue",
+            "--department",
+            "DEMO",
+            "--citizen",
+            "35202-1234567-1",
+            "--type",
+            "degree",
+            "--field",
+            "name=A",
+            "--field",
+            "degree=B",
+            "--field",
+            "year=2020",
+        ],
+        env=env,
+    )
+    assert result.exit_code != 0 and "AMANAT_TSA_TRUST: not a certificate file" in result.output

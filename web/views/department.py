@@ -89,7 +89,7 @@ def issue() -> Response:
         level=request.form.get("level", "B-LTA"),
     )
     row = issue_certificate(
-        db(), ctx=runtime().issuance(db()), request=issue_request, now=now(), actor=_actor()
+        db(), ctx=runtime().issuance(db), request=issue_request, now=now(), actor=_actor()
     )
     flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=row.serial))
     return redirect(url_for("department.certificate", serial=row.serial))

@@ -25,7 +25,7 @@ def _body() -> bytes:
 @bp.post("/ocsp")
 def ocsp_post() -> Response:
     """Answer an OCSP request sent by POST."""
-    material = runtime().issuance(db()).material
+    material = runtime().issuance(db).material
     der = answer_ocsp(db(), material=material, request_der=_body(), now=now())
     return Response(
         der, mimetype="application/ocsp-response", headers={"Cache-Control": "no-store"}
@@ -39,7 +39,7 @@ def ocsp_get(encoded: str) -> Response:
         der = base64.b64decode(encoded.replace("%2B", "+").replace("%2F", "/"), validate=False)
     except ValueError:
         der = b""
-    material = runtime().issuance(db()).material
+    material = runtime().issuance(db).material
     answer = answer_ocsp(db(), material=material, request_der=der[:MAX_REQUEST], now=now())
     return Response(
         answer, mimetype="application/ocsp-response", headers={"Cache-Control": "max-age=300"}
@@ -51,21 +51,21 @@ def crl(ca: str) -> Response:
     """The CA's current CRL (DER)."""
     if ca != "root":
         abort(404)
-    der = current_crl(db(), material=runtime().issuance(db()).material, now=now())
+    der = current_crl(db(), material=runtime().issuance(db).material, now=now())
     return Response(der, mimetype="application/pkix-crl", headers={"Cache-Control": "max-age=300"})
 
 
 @bp.get("/root.crt")
 def root_certificate() -> Response:
     """The deployment root certificate (DER), the trust anchor for verifiers."""
-    material = runtime().issuance(db()).material
+    material = runtime().issuance(db).material
     return Response(pki_recipes.cert_der(material.root_cert), mimetype="application/pkix-cert")
 
 
 @bp.post("/tsa")
 def tsa() -> Response:
     """RFC 3161 time stamping with the service's TSA."""
-    answer = pades.answer_timestamp_request(runtime().issuance(db()).timestamper, _body())
+    answer = pades.answer_timestamp_request(runtime().issuance(db).timestamper, _body())
     return Response(
         answer, mimetype="application/timestamp-reply", headers={"Cache-Control": "no-store"}
     )
