@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_template,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -20,7 +32,7 @@ from signing.pades import LEVELS
 from signing.pki import get_department
 from signing.types import certificate_types, get_type
 from web.app import current_account, db, login_required, now, runtime
-from web.batch import run_batch
+from web.batch import RowResult, run_batch
 
 bp = Blueprint("department", __name__, url_prefix="/department")
 
@@ -133,20 +145,32 @@ def batch_form() -> str:
 
 @bp.post("/batch")
 @login_required(Role.OFFICER)
-def batch() -> str:
-    """Issue every row; show a per-row report (re-uploading the same file resumes it)."""
+def batch() -> Response:
+    """Issue every row, streaming the per-row report as each row completes (that is the progress
+    display: it works without JavaScript). Re-uploading the same file resumes it."""
     code = get_department(db(), code=_code()).code
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidRequest(_("Please choose a CSV file."))
     rows = parse_batch(file.stream.read(), department=code)
-    # The rows commit one by one, each in its own transaction: end the request's first.
     actor = _actor()
-    db().rollback()
-    results = list(run_batch(runtime(), rows, actor=actor, clock=runtime().clock))
-    return render_template(
-        "department_batch_report.html",
-        results=results,
-        issued=sum(1 for r in results if r.serial),
-        failed=sum(1 for r in results if r.error),
+    rt = runtime()
+    rt.issuance(db)
+    # The rows commit one by one, each in its own transaction: end the request's own first
+    # (committed, not rolled back, so that the page can still show the signed-in account).
+    db().commit()
+    counts = {"issued": 0, "failed": 0}
+
+    def results() -> Iterator[tuple[int, RowResult]]:
+        for number, result in enumerate(run_batch(rt, rows, actor=actor, clock=rt.clock), 1):
+            counts["issued" if result.serial else "failed"] += 1
+            yield number, result
+
+    return Response(
+        stream_with_context(
+            stream_template(
+                "department_batch_report.html", results=results(), total=len(rows), counts=counts
+            )
+        ),
+        mimetype="text/html",
     )
