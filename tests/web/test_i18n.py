@@ -75,6 +75,7 @@ def test_language_choice_is_remembered(client: FlaskClient) -> None:
     assert res.status_code == 302 and res.headers["Location"].endswith("/register")
     assert 'dir="rtl"' in client.get("/register").get_data(as_text=True)
     assert client.get("/lang/en?next=//evil.example").headers["Location"] == "/"
+    assert client.get("/lang/en?next=/%5Cevil.example").headers["Location"] == "/"
 
 
 def test_errors_are_translated(client: FlaskClient) -> None:

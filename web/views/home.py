@@ -18,7 +18,8 @@ def index() -> str:
 def language(code: str) -> Response:
     """Remember the reader's language (English or Urdu) in a cookie."""
     target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    # Only local paths: "//host" and "/\\host" are other sites to a browser.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
     response = make_response(redirect(target))
     if code in ("en", "ur"):
