@@ -24,6 +24,7 @@ from audit import EventTag, record_event
 from identity.accounts import normalize_cnic
 from identity.errors import InvalidInput
 from identity.models import Account, Role
+from keys import pki
 from keys.stores import KeyStore
 from signing import pades, qr
 from signing.errors import CertificateNotFound, InvalidRequest, UnknownCitizen
@@ -136,8 +137,6 @@ def trust_data(
     session: Session, *, material: PkiMaterial, cert: DepartmentCert, now: dt.datetime
 ) -> pades.TrustData:
     """Offline validation data for a department certificate: the root, its CRL, an OCSP answer."""
-    from keys import pki
-
     return pades.TrustData(
         root=pki.cert_der(material.root_cert),
         crls=(current_crl(session, material=material, now=now),),
@@ -153,15 +152,37 @@ def _citizen(session: Session, cnic: str) -> Account:
     return account
 
 
-def issue_certificate(
-    session: Session,
-    *,
-    ctx: IssuanceContext,
-    request: IssueRequest,
-    now: dt.datetime,
-    actor: str | None = None,
-) -> IssuedCertificate:
-    """Issue one certificate (see the module docstring). Idempotent per ``batch_key``."""
+@dataclass(frozen=True)
+class Prepared:
+    """What signing needs, read from the database; signing itself needs no transaction."""
+
+    request: IssueRequest
+    serial: str
+    department_code: str
+    department_name: str
+    department_name_ur: str | None
+    holder_id: int
+    holder_name: str
+    cert_id: int
+    cert_der: bytes
+    key: pki.SigningKey
+    trust: pades.TrustData
+    issued_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signed certificate PDF that passed its strict offline check, not yet stored."""
+
+    prepared: Prepared
+    pdf: bytes
+
+
+def prepare_issue(
+    session: Session, *, ctx: IssuanceContext, request: IssueRequest, now: dt.datetime
+) -> Prepared | IssuedCertificate:
+    """Read everything issuance needs (or the certificate a batch key already issued)."""
     if request.batch_key:
         existing = session.scalar(
             select(IssuedCertificate).where(IssuedCertificate.batch_key == request.batch_key)
@@ -175,97 +196,125 @@ def issue_certificate(
     serial = new_serial()
     while session.get(IssuedCertificate, serial) is not None:  # 2^60 space: practically never
         serial = new_serial()
-    ctype = request.ctype
-    holder_name = str(request.fields.get("name") or holder.display_name)
-    expires_at = now + dt.timedelta(days=365 * ctype.valid_years) if ctype.valid_years else None
-    base = ctx.material.base_url
-    _url, png, _version = qr.build_qr(
-        base_url=base,
-        key=key,
-        cert_der=cert_row.cert_der,
-        department=department.code,
-        serial=serial,
-        type_code=ctype.code,
-        holder=holder_name,
-        fields=request.fields,
-        display=ctype.display,
-        issued_at=now,
-        expires_at=expires_at,
-    )
-    unsigned = render_certificate(
-        ctype=ctype,
-        department_name=department.name,
-        department_name_ur=department.name_ur,
-        fields=request.fields,
-        serial=serial,
-        issued_at=now,
-        qr_png=png,
-        verify_url=f"{base}/verify",
-    )
-    from keys import pki
-
+    valid_years = request.ctype.valid_years
     trust = trust_data(session, material=ctx.material, cert=cert_row, now=now)
     if ctx.tsa_roots:
         trust = dataclasses.replace(trust, extra_roots=ctx.tsa_roots)
-    signer = pades.KeySigner(key, cert_row.cert_der, [pki.cert_der(ctx.material.root_cert)])
+    return Prepared(
+        request=request,
+        serial=serial,
+        department_code=department.code,
+        department_name=department.name,
+        department_name_ur=department.name_ur,
+        holder_id=holder.id,
+        holder_name=str(request.fields.get("name") or holder.display_name),
+        cert_id=cert_row.id,
+        cert_der=cert_row.cert_der,
+        key=key,
+        trust=trust,
+        issued_at=now,
+        expires_at=now + dt.timedelta(days=365 * valid_years) if valid_years else None,
+    )
+
+
+def sign_certificate(ctx: IssuanceContext, prepared: Prepared) -> Signed:
+    """Render, sign and strictly check the PDF: the slow part, outside any transaction."""
+    p, ctype = prepared, prepared.request.ctype
+    base = ctx.material.base_url
+    _url, png, _version = qr.build_qr(
+        base_url=base,
+        key=p.key,
+        cert_der=p.cert_der,
+        department=p.department_code,
+        serial=p.serial,
+        type_code=ctype.code,
+        holder=p.holder_name,
+        fields=p.request.fields,
+        display=ctype.display,
+        issued_at=p.issued_at,
+        expires_at=p.expires_at,
+    )
+    unsigned = render_certificate(
+        ctype=ctype,
+        department_name=p.department_name,
+        department_name_ur=p.department_name_ur,
+        fields=p.request.fields,
+        serial=p.serial,
+        issued_at=p.issued_at,
+        qr_png=png,
+        verify_url=f"{base}/verify",
+    )
+    signer = pades.KeySigner(p.key, p.cert_der, [pki.cert_der(ctx.material.root_cert)])
     signed = pades.sign_pdf(
         unsigned,
         signer=signer,
         timestamper=ctx.signing_timestamper,
-        trust=trust,
-        level=request.level,
+        trust=p.trust,
+        level=p.request.level,
     )
-    pades.check_before_release(signed, trust=trust, level=request.level)
+    pades.check_before_release(signed, trust=p.trust, level=p.request.level)
+    return Signed(prepared=p, pdf=signed)
 
-    who = actor or f"department:{department.code}"
+
+def record_issue(
+    session: Session,
+    *,
+    ctx: IssuanceContext,
+    signed: Signed,
+    now: dt.datetime,
+    actor: str | None = None,
+) -> IssuedCertificate:
+    """Store the signed PDF in the holder's vault, register it, write the ledger events."""
+    p, ctype = signed.prepared, signed.prepared.request.ctype
+    who = actor or f"department:{p.department_code}"
     document = store_document(
         session,
         ctx=ctx.vault,
-        owner_id=holder.id,
-        src=io.BytesIO(signed),
-        max_bytes=len(signed),
+        owner_id=p.holder_id,
+        src=io.BytesIO(signed.pdf),
+        max_bytes=len(signed.pdf),
         now=now,
         source="issued",
         actor=who,
         upload=Upload(
-            filename=f"{ctype.code}-{serial}.pdf",
+            filename=f"{ctype.code}-{p.serial}.pdf",
             media_type="application/pdf",
             title=ctype.title_en,
             kind=DocumentKind.CERTIFICATE,
         ),
     )
     row = IssuedCertificate(
-        serial=serial,
-        department_code=department.code,
+        serial=p.serial,
+        department_code=p.department_code,
         type_code=ctype.code,
-        holder_id=holder.id,
-        holder_name=holder_name,
-        fields=dict(request.fields),
-        level=request.level,
-        pdf_sha256=hashlib.sha256(signed).hexdigest(),
+        holder_id=p.holder_id,
+        holder_name=p.holder_name,
+        fields=dict(p.request.fields),
+        level=p.request.level,
+        pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
         document_id=document.id,
-        department_cert_id=cert_row.id,
-        batch_key=request.batch_key,
-        issued_at=now,
-        expires_at=expires_at,
+        department_cert_id=p.cert_id,
+        batch_key=p.request.batch_key,
+        issued_at=p.issued_at,
+        expires_at=p.expires_at,
         status="valid",
     )
     session.add(row)
     session.flush()
     details = {
-        "serial": serial,
+        "serial": p.serial,
         "type": ctype.code,
         "title": ctype.title_en,
-        "department": department.name,
+        "department": p.department_name,
     }
     record_event(
         session,
         tag=EventTag.CERTIFICATE_ISSUED,
         actor=who,
-        subject_id=holder.id,
+        subject_id=p.holder_id,
         now=now,
         object_type="certificate",
-        object_id=serial,
+        object_id=p.serial,
         details=details,
     )
     record_event(
@@ -275,10 +324,30 @@ def issue_certificate(
         subject_id=None,
         now=now,
         object_type="department",
-        object_id=department.code,
+        object_id=p.department_code,
         details=details,
     )
     return row
+
+
+def issue_certificate(
+    session: Session,
+    *,
+    ctx: IssuanceContext,
+    request: IssueRequest,
+    now: dt.datetime,
+    actor: str | None = None,
+) -> IssuedCertificate:
+    """Issue one certificate in the caller's transaction. Idempotent per ``batch_key``.
+
+    Batches use the three steps separately, so that no transaction stays open while signing.
+    """
+    prepared = prepare_issue(session, ctx=ctx, request=request, now=now)
+    if isinstance(prepared, IssuedCertificate):
+        return prepared
+    return record_issue(
+        session, ctx=ctx, signed=sign_certificate(ctx, prepared), now=now, actor=actor
+    )
 
 
 def get_certificate(session: Session, *, serial: str) -> IssuedCertificate:
