@@ -8,6 +8,7 @@ transaction. :func:`run_batch_parallel` spreads rows over one process per core.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -87,6 +88,7 @@ _worker_actor = ""
 
 def _init_worker(settings: Settings, actor: str) -> None:
     global _worker_runtime, _worker_actor
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
     _worker_runtime = build_runtime(settings)
     _worker_actor = actor
 

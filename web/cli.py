@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -18,7 +19,7 @@ from keys import KeysError
 from keys.stores import open_keystore
 from signing.errors import SigningError
 from signing.issuance import IssuanceContext, IssueRequest, issue_certificate, revoke_certificate
-from signing.models import Department
+from signing.models import CrlState, Department
 from signing.pki import (
     create_department,
     ensure_pki,
@@ -44,6 +45,8 @@ def _settings() -> Settings:
 @click.group()
 def main() -> None:
     """Amanat: citizen e-file vault."""
+    # pyHanko warns on every B-LT(A) signature that it will not fetch (we hand it the data).
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
 
 
 @main.command()
@@ -395,6 +398,25 @@ def revoke(serial: str, reason: str) -> None:
         return revoke_certificate(s, serial=serial, reason=reason, now=utcnow()).serial
 
     click.echo(f"Certificate {_run_signing(act)} revoked.")
+
+
+@main.group()
+def pki() -> None:
+    """Deployment PKI."""
+
+
+@pki.command("refresh-crl")
+def pki_refresh_crl() -> None:
+    """Issue a fresh CRL now (run it from cron: the CRL is valid for a day)."""
+    from signing.pki import refresh_crl
+
+    def act(settings: Settings, s: Any) -> str:
+        material = load_pki(s, keystore=open_keystore(settings), base_url=settings.public_base_url)
+        refresh_crl(s, material=material, now=utcnow())
+        state = s.get(CrlState, "root")
+        return f"CRL #{state.number} issued; it is valid for one day."
+
+    click.echo(_run_signing(act))
 
 
 @main.group("vault")

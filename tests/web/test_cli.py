@@ -349,3 +349,13 @@ def test_bad_tsa_trust_file_is_a_clear_error(tmp_path: Path, db_url: str) -> Non
         env=env,
     )
     assert result.exit_code != 0 and "AMANAT_TSA_TRUST: not a certificate file" in result.output
+
+
+def test_pki_refresh_crl(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    first = runner.invoke(main, ["pki", "refresh-crl"], env=env)
+    second = runner.invoke(main, ["pki", "refresh-crl"], env=env)
+    assert first.exit_code == 0 and "CRL #1 issued" in first.output
+    assert "CRL #2 issued" in second.output
