@@ -400,6 +400,42 @@ def revoke(serial: str, reason: str) -> None:
     click.echo(f"Certificate {_run_signing(act)} revoked.")
 
 
+@main.command()
+@click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict JSON (DESIGN 4.3).")
+def verify(pdf_file: str, as_json: bool) -> None:
+    """Verify a signed PDF; exit 0 passed, 1 failed, 2 indeterminate."""
+    import json
+
+    from web.verify import exit_code, verify_document
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        with open(pdf_file, "rb") as fh:
+            data = fh.read(26 * 1024 * 1024)
+        with session_factory(engine)() as s:
+            result = verify_document(s, data=data, now=utcnow())
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        click.echo(
+            result["indication"]
+            + (f" / {result['sub_indication']}" if result["sub_indication"] else "")
+        )
+        for reason in result["reasons"]:
+            click.echo(f"  {reason}")
+        for sig in result["signatures"]:
+            click.echo(f"  signed by {sig['signer']} ({sig['pades_level']}, {sig['modification']})")
+        cert = result.get("certificate")
+        if cert:
+            what = f"{cert['type']} of {cert['holder']}"
+            click.echo(f"  certificate {cert['serial']}: {what}, {cert['status']}")
+    raise SystemExit(exit_code(result))
+
+
 @main.group()
 def pki() -> None:
     """Deployment PKI."""

@@ -1,0 +1,78 @@
+"""Each file of ../shared/corpus/pdf-signatures gets the verdict its class demands (its README)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from verification import Indication, SubIndication, verify_pdf
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pdf-signatures"
+NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+
+
+def _manifest() -> list[dict[str, str]]:
+    manifest = CORPUS / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return [{"file": "<missing>", "expect": "missing", "note": str(manifest)}]
+    with manifest.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+TAMPERING_WORDS = ("changed after it was signed", "does not cover", "does not match", "not allow")
+
+
+@pytest.mark.parametrize("entry", _manifest(), ids=lambda e: e["file"])
+def test_corpus_file_gets_the_verdict_of_its_class(entry: dict[str, str]) -> None:
+    if entry["expect"] == "missing":
+        pytest.fail(
+            f"the shared corpus is missing: expected {entry['note']} (a copy of shared/ beside the clone)"
+        )
+    verdict = verify_pdf((CORPUS / entry["file"]).read_bytes(), trust_roots=[], now=NOW)
+    expect = entry["expect"]
+    text = " ".join(verdict.reasons)
+    if expect == "unsigned":
+        assert verdict.indication is Indication.TOTAL_FAILED and "no digital signature" in text
+    elif expect == "signed-intact":
+        assert verdict.indication is not Indication.TOTAL_PASSED
+        assert verdict.signatures and all(s.intact and s.valid for s in verdict.signatures)
+        assert all(
+            s.modification in ("NONE", "LTA_UPDATES", "FORM_FILLING") for s in verdict.signatures
+        )
+    elif expect == "manipulated":
+        assert verdict.indication is Indication.TOTAL_FAILED
+        assert any(word in text for word in TAMPERING_WORDS), text
+    elif expect == "malformed":
+        assert verdict.sub_indication is SubIndication.FORMAT_FAILURE
+        assert verdict.indication in (Indication.TOTAL_FAILED, Indication.INDETERMINATE)
+        assert verdict.reasons
+    else:
+        pytest.fail(f"unknown class {expect!r} in the manifest")
+
+
+def test_a_verdict_is_not_a_bool() -> None:
+    verdict = verify_pdf(b"%PDF-1.4 nothing", trust_roots=[], now=NOW)
+    with pytest.raises(TypeError):
+        bool(verdict)
+    from verification import NotPassed
+
+    with pytest.raises(NotPassed):
+        verdict.require_passed()
+
+
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "not a PDF"),
+        (b"%PDF-1.7\n" + b"1 0 obj <<" * 1000, "cannot be read"),
+    ],
+)
+def test_bad_input_gets_a_format_failure(data: bytes, reason: str) -> None:
+    verdict = verify_pdf(data, trust_roots=[], now=NOW)
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert verdict.sub_indication is SubIndication.FORMAT_FAILURE
+    assert reason in " ".join(verdict.reasons)

@@ -1,0 +1,122 @@
+"""Certificates Amanat issued: the untouched file passes; tampered copies fail and say why."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from keys import pki
+from signing.issuance import revoke_certificate
+from verification import Indication, SubIndication, verify_pdf
+from web.verify import verify_document
+
+
+@pytest.fixture
+def issued(env):
+    row = env.issue("degree")
+    return row, env.pdf(row), pki.cert_der(env.ctx.material.root_cert)
+
+
+def test_untouched_certificate_passes(env, issued) -> None:
+    row, data, root = issued
+    verdict = verify_pdf(data, trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_PASSED, verdict.reasons
+    (sig,) = verdict.signatures
+    assert sig.pades_level == "B-LTA" and sig.department == "UNI" and sig.revocation == "good"
+    with env.sessions() as s:
+        result = verify_document(s, data=data, now=env.now)
+    assert result["indication"] == "TOTAL_PASSED" and result["certificate"]["serial"] == row.serial
+
+
+def test_revoked_certificate_is_failed_revoked(env, issued) -> None:
+    row, data, _root = issued
+    with env.sessions() as s:
+        revoke_certificate(s, serial=row.serial, reason="Obtained by fraud", now=env.now)
+        s.commit()
+        result = verify_document(s, data=data, now=env.now)
+    assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
+    assert "Obtained by fraud" in result["reasons"][0]
+
+
+def _update(data: bytes, change) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _replace_page_content(writer) -> None:
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    stream = generic.StreamObject(stream_data=b"BT /F1 24 Tf 72 700 Td (Forged degree) Tj ET")
+    page["/Contents"] = writer.add_object(stream)
+    writer.update_container(page)
+
+
+def _overlay_annotation(writer) -> None:
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    annot = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+            generic.NameObject("/Rect"): generic.ArrayObject(
+                [generic.NumberObject(n) for n in (70, 600, 400, 640)]
+            ),
+            generic.NameObject("/Contents"): generic.TextStringObject("Grade: A+"),
+        }
+    )
+    page["/Annots"] = generic.ArrayObject([writer.add_object(annot)])
+    writer.update_container(page)
+
+
+def _add_javascript(writer) -> None:
+    action = generic.DictionaryObject(
+        {
+            generic.NameObject("/S"): generic.NameObject("/JavaScript"),
+            generic.NameObject("/JS"): generic.TextStringObject("app.alert('hi')"),
+        }
+    )
+    writer.root["/OpenAction"] = writer.add_object(action)
+    writer.update_root()
+
+
+@pytest.mark.parametrize("change", [_replace_page_content, _overlay_annotation, _add_javascript])
+def test_incremental_tampering_fails_and_says_so(env, issued, change) -> None:
+    _row, data, root = issued
+    verdict = verify_pdf(_update(data, change), trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert "changed after it was signed" in " ".join(verdict.reasons)
+
+
+def test_zeroed_signature_value_fails(env, issued) -> None:
+    _row, data, root = issued
+    start = data.index(b"/Contents <") + len(b"/Contents <")
+    end = data.index(b">", start)
+    body = data[start:end]
+    zeroed = data[:start] + body[:200] + b"0" * (len(body) - 200) + data[end:]
+    verdict = verify_pdf(zeroed, trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+
+
+def test_shortened_byte_range_fails(env, issued) -> None:
+    _row, data, root = issued
+    index = data.index(b"/ByteRange [0 ")
+    end = data.index(b"]", index)
+    numbers = data[index + len(b"/ByteRange [") : end].split()
+    numbers[3] = str(int(numbers[3]) - 100).encode().ljust(len(numbers[3]))
+    forged = data[: index + len(b"/ByteRange [")] + b" ".join(numbers) + data[end:]
+    verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+
+
+def test_untrusted_root_is_indeterminate(env, issued) -> None:
+    _row, data, _root = issued
+    other = pki.create_root(
+        pki.new_private_key(), organisation="Other", common_name="Other", now=env.now
+    )
+    verdict = verify_pdf(data, trust_roots=[pki.cert_der(other)], now=env.now)
+    assert verdict.indication is Indication.INDETERMINATE
+    assert verdict.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND

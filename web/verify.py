@@ -1,0 +1,88 @@
+"""Combining a cryptographic verdict with Amanat's registry (DESIGN 4.3 "certificate" part).
+
+``verification`` judges any PDF without a database; here the signed file's SHA-256 is looked up in
+the registry, and a revoked, expired or unknown certificate can never be TOTAL_PASSED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signing.models import Authority, IssuedCertificate
+from signing.types import certificate_types
+from verification import Indication, SubIndication, Verdict, verify_pdf
+
+
+def trust_roots(session: Session) -> list[bytes]:
+    """The deployment root (empty before ``amanat init`` created the PKI)."""
+    root = session.get(Authority, "root")
+    return [root.cert_der] if root is not None else []
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[str, Any]:
+    """The verdict JSON of DESIGN 4.3 for a PDF, registry facts included."""
+    verdict = verify_pdf(data, trust_roots=trust_roots(session), now=now)
+    row = session.scalar(
+        select(IssuedCertificate).where(
+            IssuedCertificate.pdf_sha256 == hashlib.sha256(data).hexdigest()
+        )
+    )
+    result = verdict.to_json()
+    if row is None:
+        result["certificate"] = None
+        if verdict.passed:
+            result.update(
+                indication=Indication.INDETERMINATE.value,
+                sub_indication=SubIndication.NO_CERTIFICATE_CHAIN_FOUND.value,
+                reasons=[
+                    "The signature is valid, but this file is not a certificate in the register."
+                ],
+            )
+        return result
+    status = row.status
+    if status == "valid" and row.expires_at is not None and _utc(row.expires_at) < now:
+        status = "expired"
+    ctype = certificate_types().get(row.type_code)
+    result["certificate"] = {
+        "serial": row.serial,
+        "status": status,
+        "type": ctype.title_en if ctype else row.type_code,
+        "holder": row.holder_name,
+        "department": row.department_code,
+        "issued_at": _utc(row.issued_at).isoformat(),
+        "fields": {k: v for k, v in row.fields.items()},
+    }
+    if status == "revoked" and verdict.indication is not Indication.TOTAL_FAILED:
+        assert row.revoked_at is not None
+        result.update(
+            indication=Indication.TOTAL_FAILED.value,
+            sub_indication=SubIndication.REVOKED.value,
+            reasons=[
+                f"The department revoked this certificate on {_utc(row.revoked_at):%Y-%m-%d}: "
+                f"{row.revocation_reason}"
+            ],
+        )
+    elif status == "expired" and verdict.passed:
+        result.update(
+            indication=Indication.TOTAL_FAILED.value,
+            sub_indication=SubIndication.EXPIRED.value,
+            reasons=["This certificate has expired."],
+        )
+    return result
+
+
+def exit_code(result: dict[str, Any]) -> int:
+    """CLI exit status: 0 passed, 1 failed, 2 indeterminate."""
+    return {"TOTAL_PASSED": 0, "TOTAL_FAILED": 1}.get(str(result["indication"]), 2)
+
+
+__all__ = ["Verdict", "exit_code", "trust_roots", "verify_document"]
