@@ -29,7 +29,7 @@ TAMPERING_WORDS = ("changed after it was signed", "does not cover", "does not ma
 def test_corpus_file_gets_the_verdict_of_its_class(entry: dict[str, str]) -> None:
     if entry["expect"] == "missing":
         pytest.fail(
-            f"the shared corpus is missing: expected {entry['note']} (a copy of shared/ beside the clone)"
+            f"the shared corpus is missing: expected {entry['note']} (shared/ beside the clone)"
         )
     verdict = verify_pdf((CORPUS / entry["file"]).read_bytes(), trust_roots=[], now=NOW)
     expect = entry["expect"]
