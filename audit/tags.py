@@ -29,3 +29,4 @@ class EventTag(StrEnum):
     DEPARTMENT_KEY_REVOKED = "department:key-revoked"
     CERTIFICATE_ISSUED = "certificate:issued"
     CERTIFICATE_REVOKED = "certificate:revoked"
+    CERTIFICATE_VERIFIED = "certificate:verified"

@@ -103,8 +103,8 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.path.startswith("/pki/"):
-        # Protocol endpoints for machines (OCSP, TSA): no cookies, no session, nothing to forge.
+    if request.path.startswith(("/pki/", "/api/")):
+        # Endpoints for machines (OCSP, TSA, the public JSON API) use no cookie: nothing to forge.
         return
     expected = session.get("csrf")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
@@ -193,9 +193,9 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
 
-    from web.views import account, activity, auth, department, home, pki, vault
+    from web.views import account, activity, auth, department, home, pki, vault, verify
 
-    for module in (home, auth, vault, account, activity, pki, department):
+    for module in (home, auth, vault, account, activity, pki, department, verify):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(

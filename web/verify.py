@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit import EventTag, record_event
 from signing.models import Authority, IssuedCertificate
 from signing.types import certificate_types
 from verification import Indication, SubIndication, Verdict, verify_pdf
@@ -80,9 +81,36 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
     return result
 
 
+def record_verification(
+    session: Session, *, result: dict[str, Any], actor: str, channel: str, now: dt.datetime
+) -> None:
+    """A ledger event for the holder each time their certificate is verified (no file is kept)."""
+    cert = result.get("certificate")
+    if not cert:
+        return
+    row = session.get(IssuedCertificate, cert["serial"])
+    if row is None:
+        return
+    record_event(
+        session,
+        tag=EventTag.CERTIFICATE_VERIFIED,
+        actor=actor,
+        subject_id=row.holder_id,
+        now=now,
+        object_type="certificate",
+        object_id=row.serial,
+        details={
+            "serial": row.serial,
+            "title": cert["type"],
+            "channel": channel,
+            "indication": result["indication"],
+        },
+    )
+
+
 def exit_code(result: dict[str, Any]) -> int:
     """CLI exit status: 0 passed, 1 failed, 2 indeterminate."""
     return {"TOTAL_PASSED": 0, "TOTAL_FAILED": 1}.get(str(result["indication"]), 2)
 
 
-__all__ = ["Verdict", "exit_code", "trust_roots", "verify_document"]
+__all__ = ["Verdict", "exit_code", "record_verification", "trust_roots", "verify_document"]

@@ -76,6 +76,11 @@ def describe(event: AuditEvent) -> str:
             ),
         }
         lines.update(by_department)
+    lines[EventTag.CERTIFICATE_VERIFIED] = _(
+        "Someone checked your %(title)s (serial %(serial)s) on the public verification service.",
+        title=title,
+        serial=d.get("serial", ""),
+    )
     lines[EventTag.CERTIFICATE_REVOKED] = _(
         "Your %(title)s (serial %(serial)s) was revoked: %(reason)s",
         title=title,

@@ -1,0 +1,167 @@
+"""Public verification over HTTP: /verify, /v/<serial>, and the JSON API."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from audit.models import AuditEvent
+from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
+from signing.pki import create_department, ensure_pki, load_pki
+from tests.signing.conftest import FIELDS
+from tests.web.conftest import csrf_of
+from tests.web.helpers import register
+from vault.service import open_document
+
+
+@pytest.fixture
+def issued(app, client, sessions, file_keystore, clock):
+    now = clock.value = dt.datetime.now(dt.UTC)
+    register(client, cnic="35202-1234567-1")
+    with sessions() as s:
+        ensure_pki(s, keystore=file_keystore, now=now)
+        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        create_department(
+            s,
+            keystore=file_keystore,
+            material=material,
+            code="UNI",
+            name="University of the Punjab",
+            now=now,
+        )
+        s.commit()
+    ctx = app.extensions["amanat"].issuance()
+    request = IssueRequest.build(
+        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
+    )
+    with sessions() as s:
+        row = issue_certificate(s, ctx=ctx, request=request, now=now)
+        s.commit()
+        pdf = open_document(
+            s,
+            ctx=ctx.vault,
+            owner_id=row.holder_id,
+            document_id=row.document_id,
+            purpose="view",
+            now=now,
+        ).file.read()
+    return row, pdf
+
+
+def _upload(client: FlaskClient, data: bytes, name: str = "degree.pdf"):
+    verifier = client.application.test_client()
+    csrf = csrf_of(verifier, "/verify")
+    return verifier.post(
+        "/verify",
+        data={"csrf_token": csrf, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_genuine_certificate_page_and_holder_event(client, issued, sessions) -> None:
+    row, pdf = issued
+    page = _upload(client, pdf).get_data(as_text=True)
+    assert (
+        "Genuine: Degree Certificate issued by University of the Punjab to Ayesha Khan, valid."
+        in page
+    )
+    assert row.serial in page and "TOTAL_PASSED" in page
+    with sessions() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.tag == "certificate:verified"))
+        assert event.subject_id == row.holder_id and event.actor == "anonymous"
+    assert "Someone checked your Degree Certificate" in client.get("/activity").get_data(
+        as_text=True
+    )
+
+
+def test_changed_file_says_not_valid(client, issued) -> None:
+    _row, pdf = issued
+    data = bytearray(pdf)
+    start = data.find(b"stream", data.find(b"/Contents")) + 20
+    data[start] ^= 1
+    page = _upload(client, bytes(data)).get_data(as_text=True)
+    assert "Not valid:" in page and "TOTAL_FAILED" in page
+
+
+def test_revoked_certificate_says_not_valid(client, issued, sessions, clock) -> None:
+    row, pdf = issued
+    with sessions() as s:
+        revoke_certificate(s, serial=row.serial, reason="Withdrawn by the senate", now=clock.value)
+        s.commit()
+    page = _upload(client, pdf).get_data(as_text=True)
+    assert "Not valid: The department revoked this certificate" in page
+    landing = client.application.test_client().get(f"/v/{row.serial}").get_data(as_text=True)
+    assert (
+        "Not valid: revoked by the department" in landing and "Withdrawn by the senate" in landing
+    )
+
+
+def test_qr_landing_page_works_without_javascript(client, issued) -> None:
+    row, _pdf = issued
+    page = client.application.test_client().get(f"/v/{row.serial}").get_data(as_text=True)
+    assert (
+        "In the register and valid" in page
+        and "Ayesha Khan" in page
+        and "BSc Computer Science" in page
+    )
+    assert "<script>" not in page
+    unknown = client.application.test_client().get("/v/0000-0000-0000").get_data(as_text=True)
+    assert "No certificate with serial 0000-0000-0000 is in the register" in unknown
+    pasted = client.application.test_client().get(
+        f"/verify/lookup?serial=http://x/v/{row.serial}%23AM1.abc"
+    )
+    assert pasted.headers["Location"].endswith(f"/v/{row.serial}")
+
+
+def test_api_verify_certificate_and_trust_list(client, issued) -> None:
+    row, pdf = issued
+    api = client.application.test_client()
+    res = api.post("/api/v1/verify", data=pdf, content_type="application/pdf")
+    body = res.get_json()
+    assert res.status_code == 200 and body["indication"] == "TOTAL_PASSED"
+    assert (
+        body["certificate"]["serial"] == row.serial
+        and body["signatures"][0]["pades_level"] == "B-LTA"
+    )
+    status = api.get(f"/api/v1/certificates/{row.serial.lower()}").get_json()
+    assert status["status"] == "valid" and status["holder"] == "Ayesha Khan"
+    assert api.get("/api/v1/certificates/0000-0000-0000").status_code == 404
+    trust = api.get("/api/v1/trust-list").get_json()
+    (dept,) = trust["certificates"]
+    assert dept["department"] == "UNI" and len(bytes.fromhex(dept["kid"])) == 8
+    assert base64.b64decode(trust["root"])
+
+
+@pytest.mark.parametrize(
+    "data,name,expect",
+    [
+        (b"", "empty.pdf", 400),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "photo.pdf", 200),
+    ],
+)
+def test_bad_uploads_get_clear_answers(client, data, name, expect) -> None:
+    res = _upload(client, data, name)
+    assert res.status_code == expect
+    if expect == 200:
+        assert "Not valid: This is not a PDF file." in res.get_data(as_text=True)
+
+
+def test_huge_upload_is_refused_at_the_limit(client) -> None:
+    """A body declared as 100 MiB is refused from its length alone, before it is read."""
+    from werkzeug.test import EnvironBuilder
+
+    stream = io.BytesIO(b"%PDF-1.7 only the first bytes ever arrive")
+    environ = EnvironBuilder(
+        path="/api/v1/verify", method="POST", content_type="application/pdf"
+    ).get_environ()
+    environ["CONTENT_LENGTH"] = str(100 * 1024 * 1024)  # what a client declares, not what it sent
+    environ["wsgi.input"] = stream
+    statuses: list[str] = []
+    body = b"".join(client.application(environ, lambda status, headers: statuses.append(status)))
+    assert statuses[0].startswith("413") and b"too_large" in body
+    assert stream.tell() == 0, "nothing of the body was read"

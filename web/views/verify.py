@@ -1,0 +1,166 @@
+"""Public verification: /verify (upload a PDF), /v/<serial> (QR landing), and the JSON API."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from signing.errors import CertificateNotFound
+from signing.issuance import get_certificate
+from signing.models import Authority, DepartmentCert
+from signing.types import certificate_types
+from web.app import db, now
+from web.errors import error_response
+from web.verify import record_verification, verify_document
+from web.views.auth import limit
+
+bp = Blueprint("verify", __name__)
+MAX_PDF = 25 * 1024 * 1024
+
+
+def _headline(result: dict[str, Any]) -> tuple[str, str]:
+    """(css class, one plain sentence) for the verdict."""
+    cert = result.get("certificate") or {}
+    indication = result["indication"]
+    if indication == "TOTAL_PASSED":
+        return "passed", _(
+            "Genuine: %(type)s issued by %(dept)s to %(holder)s, valid.",
+            type=cert.get("type", ""),
+            dept=(result["signatures"][0]["signer"] if result["signatures"] else ""),
+            holder=cert.get("holder", ""),
+        )
+    if indication == "TOTAL_FAILED":
+        return "failed", _(
+            "Not valid: %(reason)s", reason=result["reasons"][0] if result["reasons"] else ""
+        )
+    return "indeterminate", _(
+        "Cannot confirm: %(reason)s", reason=result["reasons"][0] if result["reasons"] else ""
+    )
+
+
+def _pdf_from_request() -> bytes | None:
+    if (request.content_length or 0) > MAX_PDF + 64 * 1024:
+        abort(413)
+    file = request.files.get("file")
+    if file is not None:
+        data = file.stream.read(MAX_PDF + 1)
+    elif request.mimetype == "application/pdf":
+        data = request.get_data(cache=False)[: MAX_PDF + 1]
+    else:
+        return None
+    if len(data) > MAX_PDF:
+        abort(413)
+    return data
+
+
+@bp.get("/verify")
+def verify_page() -> str:
+    """Upload a certificate PDF, or type its serial."""
+    return render_template("verify.html")
+
+
+@bp.post("/verify")
+def verify_upload() -> Any:
+    """Judge an uploaded PDF and show the answer (the file is not kept)."""
+    limit("verify")
+    data = _pdf_from_request()
+    if not data:
+        return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
+    result = verify_document(db(), data=data, now=now())
+    record_verification(db(), result=result, actor="anonymous", channel="web", now=now())
+    css, headline = _headline(result)
+    return render_template(
+        "verify_result.html",
+        result=result,
+        css=css,
+        headline=headline,
+        report=json.dumps(result, indent=2, ensure_ascii=False),
+    )
+
+
+@bp.get("/verify/lookup")
+def lookup() -> Any:
+    """A typed serial (or a pasted QR link) leads to the certificate's page."""
+    from flask import redirect, url_for
+
+    text = (request.args.get("serial") or "").strip()
+    if "/v/" in text:
+        text = text.split("/v/", 1)[1].split("#", 1)[0]
+    return redirect(url_for("verify.landing", serial=text[:40] or "-"))
+
+
+@bp.get("/v/<serial>")
+def landing(serial: str) -> str:
+    """The QR landing page: the registry's status and facts, no JavaScript needed."""
+    try:
+        row = get_certificate(db(), serial=serial)
+    except CertificateNotFound:
+        return render_template("landing.html", row=None, serial=serial, ctype=None)
+    return render_template(
+        "landing.html", row=row, serial=row.serial, ctype=certificate_types().get(row.type_code)
+    )
+
+
+@bp.post("/api/v1/verify")
+def api_verify() -> Response:
+    """PDF (multipart ``file`` or an application/pdf body) → verdict JSON (DESIGN 4.3)."""
+    limit("api-verify")
+    data = _pdf_from_request()
+    if not data:
+        return error_response(
+            400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
+        )
+    result = verify_document(db(), data=data, now=now())
+    record_verification(db(), result=result, actor="anonymous", channel="api", now=now())
+    return jsonify(result)
+
+
+@bp.get("/api/v1/certificates/<serial>")
+def api_certificate(serial: str) -> Response:
+    """Public status of a certificate by serial."""
+    row = get_certificate(db(), serial=serial)
+    ctype = certificate_types().get(row.type_code)
+    return jsonify(
+        {
+            "serial": row.serial,
+            "status": row.status,
+            "type": ctype.title_en if ctype else row.type_code,
+            "department": row.department_code,
+            "holder": row.holder_name,
+            "issued_at": row.issued_at.replace(tzinfo=row.issued_at.tzinfo or dt.UTC).isoformat(),
+            "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            "revocation_reason": row.revocation_reason,
+        }
+    )
+
+
+@bp.get("/api/v1/trust-list")
+def api_trust_list() -> Response:
+    """The department certificates (with their QR key ids) and the root that issued them."""
+    root = db().get(Authority, "root")
+    certs = db().scalars(select(DepartmentCert).order_by(DepartmentCert.id))
+    response = jsonify(
+        {
+            "root": base64.b64encode(root.cert_der).decode() if root else None,
+            "certificates": [
+                {
+                    "department": c.department_code,
+                    "kid": c.kid.hex(),
+                    "status": c.status,
+                    "certificate": base64.b64encode(c.cert_der).decode(),
+                    "serial": c.serial_hex,
+                }
+                for c in certs
+            ],
+            "as_of": now().isoformat(),
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
