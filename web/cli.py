@@ -436,6 +436,52 @@ def verify(pdf_file: str, as_json: bool) -> None:
     raise SystemExit(exit_code(result))
 
 
+@main.command("verify-qr")
+@click.argument("url", required=False)
+@click.option(
+    "--image", type=click.Path(exists=True, dir_okay=False), help="A photo or scan (PNG)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict JSON.")
+def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None:
+    """Check a certificate QR code: signature offline, then the register."""
+    import json
+
+    from web.verify import exit_code, verify_qr_code
+
+    if (url is None) == (image is None):
+        raise click.UsageError("give the scanned URL or --image PNG (one of them)")
+    if image is not None:
+        import zxingcpp
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            codes = zxingcpp.read_barcodes(Image.open(image))
+        except (UnidentifiedImageError, OSError):
+            raise click.ClickException("the image cannot be read") from None
+        if not codes:
+            raise click.ClickException("no QR code found in the image")
+        url = codes[0].text
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as s:
+            result = verify_qr_code(s, text=url or "", now=utcnow())
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        sub = result["sub_indication"]
+        click.echo(result["indication"] + (f" / {sub}" if sub else ""))
+        for reason in result["reasons"]:
+            click.echo(f"  {reason}")
+        claims = result.get("claims")
+        if claims:
+            what = f"{claims['type']} {claims['serial']} of {claims['holder']}"
+            click.echo(f"  {what} ({claims['department']})")
+    raise SystemExit(exit_code(result))
+
+
 @main.group()
 def pki() -> None:
     """Deployment PKI."""

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
-from signing.models import Authority, IssuedCertificate
+from signing.models import Authority, DepartmentCert, IssuedCertificate
+from signing.qr import fields_hash
 from signing.types import certificate_types
 from verification import Indication, SubIndication, Verdict, verify_pdf
+from verification.qr import TrustEntry, verify_qr
 
 
 def trust_roots(session: Session) -> list[bytes]:
@@ -81,6 +83,73 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
     return result
 
 
+def trust_entries(session: Session) -> list[TrustEntry]:
+    """Every department certificate, for QR payload checks."""
+    return [
+        TrustEntry(department=c.department_code, cert_der=c.cert_der, revoked=c.status == "revoked")
+        for c in session.scalars(select(DepartmentCert))
+    ]
+
+
+def verify_qr_code(session: Session, *, text: str, now: dt.datetime) -> dict[str, Any]:
+    """Check a scanned QR (URL or payload) offline, then against the registry."""
+    checked = verify_qr(text, trust_list=trust_entries(session), now=now)
+    result = checked.verdict.to_json()
+    result["certificate"] = None
+    claims = checked.claims
+    if claims is None:
+        return result
+    result["claims"] = {
+        "department": claims.department,
+        "serial": claims.serial,
+        "type": claims.type_code,
+        "holder": claims.holder,
+        "fields": claims.fields,
+        "issued_at": claims.issued_at.isoformat(),
+    }
+    row = session.get(IssuedCertificate, claims.serial)
+    if row is None:
+        result.update(
+            indication=Indication.TOTAL_FAILED.value,
+            sub_indication=SubIndication.SIG_CONSTRAINTS_FAILURE.value,
+            reasons=["The code is signed, but its serial is not in the register."],
+        )
+        return result
+    ctype = certificate_types().get(row.type_code)
+    result["certificate"] = {
+        "serial": row.serial,
+        "status": row.status,
+        "holder": row.holder_name,
+        "type": ctype.title_en if ctype else row.type_code,
+        "department": row.department_code,
+    }
+    if result["indication"] == Indication.TOTAL_FAILED.value:
+        return result
+    if fields_hash(row.fields) != claims.fields_hash or row.department_code != claims.department:
+        result.update(
+            indication=Indication.TOTAL_FAILED.value,
+            sub_indication=SubIndication.SIG_CONSTRAINTS_FAILURE.value,
+            reasons=["The code does not match the register's record of this certificate."],
+        )
+    elif row.status == "revoked":
+        assert row.revoked_at is not None
+        result.update(
+            indication=Indication.TOTAL_FAILED.value,
+            sub_indication=SubIndication.REVOKED.value,
+            reasons=[
+                f"The department revoked this certificate on {_utc(row.revoked_at):%Y-%m-%d}: "
+                f"{row.revocation_reason}"
+            ],
+        )
+    else:
+        result.update(
+            indication=Indication.TOTAL_PASSED.value,
+            sub_indication=None,
+            reasons=["The code is genuine and the register lists the certificate as valid."],
+        )
+    return result
+
+
 def record_verification(
     session: Session, *, result: dict[str, Any], actor: str, channel: str, now: dt.datetime
 ) -> None:
@@ -113,4 +182,12 @@ def exit_code(result: dict[str, Any]) -> int:
     return {"TOTAL_PASSED": 0, "TOTAL_FAILED": 1}.get(str(result["indication"]), 2)
 
 
-__all__ = ["Verdict", "exit_code", "record_verification", "trust_roots", "verify_document"]
+__all__ = [
+    "Verdict",
+    "exit_code",
+    "record_verification",
+    "trust_entries",
+    "trust_roots",
+    "verify_document",
+    "verify_qr_code",
+]

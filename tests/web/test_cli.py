@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -359,3 +360,50 @@ def test_pki_refresh_crl(tmp_path: Path, db_url: str) -> None:
     second = runner.invoke(main, ["pki", "refresh-crl"], env=env)
     assert first.exit_code == 0 and "CRL #1 issued" in first.output
     assert "CRL #2 issued" in second.output
+
+
+def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
+    """amanat verify and verify-qr (URL and --image) answer with exit codes 0, 1, 2."""
+    import subprocess
+
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    out = tmp_path / "c.pdf"
+    issued = runner.invoke(
+        main,
+        [
+            "issue",
+            "--department",
+            "DEMO",
+            "--citizen",
+            "35202-1234567-1",
+            "--type",
+            "degree",
+            "--field",
+            "name=Ayesha Khan",
+            "--field",
+            "degree=BSc",
+            "--field",
+            "year=2024",
+            "-o",
+            str(out),
+        ],
+        env=env,
+    )
+    assert issued.exit_code == 0, issued.output
+    good = runner.invoke(main, ["verify", str(out)], env=env)
+    assert good.exit_code == 0 and "TOTAL_PASSED" in good.output
+    as_json = runner.invoke(main, ["verify", str(out), "--json"], env=env)
+    assert json.loads(as_json.output)["certificate"]["status"] == "valid"
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7 not really")
+    assert runner.invoke(main, ["verify", str(broken)], env=env).exit_code == 1
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(out), str(tmp_path / "page")],
+        check=True,
+    )
+    scanned = runner.invoke(main, ["verify-qr", "--image", str(tmp_path / "page.png")], env=env)
+    assert scanned.exit_code == 0 and "TOTAL_PASSED" in scanned.output, scanned.output
+    junk = runner.invoke(main, ["verify-qr", "not a code"], env=env)
+    assert junk.exit_code == 1 and "not an Amanat certificate code" in junk.output

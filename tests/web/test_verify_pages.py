@@ -165,3 +165,28 @@ def test_huge_upload_is_refused_at_the_limit(client) -> None:
     body = b"".join(client.application(environ, lambda status, headers: statuses.append(status)))
     assert statuses[0].startswith("413") and b"too_large" in body
     assert stream.tell() == 0, "nothing of the body was read"
+
+
+def test_api_verify_qr(client, issued) -> None:
+    _row, pdf = issued
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import zxingcpp
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "c.pdf").write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", "-singlefile", "c.pdf", "p"], cwd=tmp, check=True
+        )
+        url = zxingcpp.read_barcodes(Image.open(Path(tmp) / "p.png"))[0].text
+    api = client.application.test_client()
+    res = api.post("/api/v1/verify-qr", json={"payload": url})
+    assert res.get_json()["indication"] == "TOTAL_PASSED"
+    assert (
+        api.post("/api/v1/verify-qr", json={"payload": "garbage"}).get_json()["indication"]
+        == "TOTAL_FAILED"
+    )
+    assert api.post("/api/v1/verify-qr", json={}).status_code == 400

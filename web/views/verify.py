@@ -18,7 +18,7 @@ from signing.models import Authority, DepartmentCert
 from signing.types import certificate_types
 from web.app import db, now
 from web.errors import error_response
-from web.verify import record_verification, verify_document
+from web.verify import record_verification, verify_document, verify_qr_code
 from web.views.auth import limit
 
 bp = Blueprint("verify", __name__)
@@ -119,6 +119,19 @@ def api_verify() -> Response:
         )
     result = verify_document(db(), data=data, now=now())
     record_verification(db(), result=result, actor="anonymous", channel="api", now=now())
+    return jsonify(result)
+
+
+@bp.post("/api/v1/verify-qr")
+def api_verify_qr() -> Response:
+    """A scanned QR (the URL, or the ``AM1.`` payload) → verdict JSON."""
+    limit("api-verify")
+    body = request.get_json(silent=True)
+    text = body.get("payload") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
+    result = verify_qr_code(db(), text=text, now=now())
+    record_verification(db(), result=result, actor="anonymous", channel="qr", now=now())
     return jsonify(result)
 
 

@@ -1,0 +1,192 @@
+"""Checking a certificate QR payload (DESIGN 4.2) offline against a trust list.
+
+The payload is ``AM1.`` + base64url(COSE_Sign1) over CWT claims, signed with a department key
+named by ``kid``. Every certificate in the trust list with that kid is tried (kids are short, so
+they can collide). Without the registry, the answer says plainly that revocation was not checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import cbor2
+
+from keys import pki
+from verification.verdict import Indication, SubIndication, Verdict
+
+PREFIX = "AM1."
+MAX_PAYLOAD_CHARS = 4096
+CLAIM_ISS, CLAIM_IAT, CLAIM_EXP = 1, 6, 4
+CLAIM_SN, CLAIM_TYP, CLAIM_SUB, CLAIM_F, CLAIM_H = -70001, -70002, -70003, -70004, -70005
+
+
+@dataclass(frozen=True)
+class TrustEntry:
+    """A department certificate the verifier trusts for QR payloads."""
+
+    department: str
+    cert_der: bytes
+    revoked: bool = False
+
+    @property
+    def kid(self) -> bytes:
+        """DESIGN 4.2 key id."""
+        return hashlib.sha256(self.cert_der).digest()[:8]
+
+
+@dataclass(frozen=True)
+class QrClaims:
+    """The signed facts a QR code carries."""
+
+    department: str
+    serial: str
+    type_code: str
+    holder: str
+    fields: dict[str, str]
+    fields_hash: bytes
+    issued_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class QrResult:
+    """A verdict about the payload, and its claims when the signature checked out."""
+
+    verdict: Verdict
+    claims: QrClaims | None
+
+
+def _fail(
+    reason: str, now: dt.datetime, sub: SubIndication = SubIndication.FORMAT_FAILURE
+) -> QrResult:
+    return QrResult(Verdict(Indication.TOTAL_FAILED, sub, (reason,), (), now.isoformat()), None)
+
+
+def split_payload(text: str) -> tuple[str | None, str]:
+    """(serial from the URL path or None, the ``AM1.`` payload) from a scanned URL or payload."""
+    text = (text or "").strip()
+    if text.startswith(PREFIX):
+        return None, text
+    parts = urlsplit(text)
+    serial = parts.path.rsplit("/v/", 1)[1] if "/v/" in parts.path else None
+    return serial, parts.fragment
+
+
+def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) -> QrResult:
+    """Check the payload's signature and claims offline; never raises for bad input."""
+    if len(text or "") > MAX_PAYLOAD_CHARS:
+        return _fail("The QR content is far too long to be a certificate code.", now)
+    url_serial, payload = split_payload(text)
+    if not payload.startswith(PREFIX):
+        return _fail("This is not an Amanat certificate code.", now)
+    try:
+        raw = base64.urlsafe_b64decode(payload[len(PREFIX) :] + "=" * (-len(payload) % 4))
+        message = cbor2.loads(raw)
+        if not isinstance(message, cbor2.CBORTag) or message.tag != 18:
+            raise ValueError("not COSE_Sign1")
+        protected, _unprotected, claims_bytes, signature = message.value
+        header = cbor2.loads(protected)
+        claims = cbor2.loads(claims_bytes)
+        alg, kid = header[1], header[4]
+        if not isinstance(claims, dict) or not isinstance(kid, bytes):
+            raise ValueError("bad structure")
+    except (ValueError, TypeError, KeyError, IndexError, binascii.Error, cbor2.CBORDecodeError):
+        return _fail("The certificate code is damaged and cannot be read.", now)
+    candidates = [e for e in trust_list if e.kid == kid]
+    if not candidates:
+        return _fail(
+            "The code is not signed by any department this service trusts.",
+            now,
+            SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        )
+    to_be_signed = cbor2.dumps(["Signature1", protected, b"", claims_bytes])
+    signer = None
+    for entry in candidates:
+        public = pki.load_cert(entry.cert_der).public_key()
+        expected_alg = -7 if pki.key_kind(public) == "ec-p256" else -37  # type: ignore[arg-type]
+        if alg == expected_alg and pki.cose_verify(public, to_be_signed, signature):  # type: ignore[arg-type]
+            signer = entry
+            break
+    if signer is None:
+        return _fail(
+            "The code's signature is not valid: it was altered or forged.",
+            now,
+            SubIndication.SIG_CRYPTO_FAILURE,
+        )
+    try:
+        parsed = _claims(claims)
+    except (ValueError, TypeError, KeyError):
+        return _fail("The code's signed content is malformed.", now)
+    if parsed.department != signer.department:
+        return _fail(
+            "The code names another department than the one that signed it.",
+            now,
+            SubIndication.SIG_CONSTRAINTS_FAILURE,
+        )
+    if url_serial is not None and url_serial != parsed.serial:
+        return _fail(
+            "The link's serial does not match the signed serial.",
+            now,
+            SubIndication.SIG_CONSTRAINTS_FAILURE,
+        )
+    if parsed.expires_at is not None and parsed.expires_at < now:
+        return QrResult(
+            Verdict(
+                Indication.TOTAL_FAILED,
+                SubIndication.EXPIRED,
+                (f"The certificate expired on {parsed.expires_at:%Y-%m-%d}.",),
+                (),
+                now.isoformat(),
+            ),
+            parsed,
+        )
+    if signer.revoked:
+        return QrResult(
+            Verdict(
+                Indication.TOTAL_FAILED,
+                SubIndication.REVOKED,
+                ("The department's signing key was revoked.",),
+                (),
+                now.isoformat(),
+            ),
+            parsed,
+        )
+    return QrResult(
+        Verdict(
+            Indication.INDETERMINATE,
+            SubIndication.TRY_LATER,
+            (
+                "The code is genuine: signed by the department. Revocation was not checked (offline).",
+            ),
+            (),
+            now.isoformat(),
+        ),
+        parsed,
+    )
+
+
+def _claims(claims: dict[Any, Any]) -> QrClaims:
+    fields = claims.get(CLAIM_F, {})
+    if not isinstance(fields, dict):
+        raise ValueError("fields")
+    exp = claims.get(CLAIM_EXP)
+    digest = claims[CLAIM_H]
+    if not isinstance(digest, bytes) or len(digest) != 16:
+        raise ValueError("hash")
+    return QrClaims(
+        department=str(claims[CLAIM_ISS]),
+        serial=str(claims[CLAIM_SN]),
+        type_code=str(claims[CLAIM_TYP]),
+        holder=str(claims[CLAIM_SUB]),
+        fields={str(k): str(v) for k, v in fields.items()},
+        fields_hash=digest,
+        issued_at=dt.datetime.fromtimestamp(int(claims[CLAIM_IAT]), dt.UTC),
+        expires_at=dt.datetime.fromtimestamp(int(exp), dt.UTC) if exp is not None else None,
+    )
