@@ -190,3 +190,34 @@ def test_api_verify_qr(client, issued) -> None:
         == "TOTAL_FAILED"
     )
     assert api.post("/api/v1/verify-qr", json={}).status_code == 400
+
+
+def test_openapi_document_describes_every_endpoint(client) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert set(doc["paths"]) == {"/verify", "/verify-qr", "/certificates/{serial}", "/trust-list"}
+    assert doc["components"]["schemas"]["Verdict"]["properties"]["indication"]["enum"] == [
+        "TOTAL_PASSED",
+        "TOTAL_FAILED",
+        "INDETERMINATE",
+    ]
+
+
+def test_pdf_bombs_get_a_clear_verdict_quickly(client) -> None:
+    """Deep nesting and a huge declared stream: a verdict, not a crash."""
+    deep = (
+        b"%PDF-1.7\n1 0 obj\n"
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"\nendobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    )
+    huge = (
+        b"%PDF-1.7\n1 0 obj <</Length 99999999999 /Filter /FlateDecode>> stream\n"
+        + bytes(1000)
+        + b"\nendstream endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    )
+    api = client.application.test_client()
+    for bomb in (deep, huge):
+        res = api.post("/api/v1/verify", data=bomb, content_type="application/pdf")
+        assert res.status_code == 200 and res.get_json()["indication"] == "TOTAL_FAILED"
+        assert res.get_json()["sub_indication"] == "FORMAT_FAILURE"

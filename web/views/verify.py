@@ -154,6 +154,15 @@ def api_certificate(serial: str) -> Response:
     )
 
 
+@bp.get("/api/v1/openapi.json")
+def api_openapi() -> Response:
+    """The OpenAPI description of this API."""
+    from web.app import runtime
+    from web.openapi import openapi_document
+
+    return jsonify(openapi_document(runtime().settings.public_base_url))
+
+
 @bp.get("/api/v1/trust-list")
 def api_trust_list() -> Response:
     """The department certificates (with their QR key ids) and the root that issued them."""
