@@ -37,6 +37,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_attempts_per_minute: int = 20
+    api_requests_per_minute: int = 600
     log_level: str = "INFO"
 
     @property
@@ -83,6 +84,7 @@ _INT_FIELDS = {
     "session_idle_minutes",
     "session_absolute_hours",
     "login_attempts_per_minute",
+    "api_requests_per_minute",
 }
 _STR_FIELDS = {
     "database_url",

@@ -21,6 +21,7 @@ from signing.issuance import IssuanceContext
 from signing.pki import PkiMaterial, load_pki
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext
+from web.memlimit import WindowLimiter
 
 
 def utcnow() -> dt.datetime:
@@ -40,6 +41,7 @@ class Runtime:
     rp: RelyingParty
     policy: SessionPolicy
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    api_limiter: WindowLimiter = field(default_factory=WindowLimiter, repr=False)
     _issuance: IssuanceContext | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

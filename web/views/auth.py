@@ -60,7 +60,7 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def limit(bucket: str, *, login: str | None = None) -> None:
+def limit(bucket: str, *, login: str | None = None, per_minute: int | None = None) -> None:
     """Count an attempt in its own committed transaction (failed attempts count too).
 
     Per client address: ``AMANAT_LOGIN_ATTEMPTS_PER_MINUTE`` a minute. With ``login`` (password
@@ -68,7 +68,8 @@ def limit(bucket: str, *, login: str | None = None) -> None:
     address, so a botnet cannot spread guesses. The account key is a hash: no CNIC is stored.
     """
     rt = runtime()
-    checks = [(f"{bucket}:{client_ip()}", rt.settings.login_attempts_per_minute, 1)]
+    allowed = per_minute or rt.settings.login_attempts_per_minute
+    checks = [(f"{bucket}:{client_ip()}", allowed, 1)]
     if login is not None:
         digest = hashlib.sha256(find_key(login).encode()).hexdigest()[:32]
         checks.append((f"{bucket}-account:{digest}", ACCOUNT_ATTEMPTS, 15))

@@ -16,13 +16,19 @@ from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.types import certificate_types
-from web.app import db, now
+from web.app import db, now, runtime
 from web.errors import error_response
 from web.verify import record_verification, verify_document, verify_qr_code
-from web.views.auth import limit
+from web.views.auth import client_ip
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
+
+
+def _limit(bucket: str) -> None:
+    runtime().api_limiter.hit(
+        f"{bucket}:{client_ip()}", limit=runtime().settings.api_requests_per_minute
+    )
 
 
 def _headline(result: dict[str, Any]) -> tuple[str, str]:
@@ -69,7 +75,7 @@ def verify_page() -> str:
 @bp.post("/verify")
 def verify_upload() -> Any:
     """Judge an uploaded PDF and show the answer (the file is not kept)."""
-    limit("verify")
+    _limit("verify")
     data = _pdf_from_request()
     if not data:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
@@ -111,7 +117,7 @@ def landing(serial: str) -> str:
 @bp.post("/api/v1/verify")
 def api_verify() -> Response:
     """PDF (multipart ``file`` or an application/pdf body) → verdict JSON (DESIGN 4.3)."""
-    limit("api-verify")
+    _limit("api")
     data = _pdf_from_request()
     if not data:
         return error_response(
@@ -125,7 +131,7 @@ def api_verify() -> Response:
 @bp.post("/api/v1/verify-qr")
 def api_verify_qr() -> Response:
     """A scanned QR (the URL, or the ``AM1.`` payload) → verdict JSON."""
-    limit("api-verify")
+    _limit("api")
     body = request.get_json(silent=True)
     text = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
@@ -157,7 +163,6 @@ def api_certificate(serial: str) -> Response:
 @bp.get("/api/v1/openapi.json")
 def api_openapi() -> Response:
     """The OpenAPI description of this API."""
-    from web.app import runtime
     from web.openapi import openapi_document
 
     return jsonify(openapi_document(runtime().settings.public_base_url))
