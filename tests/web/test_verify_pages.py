@@ -134,6 +134,7 @@ def test_api_verify_certificate_and_trust_list(client, issued) -> None:
     trust = api.get("/api/v1/trust-list").get_json()
     (dept,) = trust["certificates"]
     assert dept["department"] == "UNI" and len(bytes.fromhex(dept["kid"])) == 8
+    assert base64.b64decode(dept["spki"])
     assert base64.b64decode(trust["root"])
 
 

@@ -189,3 +189,109 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), bindConfirm);
   });
 })();
+
+// QR landing page: check the signed fragment on this device (it is never sent to the server).
+(function () {
+  "use strict";
+  function b64u(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function b64(s) { return b64u(s.replace(/\+/g, "-").replace(/\//g, "_")); }
+  // Minimal CBOR decoder: enough for COSE_Sign1 and CWT claims.
+  function decode(bytes) {
+    var pos = 0;
+    function uint(info) {
+      if (info < 24) return info;
+      var n = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : -1;
+      if (n < 0) throw new Error("bad length");
+      var v = 0;
+      for (var i = 0; i < n; i++) v = v * 256 + bytes[pos++];
+      return v;
+    }
+    function item() {
+      var b = bytes[pos++], major = b >> 5, info = b & 31, len, out, i;
+      if (major === 0) return uint(info);
+      if (major === 1) return -1 - uint(info);
+      if (major === 2) { len = uint(info); out = bytes.slice(pos, pos + len); pos += len; return out; }
+      if (major === 3) { len = uint(info); out = new TextDecoder().decode(bytes.slice(pos, pos + len)); pos += len; return out; }
+      if (major === 4) { len = uint(info); out = []; for (i = 0; i < len; i++) out.push(item()); return out; }
+      if (major === 5) { len = uint(info); out = new Map(); for (i = 0; i < len; i++) { var k = item(); out.set(k, item()); } return out; }
+      if (major === 6) { var tag = uint(info); return { tag: tag, value: item() }; }
+      throw new Error("unsupported CBOR");
+    }
+    var value = item();
+    if (pos !== bytes.length) throw new Error("trailing bytes");
+    return value;
+  }
+  function head(major, len) {
+    if (len < 24) return [(major << 5) | len];
+    if (len < 256) return [(major << 5) | 24, len];
+    return [(major << 5) | 25, len >> 8, len & 255];
+  }
+  function sigStructure(protectedBytes, payload) {
+    var text = new TextEncoder().encode("Signature1"), parts = [];
+    parts.push(head(4, 4), head(3, text.length), Array.from(text), head(2, protectedBytes.length),
+               Array.from(protectedBytes), head(2, 0), head(2, payload.length), Array.from(payload));
+    return new Uint8Array([].concat.apply([], parts));
+  }
+  function hex(bytes) { return Array.from(bytes).map(function (b) { return ("0" + b.toString(16)).slice(-2); }).join(""); }
+  function trustList() {
+    var cached = null;
+    try { cached = JSON.parse(localStorage.getItem("amanat-trust-list") || "null"); } catch (e) { cached = null; }
+    if (cached && Date.now() - cached.fetched < 24 * 3600 * 1000) return Promise.resolve(cached.list);
+    return fetch("/api/v1/trust-list", { credentials: "omit" }).then(function (r) { return r.json(); }).then(function (list) {
+      try { localStorage.setItem("amanat-trust-list", JSON.stringify({ fetched: Date.now(), list: list })); } catch (e) { /* full */ }
+      return list;
+    }).catch(function () { return cached ? cached.list : { certificates: [] }; });
+  }
+  function show(box, kind, claims) {
+    var p = box.querySelector(".qr-result");
+    p.textContent = p.getAttribute("data-" + kind);
+    box.className = "verdict " + (kind === "ok" ? "passed" : "failed");
+    if (claims) {
+      var dl = box.querySelector(".qr-claims");
+      claims.forEach(function (pair) {
+        var dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.textContent = pair[0]; dd.textContent = pair[1];
+        dl.appendChild(dt); dl.appendChild(dd);
+      });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("qr-check");
+    var fragment = window.location.hash.slice(1);
+    if (!box || fragment.indexOf("AM1.") !== 0 || !window.crypto || !window.crypto.subtle) return;
+    box.hidden = false;
+    box.querySelector(".qr-result").textContent = box.querySelector(".qr-result").getAttribute("data-checking");
+    var msg, protectedBytes, payload, signature, kid;
+    try {
+      msg = decode(b64u(fragment.slice(4)));
+      if (!msg || msg.tag !== 18) throw new Error("not COSE_Sign1");
+      protectedBytes = msg.value[0]; payload = msg.value[2]; signature = msg.value[3];
+      kid = hex(decode(protectedBytes).get(4));
+    } catch (e) { if (window.console) console.error("qr decode: " + e); show(box, "bad"); return; }
+    trustList().then(function (list) {
+      var candidates = (list.certificates || []).filter(function (c) { return c.kid === kid; });
+      if (!candidates.length) { show(box, "unknown"); return; }
+      var data = sigStructure(protectedBytes, payload);
+      var attempts = candidates.map(function (c) {
+        return crypto.subtle.importKey("spki", b64(c.spki), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
+          .then(function (key) { return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, data); })
+          .catch(function () { return false; });
+      });
+      return Promise.all(attempts).then(function (results) {
+        var claims = decode(payload);
+        var genuine = results.some(Boolean) && claims.get(-70001) === box.getAttribute("data-serial");
+        if (!genuine) { show(box, "bad"); return; }
+        var rows = [["Department", claims.get(1)], ["Holder", claims.get(-70003)]];
+        var fields = claims.get(-70004);
+        if (fields && fields.forEach) fields.forEach(function (v, k) { rows.push([k, v]); });
+        show(box, "ok", rows);
+      });
+    }).catch(function (e) { if (window.console) console.error("qr check: " + e); show(box, "bad"); });
+  });
+})();

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from keys.pki import load_cert, public_key_der
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
@@ -182,6 +183,9 @@ def api_trust_list() -> Response:
                     "kid": c.kid.hex(),
                     "status": c.status,
                     "certificate": base64.b64encode(c.cert_der).decode(),
+                    "spki": base64.b64encode(
+                        public_key_der(load_cert(c.cert_der).public_key())  # type: ignore[arg-type]
+                    ).decode(),
                     "serial": c.serial_hex,
                 }
                 for c in certs

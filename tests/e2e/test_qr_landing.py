@@ -1,0 +1,96 @@
+"""The QR landing page verifies the signed fragment in the browser, and works without JavaScript."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from identity.accounts import create_account
+from identity.models import Role
+from signing.issuance import IssuanceContext, IssueRequest, issue_certificate
+from signing.pki import create_department, ensure_pki, load_pki
+from tests.signing.conftest import FIELDS
+from tests.signing.test_issuance import _decode_qr
+from vault.blobs import FileBlobStore
+from vault.service import VaultContext, open_document
+
+
+@pytest.fixture
+def scanned(live_server: str, sessions, file_keystore, tmp_path) -> tuple[str, str]:
+    """(serial, fragment) of a certificate issued into the live server's database."""
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as s:
+        ensure_pki(s, keystore=file_keystore, now=now)
+        material = load_pki(s, keystore=file_keystore, base_url=live_server)
+        create_department(
+            s,
+            keystore=file_keystore,
+            material=material,
+            code="UNI",
+            name="University of the Punjab",
+            now=now,
+        )
+        create_account(
+            s, role=Role.CITIZEN, display_name="Ayesha", login="35202-1234567-1", now=now
+        )
+        s.commit()
+    ctx = IssuanceContext(
+        keystore=file_keystore,
+        material=material,
+        vault=VaultContext(keystore=file_keystore, blobs=FileBlobStore(tmp_path / "b")),
+    )
+    request = IssueRequest.build(
+        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
+    )
+    with sessions() as s:
+        row = issue_certificate(s, ctx=ctx, request=request, now=now)
+        s.commit()
+        pdf = open_document(
+            s,
+            ctx=ctx.vault,
+            owner_id=row.holder_id,
+            document_id=row.document_id,
+            purpose="view",
+            now=now,
+        ).file.read()
+    url = _decode_qr(pdf, tmp_path)
+    return row.serial, url.split("#", 1)[1]
+
+
+def test_fragment_is_verified_in_the_browser(
+    live_server: str, browser_context: Any, scanned
+) -> None:
+    serial, fragment = scanned
+    page = browser_context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server}/v/{serial}#{fragment}")
+    page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
+    text = page.locator("#qr-check").inner_text()
+    assert "matches this certificate" in text and "Ayesha Khan" in text
+    assert not any("AM1." in url for url in requests), "the fragment never leaves the device"
+
+
+def test_altered_fragment_does_not_match(live_server: str, browser_context: Any, scanned) -> None:
+    serial, fragment = scanned
+    middle = len(fragment) // 2
+    altered = fragment[:middle] + ("A" if fragment[middle] != "A" else "B") + fragment[middle + 1 :]
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/v/{serial}#{altered}")
+    page.wait_for_selector("#qr-check .qr-result:has-text('does not match')")
+
+
+def test_landing_page_shows_the_status_without_javascript(
+    live_server: str, chromium: Any, scanned
+) -> None:
+    serial, fragment = scanned
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/v/{serial}#{fragment}")
+        assert "In the register and valid" in page.content()
+        assert page.locator("#qr-check").is_hidden()
+    finally:
+        context.close()
