@@ -120,3 +120,35 @@ def test_untrusted_root_is_indeterminate(env, issued) -> None:
     verdict = verify_pdf(data, trust_roots=[pki.cert_der(other)], now=env.now)
     assert verdict.indication is Indication.INDETERMINATE
     assert verdict.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+
+
+def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -> None:
+    """An attacker changes the page, drops the certification lock and signs on top: still failed."""
+    from asn1crypto import keys as asn1_keys
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from signing.pades import asn1_cert
+
+    _row, data, root = issued
+
+    def change(writer) -> None:
+        _replace_page_content(writer)
+        del writer.root["/Perms"]
+        writer.update_root()
+
+    modified = _update(data, change)
+    key = pki.new_private_key()
+    cert = pki.create_root(key, organisation="Attacker", common_name="Attacker", now=env.now)
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_cert(cert),
+        signing_key=asn1_keys.PrivateKeyInfo.load(pki.private_key_der(key)),
+        cert_registry=SimpleCertificateStore(),
+    )
+    out = signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name="Attacker"), signer=signer
+    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(modified), strict=False))
+    verdict = verify_pdf(out.getvalue(), trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert len(verdict.signatures) == 2
+    assert "changed" in " ".join(verdict.reasons)
