@@ -94,3 +94,36 @@ def test_landing_page_shows_the_status_without_javascript(
         assert page.locator("#qr-check").is_hidden()
     finally:
         context.close()
+
+
+def test_verify_page_upload_in_the_browser(
+    live_server: str, browser_context: Any, sessions, file_keystore, tmp_path, scanned
+) -> None:
+    """A bank clerk uploads the PDF on /verify and reads the plain answer."""
+    from signing.models import IssuedCertificate
+
+    serial, _fragment = scanned
+    with sessions() as s:
+        row = s.get(IssuedCertificate, serial)
+        ctx_blobs = FileBlobStore(tmp_path / "b")
+        from vault.service import VaultContext as Ctx
+
+        pdf = open_document(
+            s,
+            ctx=Ctx(keystore=file_keystore, blobs=ctx_blobs),
+            owner_id=row.holder_id,
+            document_id=row.document_id,
+            purpose="view",
+            now=dt.datetime.now(dt.UTC),
+        ).file.read()
+    path = tmp_path / "to-check.pdf"
+    path.write_bytes(pdf)
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/verify")
+    page.set_input_files("#file", str(path))
+    page.click("form[data-verify] button[type=submit]")
+    page.wait_for_selector(".verdict.passed")
+    assert (
+        "Genuine: Degree Certificate issued by University of the Punjab to Ayesha Khan, valid."
+        in page.inner_text("main")
+    )

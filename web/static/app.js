@@ -295,3 +295,47 @@
     }).catch(function (e) { if (window.console) console.error("qr check: " + e); show(box, "bad"); });
   });
 })();
+
+// /verify: drag and drop, and a progress bar while the PDF uploads (plain form post without JS).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-verify]");
+    if (!form || !window.XMLHttpRequest || !window.FormData) return;
+    var input = form.querySelector("input[type=file]");
+    var hint = form.querySelector(".drop-hint");
+    if (hint) hint.hidden = false;
+    form.addEventListener("dragover", function (e) { e.preventDefault(); form.classList.add("dragging"); });
+    form.addEventListener("dragleave", function () { form.classList.remove("dragging"); });
+    form.addEventListener("drop", function (e) {
+      e.preventDefault();
+      form.classList.remove("dragging");
+      if (e.dataTransfer && e.dataTransfer.files.length) {
+        input.files = e.dataTransfer.files;
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+      }
+    });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var bar = form.querySelector("progress"), text = form.querySelector(".progress-text");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "text/html");
+      if (bar) { bar.hidden = false; bar.value = 0; }
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable && bar) {
+          bar.value = Math.round((e.loaded / e.total) * 100);
+          if (text) text.textContent = bar.value + "%";
+        }
+      };
+      xhr.onload = function () {
+        // The answer is a whole page: show it as the page.
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      };
+      xhr.onerror = function () { if (text) text.textContent = "The connection was lost. Please try again."; };
+      xhr.send(new FormData(form));
+    });
+  });
+})();
