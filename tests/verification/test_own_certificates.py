@@ -128,7 +128,7 @@ def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    from signing.pades import asn1_cert
+    from signing.pades import asn1_cert, run_async
 
     _row, data, root = issued
 
@@ -145,9 +145,14 @@ def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -
         signing_key=asn1_keys.PrivateKeyInfo.load(pki.private_key_der(key)),
         cert_registry=SimpleCertificateStore(),
     )
-    out = signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="Attacker"), signer=signer
-    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(modified), strict=False))
+    attacker = signers.PdfSigner(signers.PdfSignatureMetadata(field_name="Attacker"), signer=signer)
+
+    async def sign():  # the async API: a browser test may have left an event loop running
+        return await attacker.async_sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(modified), strict=False)
+        )
+
+    out = run_async(sign)
     verdict = verify_pdf(out.getvalue(), trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
     assert len(verdict.signatures) == 2

@@ -222,3 +222,20 @@ def test_pdf_bombs_get_a_clear_verdict_quickly(client) -> None:
         res = api.post("/api/v1/verify", data=bomb, content_type="application/pdf")
         assert res.status_code == 200 and res.get_json()["indication"] == "TOTAL_FAILED"
         assert res.get_json()["sub_indication"] == "FORMAT_FAILURE"
+
+
+def test_result_page_offers_a_pdf_report(client, issued, tmp_path) -> None:
+    import hashlib
+    import re
+    import subprocess
+
+    _row, pdf = issued
+    page = _upload(client, pdf).get_data(as_text=True)
+    match = re.search(r'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)"', page)
+    assert match, "no report link"
+    report = base64.b64decode(match.group(1))
+    (tmp_path / "r.pdf").write_bytes(report)
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Verdict: TOTAL_PASSED" in text and hashlib.sha256(pdf).hexdigest() in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from signing.models import Authority, DepartmentCert
 from signing.types import certificate_types
 from web.app import db, now, runtime
 from web.errors import error_response
+from web.report import report_pdf
 from web.verify import record_verification, verify_document, verify_qr_code
 from web.views.auth import client_ip
 
@@ -83,12 +85,15 @@ def verify_upload() -> Any:
     result = verify_document(db(), data=data, now=now())
     record_verification(db(), result=result, actor="anonymous", channel="web", now=now())
     css, headline = _headline(result)
+    digest = hashlib.sha256(data).hexdigest()
+    pdf_report = report_pdf(result, file_sha256=digest, service=runtime().settings.public_base_url)
     return render_template(
         "verify_result.html",
         result=result,
         css=css,
         headline=headline,
-        report=json.dumps(result, indent=2, ensure_ascii=False),
+        report=json.dumps({**result, "file_sha256": digest}, indent=2, ensure_ascii=False),
+        report_pdf=base64.b64encode(pdf_report).decode(),
     )
 
 
