@@ -293,6 +293,9 @@ def _sign_in(port: int, password: str) -> tuple[str, str]:
     )
     if res.status != 302:
         raise SystemExit(f"bench sign-in failed: {res.status}")
+    # Signing in renews the anti-forgery token: read the new one.
+    _, page = request("GET", "/vault")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     return "; ".join(f"{k}={v}" for k, v in jar.items()), csrf
 
 
