@@ -23,9 +23,8 @@ _APPEND_LOCK = 0x414D414E4154
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        # SQLite hands back naive datetimes; everything Amanat stores is UTC.
-        return value.replace(tzinfo=dt.UTC)
+    # Callers pass aware times (the database returns them aware too, see amanat.db.UtcDateTime);
+    # the hash input is always written in UTC.
     return value.astimezone(dt.UTC)
 
 

@@ -57,10 +57,7 @@ def consume_ceremony(session: Session, *, token: str, kind: str, now: dt.datetim
         )
     session.delete(ceremony)
     session.flush()
-    expires = ceremony.expires_at
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
-    if ceremony.kind != kind or expires < now:
+    if ceremony.kind != kind or ceremony.expires_at < now:
         raise PasskeyRejected(
             "This sign-in attempt has expired or was already used. Please try again."
         )

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base
+from amanat.db import Base, UtcDateTime
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -47,7 +46,7 @@ class Account(Base):
     # Department code (officers) or organisation code (verifiers).
     affiliation: Mapped[str | None] = mapped_column(String(32), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     passkeys: Mapped[list[Passkey]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="Passkey.id"
@@ -70,8 +69,8 @@ class Passkey(Base):
     sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     backup_eligible: Mapped[bool] = mapped_column(Boolean, nullable=False)
     backed_up: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     account: Mapped[Account] = relationship(back_populates="passkeys")
 
@@ -88,9 +87,9 @@ class AuthSession(Base):
     )
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     user_agent: Mapped[str] = mapped_column(String(200), nullable=False, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     account: Mapped[Account] = relationship()
 
@@ -107,7 +106,7 @@ class Ceremony(Base):
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), nullable=True
     )
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class RecoveryCode(Base):
@@ -120,8 +119,8 @@ class RecoveryCode(Base):
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
     )
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class RateCounter(Base):
@@ -130,5 +129,5 @@ class RateCounter(Base):
     __tablename__ = "identity_rate_counters"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     count: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -22,8 +22,7 @@ def hit(session: Session, *, key: str, limit: int, window: dt.timedelta, now: dt
         session.add(RateCounter(key=key[:128], window_start=now, count=1))
         session.flush()
         return
-    start = row.window_start if row.window_start.tzinfo else row.window_start.replace(tzinfo=dt.UTC)
-    if now - start >= window:
+    if now - row.window_start >= window:
         row.window_start, row.count = now, 1
     elif row.count >= limit:
         raise RateLimited("Too many attempts. Please wait a minute and try again.")

@@ -32,10 +32,6 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 def start_session(
     session: Session, *, account: Account, method: str, user_agent: str, now: dt.datetime
 ) -> str:
@@ -73,11 +69,11 @@ def resolve_session(
     row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _hash(token)))
     if row is None or row.ended_at is not None:
         return None
-    if now - _utc(row.last_seen_at) > policy.idle or now - _utc(row.created_at) > policy.absolute:
+    if now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute:
         row.ended_at = now
         session.flush()
         return None
-    if now - _utc(row.last_seen_at) > _TOUCH_EVERY:
+    if now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
         session.flush()
     return row
@@ -95,7 +91,7 @@ def list_sessions(
     return [
         r
         for r in rows
-        if now - _utc(r.last_seen_at) <= policy.idle and now - _utc(r.created_at) <= policy.absolute
+        if now - r.last_seen_at <= policy.idle and now - r.created_at <= policy.absolute
     ]
 
 

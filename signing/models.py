@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base
+from amanat.db import Base, UtcDateTime
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -36,7 +35,7 @@ class PkiKey(Base):
     master_version: Mapped[int | None] = mapped_column(Integer)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Authority(Base):
@@ -47,7 +46,7 @@ class Authority(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     cert_der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     key_id: Mapped[int] = mapped_column(ForeignKey("signing_pki_keys.id"), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Department(Base):
@@ -58,7 +57,7 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     name_ur: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     certs: Mapped[list[DepartmentCert]] = relationship(
         back_populates="department", order_by="DepartmentCert.id"
@@ -81,8 +80,8 @@ class DepartmentCert(Base):
     kid: Mapped[bytes] = mapped_column(LargeBinary(8), index=True, nullable=False)
     key_id: Mapped[int] = mapped_column(ForeignKey("signing_pki_keys.id"), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # active | revoked
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
 
     department: Mapped[Department] = relationship(back_populates="certs")
@@ -114,10 +113,10 @@ class IssuedCertificate(Base):
         nullable=False,
     )
     batch_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # valid | revoked
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -129,4 +128,4 @@ class CrlState(Base):
     ca: Mapped[str] = mapped_column(String(16), primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, nullable=False)
     der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -358,15 +358,11 @@ def _revoked(session: Session) -> list[pki.Revoked]:
         out.append(
             pki.Revoked(
                 serial=int(row.serial_hex, 16),
-                revoked_at=_utc(row.revoked_at),
+                revoked_at=row.revoked_at,
                 reason=pki.REASONS.get(row.revocation_reason or "") or pki.ReasonFlags.unspecified,
             )
         )
     return out
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def refresh_crl(session: Session, *, material: PkiMaterial, now: dt.datetime) -> bytes:
@@ -391,7 +387,7 @@ def refresh_crl(session: Session, *, material: PkiMaterial, now: dt.datetime) ->
 def current_crl(session: Session, *, material: PkiMaterial, now: dt.datetime) -> bytes:
     """The root's CRL, regenerated when missing or close to its next update."""
     state = session.get(CrlState, "root")
-    if state is None or now - _utc(state.updated_at) > dt.timedelta(days=1) - _CRL_REFRESH:
+    if state is None or now - state.updated_at > dt.timedelta(days=1) - _CRL_REFRESH:
         return refresh_crl(session, material=material, now=now)
     return state.der
 
@@ -410,7 +406,7 @@ def ocsp_for_cert(
         assert cert.revoked_at is not None
         revoked = pki.Revoked(
             serial=int(cert.serial_hex, 16),
-            revoked_at=_utc(cert.revoked_at),
+            revoked_at=cert.revoked_at,
             reason=pki.REASONS.get(cert.revocation_reason or "") or pki.ReasonFlags.unspecified,
         )
     return pki.build_ocsp_response(

@@ -7,7 +7,6 @@ import uuid
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base
+from amanat.db import Base, UtcDateTime
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -34,8 +33,8 @@ class OwnerKey(Base):
     keystore: Mapped[str] = mapped_column(String(64), nullable=False)
     master_version: Mapped[int] = mapped_column(Integer, nullable=False)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    rewrapped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    rewrapped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class Document(Base):
@@ -51,8 +50,8 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     current_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document",
@@ -85,6 +84,6 @@ class DocumentVersion(Base):
     blob_id: Mapped[str] = mapped_column(String(64), nullable=False)
     wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary(128), nullable=False)
     owner_key_id: Mapped[int] = mapped_column(ForeignKey("vault_owner_keys.id"), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     document: Mapped[Document] = relationship(back_populates="versions")

@@ -27,10 +27,6 @@ def trust_roots(session: Session) -> list[bytes]:
     return [root.cert_der] if root is not None else []
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[str, Any]:
     """The verdict JSON of DESIGN 4.3 for a PDF, registry facts included."""
     verdict = verify_pdf(data, trust_roots=trust_roots(session), now=now)
@@ -52,7 +48,7 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
             )
         return result
     status = row.status
-    if status == "valid" and row.expires_at is not None and _utc(row.expires_at) < now:
+    if status == "valid" and row.expires_at is not None and row.expires_at < now:
         status = "expired"
     ctype = certificate_types().get(row.type_code)
     result["certificate"] = {
@@ -61,7 +57,7 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
         "type": ctype.title_en if ctype else row.type_code,
         "holder": row.holder_name,
         "department": row.department_code,
-        "issued_at": _utc(row.issued_at).isoformat(),
+        "issued_at": row.issued_at.isoformat(),
         "fields": {k: v for k, v in row.fields.items()},
     }
     if status == "revoked" and verdict.indication is not Indication.TOTAL_FAILED:
@@ -70,7 +66,7 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
             indication=Indication.TOTAL_FAILED.value,
             sub_indication=SubIndication.REVOKED.value,
             reasons=[
-                f"The department revoked this certificate on {_utc(row.revoked_at):%Y-%m-%d}: "
+                f"The department revoked this certificate on {row.revoked_at:%Y-%m-%d}: "
                 f"{row.revocation_reason}"
             ],
         )
@@ -137,7 +133,7 @@ def verify_qr_code(session: Session, *, text: str, now: dt.datetime) -> dict[str
             indication=Indication.TOTAL_FAILED.value,
             sub_indication=SubIndication.REVOKED.value,
             reasons=[
-                f"The department revoked this certificate on {_utc(row.revoked_at):%Y-%m-%d}: "
+                f"The department revoked this certificate on {row.revoked_at:%Y-%m-%d}: "
                 f"{row.revocation_reason}"
             ],
         )

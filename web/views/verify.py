@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -159,7 +158,7 @@ def api_certificate(serial: str) -> Response:
             "type": ctype.title_en if ctype else row.type_code,
             "department": row.department_code,
             "holder": row.holder_name,
-            "issued_at": row.issued_at.replace(tzinfo=row.issued_at.tzinfo or dt.UTC).isoformat(),
+            "issued_at": row.issued_at.isoformat(),
             "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
             "revocation_reason": row.revocation_reason,
         }
