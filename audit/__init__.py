@@ -5,12 +5,20 @@ same transaction as the action it records. Each event carries a typed tag (:clas
 actor, the citizen it concerns, the object, the time, and a SHA-256 hash chaining it to the event
 before it, so that editing, deleting or reordering a row is detected by :func:`verify_chain`.
 Appends are serialised (an advisory lock on PostgreSQL, the write lock on SQLite) so that parallel
-requests never fork the chain. A later issue turns the chain into a Merkle-tree transparency log.
+requests never fork the chain. Each event is also a leaf of an RFC 9162 Merkle tree with signed
+tree heads, inclusion and consistency proofs (:mod:`audit.ledger`).
 """
 
 from audit.errors import AuditError
 from audit.models import AuditEvent
-from audit.service import ChainReport, list_events, record_event, verify_chain
+from audit.service import (
+    ChainReport,
+    NewEvent,
+    list_events,
+    record_event,
+    record_events,
+    verify_chain,
+)
 from audit.tags import EventTag
 
 __all__ = [
@@ -18,7 +26,9 @@ __all__ = [
     "AuditEvent",
     "ChainReport",
     "EventTag",
+    "NewEvent",
     "list_events",
     "record_event",
+    "record_events",
     "verify_chain",
 ]

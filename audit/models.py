@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amanat.db import Base, UtcDateTime
@@ -32,3 +32,45 @@ class AuditEvent(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditTreeNode(Base):
+    """The hash of one aligned perfect subtree of the ledger's Merkle tree (see audit.merkle).
+
+    Level 0 are the leaf hashes (leaf index = seq - 1); node (level, idx) covers leaves
+    [idx * 2**level, (idx + 1) * 2**level). Stored so that any proof is a handful of lookups.
+    """
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditKey(Base):
+    """The service's ledger key (ECDSA P-256): signs tree heads and consent receipts."""
+
+    __tablename__ = "audit_keys"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    kid: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    master_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128), nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class AuditTreeHead(Base):
+    """A signed tree head: the ledger's size and Merkle root at a time, signed by the ledger key."""
+
+    __tablename__ = "audit_tree_heads"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    signed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    key_id: Mapped[int] = mapped_column(ForeignKey("audit_keys.id"), nullable=False)
+    # ECDSA P-256 over SHA-256 of the message in audit.treeheads.head_message, as r ‖ s.
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)

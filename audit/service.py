@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from amanat.db import is_postgresql
+from audit import merkle
 from audit.errors import AuditError
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditTreeNode
 from audit.tags import EventTag
 
 GENESIS = bytes(32)
@@ -28,7 +29,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def event_digest(
+def event_entry(
     *,
     prev_hash: bytes,
     seq: int,
@@ -40,7 +41,11 @@ def event_digest(
     details: Mapping[str, Any],
     occurred_at: dt.datetime,
 ) -> bytes:
-    """SHA-256 over the previous hash and the canonical JSON of the event's fields."""
+    """The bytes an event stands for: the previous event's hash ‖ canonical JSON of its fields.
+
+    The chain hash is SHA-256 of these bytes and the Merkle leaf is ``merkle.leaf_hash`` of them,
+    so a proof's holder can read the event back from the entry (docs/ledger.md).
+    """
     body = {
         "seq": seq,
         "tag": tag,
@@ -52,7 +57,47 @@ def event_digest(
         "at": _utc(occurred_at).isoformat(timespec="microseconds"),
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(prev_hash + canonical.encode()).digest()
+    return prev_hash + canonical.encode()
+
+
+def event_digest(**fields: Any) -> bytes:
+    """SHA-256 over the event's entry (:func:`event_entry`): its link in the hash chain."""
+    return hashlib.sha256(event_entry(**fields)).digest()
+
+
+def entry_of(event: Any) -> bytes:
+    """The entry of a stored event (an ORM object or a plain row)."""
+    return event_entry(
+        prev_hash=event.prev_hash,
+        seq=event.seq,
+        tag=event.tag,
+        actor=event.actor,
+        subject_id=event.subject_id,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        details=event.details,
+        occurred_at=event.occurred_at,
+    )
+
+
+def lock_ledger(session: Session) -> None:
+    """Serialise ledger writers until the caller's transaction ends."""
+    if is_postgresql(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+    # On SQLite every transaction begins IMMEDIATE (amanat.db): writers are already serialised.
+
+
+def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """Stored tree nodes by (level, index), in one query."""
+    wanted = list(wanted)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(AuditTreeNode.level, AuditTreeNode.idx, AuditTreeNode.hash).where(
+            tuple_(AuditTreeNode.level, AuditTreeNode.idx).in_(wanted)
+        )
+    ).all()
+    return {(r.level, r.idx): r.hash for r in rows}
 
 
 def record_event(
@@ -69,17 +114,14 @@ def record_event(
     """Append an event in the caller's transaction (it commits or rolls back with the action)."""
     if not isinstance(tag, EventTag):
         raise AuditError("event tags must be EventTag members")
-    if is_postgresql(session):
-        # Serialise appends until this transaction ends, so two requests never take the same seq.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
-    # On SQLite every transaction begins IMMEDIATE (amanat.db): appends are already serialised.
+    lock_ledger(session)
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     clean = dict(details or {})
     occurred = _utc(now)
-    digest = event_digest(
+    entry = event_entry(
         prev_hash=prev,
         seq=seq,
         tag=tag.value,
@@ -100,11 +142,83 @@ def record_event(
         details=clean,
         occurred_at=occurred,
         prev_hash=prev,
-        hash=digest,
+        hash=hashlib.sha256(entry).digest(),
     )
     session.add(event)
+    index = seq - 1
+    siblings = fetch_nodes(session, merkle.left_siblings(index))
+    nodes = merkle.new_nodes(index, merkle.leaf_hash(entry), siblings.__getitem__)
+    session.execute(
+        insert(AuditTreeNode),
+        [{"level": lv, "idx": i, "hash": h} for (lv, i), h in nodes],
+    )
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for :func:`record_events`."""
+
+    tag: EventTag
+    actor: str
+    subject_id: int | None
+    object_type: str | None = None
+    object_id: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datetime) -> int:
+    """Append many events at once (one lock, two bulk inserts): batches, imports, benchmarks."""
+    if any(not isinstance(e.tag, EventTag) for e in events):
+        raise AuditError("event tags must be EventTag members")
+    if not events:
+        return 0
+    lock_ledger(session)
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    frontier = merkle.Frontier.at(seq, fetch_nodes(session, merkle.range_nodes(0, seq)))
+    occurred = _utc(now)
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for e in events:
+        seq += 1
+        clean = dict(e.details or {})
+        entry = event_entry(
+            prev_hash=prev,
+            seq=seq,
+            tag=e.tag.value,
+            actor=e.actor,
+            subject_id=e.subject_id,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            details=clean,
+            occurred_at=occurred,
+        )
+        digest = hashlib.sha256(entry).digest()
+        rows.append(
+            {
+                "seq": seq,
+                "tag": e.tag.value,
+                "actor": e.actor,
+                "subject_id": e.subject_id,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "details": clean,
+                "occurred_at": occurred,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        made = frontier.push(seq - 1, merkle.leaf_hash(entry))
+        nodes.extend({"level": lv, "idx": i, "hash": h} for (lv, i), h in made)
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(AuditTreeNode), nodes)
+    session.flush()
+    return len(rows)
 
 
 def list_events(

@@ -9,6 +9,7 @@ ways in. Sessions are server-side rows keyed by the hash of a random token.
 """
 
 from identity.errors import (
+    ApiKeyRejected,
     AuthenticationFailed,
     IdentityError,
     InvalidInput,
@@ -16,15 +17,26 @@ from identity.errors import (
     PasskeyRejected,
     RateLimited,
 )
-from identity.models import Account, AuthSession, Passkey, RecoveryCode, Role
+from identity.models import (
+    Account,
+    ApiKey,
+    AuthSession,
+    Organisation,
+    Passkey,
+    RecoveryCode,
+    Role,
+)
 
 __all__ = [
     "Account",
+    "ApiKey",
+    "ApiKeyRejected",
     "AuthSession",
     "AuthenticationFailed",
     "IdentityError",
     "InvalidInput",
     "NotFound",
+    "Organisation",
     "Passkey",
     "PasskeyRejected",
     "RateLimited",

@@ -37,3 +37,10 @@ class RateLimited(IdentityError):
 
 class NotAllowed(IdentityError):
     """The action is not allowed (e.g. removing the last passkey)."""
+
+
+class ApiKeyRejected(IdentityError):
+    """An API key is unknown, revoked, malformed or lacks the scope. Deliberately vague."""
+
+    def __init__(self, message: str = "the API key was not accepted") -> None:
+        super().__init__(message)

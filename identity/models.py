@@ -131,3 +131,33 @@ class RateCounter(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Organisation(Base):
+    """A verifying organisation (bank, employer) registered by an administrator."""
+
+    __tablename__ = "identity_organisations"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    name_ur: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class ApiKey(Base):
+    """An organisation's API key. Only SHA-256 of the secret is kept (it is 256 random bits)."""
+
+    __tablename__ = "identity_api_keys"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    # The public part of the key, printed in it (amanat_<key_id>_<secret>), to find the row.
+    key_id: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    organisation_code: Mapped[str] = mapped_column(
+        ForeignKey("identity_organisations.code"), index=True, nullable=False
+    )
+    label: Mapped[str] = mapped_column(String(80), nullable=False)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -262,3 +262,85 @@ def remove_passkey(
         object_id=str(passkey_id),
         details={"name": name},
     )
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """An action confirmed with a passkey: which passkey, the signed terms, and the evidence."""
+
+    passkey_id: int
+    credential_data: bytes
+    payload: dict[str, Any]
+    evidence: dict[str, str]
+
+
+def start_confirmation(
+    session: Session,
+    *,
+    rp: RelyingParty,
+    account: Account,
+    challenge: bytes,
+    payload: Mapping[str, Any],
+    now: dt.datetime,
+) -> Started:
+    """Ask the account's passkey to sign ``challenge`` (a hash of ``payload``, kept server-side)."""
+    if not account.passkeys:
+        raise NotAllowed("Add a passkey under Security first: consents are confirmed with one.")
+    options, state = webauthn.authentication_options(
+        rp, allow=[p.credential_data for p in account.passkeys], challenge=challenge
+    )
+    state = {**state, "payload": dict(payload)}
+    token = open_ceremony(session, kind="confirm", state=state, now=now, account_id=account.id)
+    return Started(options, token)
+
+
+def finish_confirmation(
+    session: Session,
+    *,
+    rp: RelyingParty,
+    ceremony: Ceremony,
+    account: Account,
+    response: Mapping[str, Any],
+    now: dt.datetime,
+) -> Confirmation:
+    """Verify the confirming assertion: the account's own passkey, over the ceremony's challenge."""
+    if ceremony.kind != "confirm" or ceremony.account_id != account.id:
+        raise PasskeyRejected()
+    credential_id, _ = webauthn.assertion_credential(response)
+    passkey = session.scalar(
+        select(Passkey).where(
+            Passkey.credential_id == credential_id, Passkey.account_id == account.id
+        )
+    )
+    if passkey is None:
+        raise PasskeyRejected("Use one of your own passkeys to confirm.")
+    verified = webauthn.verify_authentication(
+        rp,
+        state=ceremony.state,
+        response=response,
+        user_handle=account.user_handle,
+        stored=webauthn.StoredCredential(
+            credential_data=passkey.credential_data,
+            sign_count=passkey.sign_count,
+            backup_eligible=passkey.backup_eligible,
+        ),
+    )
+    passkey.sign_count = verified.sign_count
+    passkey.backed_up = verified.backed_up
+    passkey.last_used_at = now
+    session.flush()
+    return Confirmation(
+        passkey_id=passkey.id,
+        credential_data=passkey.credential_data,
+        payload=dict(ceremony.state.get("payload") or {}),
+        evidence=webauthn.assertion_evidence(response),
+    )
+
+
+def check_confirmation(
+    *, rp: RelyingParty, credential_data: bytes, evidence: Mapping[str, str], challenge: bytes
+) -> bool:
+    """Re-check kept evidence with the passkey's public credential data (kept with it)."""
+    return webauthn.check_evidence(
+        rp, credential_data=credential_data, evidence=evidence, challenge=challenge
+    )

@@ -8,17 +8,20 @@ checks and pins the exact origin. Every fido2 error is wrapped into :class:`Pass
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from fido2.server import Fido2Server
-from fido2.utils import websafe_decode
+from fido2.utils import websafe_decode, websafe_encode
 from fido2.webauthn import (
     AttestationConveyancePreference,
     AttestedCredentialData,
     AuthenticationResponse,
     AuthenticatorData,
+    CollectedClientData,
     PublicKeyCredentialRpEntity,
     PublicKeyCredentialUserEntity,
     ResidentKeyRequirement,
@@ -146,13 +149,17 @@ def verify_registration(
 
 
 def authentication_options(
-    rp: RelyingParty, *, allow: Sequence[bytes] = ()
+    rp: RelyingParty, *, allow: Sequence[bytes] = (), challenge: bytes | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Request options (empty allow list = usernameless) and the state to keep."""
+    """Request options (empty allow list = usernameless) and the state to keep.
+
+    ``challenge`` binds the assertion to data (a consent's terms); random when None.
+    """
     try:
         options, state = rp.server().authenticate_begin(
             credentials=[AttestedCredentialData(c) for c in allow] or None,
             user_verification=UserVerificationRequirement.REQUIRED,
+            challenge=challenge,
         )
     except _FIDO_ERRORS:
         raise PasskeyRejected("could not start passkey sign-in") from None
@@ -200,6 +207,50 @@ def verify_authentication(
     return VerifiedAssertion(
         credential_id=bytes(parsed.raw_id), sign_count=counter, backed_up=backed_up
     )
+
+
+def assertion_evidence(response: Mapping[str, Any]) -> dict[str, str]:
+    """The signed parts of an assertion, kept as evidence (base64url, as WebAuthn JSON has them)."""
+    try:
+        parsed = AuthenticationResponse.from_dict(response)
+        return {
+            "credential_id": websafe_encode(bytes(parsed.raw_id)),
+            "authenticator_data": websafe_encode(bytes(parsed.response.authenticator_data)),
+            "client_data_json": websafe_encode(bytes(parsed.response.client_data)),
+            "signature": websafe_encode(bytes(parsed.response.signature)),
+        }
+    except _FIDO_ERRORS:
+        raise PasskeyRejected() from None
+
+
+def check_evidence(
+    rp: RelyingParty, *, credential_data: bytes, evidence: Mapping[str, str], challenge: bytes
+) -> bool:
+    """Re-check kept assertion evidence on its own: the passkey signed ``challenge`` for us.
+
+    Checks the client data (type, challenge, exact origin), the RP id hash, user presence and
+    verification, and the signature over authenticator data ‖ SHA-256(client data).
+    """
+    try:
+        client_data = CollectedClientData(websafe_decode(evidence["client_data_json"]))
+        auth_data = AuthenticatorData(websafe_decode(evidence["authenticator_data"]))
+        signature = websafe_decode(evidence["signature"])
+        if (
+            client_data.type != CollectedClientData.TYPE.GET
+            or client_data.challenge != challenge
+            or client_data.origin != rp.origin
+            or auth_data.rp_id_hash != hashlib.sha256(rp.id.encode()).digest()
+            or not auth_data.is_user_present()
+            or not auth_data.is_user_verified()
+        ):
+            return False
+        cred = AttestedCredentialData(credential_data)
+        if websafe_decode(evidence["credential_id"]) != bytes(cred.credential_id):
+            return False
+        cred.public_key.verify(bytes(auth_data) + client_data.hash, signature)
+    except (*_FIDO_ERRORS, InvalidSignature):
+        return False
+    return True
 
 
 def decode_b64url(value: str) -> bytes:

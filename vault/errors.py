@@ -39,3 +39,20 @@ class DocumentUnreadable(VaultError):
 
 class BlobStoreError(VaultError):
     """The blob store could not write, read or remove a blob."""
+
+
+class ShareRefused(VaultError):
+    """A consent cannot be created, or an access under one is refused; ``reason`` says why.
+
+    ``status`` is what the web answers: 404 when the caller must not learn the grant exists, 403
+    when it exists for them but is no longer usable.
+    """
+
+    def __init__(self, message: str, *, reason: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+
+
+class InvalidShare(VaultError):
+    """A consent request is malformed or asks for something not allowed; the message says why."""

@@ -1,11 +1,13 @@
-"""Vault tables: owner keys, documents, document versions."""
+"""Vault tables: owner keys, documents, document versions, consent grants."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ForeignKey,
     Integer,
@@ -87,3 +89,53 @@ class DocumentVersion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class Grant(Base):
+    """A consent: which documents, to whom (an organisation or a link), why, until when.
+
+    ``terms`` are exactly what the citizen saw and confirmed; ``challenge`` is their hash, which
+    the citizen's passkey signed; ``evidence`` keeps that WebAuthn assertion and
+    ``credential_data`` the passkey's public key, so the consent can be re-checked later.
+    """
+
+    __tablename__ = "vault_grants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    organisation_code: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_organisations.code"), index=True
+    )
+    link_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    purpose: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    max_fetches: Mapped[int | None] = mapped_column(Integer)
+    fetch_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # When the grant's natural end (expiry, fetches used up) was written to the ledger.
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    credential_data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+    documents: Mapped[list[GrantDocument]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="GrantDocument.title"
+    )
+
+
+class GrantDocument(Base):
+    """A document under a grant (gone with the document if the citizen deletes it)."""
+
+    __tablename__ = "vault_grant_documents"
+
+    grant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_grants.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)

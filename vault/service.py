@@ -278,11 +278,12 @@ def open_document(
 ) -> OpenedDocument:
     """Decrypt a document version into a temporary file, verify it, record the access.
 
-    ``purpose`` is ``"view"`` or ``"download"``. The plaintext is released only after the whole
-    blob authenticated and its size and SHA-256 match what was stored.
+    ``purpose`` is ``"view"``, ``"download"`` or ``"share"`` (a fetch under a consent: the
+    caller, :mod:`vault.shares`, records it as such). The plaintext is released only after the
+    whole blob authenticated and its size and SHA-256 match what was stored.
     """
-    if purpose not in ("view", "download"):
-        raise ValueError("purpose must be 'view' or 'download'")
+    if purpose not in ("view", "download", "share"):
+        raise ValueError("purpose must be 'view', 'download' or 'share'")
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     wanted = version or document.current_version
     row = next((v for v in document.versions if v.version == wanted), None)
@@ -319,6 +320,8 @@ def open_document(
         out.close()
         raise
     out.seek(0)
+    if purpose == "share":
+        return OpenedDocument(document=document, version=row, file=out)
     tag = (
         EventTag.VAULT_DOCUMENT_VIEWED if purpose == "view" else EventTag.VAULT_DOCUMENT_DOWNLOADED
     )

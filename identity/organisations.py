@@ -1,0 +1,211 @@
+"""Verifying organisations, their members and their API keys.
+
+An API key reads ``amanat_<key id>_<secret>``: the key id finds the row, the secret (256 random
+bits) is compared by its SHA-256 in constant time. A plain hash is enough for a random secret of
+that size (a slow password hash protects guessable secrets; this one cannot be guessed). The key is
+shown once when created; revoking it ends it at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from identity.accounts import clean_display_name, create_account
+from identity.errors import ApiKeyRejected, Conflict, InvalidInput, NotFound
+from identity.models import Account, ApiKey, Organisation, Role
+
+SCOPES = ("shares:read", "verify")
+_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
+_KEY = re.compile(r"^amanat_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+
+def normalize_org_code(value: str) -> str:
+    """Organisation codes: 2-32 capital letters, digits, '-' or '_', starting with a letter."""
+    code = (value or "").strip().upper()
+    if not _CODE.match(code):
+        raise InvalidInput(
+            "An organisation code has 2 to 32 letters, digits, '-' or '_' and starts with a letter."
+        )
+    return code
+
+
+def create_organisation(
+    session: Session, *, code: str, name: str, now: dt.datetime, name_ur: str | None = None
+) -> Organisation:
+    """Register a verifying organisation."""
+    code = normalize_org_code(code)
+    if session.get(Organisation, code) is not None:
+        raise Conflict("An organisation with this code already exists.")
+    org = Organisation(
+        code=code,
+        name=clean_display_name(name),
+        name_ur=clean_display_name(name_ur) if name_ur else None,
+        created_at=now,
+    )
+    session.add(org)
+    session.flush()
+    record_event(
+        session,
+        tag=EventTag.ORGANISATION_CREATED,
+        actor="operator",
+        subject_id=None,
+        object_type="organisation",
+        object_id=code,
+        now=now,
+    )
+    return org
+
+
+def get_organisation(session: Session, *, code: str) -> Organisation:
+    """The organisation with this code, or NotFound."""
+    org = session.get(Organisation, (code or "").strip().upper())
+    if org is None:
+        raise NotFound("no such organisation")
+    return org
+
+
+def list_organisations(session: Session) -> Sequence[Organisation]:
+    """Every organisation, by name."""
+    return session.scalars(select(Organisation).order_by(Organisation.name)).all()
+
+
+def add_member(
+    session: Session, *, code: str, login: str, display_name: str, now: dt.datetime
+) -> Account:
+    """A member account (role verifier) of the organisation."""
+    org = get_organisation(session, code=code)
+    account = create_account(
+        session,
+        role=Role.VERIFIER,
+        display_name=display_name,
+        login=login,
+        affiliation=org.code,
+        now=now,
+    )
+    record_event(
+        session,
+        tag=EventTag.ORGANISATION_MEMBER_ADDED,
+        actor="operator",
+        subject_id=None,
+        object_type="organisation",
+        object_id=org.code,
+        details={"account": account.id},
+        now=now,
+    )
+    return account
+
+
+def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+    chosen = sorted({s.strip() for s in scopes if s and s.strip()})
+    unknown = [s for s in chosen if s not in SCOPES]
+    if unknown or not chosen:
+        raise InvalidInput(f"Scopes are one or more of: {', '.join(SCOPES)}.")
+    return chosen
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A created key: the row and the full key text, which is never shown again."""
+
+    key: ApiKey
+    token: str
+
+
+def create_api_key(
+    session: Session,
+    *,
+    code: str,
+    label: str,
+    scopes: Iterable[str],
+    now: dt.datetime,
+) -> NewApiKey:
+    """Create an API key for the organisation; return it with the one-time key text."""
+    org = get_organisation(session, code=code)
+    label = (label or "").strip()
+    if not 1 <= len(label) <= 80:
+        raise InvalidInput("Give the key a label of 1 to 80 characters.")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    row = ApiKey(
+        key_id=key_id,
+        organisation_code=org.code,
+        label=label,
+        secret_hash=hashlib.sha256(secret.encode()).digest(),
+        scopes=_clean_scopes(scopes),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        tag=EventTag.ORGANISATION_KEY_CREATED,
+        actor="operator",
+        subject_id=None,
+        object_type="api-key",
+        object_id=key_id,
+        details={"organisation": org.code, "scopes": row.scopes},
+        now=now,
+    )
+    return NewApiKey(row, f"amanat_{key_id}_{secret}")
+
+
+def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey:
+    """End a key at once (idempotent)."""
+    row = session.scalar(select(ApiKey).where(ApiKey.key_id == (key_id or "").strip()))
+    if row is None:
+        raise NotFound("no such API key")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        record_event(
+            session,
+            tag=EventTag.ORGANISATION_KEY_REVOKED,
+            actor="operator",
+            subject_id=None,
+            object_type="api-key",
+            object_id=row.key_id,
+            details={"organisation": row.organisation_code},
+            now=now,
+        )
+        session.flush()
+    return row
+
+
+def list_api_keys(session: Session, *, code: str) -> Sequence[ApiKey]:
+    """An organisation's keys, newest first (secrets are not stored, so never listed)."""
+    return session.scalars(
+        select(ApiKey).where(ApiKey.organisation_code == code).order_by(ApiKey.id.desc())
+    ).all()
+
+
+_DUMMY = hashlib.sha256(b"no such key").digest()
+
+
+def authenticate_api_key(session: Session, *, token: str, scope: str, now: dt.datetime) -> ApiKey:
+    """The live key for ``token`` with ``scope``; ApiKeyRejected otherwise (no reason given)."""
+    match = _KEY.match((token or "").strip())
+    key_id, secret = match.groups() if match else ("", "")
+    row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id)) if match else None
+    # Compare even when there is no row, so timing does not tell which keys exist.
+    expected = row.secret_hash if row is not None else _DUMMY
+    ok = hmac.compare_digest(hashlib.sha256(secret.encode()).digest(), expected)
+    if row is None or not ok or row.revoked_at is not None or scope not in row.scopes:
+        raise ApiKeyRejected()
+    row.last_used_at = now
+    session.flush()
+    return row
+
+
+def key_id_of(token: str) -> str | None:
+    """The key id a presented key claims (for logging refused attempts), if well-formed."""
+    match = _KEY.match((token or "").strip())
+    return match.group(1) if match else None
