@@ -408,8 +408,14 @@ def record_refusal(
     now: dt.datetime,
     document_id: uuid.UUID | None = None,
 ) -> None:
-    """Write a refused attempt to the ledger (for the citizen, when the grant is known)."""
+    """Write a refused attempt to the ledger (for the citizen, when the grant is known).
+
+    Also records the grant's natural end if the refusal is the first to notice it (the refused
+    request's own transaction rolled back).
+    """
     grant = session.get(Grant, grant_id) if grant_id is not None else None
+    if grant is not None:
+        settle(session, grant, now=now)
     details: dict[str, Any] = {"reason": reason}
     if document_id is not None:
         details["document"] = str(document_id)
