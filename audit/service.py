@@ -19,6 +19,8 @@ from audit.models import AuditEvent, AuditTreeNode
 from audit.tags import EventTag
 
 GENESIS = bytes(32)
+# Set in Session.info when a transaction appended events (the web publishes a tree head after).
+LEDGER_APPENDED = "amanat.ledger_appended"
 # Arbitrary constant naming the ledger's advisory lock on PostgreSQL.
 _APPEND_LOCK = 0x414D414E4154
 
@@ -115,6 +117,7 @@ def record_event(
     if not isinstance(tag, EventTag):
         raise AuditError("event tags must be EventTag members")
     lock_ledger(session)
+    session.info[LEDGER_APPENDED] = True
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -175,6 +178,7 @@ def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datet
     if not events:
         return 0
     lock_ledger(session)
+    session.info[LEDGER_APPENDED] = True
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -222,12 +226,32 @@ def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datet
 
 
 def list_events(
-    session: Session, *, subject_id: int, limit: int = 100, before_seq: int | None = None
+    session: Session,
+    *,
+    subject_id: int,
+    limit: int = 100,
+    before_seq: int | None = None,
+    tag_prefix: str | None = None,
+    actor_prefix: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> Sequence[AuditEvent]:
-    """The events concerning one citizen, newest first."""
+    """The events concerning one citizen, newest first, optionally filtered.
+
+    ``tag_prefix`` ("consent:") filters what happened, ``actor_prefix`` ("organisation:") who did
+    it, ``since``/``until`` (until exclusive) when.
+    """
     query = select(AuditEvent).where(AuditEvent.subject_id == subject_id)
     if before_seq is not None:
         query = query.where(AuditEvent.seq < before_seq)
+    if tag_prefix:
+        query = query.where(AuditEvent.tag.startswith(tag_prefix, autoescape=True))
+    if actor_prefix:
+        query = query.where(AuditEvent.actor.startswith(actor_prefix, autoescape=True))
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
     return session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -24,6 +25,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from amanat.db import transaction
 from amanat.settings import Settings, load_settings
+from audit.ledger import publish_tree_head
+from audit.service import LEDGER_APPENDED
 from identity.models import Account, AuthSession
 from identity.sessions import resolve_session
 from web.errors import CsrfFailed, Forbidden, LoginRequired, register_error_handlers
@@ -31,6 +34,8 @@ from web.runtime import Runtime, build_runtime
 
 SESSION_COOKIE = "amanat_session"
 LANGUAGES = ("en", "ur")
+# A busy service signs a tree head at most this often; a quiet one after each change.
+TREE_HEAD_INTERVAL = dt.timedelta(seconds=10)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -103,8 +108,9 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.path.startswith(("/pki/", "/api/")):
-        # Endpoints for machines (OCSP, TSA, the public JSON API) use no cookie: nothing to forge.
+    if request.path.startswith(("/pki/", "/api/", "/s/")):
+        # Endpoints for machines (OCSP, TSA, the JSON API) and link shares (the posted secret is
+        # the authority) use no cookie: nothing to forge.
         return
     expected = session.get("csrf")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
@@ -193,9 +199,20 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
 
-    from web.views import account, activity, auth, department, home, pki, vault, verify
+    from web.views import (
+        account,
+        activity,
+        auth,
+        department,
+        home,
+        ledger,
+        pki,
+        shares,
+        vault,
+        verify,
+    )
 
-    for module in (home, auth, vault, account, activity, pki, department, verify):
+    for module in (home, auth, vault, account, activity, pki, department, verify, shares, ledger):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(
@@ -244,13 +261,17 @@ def _before() -> None:
 def _after(response: Response) -> Response:
     s: Session | None = g.pop("db", None)
     if s is not None:
+        appended = False
         try:
             if response.status_code < 400 and not g.get("failed"):
+                appended = bool(s.info.get(LEDGER_APPENDED))
                 s.commit()
             else:
                 s.rollback()
         finally:
             s.close()
+        if appended:
+            _publish_tree_head()
     settings = runtime().settings
     headers = response.headers
     headers.setdefault(
@@ -279,6 +300,20 @@ def _after(response: Response) -> Response:
         },
     )
     return response
+
+
+def _publish_tree_head() -> None:
+    """Sign a new tree head when events were added and the latest head is older than the interval.
+
+    After the request's own commit, in a transaction of its own; a failure here never fails the
+    request (the next request, or ``amanat audit publish`` from cron, signs it).
+    """
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as side:
+            publish_tree_head(side, keystore=rt.keystore, now=now(), max_age=TREE_HEAD_INTERVAL)
+    except Exception as exc:
+        logging.getLogger("amanat.web").warning("tree head not signed: %s", type(exc).__name__)
 
 
 def _teardown(_exc: BaseException | None) -> None:

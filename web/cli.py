@@ -12,9 +12,28 @@ from amanat import migrate
 from amanat.db import create_engine, session_factory, transaction
 from amanat.settings import Settings, SettingsError, load_settings
 from audit import EventTag, record_event
+from audit.errors import AuditError
+from audit.ledger import (
+    consistency_proof,
+    head_json,
+    inclusion_proof,
+    latest_tree_head,
+    publish_tree_head,
+    rewrap_ledger_keys,
+    verify_ledger,
+)
 from identity import passwords, recovery
 from identity.accounts import create_account, find_by_login
-from identity.models import Role
+from identity.errors import IdentityError
+from identity.models import Organisation, Role
+from identity.organisations import (
+    add_member,
+    create_api_key,
+    create_organisation,
+    list_api_keys,
+    list_organisations,
+    revoke_api_key,
+)
 from keys import KeysError
 from keys.stores import open_keystore
 from signing.errors import SigningError
@@ -28,11 +47,14 @@ from signing.pki import (
     rewrap_pki_keys,
 )
 from vault.blobs import FileBlobStore
+from vault.errors import VaultError
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
 
 DEMO_CITIZEN = "35202-1234567-1"
 DEMO_OFFICER = "demo-officer"
+DEMO_ORGANISATION = "DEMOBANK"
+DEMO_BANKER = "demo-bank"
 
 
 def _settings() -> Settings:
@@ -106,11 +128,23 @@ def _demo(settings: Settings, engine: Any) -> None:
         passwords.set_password(s, account=citizen, password=citizen_pw, now=now)
         passwords.set_password(s, account=officer, password=officer_pw, now=now)
         codes = recovery.generate_codes(s, account=citizen, now=now)
+        if s.get(Organisation, DEMO_ORGANISATION) is None:
+            create_organisation(s, code=DEMO_ORGANISATION, name="Demo Bank", now=now)
+        banker = find_by_login(s, login=DEMO_BANKER) or add_member(
+            s, code=DEMO_ORGANISATION, login=DEMO_BANKER, display_name="Demo Banker", now=now
+        )
+        banker_pw = _demo_password()
+        passwords.set_password(s, account=banker, password=banker_pw, now=now)
+        api = create_api_key(
+            s, code=DEMO_ORGANISATION, label="demo", scopes=["shares:read", "verify"], now=now
+        )
     click.echo("")
     click.echo("Demo accounts (for trying Amanat out; never use --demo in production):")
     click.echo(f"  citizen  CNIC {DEMO_CITIZEN}  password {citizen_pw}")
     click.echo(f"           or a recovery code, e.g. {codes[0]}")
     click.echo(f"  officer  login {DEMO_OFFICER}  password {officer_pw}  (department DEMO)")
+    click.echo(f"  bank     login {DEMO_BANKER}  password {banker_pw}  (organisation DEMOBANK)")
+    click.echo(f"           API key {api.token}")
     click.echo(
         "  Sign in at /login ('Sign in with a password'), then add a passkey under Security."
     )
@@ -184,6 +218,7 @@ def keys_rotate() -> None:
         with transaction(session_factory(engine)) as s:
             count = rewrap_owner_keys(s, keystore=store, now=now)
             pki_count = rewrap_pki_keys(s, keystore=store)
+            pki_count += rewrap_ledger_keys(s, keystore=store)
             record_event(
                 s,
                 tag=EventTag.KEYS_MASTER_KEY_ROTATED,
@@ -383,6 +418,9 @@ def issue_batch(department_code: str, report: str | None, workers: int, csv_file
             for r in results:
                 writer.writerow([r.line, r.citizen, r.serial or "", r.error or ""])
     click.echo(f"{len(results) - len(failed)} issued, {len(failed)} failed.")
+    with transaction(rt.sessions) as s:
+        head = publish_tree_head(s, keystore=rt.keystore, now=utcnow())
+        click.echo(f"Ledger tree head signed at {head.tree_size} events.")
     rt.engine.dispose()
     if failed:
         raise SystemExit(1)
@@ -517,6 +555,160 @@ def vault_sweep(min_age: int) -> None:
             s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age
         )
     click.echo(f"{removed} orphan blobs removed.")
+
+
+def _in_transaction(action: Any) -> Any:
+    """Run ``action(settings, session)`` in one transaction; domain errors become CLI errors."""
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        with transaction(session_factory(engine)) as s:
+            return action(settings, s)
+    except (IdentityError, AuditError, KeysError, VaultError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+@main.group()
+def org() -> None:
+    """Verifying organisations (banks, employers): registration, members, API keys."""
+
+
+@org.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option("--name-ur", default=None, help="The name in Urdu.")
+def org_create(code: str, name: str, name_ur: str | None) -> None:
+    """Register an organisation."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return create_organisation(s, code=code, name=name, name_ur=name_ur, now=utcnow()).code
+
+    click.echo(f"Organisation {_in_transaction(act)} registered.")
+
+
+@org.command("list")
+def org_list() -> None:
+    """Every organisation and its live API keys."""
+
+    def act(settings: Settings, s: Any) -> list[str]:
+        lines = []
+        for o in list_organisations(s):
+            live = [k for k in list_api_keys(s, code=o.code) if k.revoked_at is None]
+            lines.append(f"{o.code}\t{o.name}\t{len(live)} live API keys")
+        return lines
+
+    for line in _in_transaction(act):
+        click.echo(line)
+
+
+@org.command("add-member")
+@click.argument("code")
+@click.option("--login", required=True, help="The member's login name.")
+@click.option("--name", "display_name", required=True, help="The member's name.")
+def org_add_member(code: str, login: str, display_name: str) -> None:
+    """Add a member account; prints a one-time password (they then add a passkey)."""
+    password = _demo_password() + "-" + _demo_password()
+
+    def act(settings: Settings, s: Any) -> str:
+        account = add_member(s, code=code, login=login, display_name=display_name, now=utcnow())
+        passwords.set_password(s, account=account, password=password, now=utcnow())
+        return account.login
+
+    click.echo(
+        f"Member {_in_transaction(act)} added. First password (give it in person): {password}"
+    )
+
+
+@org.command("create-key")
+@click.argument("code")
+@click.option("--label", required=True, help="What the key is for (e.g. 'loan system').")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=("shares:read",),
+    show_default=True,
+    help="shares:read (fetch shared documents) and/or verify (verification API).",
+)
+def org_create_key(code: str, label: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key; it is printed once and never stored."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return create_api_key(s, code=code, label=label, scopes=scopes, now=utcnow()).token
+
+    token = _in_transaction(act)
+    click.echo("API key (shown once; store it in the organisation's secret store):")
+    click.echo(token)
+
+
+@org.command("revoke-key")
+@click.argument("key_id")
+def org_revoke_key(key_id: str) -> None:
+    """Revoke an API key at once (KEY_ID is the part after 'amanat_')."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return revoke_api_key(s, key_id=key_id, now=utcnow()).key_id
+
+    click.echo(f"API key {_in_transaction(act)} revoked.")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident ledger."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain and the Merkle tree from the table and check every signed tree head."""
+
+    def act(settings: Settings, s: Any) -> Any:
+        return verify_ledger(s)
+
+    report = _in_transaction(act)
+    if report.intact:
+        click.echo(
+            f"Ledger intact: {report.events} events, {report.heads} signed tree heads checked."
+        )
+        return
+    where = f"event {report.first_bad_seq}" if report.first_bad_seq else "the tree heads"
+    click.echo(f"LEDGER TAMPERED at {where}: {report.problem}", err=True)
+    raise SystemExit(1)
+
+
+@audit.command("publish")
+def audit_publish() -> None:
+    """Sign a tree head for the current ledger (run it from cron, e.g. every minute)."""
+
+    def act(settings: Settings, s: Any) -> Any:
+        return head_json(s, publish_tree_head(s, keystore=open_keystore(settings), now=utcnow()))
+
+    head = _in_transaction(act)
+    click.echo(f"Tree head: {head['tree_size']} events, root {head['root_hash']}.")
+
+
+@audit.command("proof")
+@click.option("--event", "event", type=int, help="Inclusion proof of this event (its number).")
+@click.option("--from", "old", type=int, help="Consistency proof from this tree size...")
+@click.option("--to", "new", type=int, help="...to this one (both sizes of signed heads).")
+def audit_proof(event: int | None, old: int | None, new: int | None) -> None:
+    """Print a proof as JSON (checkable with the algorithm in docs/ledger.md)."""
+    import json
+
+    if (event is None) == (old is None or new is None) or (old is None) != (new is None):
+        raise click.UsageError("give either --event ID or both --from N and --to M")
+
+    def act(settings: Settings, s: Any) -> Any:
+        if event is not None:
+            head = latest_tree_head(s)
+            if head is None or head.tree_size < event:
+                head = publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
+            return inclusion_proof(s, seq=event, head=head)
+        assert old is not None and new is not None
+        return consistency_proof(s, old_size=old, new_size=new)
+
+    click.echo(json.dumps(_in_transaction(act), indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

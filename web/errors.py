@@ -13,6 +13,8 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from audit import AuditError
+from audit.ledger import LedgerError
 from identity import errors as identity_errors
 from keys import KeyStoreError
 from signing import errors as signing_errors
@@ -27,6 +29,10 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (vault_errors.DocumentNotFound, 404, "not_found"),
     (vault_errors.DocumentUnreadable, 500, "document_unreadable"),
     (vault_errors.BlobStoreError, 503, "storage_unavailable"),
+    (vault_errors.InvalidShare, 400, "invalid_share"),
+    (identity_errors.ApiKeyRejected, 401, "api_key_rejected"),
+    (LedgerError, 404, "not_found"),
+    (AuditError, 400, "invalid_request"),
     (identity_errors.InvalidInput, 400, "invalid_input"),
     (identity_errors.Conflict, 409, "conflict"),
     (identity_errors.NotFound, 404, "not_found"),
@@ -101,6 +107,11 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(status, getattr(exc, "code", code), _public_message(exc, status))
 
         app.register_error_handler(exc_type, handler)
+
+    @app.errorhandler(vault_errors.ShareRefused)
+    def _share_refused(exc: vault_errors.ShareRefused) -> Response:
+        # 404 says nothing (another organisation's grant, a wrong link secret); 403 says why.
+        return error_response(exc.status, "share_refused", _public_message(exc, exc.status))
 
     @app.errorhandler(CsrfFailed)
     def _csrf(_exc: CsrfFailed) -> Response:

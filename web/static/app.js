@@ -106,6 +106,13 @@
         });
       });
     },
+    consent: function (form) {
+      // The challenge is the hash of the terms shown on the page: the passkey signs them.
+      var options = JSON.parse(form.getAttribute("data-options"));
+      return navigator.credentials.get(requestOptions(options)).then(function (cred) {
+        return post("/shares/confirm", { token: form.getAttribute("data-token"), credential: credentialJSON(cred) });
+      });
+    },
     add: function (form) {
       return post("/security/passkeys/begin", {}).then(function (start) {
         return navigator.credentials.create(creationOptions(start.options)).then(function (cred) {
@@ -183,7 +190,29 @@
     });
   }
 
+  // A new link share: the secret arrives in the fragment (never sent to the server); show it once.
+  function showNewLink() {
+    var box = document.getElementById("new-link");
+    var m = /^#link=([A-Za-z0-9_-]+)$/.exec(window.location.hash);
+    if (!box || !m) return;
+    var input = document.getElementById("share-link");
+    input.value = box.getAttribute("data-link-base") + "#" + m[1];
+    box.hidden = false;
+    history.replaceState(null, "", window.location.pathname);
+    input.focus(); input.select();
+  }
+  // The link's landing page: the access code is the fragment.
+  function openLink(form) {
+    var code = window.location.hash.replace(/^#/, "");
+    if (!/^[A-Za-z0-9_-]{20,}$/.test(code)) return;
+    form.elements.secret.value = code;
+    form.submit();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    showNewLink();
+    var linkForm = document.querySelector("form[data-link-secret]");
+    if (linkForm) openLink(linkForm);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-webauthn]"), bindWebAuthn);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), bindUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), bindConfirm);
@@ -336,6 +365,131 @@
       };
       xhr.onerror = function () { if (text) text.textContent = "The connection was lost. Please try again."; };
       xhr.send(new FormData(form));
+    });
+  });
+})();
+
+// The activity page's "check" button: inclusion proofs of the shown events against the latest
+// signed tree head, verified here with WebCrypto (RFC 9162 hashing; docs/ledger.md).
+(function () {
+  var enc = new TextEncoder();
+  function unb64(s) { var bin = atob(s), out = new Uint8Array(bin.length); for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
+  function concat() {
+    var n = 0, i; for (i = 0; i < arguments.length; i++) n += arguments[i].length;
+    var out = new Uint8Array(n), o = 0;
+    for (i = 0; i < arguments.length; i++) { out.set(arguments[i], o); o += arguments[i].length; }
+    return out;
+  }
+  function sha(bytes) { return crypto.subtle.digest("SHA-256", bytes).then(function (b) { return new Uint8Array(b); }); }
+  function nodeHash(l, r) { return sha(concat(new Uint8Array([1]), l, r)); }
+  function equal(a, b) { if (a.length !== b.length) return false; for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false; return true; }
+  function u64(n) { var out = new Uint8Array(8); for (var i = 7; i >= 0; i--) { out[i] = n % 256; n = Math.floor(n / 256); } return out; }
+  // RFC 9162 2.1.3.2
+  function verifyInclusion(leaf, index, size, path, root) {
+    var fn = index, sn = size - 1, r = Promise.resolve(leaf), i = 0;
+    function step(current) {
+      if (i === path.length) return sn === 0 && equal(current, root);
+      var p = path[i++];
+      if (sn === 0) return false;
+      var next;
+      if (fn % 2 === 1 || fn === sn) {
+        next = nodeHash(p, current);
+        if (fn % 2 === 0) { while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); } }
+      } else {
+        next = nodeHash(current, p);
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+      return next.then(step);
+    }
+    return r.then(step);
+  }
+  // RFC 9162 2.1.4.2
+  function verifyConsistency(m, n, oldRoot, newRoot, proof) {
+    if (m === n) return Promise.resolve(proof.length === 0 && equal(oldRoot, newRoot));
+    var items = proof.slice();
+    if ((m & (m - 1)) === 0) items.unshift(oldRoot);
+    if (!items.length) return Promise.resolve(false);
+    var fn = m - 1, sn = n - 1;
+    while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    var fr = items[0], sr = items[0], i = 1;
+    function step() {
+      if (i === items.length) return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+      var c = items[i++];
+      if (sn === 0) return false;
+      var work;
+      if (fn % 2 === 1 || fn === sn) {
+        work = Promise.all([nodeHash(c, fr), nodeHash(c, sr)]).then(function (h) { fr = h[0]; sr = h[1]; });
+        if (fn % 2 === 0) { while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); } }
+      } else {
+        work = nodeHash(sr, c).then(function (h) { sr = h; });
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+      return work.then(step);
+    }
+    return Promise.resolve().then(step);
+  }
+  function verifyHead(head) {
+    var message = concat(enc.encode("amanat-sth/1\n"), u64(head.tree_size), u64(head.timestamp), unb64(head.root_hash));
+    return crypto.subtle.importKey("spki", unb64(head.public_key), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
+      .then(function (key) { return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, unb64(head.signature), message); });
+  }
+  // Remember the ledger key and the last head seen here: a changed key or a history that does
+  // not extend the last one is reported.
+  function checkAgainstLastSeen(head) {
+    var last = null;
+    try { last = JSON.parse(localStorage.getItem("amanat-ledger-head") || "null"); } catch (e) { last = null; }
+    var save = function () {
+      try { localStorage.setItem("amanat-ledger-head", JSON.stringify({ key: head.public_key, size: head.tree_size, root: head.root_hash })); } catch (e) { /* private mode */ }
+      return true;
+    };
+    if (!last) return Promise.resolve(save());
+    if (last.key !== head.public_key || last.size > head.tree_size) return Promise.resolve(false);
+    if (last.size === head.tree_size) return Promise.resolve(last.root === head.root_hash && save());
+    return fetch("/api/v1/ledger/consistency?from=" + last.size + "&to=" + head.tree_size, { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) {
+        if (!c) return true; // no signed head of that exact size any more is not evidence of tampering
+        return verifyConsistency(last.size, head.tree_size, unb64(last.root), unb64(head.root_hash), c.proof.map(unb64))
+          .then(function (ok) { return ok && save(); });
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("ledger-check");
+    if (!box || !window.crypto || !crypto.subtle) return;
+    var button = document.getElementById("check-ledger"), out = box.querySelector(".ledger-result");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var items = Array.prototype.slice.call(document.querySelectorAll(".activity li[data-event]"));
+      var byEvent = {};
+      items.forEach(function (li) { byEvent[li.getAttribute("data-event")] = li; });
+      out.textContent = box.getAttribute("data-checking");
+      var query = items.map(function (li) { return "event=" + li.getAttribute("data-event"); }).join("&");
+      var bad = function (event) { out.textContent = box.getAttribute("data-bad").replace("{event}", event); box.setAttribute("data-result", "bad"); };
+      fetch("/activity/proofs?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+        var head = data.tree_head, root = unb64(head.root_hash);
+        return verifyHead(head).then(function (signed) {
+          if (!signed) return bad("(tree head)");
+          return checkAgainstLastSeen(head).then(function (consistent) {
+            if (!consistent) return bad("(tree head history)");
+            return Promise.all(data.proofs.map(function (p) {
+              var entry = unb64(p.entry), li = byEvent[String(p.event)];
+              var fields = JSON.parse(new TextDecoder().decode(entry.slice(32)));
+              // The entry must be the event shown on the page: number, time and kind.
+              var shown = li && fields.seq === p.event && fields.at === li.getAttribute("data-at") && fields.tag === li.getAttribute("data-tag");
+              return sha(concat(new Uint8Array([0]), entry)).then(function (leaf) {
+                return verifyInclusion(leaf, p.leaf_index, head.tree_size, p.path.map(unb64), root);
+              }).then(function (ok) { return ok && shown ? null : p.event; });
+            })).then(function (results) {
+              var failed = results.filter(function (x) { return x !== null; });
+              if (failed.length) return bad(failed[0]);
+              out.textContent = box.getAttribute("data-ok").replace("{n}", data.proofs.length)
+                .replace("{size}", head.tree_size).replace("{at}", head.signed_at);
+              box.setAttribute("data-result", "ok");
+            });
+          });
+        });
+      }).catch(function (e) { if (window.console) console.error("ledger check: " + e); bad("?"); });
     });
   });
 })();

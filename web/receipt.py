@@ -1,0 +1,60 @@
+"""The printable consent receipt (PDF): the terms in words, the signed JSON receipt attached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fpdf import FPDF
+
+
+def _latin(text: object) -> str:
+    # The core font has nothing to embed (light files); what it cannot show is replaced, and the
+    # attached JSON keeps every character exactly.
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
+    """One A4 page: who shared what with whom, why, until when; the signed receipt attached."""
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_margins(20, 20, 20)
+    pdf.add_page()
+    pdf.set_creator("Amanat")
+    pdf.set_title("Consent receipt")
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: object, size: float = 10, bold: bool = False, gap: float = 6) -> None:
+        pdf.set_font("helvetica", "B" if bold else "", size)
+        pdf.multi_cell(width, gap, _latin(text), new_x="LMARGIN", new_y="NEXT")
+
+    terms = receipt["evidence"]["terms"]
+    purpose = receipt["services"][0]["purposes"][0]
+    line("Consent receipt", 18, bold=True, gap=10)
+    line(f"Receipt: {receipt['consentReceiptID']}")
+    line(f"Citizen: {terms['citizen']['name']}")
+    line(f"Shared with: {purpose['thirdPartyName']}")
+    line(f"Purpose: {purpose['purpose']}")
+    line(f"Given: {terms['created_at']}    Ends: {purpose['termination']}")
+    line(f"State when printed: {receipt['state']} ({receipt['issued_at']})")
+    pdf.ln(2)
+    line("Documents", 12, bold=True, gap=8)
+    for doc in terms["documents"]:
+        line(f"- {doc['title']}")
+    pdf.ln(2)
+    line("How this consent was given", 12, bold=True, gap=8)
+    line(receipt["collectionMethod"])
+    line(f"SHA-256 of the terms the passkey signed: {receipt['evidence']['challenge_sha256']}")
+    pdf.ln(2)
+    line("Signature", 12, bold=True, gap=8)
+    line(
+        "This receipt is signed by the Amanat service (JWS, ES256). The signed JSON receipt is"
+        " attached to this PDF as consent-receipt.json; its SHA-256 is "
+        + hashlib.sha256(token.encode()).hexdigest()
+    )
+    pdf.embed_file(
+        bytes=json.dumps({"receipt": receipt, "jws": token}, ensure_ascii=False, indent=2).encode(),
+        basename="consent-receipt.json",
+        mime_type="application/json",
+    )
+    return bytes(pdf.output())

@@ -1,0 +1,33 @@
+"""The ledger's public face: signed tree heads and consistency proofs (no event content)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from audit.errors import AuditError
+from audit.ledger import consistency_proof, head_json, publish_tree_head
+from web.app import db, now, runtime
+from web.views.activity import TREE_HEAD_FRESHNESS
+
+bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
+
+
+@bp.get("/tree-head")
+def tree_head() -> Response:
+    """The latest signed tree head (signed now if the last one is stale)."""
+    head = publish_tree_head(
+        db(), keystore=runtime().keystore, now=now(), max_age=TREE_HEAD_FRESHNESS
+    )
+    return jsonify(head_json(db(), head))
+
+
+@bp.get("/consistency")
+def consistency() -> Response:
+    """A consistency proof between the signed heads of sizes ``from`` and ``to``."""
+    old = request.args.get("from", type=int)
+    new = request.args.get("to", type=int)
+    if old is None or new is None:
+        raise AuditError(_("Give the two tree sizes as ?from=N&to=M."))
+    return jsonify(consistency_proof(db(), old_size=old, new_size=new))

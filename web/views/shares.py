@@ -1,0 +1,490 @@
+"""Sharing under consent: the citizen's /shares pages, organisation members' /org pages, link
+shares (/s/<grant>, secret in the URL fragment) and the organisation API (/api/v1/shared).
+
+Every refused access is written to the citizen's ledger in a transaction of its own (the refused
+request's transaction rolls back), then answered 403/404 without saying more than needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from identity.ceremonies import consume_ceremony
+from identity.errors import ApiKeyRejected, PasskeyRejected
+from identity.models import Account, ApiKey, Role
+from identity.organisations import authenticate_api_key, key_id_of, list_organisations
+from identity.passkeys import finish_confirmation, start_confirmation
+from vault.errors import InvalidShare, ShareRefused
+from vault.models import Grant
+from vault.service import OpenedDocument, list_documents
+from vault.shares import (
+    GrantState,
+    Recipient,
+    accesses,
+    consent_receipt,
+    create_grant,
+    fetch_shared_document,
+    get_own_grant,
+    grant_state,
+    grants_for_organisation,
+    list_grants,
+    list_shared,
+    prepare_grant,
+    record_refusal,
+    withdraw_grant,
+)
+from web.app import current_account, db, login_required, now, runtime, side_transaction
+from web.receipt import receipt_pdf
+from web.views.activity import describe
+
+bp = Blueprint("shares", __name__)
+T = TypeVar("T")
+
+STATE_LABELS = {
+    GrantState.ACTIVE: _l("Active"),
+    GrantState.WITHDRAWN: _l("Withdrawn"),
+    GrantState.EXPIRED: _l("Expired"),
+    GrantState.EXHAUSTED: _l("Used up"),
+}
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def _me() -> Account:
+    account = current_account()
+    assert account is not None
+    return account
+
+
+def _refusing(
+    grant_id: uuid.UUID | None,
+    actor: str,
+    action: Callable[[], T],
+    document_id: uuid.UUID | None = None,
+) -> T:
+    """Run an access; a refusal is logged for the citizen in its own transaction, then raised."""
+    try:
+        return action()
+    except ShareRefused as refused:
+        with side_transaction() as s:
+            record_refusal(
+                s,
+                grant_id=grant_id,
+                actor=actor,
+                reason=refused.reason,
+                now=now(),
+                document_id=document_id,
+            )
+        raise
+
+
+def _send(opened: OpenedDocument) -> Response:
+    response = send_file(
+        opened.file,
+        mimetype=opened.version.media_type,
+        as_attachment=True,
+        download_name=opened.version.filename,
+        max_age=0,
+        conditional=False,
+        etag=False,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _int_field(name: str) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidShare(_("Please enter a whole number.")) from None
+
+
+# -- the citizen ----------------------------------------------------------------------------------
+
+
+@bp.get("/shares")
+@login_required(Role.CITIZEN)
+def index() -> str:
+    """Every grant with its state and each access under it."""
+    me = _me()
+    grants = list_grants(db(), owner_id=me.id, now=now())
+    rows = [(g, grant_state(g, now()), accesses(db(), grant=g)) for g in grants]
+    return render_template("shares.html", rows=rows, labels=STATE_LABELS, describe=describe)
+
+
+@bp.get("/shares/new")
+@login_required(Role.CITIZEN)
+def new() -> str:
+    """The form: documents, recipient, purpose, duration, download limit."""
+    me = _me()
+    chosen = set(request.args.getlist("document"))
+    return render_template(
+        "shares_new.html",
+        documents=list_documents(db(), owner_id=me.id),
+        organisations=list_organisations(db()),
+        chosen=chosen,
+    )
+
+
+@bp.post("/shares/new")
+@login_required(Role.CITIZEN)
+def prepare() -> str:
+    """Check the request and show the terms in plain words, to confirm with a passkey."""
+    me = _me()
+    recipient = request.form.get("recipient", "")
+    days = _int_field("days")
+    pending = prepare_grant(
+        db(),
+        owner_id=me.id,
+        document_ids=[_uuid(v) for v in request.form.getlist("document")],
+        purpose=request.form.get("purpose", ""),
+        days=days if days is not None else 30,
+        organisation_code=None if recipient in ("", "link") else recipient,
+        max_fetches=_int_field("max_fetches"),
+        now=now(),
+    )
+    started = start_confirmation(
+        db(),
+        rp=runtime().rp,
+        account=me,
+        challenge=pending.challenge,
+        payload=pending.terms,
+        now=now(),
+    )
+    return render_template(
+        "shares_confirm.html",
+        terms=pending.terms,
+        expires=dt.datetime.fromisoformat(pending.terms["expires_at"]),
+        token=started.token,
+        options=json.dumps(started.options),
+    )
+
+
+@bp.post("/shares/confirm")
+@login_required(Role.CITIZEN)
+def confirm() -> Response:
+    """Verify the passkey's signature over the terms and store the grant."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
+        raise PasskeyRejected()
+    account_id = _me().id
+    with side_transaction() as s:
+        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
+    me = db().get(Account, account_id)
+    assert me is not None
+    confirmation = finish_confirmation(
+        db(),
+        rp=runtime().rp,
+        ceremony=ceremony,
+        account=me,
+        response=body["credential"],
+        now=now(),
+    )
+    created = create_grant(db(), owner_id=me.id, confirmation=confirmation, now=now())
+    target = url_for("shares.detail", grant_id=str(created.grant.id))
+    if created.link_secret:
+        # The secret travels only in the fragment: the page shows the link once, it is never sent.
+        target += "#link=" + created.link_secret
+    flash(_("Your consent was recorded."))
+    return jsonify({"redirect": target})
+
+
+@bp.get("/shares/<grant_id>")
+@login_required(Role.CITIZEN)
+def detail(grant_id: str) -> str:
+    """One grant: terms, state, accesses, receipts, withdraw."""
+    grant = get_own_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id))
+    state = grant_state(grant, now())
+    return render_template(
+        "share.html",
+        grant=grant,
+        state=state,
+        labels=STATE_LABELS,
+        events=accesses(db(), grant=grant),
+        describe=describe,
+        link_base=runtime().settings.public_base_url.rstrip("/")
+        + url_for("shares.link_page", grant_id=str(grant.id)),
+    )
+
+
+@bp.post("/shares/<grant_id>/withdraw")
+@login_required(Role.CITIZEN)
+def withdraw(grant_id: str) -> Response:
+    """End the consent at once."""
+    withdraw_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id), now=now())
+    flash(_("Consent withdrawn. Nobody can fetch these documents under it any more."))
+    return redirect(url_for("shares.detail", grant_id=grant_id))
+
+
+def _receipt(grant: Grant, fmt: str) -> Response:
+    receipt, token = consent_receipt(
+        db(),
+        grant=grant,
+        ctx=runtime().vault,
+        base_url=runtime().settings.public_base_url,
+        now=now(),
+    )
+    if fmt == "pdf":
+        response = Response(receipt_pdf(receipt, token), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="consent-receipt-{grant.id}.pdf"'
+        )
+        return response
+    response = jsonify({"receipt": receipt, "jws": token})
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="consent-receipt-{grant.id}.json"'
+    )
+    return response
+
+
+@bp.get("/shares/<grant_id>/receipt.<fmt>")
+@login_required(Role.CITIZEN)
+def receipt(grant_id: str, fmt: str) -> Response:
+    """The consent receipt, signed by the service (JSON with its JWS, or a printable PDF)."""
+    if fmt not in ("json", "pdf"):
+        abort(404)
+    return _receipt(get_own_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id)), fmt)
+
+
+# -- organisation members -------------------------------------------------------------------------
+
+
+def _member_recipient() -> Recipient:
+    me = _me()
+    if not me.affiliation:
+        abort(403)
+    return Recipient(
+        actor=f"organisation:{me.affiliation} member:{me.id}", organisation_code=me.affiliation
+    )
+
+
+@bp.get("/org")
+@login_required(Role.VERIFIER)
+def org_index() -> str:
+    """The organisation's active grants."""
+    recipient = _member_recipient()
+    assert recipient.organisation_code is not None
+    grants = grants_for_organisation(db(), organisation_code=recipient.organisation_code, now=now())
+    return render_template("org.html", grants=grants)
+
+
+@bp.get("/org/grants/<grant_id>")
+@login_required(Role.VERIFIER)
+def org_grant(grant_id: str) -> str:
+    """The documents shared under one grant."""
+    recipient = _member_recipient()
+    gid = _uuid(grant_id)
+    grant = _refusing(
+        gid,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
+    )
+    return render_template("org_grant.html", grant=grant)
+
+
+@bp.get("/org/grants/<grant_id>/documents/<document_id>")
+@login_required(Role.VERIFIER)
+def org_document(grant_id: str, document_id: str) -> Response:
+    """Download a shared document (counted and written to the citizen's ledger)."""
+    recipient = _member_recipient()
+    gid, did = _uuid(grant_id), _uuid(document_id)
+    opened = _refusing(
+        gid,
+        recipient.actor,
+        lambda: fetch_shared_document(
+            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
+        ),
+        document_id=did,
+    )
+    return _send(opened)
+
+
+@bp.get("/org/grants/<grant_id>/receipt.json")
+@login_required(Role.VERIFIER)
+def org_receipt(grant_id: str) -> Response:
+    """The organisation's copy of the consent receipt."""
+    recipient = _member_recipient()
+    gid = _uuid(grant_id)
+    grant = _refusing(
+        gid,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
+    )
+    return _receipt(grant, "json")
+
+
+# -- link shares ----------------------------------------------------------------------------------
+
+
+def _link_recipient() -> Recipient:
+    return Recipient(actor="link", link_secret=(request.form.get("secret") or "").strip())
+
+
+@bp.get("/s/<grant_id>")
+def link_page(grant_id: str) -> str:
+    """The link's landing page: the secret comes from the URL fragment (script) or is typed."""
+    _uuid(grant_id)
+    return render_template("link.html", grant_id=grant_id, grant=None)
+
+
+@bp.post("/s/<grant_id>")
+def link_open(grant_id: str) -> str:
+    """List the documents shared by link (the secret is posted, never in a URL)."""
+    gid = _uuid(grant_id)
+    recipient = _link_recipient()
+    grant = _refusing(
+        gid,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
+    )
+    return render_template(
+        "link.html", grant_id=grant_id, grant=grant, secret=recipient.link_secret
+    )
+
+
+@bp.post("/s/<grant_id>/documents/<document_id>")
+def link_document(grant_id: str, document_id: str) -> Response:
+    """Download one document shared by link."""
+    gid, did = _uuid(grant_id), _uuid(document_id)
+    recipient = _link_recipient()
+    opened = _refusing(
+        gid,
+        recipient.actor,
+        lambda: fetch_shared_document(
+            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
+        ),
+        document_id=did,
+    )
+    return _send(opened)
+
+
+# -- the organisation API -------------------------------------------------------------------------
+
+
+def api_key(scope: str, grant_id: uuid.UUID | None = None) -> ApiKey:
+    """The request's API key (``Authorization: Bearer amanat_...``) with ``scope``.
+
+    A refused key is logged (for the citizen when the URL names their grant) and answered 401.
+    """
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    try:
+        return authenticate_api_key(db(), token=token, scope=scope, now=now())
+    except ApiKeyRejected:
+        claimed = key_id_of(token)
+        with side_transaction() as s:
+            record_refusal(
+                s,
+                grant_id=grant_id,
+                now=now(),
+                reason="api-key-refused",
+                actor=f"api-key:{claimed}" if claimed else "api-key:malformed",
+            )
+        raise
+
+
+def _api_recipient(key: ApiKey) -> Recipient:
+    return Recipient(
+        actor=f"organisation:{key.organisation_code} api-key:{key.key_id}",
+        organisation_code=key.organisation_code,
+    )
+
+
+def _grant_json(grant: Grant) -> dict[str, Any]:
+    return {
+        "grant": str(grant.id),
+        "purpose": grant.purpose,
+        "created_at": grant.created_at.isoformat(),
+        "expires_at": grant.expires_at.isoformat(),
+        "max_fetches": grant.max_fetches,
+        "fetches": grant.fetch_count,
+        "citizen": grant.terms.get("citizen", {}).get("name"),
+        "documents": [
+            {
+                "id": str(d.document_id),
+                "title": d.title,
+                "href": url_for(
+                    "shares.api_document", grant_id=str(grant.id), document_id=str(d.document_id)
+                ),
+            }
+            for d in grant.documents
+        ],
+    }
+
+
+@bp.get("/api/v1/shared")
+def api_grants() -> Response:
+    """The key's organisation's active grants."""
+    key = api_key("shares:read")
+    grants = grants_for_organisation(db(), organisation_code=key.organisation_code, now=now())
+    return jsonify({"grants": [_grant_json(g) for g in grants]})
+
+
+@bp.get("/api/v1/shared/<grant_id>")
+def api_grant(grant_id: str) -> Response:
+    """One grant and its documents (the look is written to the citizen's ledger)."""
+    gid = _uuid(grant_id)
+    recipient = _api_recipient(api_key("shares:read", gid))
+    grant = _refusing(
+        gid,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
+    )
+    return jsonify(_grant_json(grant))
+
+
+@bp.get("/api/v1/shared/<grant_id>/documents/<document_id>")
+def api_document(grant_id: str, document_id: str) -> Response:
+    """A shared document's bytes."""
+    gid, did = _uuid(grant_id), _uuid(document_id)
+    recipient = _api_recipient(api_key("shares:read", gid))
+    opened = _refusing(
+        gid,
+        recipient.actor,
+        lambda: fetch_shared_document(
+            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
+        ),
+        document_id=did,
+    )
+    return _send(opened)
+
+
+@bp.get("/api/v1/shared/<grant_id>/receipt")
+def api_receipt(grant_id: str) -> Response:
+    """The organisation's copy of the signed consent receipt."""
+    gid = _uuid(grant_id)
+    recipient = _api_recipient(api_key("shares:read", gid))
+    grant = _refusing(
+        gid,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
+    )
+    return _receipt(grant, "json")
