@@ -60,9 +60,10 @@ clean:
 
 # Translations: extract every user-facing string, merge into the catalogues, compile.
 BABEL_KEYWORDS := -k _ -k _l -k gettext -k lazy_gettext -k InvalidInput -k UploadRejected \
-	-k Conflict -k PasskeyRejected -k NotAllowed -k RateLimited -k AuthenticationFailed
+	-k Conflict -k PasskeyRejected -k NotAllowed -k RateLimited -k AuthenticationFailed \
+	-k InvalidShare -k ShareRefused -k ApiKeyRejected
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --omit-header \
 	  -o web/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-location --omit-header
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations -N --width=0
 	$(VENV)/bin/pybabel compile -d web/translations

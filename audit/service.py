@@ -7,9 +7,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from amanat.db import is_postgresql
@@ -90,16 +90,34 @@ def lock_ledger(session: Session) -> None:
 
 
 def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
-    """Stored tree nodes by (level, index), in one query."""
-    wanted = list(wanted)
-    if not wanted:
+    """Stored tree nodes by (level, index), in one query that uses the primary key."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in wanted:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
         return {}
+    # One (level = ? AND idx IN (...)) per level: SQLite does not use an index for row values.
     rows = session.execute(
         select(AuditTreeNode.level, AuditTreeNode.idx, AuditTreeNode.hash).where(
-            tuple_(AuditTreeNode.level, AuditTreeNode.idx).in_(wanted)
+            or_(
+                *(
+                    and_(AuditTreeNode.level == level, AuditTreeNode.idx.in_(idxs))
+                    for level, idxs in by_level.items()
+                )
+            )
         )
     ).all()
     return {(r.level, r.idx): r.hash for r in rows}
+
+
+_EVENTS = cast(Table, AuditEvent.__table__)
+_NODES = cast(Table, AuditTreeNode.__table__)
+# Fixed-shape Core statements: compiled once and cached, so an append costs three short
+# statements (the last event, the event, its tree nodes) and a sibling read every other time.
+_LAST = select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
+_SIBLING = select(_NODES.c.hash).where(
+    _NODES.c.level == bindparam("level"), _NODES.c.idx == bindparam("idx")
+)
 
 
 def record_event(
@@ -112,15 +130,17 @@ def record_event(
     object_type: str | None = None,
     object_id: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
-    """Append an event in the caller's transaction (it commits or rolls back with the action)."""
+) -> int:
+    """Append an event in the caller's transaction (it commits or rolls back with the action).
+
+    Returns the event's number (its ``seq``).
+    """
     if not isinstance(tag, EventTag):
         raise AuditError("event tags must be EventTag members")
     lock_ledger(session)
     session.info[LEDGER_APPENDED] = True
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    conn = session.connection()
+    last = conn.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     clean = dict(details or {})
     occurred = _utc(now)
@@ -135,28 +155,31 @@ def record_event(
         details=clean,
         occurred_at=occurred,
     )
-    event = AuditEvent(
-        seq=seq,
-        tag=tag.value,
-        actor=actor,
-        subject_id=subject_id,
-        object_type=object_type,
-        object_id=object_id,
-        details=clean,
-        occurred_at=occurred,
-        prev_hash=prev,
-        hash=hashlib.sha256(entry).digest(),
+    conn.execute(
+        _EVENTS.insert(),
+        {
+            "seq": seq,
+            "tag": tag.value,
+            "actor": actor,
+            "subject_id": subject_id,
+            "object_type": object_type,
+            "object_id": object_id,
+            "details": clean,
+            "occurred_at": occurred,
+            "prev_hash": prev,
+            "hash": hashlib.sha256(entry).digest(),
+        },
     )
-    session.add(event)
-    index = seq - 1
-    siblings = fetch_nodes(session, merkle.left_siblings(index))
-    nodes = merkle.new_nodes(index, merkle.leaf_hash(entry), siblings.__getitem__)
-    session.execute(
-        insert(AuditTreeNode),
-        [{"level": lv, "idx": i, "hash": h} for (lv, i), h in nodes],
-    )
-    session.flush()
-    return event
+
+    def sibling(node: merkle.Node) -> bytes:
+        value = conn.execute(_SIBLING, {"level": node[0], "idx": node[1]}).scalar()
+        if value is None:
+            raise AuditError("the ledger's tree is missing a node: run 'amanat audit verify'")
+        return bytes(value)
+
+    nodes = merkle.new_nodes(seq - 1, merkle.leaf_hash(entry), sibling)
+    conn.execute(_NODES.insert(), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in nodes])
+    return seq
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from bench import issue_bench, vault_bench, verify_bench
+from bench import issue_bench, ledger_bench, vault_bench, verify_bench
 
-SUITES = {"vault": vault_bench.run, "issue": issue_bench.run, "verify": verify_bench.run}
+SUITES = {
+    "vault": vault_bench.run,
+    "issue": issue_bench.run,
+    "verify": verify_bench.run,
+    "ledger": ledger_bench.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

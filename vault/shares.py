@@ -38,6 +38,7 @@ from vault.errors import DocumentNotFound, InvalidShare, ShareRefused
 from vault.models import Document, Grant, GrantDocument
 from vault.service import OpenedDocument, VaultContext, open_document
 
+# Limits (the error messages below spell them out, for translation).
 MAX_DAYS = 365
 MAX_FETCHES = 1000
 MAX_DOCUMENTS = 50
@@ -96,7 +97,7 @@ def _owned_documents(
     if not ids:
         raise InvalidShare("Choose at least one document to share.")
     if len(ids) > MAX_DOCUMENTS:
-        raise InvalidShare(f"Share at most {MAX_DOCUMENTS} documents at a time.")
+        raise InvalidShare("Share at most 50 documents at a time.")
     docs = session.scalars(
         select(Document).where(Document.id.in_(ids), Document.owner_id == owner_id)
     ).all()
@@ -128,9 +129,9 @@ def prepare_grant(
         raise NotFound("no such account")
     docs = _owned_documents(session, owner_id=owner_id, document_ids=document_ids)
     if not 1 <= days <= MAX_DAYS:
-        raise InvalidShare(f"A consent lasts 1 to {MAX_DAYS} days.")
+        raise InvalidShare("A consent lasts 1 to 365 days.")
     if max_fetches is not None and not 1 <= max_fetches <= MAX_FETCHES:
-        raise InvalidShare(f"Allow 1 to {MAX_FETCHES} downloads, or leave it empty for no limit.")
+        raise InvalidShare("Allow 1 to 1000 downloads, or leave it empty for no limit.")
     recipient: dict[str, Any]
     if organisation_code:
         org = get_organisation(session, code=organisation_code)
@@ -338,13 +339,15 @@ def authorize(
         if expected is None or not hmac.compare_digest(expected, given):
             raise ShareRefused("No such shared documents.", reason="bad-link-secret", status=404)
     state = settle(session, grant, now=now)
-    if state is not GrantState.ACTIVE:
-        messages = {
-            GrantState.WITHDRAWN: "The citizen has withdrawn this consent.",
-            GrantState.EXPIRED: "This consent has expired.",
-            GrantState.EXHAUSTED: "The number of downloads this consent allows has been used.",
-        }
-        raise ShareRefused(messages[state], reason=state.value, status=403)
+    # One literal per state, so that the messages are found for translation.
+    if state is GrantState.WITHDRAWN:
+        raise ShareRefused("The citizen has withdrawn this consent.", reason=state.value)
+    if state is GrantState.EXPIRED:
+        raise ShareRefused("This consent has expired.", reason=state.value)
+    if state is GrantState.EXHAUSTED:
+        raise ShareRefused(
+            "The number of downloads this consent allows has been used.", reason=state.value
+        )
     return grant
 
 

@@ -26,6 +26,9 @@ KEYWORDS = [
     "NotAllowed",
     "RateLimited",
     "AuthenticationFailed",
+    "InvalidShare",
+    "ShareRefused",
+    "ApiKeyRejected",
 ]
 
 
