@@ -44,6 +44,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         str(code): {
             "description": {
                 400: "Bad input",
+                401: "API key missing, unknown, revoked or without the scope",
+                403: "The consent was withdrawn, has expired or its downloads are used up",
                 404: "Not found",
                 413: "Too large",
                 429: "Rate limited",
@@ -62,7 +64,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "info": {
             "title": "Amanat public API",
             "version": "1",
-            "description": "Verify certificates issued through Amanat. Public, rate-limited, no account.",
+            "description": "Verify certificates issued through Amanat (public, rate-limited, no account needed); fetch documents citizens shared under consent (organisation API key); read the ledger's signed tree heads.",
         },
         "servers": [{"url": f"{base_url.rstrip('/')}/api/v1"}],
         "paths": {
@@ -141,6 +143,170 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            **_sharing_paths(),
+            **_ledger_paths(),
         },
-        "components": {"schemas": {"Verdict": _VERDICT, "Signature": _SIGNATURE, "Error": _ERROR}},
+        "components": {
+            "schemas": {
+                "Verdict": _VERDICT,
+                "Signature": _SIGNATURE,
+                "Error": _ERROR,
+                "Grant": _GRANT,
+                "TreeHead": _TREE_HEAD,
+            },
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An organisation's API key (amanat_<id>_<secret>). Optional on "
+                    "/verify and /verify-qr (scope 'verify': the citizen sees who checked).",
+                }
+            },
+        },
+    }
+
+
+_GRANT = {
+    "type": "object",
+    "properties": {
+        "grant": {"type": "string", "format": "uuid"},
+        "purpose": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "max_fetches": {"type": ["integer", "null"]},
+        "fetches": {"type": "integer"},
+        "citizen": {"type": "string"},
+        "documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "title": {"type": "string"},
+                    "href": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_TREE_HEAD = {
+    "type": "object",
+    "description": "A signed tree head of the ledger (docs/ledger.md); binary values base64.",
+    "properties": {
+        "tree_size": {"type": "integer"},
+        "root_hash": {"type": "string"},
+        "timestamp": {"type": "integer", "description": "milliseconds since 1970 UTC"},
+        "signed_at": {"type": "string", "format": "date-time"},
+        "key_id": {"type": "string"},
+        "public_key": {"type": "string", "description": "SubjectPublicKeyInfo DER, base64"},
+        "signature": {"type": "string", "description": "ECDSA P-256 r||s, base64"},
+    },
+}
+
+
+def _uuid_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _sharing_paths() -> dict[str, Any]:
+    key = [{"apiKey": []}]
+    grant = {"application/json": {"schema": {"$ref": "#/components/schemas/Grant"}}}
+    return {
+        "/shared": {
+            "get": {
+                "summary": "The organisation's active consents",
+                "security": key,
+                "responses": {
+                    "200": {
+                        "description": "Active grants",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "grants": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Grant"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_errors(401),
+                },
+            }
+        },
+        "/shared/{grant}": {
+            "get": {
+                "summary": "One consent and its documents (the look is shown to the citizen)",
+                "security": key,
+                "parameters": [_uuid_param("grant")],
+                "responses": {
+                    "200": {"description": "The grant", "content": grant},
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/shared/{grant}/documents/{document}": {
+            "get": {
+                "summary": "A shared document's bytes (counted; shown to the citizen)",
+                "security": key,
+                "parameters": [_uuid_param("grant"), _uuid_param("document")],
+                "responses": {
+                    "200": {
+                        "description": "The document",
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/shared/{grant}/receipt": {
+            "get": {
+                "summary": "The signed consent receipt (Kantara CR fields, JWS by the ledger key)",
+                "security": key,
+                "parameters": [_uuid_param("grant")],
+                "responses": {
+                    "200": {
+                        "description": "Receipt and JWS",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+    }
+
+
+def _ledger_paths() -> dict[str, Any]:
+    head = {"application/json": {"schema": {"$ref": "#/components/schemas/TreeHead"}}}
+    return {
+        "/ledger/tree-head": {
+            "get": {
+                "summary": "The latest signed tree head of the activity ledger",
+                "responses": {"200": {"description": "Signed tree head", "content": head}},
+            }
+        },
+        "/ledger/consistency": {
+            "get": {
+                "summary": "Consistency proof between the signed heads of two tree sizes",
+                "parameters": [
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    },
+                    {"name": "to", "in": "query", "required": True, "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Both heads and the proof (RFC 9162 2.1.4)",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(400, 404),
+                },
+            }
+        },
     }

@@ -147,9 +147,18 @@ def verify_qr_code(session: Session, *, text: str, now: dt.datetime) -> dict[str
 
 
 def record_verification(
-    session: Session, *, result: dict[str, Any], actor: str, channel: str, now: dt.datetime
+    session: Session,
+    *,
+    result: dict[str, Any],
+    actor: str,
+    channel: str,
+    now: dt.datetime,
+    organisation: str | None = None,
 ) -> None:
-    """A ledger event for the holder each time their certificate is verified (no file is kept)."""
+    """A ledger event for the holder each time their certificate is verified (no file is kept).
+
+    ``organisation`` is the verifying organisation's name when it identified itself (API key).
+    """
     cert = result.get("certificate")
     if not cert:
         return
@@ -169,6 +178,7 @@ def record_verification(
             "title": cert["type"],
             "channel": channel,
             "indication": result["indication"],
+            **({"organisation": organisation} if organisation else {}),
         },
     )
 

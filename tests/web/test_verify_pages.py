@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -196,7 +197,13 @@ def test_api_verify_qr(client, issued) -> None:
 def test_openapi_document_describes_every_endpoint(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/verify", "/verify-qr", "/certificates/{serial}", "/trust-list"}
+    names = {"grant_id": "grant", "document_id": "document", "serial": "serial"}
+    routes = {
+        re.sub(r"<(\w+)>", lambda m: "{" + names[m.group(1)] + "}", r.rule)
+        for r in client.application.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
+    }
+    assert {"/api/v1" + p for p in doc["paths"]} == routes
     assert doc["components"]["schemas"]["Verdict"]["properties"]["indication"]["enum"] == [
         "TOTAL_PASSED",
         "TOTAL_FAILED",
@@ -239,3 +246,37 @@ def test_result_page_offers_a_pdf_report(client, issued, tmp_path) -> None:
         ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Verdict: TOTAL_PASSED" in text and hashlib.sha256(pdf).hexdigest() in text
+
+
+def test_api_verification_with_a_key_names_the_organisation(
+    client, issued, sessions, clock
+) -> None:
+    """With an API key of scope 'verify', the holder sees which organisation checked."""
+    from identity.organisations import create_api_key, create_organisation
+
+    _, pdf = issued
+    with sessions() as s:
+        create_organisation(s, code="BANK", name="Example Bank", now=clock.value)
+        key = create_api_key(s, code="BANK", label="t", scopes=["verify"], now=clock.value).token
+        s.commit()
+    api = client.application.test_client()
+    r = api.post(
+        "/api/v1/verify",
+        data=pdf,
+        content_type="application/pdf",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 200 and r.get_json()["indication"] == "TOTAL_PASSED"
+    with sessions() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified")).one()
+        assert event.actor.startswith("organisation:BANK")
+    assert "Example Bank checked your Degree Certificate" in client.get("/activity").get_data(
+        as_text=True
+    )
+    forged = api.post(
+        "/api/v1/verify",
+        data=pdf,
+        content_type="application/pdf",
+        headers={"Authorization": "Bearer amanat_0000000000000000_" + "A" * 43},
+    )
+    assert forged.status_code == 401

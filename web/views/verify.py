@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from identity.models import Organisation
 from keys.pki import load_cert, public_key_der
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
@@ -119,6 +120,24 @@ def landing(serial: str) -> str:
     )
 
 
+def _verifier() -> tuple[str, str | None]:
+    """Who is verifying: "anonymous", or the organisation of an API key with scope ``verify``.
+
+    The API stays open without a key; a key that is sent must be valid (401 otherwise), so an
+    organisation never silently appears as anonymous.
+    """
+    if not request.headers.get("Authorization"):
+        return "anonymous", None
+    from web.views.shares import api_key
+
+    key = api_key("verify")
+    org = db().get(Organisation, key.organisation_code)
+    return (
+        f"organisation:{key.organisation_code} api-key:{key.key_id}",
+        org.name if org else key.organisation_code,
+    )
+
+
 @bp.post("/api/v1/verify")
 def api_verify() -> Response:
     """PDF (multipart ``file`` or an application/pdf body) → verdict JSON (DESIGN 4.3)."""
@@ -128,8 +147,11 @@ def api_verify() -> Response:
         return error_response(
             400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
         )
+    actor, organisation = _verifier()
     result = verify_document(db(), data=data, now=now())
-    record_verification(db(), result=result, actor="anonymous", channel="api", now=now())
+    record_verification(
+        db(), result=result, actor=actor, channel="api", now=now(), organisation=organisation
+    )
     return jsonify(result)
 
 
@@ -141,8 +163,11 @@ def api_verify_qr() -> Response:
     text = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
+    actor, organisation = _verifier()
     result = verify_qr_code(db(), text=text, now=now())
-    record_verification(db(), result=result, actor="anonymous", channel="qr", now=now())
+    record_verification(
+        db(), result=result, actor=actor, channel="qr", now=now(), organisation=organisation
+    )
     return jsonify(result)
 
 
