@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from audit import merkle
@@ -394,10 +394,22 @@ def verify_ledger(session: Session, *, batch: int = 5000) -> LedgerReport:
 
 
 def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
-    """Write the tree nodes for events that have none (the upgrade to the Merkle ledger)."""
+    """Rebuild the tree nodes from the events when they do not match in number (after the
+    upgrade to the Merkle ledger, which found events without leaves). Returns the events covered;
+    0 when nothing had to be done. Run with writers stopped (``amanat db upgrade`` does)."""
+    events = int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+    leaves = int(
+        session.scalar(
+            select(func.count()).select_from(AuditTreeNode).where(AuditTreeNode.level == 0)
+        )
+        or 0
+    )
+    if events == leaves:
+        return 0
+    lock_ledger(session)
+    session.execute(delete(AuditTreeNode))
     frontier = merkle.Frontier()
     last_seq, count = 0, 0
-    have = session.scalar(select(func.count()).select_from(AuditTreeNode)) or 0
     while True:
         rows = session.execute(
             select(*AuditEvent.__table__.c)
@@ -412,10 +424,8 @@ def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
             made.extend(frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))))
             last_seq = event.seq
             count += 1
-        if not have:
-            session.execute(
-                insert(AuditTreeNode),
-                [{"level": lv, "idx": i, "hash": h} for (lv, i), h in made],
-            )
+        session.execute(
+            insert(AuditTreeNode), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in made]
+        )
     session.flush()
     return count

@@ -19,6 +19,7 @@ from audit.ledger import (
     inclusion_proof,
     latest_tree_head,
     publish_tree_head,
+    rebuild_tree_nodes,
     rewrap_ledger_keys,
     verify_ledger,
 )
@@ -87,12 +88,21 @@ def init(demo: bool) -> None:
     FileBlobStore(settings.blob_dir)
     engine = create_engine(settings.database_url)
     migrate.upgrade(engine)
+    _rebuild_ledger_tree(engine)
     click.echo(f"Database ready at revision {migrate.current_revision(engine)}.")
     with transaction(session_factory(engine)) as s:
         if ensure_pki(s, keystore=open_keystore(settings), now=utcnow()):
             click.echo("Deployment PKI created: root CA, OCSP responder, time-stamping authority.")
     if demo:
         _demo(settings, engine)
+
+
+def _rebuild_ledger_tree(engine: Any) -> None:
+    """Give events written before the Merkle ledger their tree nodes (once, after upgrading)."""
+    with transaction(session_factory(engine)) as s:
+        count = rebuild_tree_nodes(s)
+    if count:
+        click.echo(f"Ledger: Merkle tree built over {count} existing events.")
 
 
 def _demo(settings: Settings, engine: Any) -> None:
@@ -198,6 +208,7 @@ def db_upgrade() -> None:
     """Apply pending migrations."""
     engine = create_engine(_settings().database_url)
     migrate.upgrade(engine)
+    _rebuild_ledger_tree(engine)
     click.echo(f"Database at revision {migrate.current_revision(engine)}.")
 
 

@@ -326,3 +326,18 @@ def test_eight_threads_of_500_appends_give_one_tree(sessions, now, file_keystore
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 4000
         report = verify_ledger(s)
         assert report.intact and report.events == 4000 and report.heads == 1
+
+
+def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file_keystore) -> None:
+    """Upgrading: events without tree nodes get them, once; a second run changes nothing."""
+    from audit.ledger import rebuild_tree_nodes
+
+    _append(sessions, 9, now)
+    with transaction(sessions) as s:
+        s.execute(delete(AuditTreeNode))
+        assert rebuild_tree_nodes(s) == 9
+        assert rebuild_tree_nodes(s) == 0
+    _append(sessions, 3, now)
+    _publish(sessions, file_keystore, now)
+    with sessions() as s:
+        assert verify_ledger(s).intact and verify_ledger(s).events == 12

@@ -7,7 +7,6 @@ Create Date: 2026-11-27 06:14:56.899702
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision = "0003"
 down_revision = "0002"
@@ -163,10 +162,8 @@ def upgrade() -> None:
             batch_op.f("ix_vault_grant_documents_document_id"), ["document_id"], unique=False
         )
 
-    # Events written before this revision become the first leaves of the Merkle tree.
-    from audit.ledger import rebuild_tree_nodes
-
-    rebuild_tree_nodes(Session(bind=op.get_bind()))
+    # Events written before this revision become leaves of the Merkle tree when `amanat init` or
+    # `amanat db upgrade` runs audit.ledger.rebuild_tree_nodes (the kernel imports nothing above).
 
 
 def downgrade() -> None:
