@@ -209,7 +209,7 @@ def _uuid_param(name: str) -> dict[str, Any]:
 
 
 def _sharing_paths() -> dict[str, Any]:
-    key = [{"apiKey": []}]
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
     grant = {"application/json": {"schema": {"$ref": "#/components/schemas/Grant"}}}
     return {
         "/shared": {

@@ -493,3 +493,74 @@
     });
   });
 })();
+
+// /verify: scan a certificate's QR code with the device camera. The browser's own BarcodeDetector
+// reads it on the device when there is one; otherwise single frames (640 px, JPEG) go to
+// /verify/scan, one at a time, and are read there and dropped.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("scan");
+    if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    var start = document.getElementById("scan-start"), stop = document.getElementById("scan-stop");
+    var video = document.getElementById("scan-video"), status = box.querySelector(".scan-status");
+    var stream = null, timer = null, busy = false, detector = null;
+    start.hidden = false;
+    function say(name) { status.textContent = box.getAttribute("data-" + name) || ""; }
+    function end() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+      stream = null; video.hidden = true; stop.hidden = true; start.hidden = false;
+    }
+    function go(location) { say("found"); end(); window.location.assign(location); }
+    function frame() {
+      var canvas = document.createElement("canvas");
+      var scale = Math.min(1, 640 / (video.videoWidth || 640));
+      canvas.width = Math.round((video.videoWidth || 640) * scale);
+      canvas.height = Math.round((video.videoHeight || 480) * scale);
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      return canvas;
+    }
+    function tick() {
+      if (busy || !stream || video.readyState < 2) return;
+      busy = true;
+      if (detector) {
+        detector.detect(video).then(function (codes) {
+          if (!codes.length) return;
+          var text = codes[0].rawValue || "";
+          go("/verify/lookup?serial=" + encodeURIComponent(text));
+        }).catch(function () { detector = null; }).then(function () { busy = false; });
+        return;
+      }
+      frame().toBlob(function (blob) {
+        fetch("/verify/scan", { method: "POST", credentials: "same-origin", body: blob,
+          headers: { "Content-Type": "image/jpeg", "X-CSRF-Token": csrf, "X-Requested-With": "fetch" } })
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (data.found) go(data.location);
+            else if (data.message) status.textContent = data.message;
+          })
+          .catch(function () { /* try the next frame */ })
+          .then(function () { busy = false; });
+      }, "image/jpeg", 0.8);
+    }
+    start.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (s) {
+        stream = s; video.srcObject = s; video.hidden = false; start.hidden = true; stop.hidden = false;
+        video.play();
+        say("looking");
+        var make = window.BarcodeDetector && BarcodeDetector.getSupportedFormats
+          ? BarcodeDetector.getSupportedFormats() : Promise.resolve([]);
+        make.then(function (formats) {
+          if (formats.indexOf("qr_code") >= 0) detector = new BarcodeDetector({ formats: ["qr_code"] });
+        }).catch(function () { detector = null; }).then(function () {
+          timer = setInterval(tick, detector ? 300 : 1200);
+        });
+      }).catch(function () { say("denied"); end(); });
+    });
+    stop.addEventListener("click", end);
+    window.addEventListener("pagehide", end);
+  });
+})();

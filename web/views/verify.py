@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -99,13 +100,67 @@ def verify_upload() -> Any:
 
 @bp.get("/verify/lookup")
 def lookup() -> Any:
-    """A typed serial (or a pasted QR link) leads to the certificate's page."""
-    from flask import redirect, url_for
+    """A typed serial (or a pasted QR link) leads to the certificate's page.
 
-    text = (request.args.get("serial") or "").strip()
+    A pasted link keeps its signed fragment, so the page can still check it on the device.
+    """
+    from flask import redirect
+
+    return redirect(_qr_target((request.args.get("serial") or "").strip()) or "/v/-")
+
+
+def _qr_target(text: str) -> str | None:
+    """Where a scanned or pasted QR text leads on this site: /v/<serial>[#AM1...], or None."""
+    base = runtime().settings.public_base_url.rstrip("/")
     if "/v/" in text:
-        text = text.split("/v/", 1)[1].split("#", 1)[0]
-    return redirect(url_for("verify.landing", serial=text[:40] or "-"))
+        if "://" in text and not text.startswith(base + "/v/"):
+            return None  # a QR code of another site: never redirect there
+        serial, _, fragment = text.split("/v/", 1)[1].partition("#")
+        serial = serial.strip()[:40]
+        if not serial:
+            return None
+        fragment = fragment if fragment.startswith("AM1.") and len(fragment) < 4096 else ""
+        return url_for("verify.landing", serial=serial) + (f"#{fragment}" if fragment else "")
+    if text and len(text) <= 40 and "://" not in text:
+        return url_for("verify.landing", serial=text)
+    return None
+
+
+MAX_FRAME = 2 * 1024 * 1024
+MAX_FRAME_PIXELS = 4_000_000
+
+
+@bp.post("/verify/scan")
+def scan() -> Response:
+    """A camera frame (for browsers without the BarcodeDetector API) → where its QR code leads.
+
+    The frame is decoded in memory and dropped; nothing is stored or logged.
+    """
+    _limit("scan")
+    if (request.content_length or 0) > MAX_FRAME:
+        return error_response(413, "too_large", _("The picture is too large."))
+    data = request.get_data(cache=False)
+    if not data or len(data) > MAX_FRAME:
+        return error_response(400, "no_image", _("Send one camera picture (JPEG or PNG)."))
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_FRAME_PIXELS:
+                return error_response(413, "too_large", _("The picture is too large."))
+            codes = zxingcpp.read_barcodes(image.convert("L"))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return error_response(400, "no_image", _("Send one camera picture (JPEG or PNG)."))
+    for code in codes:
+        target = _qr_target(code.text.strip())
+        if target:
+            return jsonify({"found": True, "location": target})
+    if codes:
+        return jsonify(
+            {"found": False, "message": _("This QR code is not an Amanat certificate code.")}
+        )
+    return jsonify({"found": False})
 
 
 @bp.get("/v/<serial>")

@@ -1,0 +1,65 @@
+"""Scanning a paper certificate's QR code with the camera on /verify, in headless Chromium.
+
+Chromium's fake camera plays a Y4M file showing the certificate's QR code. Linux Chromium has no
+BarcodeDetector, so this exercises the path for such browsers: frames go to /verify/scan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qrcode
+from PIL import Image
+
+from tests.e2e.conftest import CHROMIUM
+from tests.e2e.test_qr_landing import scanned  # noqa: F401 - the fixture
+
+WIDTH, HEIGHT = 640, 480
+
+
+def _y4m(text: str, path: Path) -> None:
+    """A few seconds of 640x480 video (I420) showing a QR code of ``text`` on white paper."""
+    code = qrcode.make(text, box_size=5, border=4).get_image().convert("L")
+    frame = Image.new("L", (WIDTH, HEIGHT), 255)
+    frame.paste(code, ((WIDTH - code.width) // 2, (HEIGHT - code.height) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(30):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+def test_camera_scan_opens_the_certificate_and_checks_its_fragment(
+    live_server: str,
+    scanned: tuple[str, str],  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    serial, fragment = scanned
+    video = tmp_path / "qr.y4m"
+    _y4m(f"{live_server}/v/{serial}#{fragment}", video)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        try:
+            context = browser.new_context()
+            context.grant_permissions(["camera"], origin=live_server)
+            page = context.new_page()
+            page.goto(live_server + "/verify")
+            page.click("#scan-start")
+            page.wait_for_url(f"{live_server}/v/{serial}#AM1.*", timeout=20_000)
+            page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
+            assert "matches this certificate" in page.locator("#qr-check").inner_text()
+        finally:
+            browser.close()
