@@ -157,3 +157,73 @@ def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -
     assert verdict.indication is Indication.TOTAL_FAILED
     assert len(verdict.signatures) == 2
     assert "changed" in " ".join(verdict.reasons)
+
+
+def _byte_range(data: bytes) -> tuple[int, list[int], int]:
+    index = data.index(b"/ByteRange [")
+    end = data.index(b"]", index)
+    return index, [int(n) for n in data[index + len(b"/ByteRange [") : end].split()], end
+
+
+def test_entries_smuggled_into_the_signature_gap_fail(env, issued) -> None:
+    """The unsigned /Contents gap shrunk to make room for a new dictionary entry: signed bytes
+    untouched, the signature still verifies cryptographically, the file parses."""
+    _row, data, root = issued
+    _index, (_zero, a, b, _c), _end = _byte_range(data)
+    gap = data[a:b]
+    digits = gap[1:-1]
+    payload = b" /AmanatNote (Grade: A+) "
+    keep = len(digits) - len(payload)
+    keep -= keep % 2
+    smuggled = b"<" + digits[:keep] + b">" + payload.ljust(len(gap) - keep - 2)
+    forged = data[:a] + smuggled + data[b:]
+    assert len(forged) == len(data)
+    verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert "does not cover the whole document" in " ".join(verdict.reasons), verdict.reasons
+
+
+def _rebuild_xref(data: bytes, trailer: bytes) -> bytes:
+    """Append a fresh classic xref over every object's last definition (what a wrapping attacker
+    does so that the moved file parses again)."""
+    import re
+
+    offsets: dict[int, int] = {}
+    for m in re.finditer(rb"(?<![0-9])(\d+) 0 obj", data):
+        offsets[int(m.group(1))] = m.start()
+    size = max(offsets) + 1
+    table = [b"xref\n0 %d\n" % size, b"0000000000 65535 f \n"]
+    for n in range(1, size):
+        table.append(b"%010d 00000 n \n" % offsets[n] if n in offsets else b"0000000000 65535 f \n")
+    start = len(data) + 1
+    return (
+        data
+        + b"\n"
+        + b"".join(table)
+        + b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (size, trailer, start)
+    )
+
+
+def test_signature_wrapping_that_moves_the_signed_bytes_fails(env) -> None:
+    """SWA: the second signed part is moved behind injected bytes (inside the signature
+    dictionary, where the unsigned gap is), the byte range is pointed at its new place and the
+    cross-reference table rebuilt so that the file parses."""
+    import re
+
+    row = env.issue("degree", level="B-B")
+    data, root = env.pdf(row), pki.cert_der(env.ctx.material.root_cert)
+    index, (_zero, a, b, c), end = _byte_range(data)
+    root_ref = re.findall(rb"/Root (\d+ 0 R)", data)[-1]
+    injected = b" /AmanatNote (Grade: A+, verified by the university) "
+    moved = data[:b] + injected + data[b : b + c]
+    old = data[index : end + 1]
+    new = b"/ByteRange [0 %d %d %d]" % (a, b + len(injected), c)
+    assert len(new) <= len(old)
+    # pyHanko writes /ByteRange after /Contents: it sits in the moved part.
+    shift = len(injected) if index > b else 0
+    forged = moved[: index + shift] + new.ljust(len(old)) + moved[end + 1 + shift :]
+    forged = _rebuild_xref(forged, b"/Root " + root_ref)
+    verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert verdict.sub_indication is not SubIndication.FORMAT_FAILURE, verdict.reasons
+    assert "changed" in " ".join(verdict.reasons), verdict.reasons
