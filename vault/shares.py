@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from amanat.db import is_postgresql
@@ -267,6 +267,23 @@ def settle(session: Session, grant: Grant, *, now: dt.datetime) -> GrantState:
         )
         session.flush()
     return state
+
+
+def settle_ended(session: Session, *, now: dt.datetime) -> int:
+    """Record every grant that ended by time or fetch count and is not yet recorded (cron)."""
+    grants = session.scalars(
+        select(Grant).where(
+            Grant.ended_at.is_(None),
+            Grant.withdrawn_at.is_(None),
+            or_(
+                Grant.expires_at <= now,
+                and_(Grant.max_fetches.is_not(None), Grant.fetch_count >= Grant.max_fetches),
+            ),
+        )
+    ).all()
+    for grant in grants:
+        settle(session, grant, now=now)
+    return len(grants)
 
 
 def withdraw_grant(

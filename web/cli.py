@@ -666,6 +666,26 @@ def org_revoke_key(key_id: str) -> None:
 
 
 @main.group()
+def shares() -> None:
+    """Consents."""
+
+
+@shares.command("settle")
+def shares_settle() -> None:
+    """Record consents that ended by time or download count (for cron, e.g. every 10 minutes).
+
+    They are also recorded the first time anyone uses or lists them; this makes the citizen's
+    activity show the end when it happens.
+    """
+    from vault.shares import settle_ended
+
+    def act(settings: Settings, s: Any) -> int:
+        return settle_ended(s, now=utcnow())
+
+    click.echo(f"{_in_transaction(act)} ended consents recorded.")
+
+
+@main.group()
 def audit() -> None:
     """The tamper-evident ledger."""
 

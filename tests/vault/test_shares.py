@@ -385,3 +385,15 @@ def test_api_keys_forged_wrong_scope_and_revoked_are_refused(sessions, now, bank
         revoke_api_key(s, key_id=bank.split("_")[1], now=now)
         with pytest.raises(ApiKeyRejected):
             authenticate_api_key(s, token=bank, scope="shares:read", now=now)
+
+
+def test_settle_records_ended_grants_once(sessions, owner, now, setup) -> None:
+    from vault.shares import settle_ended
+
+    auth, ids, _ = setup
+    _grant(sessions, owner, auth, ids, now, days=1)
+    with transaction(sessions) as s:
+        assert settle_ended(s, now=now) == 0
+        assert settle_ended(s, now=now + dt.timedelta(days=2)) == 1
+        assert settle_ended(s, now=now + dt.timedelta(days=3)) == 0
+    assert _tags(sessions, owner).count("consent:expired") == 1
