@@ -116,7 +116,7 @@ def test_qr_landing_page_works_without_javascript(client, issued) -> None:
     pasted = client.application.test_client().get(
         f"/verify/lookup?serial=http://x/v/{row.serial}%23AM1.abc"
     )
-    assert pasted.headers["Location"].endswith(f"/v/{row.serial}")
+    assert pasted.headers["Location"].endswith(f"/v/{row.serial}#AM1.abc")
 
 
 def test_api_verify_certificate_and_trust_list(client, issued) -> None:

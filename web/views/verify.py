@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
@@ -106,22 +107,27 @@ def lookup() -> Any:
     """
     from flask import redirect
 
-    return redirect(_qr_target((request.args.get("serial") or "").strip()) or "/v/-")
+    text = (request.args.get("serial") or "").strip()
+    return redirect(_qr_target(text) or url_for("verify.landing", serial=text[:40] or "-"))
+
+
+_SERIAL = re.compile(r"^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$")
 
 
 def _qr_target(text: str) -> str | None:
-    """Where a scanned or pasted QR text leads on this site: /v/<serial>[#AM1...], or None."""
-    base = runtime().settings.public_base_url.rstrip("/")
+    """Where a scanned or pasted QR text leads on this site: /v/<serial>[#AM1...], or None.
+
+    Only the serial and the signed fragment are taken from a link, whatever its host (a code
+    printed under an older address still works); nobody is ever sent to another site.
+    """
     if "/v/" in text:
-        if "://" in text and not text.startswith(base + "/v/"):
-            return None  # a QR code of another site: never redirect there
         serial, _, fragment = text.split("/v/", 1)[1].partition("#")
         serial = serial.strip()[:40]
         if not serial:
             return None
         fragment = fragment if fragment.startswith("AM1.") and len(fragment) < 4096 else ""
         return url_for("verify.landing", serial=serial) + (f"#{fragment}" if fragment else "")
-    if text and len(text) <= 40 and "://" not in text:
+    if _SERIAL.match(text):
         return url_for("verify.landing", serial=text)
     return None
 
