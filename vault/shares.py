@@ -427,31 +427,23 @@ def record_refusal(
     reason: str,
     now: dt.datetime,
     document_id: uuid.UUID | None = None,
-) -> None:
-    """Write a refused attempt to the ledger (for the citizen, when the grant is known).
+) -> bool:
+    """Write a refused attempt on a citizen's grant to their ledger; False when no grant matches.
 
-    Also records the grant's natural end if the refusal is the first to notice it (the refused
-    request's own transaction rolled back).
+    Attempts on grants that do not exist concern no citizen and are not written to the ledger
+    (anyone could fill it with them); the web logs them instead. Also records the grant's natural
+    end if the refusal is the first to notice it (the refused request's own transaction rolled
+    back).
     """
     grant = session.get(Grant, grant_id) if grant_id is not None else None
-    if grant is not None:
-        settle(session, grant, now=now)
+    if grant is None:
+        return False
+    settle(session, grant, now=now)
     details: dict[str, Any] = {"reason": reason}
     if document_id is not None:
         details["document"] = str(document_id)
-    if grant is not None:
-        _log(session, grant, EventTag.CONSENT_ACCESS_REFUSED, actor=actor, now=now, details=details)
-    else:
-        record_event(
-            session,
-            tag=EventTag.CONSENT_ACCESS_REFUSED,
-            actor=actor,
-            subject_id=None,
-            object_type="grant",
-            object_id=str(grant_id) if grant_id else None,
-            details=details,
-            now=now,
-        )
+    _log(session, grant, EventTag.CONSENT_ACCESS_REFUSED, actor=actor, now=now, details=details)
+    return True
 
 
 def grants_for_organisation(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -55,8 +56,10 @@ from vault.shares import (
 from web.app import current_account, db, login_required, now, runtime, side_transaction
 from web.receipt import receipt_pdf
 from web.views.activity import describe
+from web.views.auth import client_ip
 
 bp = Blueprint("shares", __name__)
+log = logging.getLogger("amanat.web.shares")
 T = TypeVar("T")
 
 STATE_LABELS = {
@@ -90,16 +93,27 @@ def _refusing(
     try:
         return action()
     except ShareRefused as refused:
-        with side_transaction() as s:
-            record_refusal(
-                s,
-                grant_id=grant_id,
-                actor=actor,
-                reason=refused.reason,
-                now=now(),
-                document_id=document_id,
-            )
+        _log_refusal(grant_id, actor, refused.reason, document_id)
         raise
+
+
+def _log_refusal(
+    grant_id: uuid.UUID | None, actor: str, reason: str, document_id: uuid.UUID | None = None
+) -> None:
+    with side_transaction() as s:
+        written = record_refusal(
+            s, grant_id=grant_id, actor=actor, reason=reason, now=now(), document_id=document_id
+        )
+    if not written:
+        # No citizen to tell: the attempt goes to the service log only (no secrets in it).
+        log.warning("share access refused", extra={"path": request.path, "status": reason})
+
+
+def _limit() -> None:
+    """Per-address limit on the endpoints that anyone can call (API, link shares)."""
+    runtime().api_limiter.hit(
+        f"shares:{client_ip()}", limit=runtime().settings.api_requests_per_minute
+    )
 
 
 def _send(opened: OpenedDocument) -> Response:
@@ -345,6 +359,7 @@ def org_receipt(grant_id: str) -> Response:
 
 
 def _link_recipient() -> Recipient:
+    _limit()
     return Recipient(actor="link", link_secret=(request.form.get("secret") or "").strip())
 
 
@@ -394,20 +409,16 @@ def api_key(scope: str, grant_id: uuid.UUID | None = None) -> ApiKey:
 
     A refused key is logged (for the citizen when the URL names their grant) and answered 401.
     """
+    _limit()
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     try:
         return authenticate_api_key(db(), token=token, scope=scope, now=now())
     except ApiKeyRejected:
         claimed = key_id_of(token)
-        with side_transaction() as s:
-            record_refusal(
-                s,
-                grant_id=grant_id,
-                now=now(),
-                reason="api-key-refused",
-                actor=f"api-key:{claimed}" if claimed else "api-key:malformed",
-            )
+        _log_refusal(
+            grant_id, f"api-key:{claimed}" if claimed else "api-key:malformed", "api-key-refused"
+        )
         raise
 
 
