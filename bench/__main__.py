@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         results.extend(suite(sizes=args.sizes.split(",")))
     out = Path(__file__).with_name("results.json")
+    if args.only and out.exists():
+        # One suite re-run: keep the other suites' last results, replace this suite's.
+        fresh = {r["name"] for r in results}
+        kept = [r for r in json.loads(out.read_text()) if r["name"] not in fresh]
+        results = kept + results
     out.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(f"{'name':28} {'value':>14} {'unit':6} {'baseline':>14} {'ratio':>7}  target")
