@@ -530,7 +530,10 @@
         detector.detect(video).then(function (codes) {
           if (!codes.length) return;
           var text = codes[0].rawValue || "";
-          go("/verify/lookup?serial=" + encodeURIComponent(text));
+          // A certificate link opens on this site with its fragment, which is never sent.
+          var at = text.indexOf("/v/");
+          if (at >= 0 && /^[0-9A-Za-z-]{1,40}(#AM1\.[A-Za-z0-9_-]+)?$/.test(text.slice(at + 3))) go(text.slice(at));
+          else go("/verify/lookup?serial=" + encodeURIComponent(text));
         }).catch(function () { detector = null; }).then(function () { busy = false; });
         return;
       }
