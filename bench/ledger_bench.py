@@ -19,7 +19,7 @@ from sqlalchemy import select as sa_select
 
 from amanat.db import Base, create_engine, session_factory, transaction
 from audit import EventTag, NewEvent, record_event, record_events
-from audit.ledger import inclusion_proof, publish_tree_head
+from audit.ledger import inclusion_proof, publish_tree_head, verify_ledger
 from audit.models import AuditEvent
 from keys.stores import FileKeyStore
 
@@ -106,6 +106,9 @@ def _append_results(kind: str, engine) -> list[dict]:  # type: ignore[no-untyped
     for threads in (1, 8):
         base = _rate(threads, APPENDS, plain)
         ours = _rate(threads, APPENDS, chained)
+        with sessions() as s:
+            report = verify_ledger(s)
+            assert report.intact, report  # the measured appends built one valid tree
         suffix = "" if threads == 1 else ".8threads"
         out.append(
             {
