@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.errors import AuditError
-from audit.models import AuditEvent, AuditKey, AuditTreeHead, AuditTreeNode
-from audit.service import GENESIS, entry_of, fetch_nodes, lock_ledger
+from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
+from audit.service import GENESIS, chain_pending, entry_of, fetch_nodes, lock_ledger
 from keys import pki
 from keys.stores import KeyStore
 
@@ -181,11 +181,13 @@ def publish_tree_head(
     """
     latest = latest_tree_head(session)
     size = tree_size(session)
-    if latest is not None and latest.tree_size == size:
+    waiting = session.scalar(select(func.count()).select_from(AuditPending)) or 0
+    if latest is not None and latest.tree_size == size and not waiting:
         return latest
     if latest is not None and max_age is not None and now - latest.signed_at < max_age:
         return latest
     lock_ledger(session)  # the size and the root must describe the same tree
+    chain_pending(session)  # events that waited for the ledger belong in the head
     size = tree_size(session)
     root = root_at(session, size)
     key_row = ensure_ledger_key(session, keystore=keystore, now=now)
@@ -303,6 +305,8 @@ class LedgerReport:
     heads: int
     first_bad_seq: int | None
     problem: str | None
+    # Events committed while the ledger was busy and not chained yet (not an error).
+    waiting: int = 0
 
     @property
     def intact(self) -> bool:
@@ -390,7 +394,8 @@ def verify_ledger(session: Session, *, batch: int = 5000) -> LedgerReport:
             f"a signed tree head covers {pending[-1].tree_size} events but the ledger has {count}:"
             " events were removed",
         )
-    return LedgerReport(count, len(heads), None, None)
+    waiting = int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
+    return LedgerReport(count, len(heads), None, None, waiting)
 
 
 def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:

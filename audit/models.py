@@ -74,3 +74,22 @@ class AuditTreeHead(Base):
     key_id: Mapped[int] = mapped_column(ForeignKey("audit_keys.id"), nullable=False)
     # ECDSA P-256 over SHA-256 of the message in audit.treeheads.head_message, as r ‖ s.
     signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+
+
+class AuditPending(Base):
+    """An event written while another transaction held the ledger (PostgreSQL only).
+
+    It is committed with its action, like every event, and chained in order by the next
+    transaction that holds the ledger lock (see audit.service.record_event).
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    tag: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor: Mapped[str] = mapped_column(String(80), nullable=False)
+    subject_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    object_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    object_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

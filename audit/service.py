@@ -9,18 +9,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, text
+from sqlalchemy import Table, and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from amanat.db import is_postgresql
 from audit import merkle
 from audit.errors import AuditError
-from audit.models import AuditEvent, AuditTreeNode
+from audit.models import AuditEvent, AuditPending, AuditTreeNode
 from audit.tags import EventTag
 
 GENESIS = bytes(32)
 # Set in Session.info when a transaction appended events (the web publishes a tree head after).
 LEDGER_APPENDED = "amanat.ledger_appended"
+# Set when a transaction wrote events to wait for the ledger (PostgreSQL under contention).
+LEDGER_PENDING = "amanat.ledger_pending"
 # Arbitrary constant naming the ledger's advisory lock on PostgreSQL.
 _APPEND_LOCK = 0x414D414E4154
 
@@ -112,6 +114,12 @@ def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.
 
 _EVENTS = cast(Table, AuditEvent.__table__)
 _NODES = cast(Table, AuditTreeNode.__table__)
+_PENDING = cast(Table, AuditPending.__table__)
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+# One round trip: take the ledger if it is free, and see whether events wait to be chained.
+_TRY_LOCK_AND_LOOK = text(
+    "SELECT pg_try_advisory_xact_lock(:k), EXISTS (SELECT 1 FROM audit_pending)"
+)
 # Fixed-shape Core statements: compiled once and cached, so an append costs three short
 # statements (the last event, the event, its tree nodes) and a sibling read every other time.
 _LAST = select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
@@ -130,16 +138,41 @@ def record_event(
     object_type: str | None = None,
     object_id: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> int:
+) -> int | None:
     """Append an event in the caller's transaction (it commits or rolls back with the action).
 
-    Returns the event's number (its ``seq``).
+    Returns the event's number (its ``seq``), or None on PostgreSQL when another transaction
+    held the ledger: the event is then written to ``audit_pending`` in this transaction and chained
+    by the next transaction that holds the ledger (the next append, the next signed tree head, or
+    :func:`chain_pending`). That delay is the ledger's merge delay; waiting for the holder's commit
+    instead would make the ledger one commit at a time under load.
     """
     if not isinstance(tag, EventTag):
         raise AuditError("event tags must be EventTag members")
-    lock_ledger(session)
-    session.info[LEDGER_APPENDED] = True
     conn = session.connection()
+    if is_postgresql(session):
+        locked, others_waiting = conn.execute(_TRY_LOCK_AND_LOOK, {"k": _APPEND_LOCK}).one()
+        if not locked:
+            # Another transaction holds the ledger until it commits. Waiting would make the
+            # ledger one commit at a time; instead the event is written now, in this transaction
+            # (it commits or rolls back with the action), and chained in order by the next holder.
+            waiting = conn.execute(
+                _PENDING.insert().returning(_PENDING.c.id),
+                {
+                    "tag": tag.value,
+                    "actor": actor,
+                    "subject_id": subject_id,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                    "details": dict(details or {}),
+                    "occurred_at": _utc(now),
+                },
+            ).scalar_one()
+            session.info.setdefault(LEDGER_PENDING, []).append(waiting)
+            return None
+        if others_waiting:
+            _chain_pending_locked(session)  # what others left waiting goes first, in their order
+    session.info[LEDGER_APPENDED] = True
     last = conn.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     clean = dict(details or {})
@@ -201,51 +234,85 @@ def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datet
     if not events:
         return 0
     lock_ledger(session)
+    if is_postgresql(session):
+        _chain_pending_locked(session)
     session.info[LEDGER_APPENDED] = True
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-    frontier = merkle.Frontier.at(seq, fetch_nodes(session, merkle.range_nodes(0, seq)))
     occurred = _utc(now)
-    rows: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for e in events:
-        seq += 1
-        clean = dict(e.details or {})
-        entry = event_entry(
-            prev_hash=prev,
-            seq=seq,
-            tag=e.tag.value,
-            actor=e.actor,
-            subject_id=e.subject_id,
-            object_type=e.object_type,
-            object_id=e.object_id,
-            details=clean,
-            occurred_at=occurred,
-        )
-        digest = hashlib.sha256(entry).digest()
-        rows.append(
+    return _append_rows(
+        session,
+        [
             {
-                "seq": seq,
                 "tag": e.tag.value,
                 "actor": e.actor,
                 "subject_id": e.subject_id,
                 "object_type": e.object_type,
                 "object_id": e.object_id,
-                "details": clean,
+                "details": dict(e.details or {}),
                 "occurred_at": occurred,
-                "prev_hash": prev,
-                "hash": digest,
             }
+            for e in events
+        ],
+    )
+
+
+def _append_rows(session: Session, events: Sequence[Mapping[str, Any]]) -> int:
+    """Chain events (plain field dicts) after the last one; the caller holds the ledger lock."""
+    last = session.execute(_LAST).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    frontier = merkle.Frontier.at(seq, fetch_nodes(session, merkle.range_nodes(0, seq)))
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for e in events:
+        seq += 1
+        occurred = _utc(e["occurred_at"])
+        entry = event_entry(
+            prev_hash=prev,
+            seq=seq,
+            tag=e["tag"],
+            actor=e["actor"],
+            subject_id=e["subject_id"],
+            object_type=e["object_type"],
+            object_id=e["object_id"],
+            details=e["details"],
+            occurred_at=occurred,
         )
+        digest = hashlib.sha256(entry).digest()
+        rows.append({**e, "occurred_at": occurred, "seq": seq, "prev_hash": prev, "hash": digest})
         made = frontier.push(seq - 1, merkle.leaf_hash(entry))
         nodes.extend({"level": lv, "idx": i, "hash": h} for (lv, i), h in made)
         prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(insert(AuditTreeNode), nodes)
-    session.flush()
+    if rows:
+        session.execute(_EVENTS.insert(), rows)
+        session.execute(_NODES.insert(), nodes)
     return len(rows)
+
+
+def chain_pending(session: Session, *, wait: bool = True) -> int:
+    """Chain the events written while the ledger was busy; how many it chained.
+
+    With ``wait=False`` it gives up at once when another transaction holds the ledger (that one
+    chains them).
+    """
+    if not is_postgresql(session):
+        return 0
+    if wait:
+        lock_ledger(session)
+    elif not session.execute(_TRY_LOCK, {"k": _APPEND_LOCK}).scalar():
+        return 0
+    return _chain_pending_locked(session)
+
+
+def _chain_pending_locked(session: Session, *, limit: int = 10_000) -> int:
+    conn = session.connection()
+    pending = (
+        conn.execute(select(*_PENDING.c).order_by(_PENDING.c.id).limit(limit)).mappings().all()
+    )
+    if not pending:
+        return 0
+    session.info[LEDGER_APPENDED] = True
+    count = _append_rows(session, [{k: v for k, v in p.items() if k != "id"} for p in pending])
+    conn.execute(_PENDING.delete().where(_PENDING.c.id.in_([p["id"] for p in pending])))
+    return count
 
 
 def list_events(

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from amanat.db import transaction
 from amanat.settings import Settings, load_settings
 from audit.ledger import publish_tree_head
-from audit.service import LEDGER_APPENDED
+from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import Account, AuthSession
 from identity.sessions import resolve_session
 from web.errors import CsrfFailed, Forbidden, LoginRequired, register_error_handlers
@@ -265,7 +265,7 @@ def _after(response: Response) -> Response:
         appended = False
         try:
             if response.status_code < 400 and not g.get("failed"):
-                appended = bool(s.info.get(LEDGER_APPENDED))
+                appended = bool(s.info.get(LEDGER_APPENDED) or s.info.get(LEDGER_PENDING))
                 s.commit()
             else:
                 s.rollback()
@@ -305,6 +305,10 @@ def _after(response: Response) -> Response:
 
 def _publish_tree_head() -> None:
     """Sign a new tree head when events were added and the latest head is older than the interval.
+
+    Signing also chains events that waited for a busy ledger (PostgreSQL under load), so they
+    wait at most about one interval while this worker is busy (``amanat audit publish`` from cron
+    covers a quiet one).
 
     After the request's own commit, in a transaction of its own; a failure here never fails the
     request (the next request, or ``amanat audit publish`` from cron, signs it).

@@ -702,6 +702,8 @@ def audit_verify() -> None:
         click.echo(
             f"Ledger intact: {report.events} events, {report.heads} signed tree heads checked."
         )
+        if report.waiting:
+            click.echo(f"{report.waiting} events wait to be chained ('amanat audit publish').")
         return
     where = f"event {report.first_bad_seq}" if report.first_bad_seq else "the tree heads"
     click.echo(f"LEDGER TAMPERED at {where}: {report.problem}", err=True)

@@ -321,11 +321,12 @@ def test_eight_threads_of_500_appends_give_one_tree(sessions, now, file_keystore
     for t in pool:
         t.join()
     assert not errors, errors
-    _publish(sessions, file_keystore, now)
+    _publish(sessions, file_keystore, now)  # also chains events that waited for a busy ledger
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 4000
         report = verify_ledger(s)
         assert report.intact and report.events == 4000 and report.heads == 1
+        assert report.waiting == 0
 
 
 def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file_keystore) -> None:
@@ -341,3 +342,65 @@ def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file
     _publish(sessions, file_keystore, now)
     with sessions() as s:
         assert verify_ledger(s).intact and verify_ledger(s).events == 12
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer(
+    sessions, now
+) -> None:
+    """PostgreSQL: a writer that finds the ledger held does not wait for the holder's commit; its
+    event commits with its action and the next writer chains it first, in order."""
+    from audit.models import AuditPending
+
+    holder = sessions()
+    try:
+        record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
+        with transaction(sessions) as s:
+            waited = record_event(
+                s, tag=EventTag.ACCOUNT_SIGNED_OUT, actor="b", subject_id=2, now=now
+            )
+            assert waited is None
+        holder.commit()
+    finally:
+        holder.close()
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditPending)) == 1
+        assert verify_ledger(s).intact and verify_ledger(s).waiting == 1
+    with transaction(sessions) as s:
+        record_event(s, tag=EventTag.ACCOUNT_CREATED, actor="c", subject_id=3, now=now)
+    with sessions() as s:
+        tags = list(s.scalars(select(AuditEvent.tag).order_by(AuditEvent.seq)))
+        assert tags == ["account:signed-in", "account:signed-out", "account:created"]
+        report = verify_ledger(s)
+        assert report.intact and report.waiting == 0 and report.events == 3
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_waiting_event_rolls_back_with_its_action(sessions, now) -> None:
+    from audit.models import AuditPending
+
+    holder = sessions()
+    try:
+        record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
+        s = sessions()
+        record_event(s, tag=EventTag.ACCOUNT_SIGNED_OUT, actor="b", subject_id=2, now=now)
+        s.rollback()
+        s.close()
+        holder.commit()
+    finally:
+        holder.close()
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditPending)) == 0
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_signed_tree_head_covers_waiting_events(sessions, now, file_keystore) -> None:
+    holder = sessions()
+    try:
+        record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
+        with transaction(sessions) as s:
+            record_event(s, tag=EventTag.ACCOUNT_SIGNED_OUT, actor="b", subject_id=2, now=now)
+        holder.commit()
+    finally:
+        holder.close()
+    assert _publish(sessions, file_keystore, now) == 2
