@@ -23,8 +23,9 @@ GENESIS = bytes(32)
 LEDGER_APPENDED = "amanat.ledger_appended"
 # Set when a transaction wrote events to wait for the ledger (PostgreSQL under contention).
 LEDGER_PENDING = "amanat.ledger_pending"
-# Arbitrary constant naming the ledger's advisory lock on PostgreSQL.
-_APPEND_LOCK = 0x414D414E4154
+# The ledger's advisory lock on PostgreSQL: this constant ("AMNT") and the schema's hash, so that
+# deployments (or test runs) in other schemas of the same database never share it.
+_APPEND_LOCK = 0x414D4E54
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -84,10 +85,13 @@ def entry_of(event: Any) -> bytes:
     )
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))")
+
+
 def lock_ledger(session: Session) -> None:
     """Serialise ledger writers until the caller's transaction ends."""
     if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+        session.execute(_LOCK, {"k": _APPEND_LOCK})
     # On SQLite every transaction begins IMMEDIATE (amanat.db): writers are already serialised.
 
 
@@ -115,10 +119,11 @@ def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.
 _EVENTS = cast(Table, AuditEvent.__table__)
 _NODES = cast(Table, AuditTreeNode.__table__)
 _PENDING = cast(Table, AuditPending.__table__)
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 # One round trip: take the ledger if it is free, and see whether events wait to be chained.
 _TRY_LOCK_AND_LOOK = text(
-    "SELECT pg_try_advisory_xact_lock(:k), EXISTS (SELECT 1 FROM audit_pending)"
+    "SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema())),"
+    " EXISTS (SELECT 1 FROM audit_pending)"
 )
 # Fixed-shape Core statements: compiled once and cached, so an append costs three short
 # statements (the last event, the event, its tree nodes) and a sibling read every other time.
@@ -188,21 +193,18 @@ def record_event(
         details=clean,
         occurred_at=occurred,
     )
-    conn.execute(
-        _EVENTS.insert(),
-        {
-            "seq": seq,
-            "tag": tag.value,
-            "actor": actor,
-            "subject_id": subject_id,
-            "object_type": object_type,
-            "object_id": object_id,
-            "details": clean,
-            "occurred_at": occurred,
-            "prev_hash": prev,
-            "hash": hashlib.sha256(entry).digest(),
-        },
-    )
+    event = {
+        "seq": seq,
+        "tag": tag.value,
+        "actor": actor,
+        "subject_id": subject_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": clean,
+        "occurred_at": occurred,
+        "prev_hash": prev,
+        "hash": hashlib.sha256(entry).digest(),
+    }
 
     def sibling(node: merkle.Node) -> bytes:
         value = conn.execute(_SIBLING, {"level": node[0], "idx": node[1]}).scalar()
@@ -210,8 +212,17 @@ def record_event(
             raise AuditError("the ledger's tree is missing a node: run 'amanat audit verify'")
         return bytes(value)
 
-    nodes = merkle.new_nodes(seq - 1, merkle.leaf_hash(entry), sibling)
-    conn.execute(_NODES.insert(), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in nodes])
+    nodes = [
+        {"level": lv, "idx": i, "hash": h}
+        for (lv, i), h in merkle.new_nodes(seq - 1, merkle.leaf_hash(entry), sibling)
+    ]
+    if is_postgresql(session):
+        # One round trip for the event and its nodes (the lock is held until commit: every
+        # round trip saved is throughput).
+        conn.execute(_NODES.insert().values(nodes).add_cte(_EVENTS.insert().values(event).cte()))
+    else:
+        conn.execute(_EVENTS.insert(), event)
+        conn.execute(_NODES.insert(), nodes)
     return seq
 
 
