@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from amanat.db import is_postgresql
 from audit import merkle
@@ -86,6 +88,22 @@ def entry_of(event: Any) -> bytes:
 
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))")
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_append_sql(node_count: int) -> TextClause:
+    """INSERT of an event and its ``node_count`` tree nodes in one statement (PostgreSQL)."""
+    values = ", ".join(f"(:l{k}, :i{k}, :h{k})" for k in range(node_count))
+    # Only numbered placeholders are added to the fixed head: no data is ever formatted in.
+    return text(_PG_APPEND_HEAD + values)
+
+
+_PG_APPEND_HEAD = (
+    "WITH e AS (INSERT INTO audit_events (seq, tag, actor, subject_id, object_type, object_id,"
+    " details, occurred_at, prev_hash, hash) VALUES (:seq, :tag, :actor, :subject_id,"
+    " :object_type, :object_id, CAST(:details AS JSON), :occurred_at, :prev_hash, :hash))"
+    " INSERT INTO audit_tree_nodes (level, idx, hash) VALUES "
+)
 
 
 def lock_ledger(session: Session) -> None:
@@ -218,8 +236,11 @@ def record_event(
     ]
     if is_postgresql(session):
         # One round trip for the event and its nodes (the lock is held until commit: every
-        # round trip saved is throughput).
-        conn.execute(_NODES.insert().values(nodes).add_cte(_EVENTS.insert().values(event).cte()))
+        # round trip saved is throughput), as fixed SQL so that nothing is compiled per call.
+        params: dict[str, Any] = {**event, "details": json.dumps(clean, ensure_ascii=False)}
+        for k, node in enumerate(nodes):
+            params.update({f"l{k}": node["level"], f"i{k}": node["idx"], f"h{k}": node["hash"]})
+        conn.execute(_pg_append_sql(len(nodes)), params)
     else:
         conn.execute(_EVENTS.insert(), event)
         conn.execute(_NODES.insert(), nodes)
