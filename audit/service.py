@@ -137,7 +137,6 @@ def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.
 _EVENTS = cast(Table, AuditEvent.__table__)
 _NODES = cast(Table, AuditTreeNode.__table__)
 _PENDING = cast(Table, AuditPending.__table__)
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 # One round trip: take the ledger if it is free, and see whether events wait to be chained.
 _TRY_LOCK_AND_LOOK = text(
     "SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema())),"
@@ -319,18 +318,11 @@ def _append_rows(session: Session, events: Sequence[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def chain_pending(session: Session, *, wait: bool = True) -> int:
-    """Chain the events written while the ledger was busy; how many it chained.
-
-    With ``wait=False`` it gives up at once when another transaction holds the ledger (that one
-    chains them).
-    """
+def chain_pending(session: Session) -> int:
+    """Chain the events written while the ledger was busy (waits for the lock); how many."""
     if not is_postgresql(session):
         return 0
-    if wait:
-        lock_ledger(session)
-    elif not session.execute(_TRY_LOCK, {"k": _APPEND_LOCK}).scalar():
-        return 0
+    lock_ledger(session)
     return _chain_pending_locked(session)
 
 
