@@ -185,6 +185,8 @@ def publish_tree_head(
     if latest is not None and latest.tree_size == size and not waiting:
         return latest
     if latest is not None and max_age is not None and now - latest.signed_at < max_age:
+        if waiting:
+            chain_pending(session)  # chained now, signed with the next head
         return latest
     lock_ledger(session)  # the size and the root must describe the same tree
     chain_pending(session)  # events that waited for the ledger belong in the head
