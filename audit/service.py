@@ -21,6 +21,8 @@ from audit.models import AuditEvent, AuditPending, AuditTreeNode
 from audit.tags import EventTag
 
 GENESIS = bytes(32)
+# Event numbers are 64-bit (BIGINT); anything outside is not an event number.
+MAX_SEQ = 2**63 - 1
 # Set in Session.info when a transaction appended events (the web publishes a tree head after).
 LEDGER_APPENDED = "amanat.ledger_appended"
 # Set when a transaction wrote events to wait for the ledger (PostgreSQL under contention).
@@ -355,6 +357,8 @@ def list_events(
     ``tag_prefix`` ("consent:") filters what happened, ``actor_prefix`` ("organisation:") who did
     it, ``since``/``until`` (until exclusive) when.
     """
+    if before_seq is not None and not 0 < before_seq <= MAX_SEQ:
+        raise AuditError("not an event number")
     query = select(AuditEvent).where(AuditEvent.subject_id == subject_id)
     if before_seq is not None:
         query = query.where(AuditEvent.seq < before_seq)

@@ -311,3 +311,17 @@ def test_proofs_of_other_peoples_events_are_refused(client, citizen) -> None:
 def test_a_tree_head_is_signed_after_requests_that_add_events(client, citizen) -> None:
     head = client.get("/api/v1/ledger/tree-head").get_json()
     assert head["tree_size"] >= 4 and len(base64.b64decode(head["signature"])) == 64
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/activity?before=99999999999999999999999",
+        "/activity/proofs?event=99999999999999999999999",
+        "/api/v1/ledger/consistency?from=1&to=99999999999999999999999",
+        "/api/v1/ledger/consistency?from=-3&to=2",
+    ],
+)
+def test_out_of_range_numbers_get_a_clear_error(client, citizen, path) -> None:
+    r = client.get(path, headers={"Accept": "application/json"})
+    assert r.status_code in (400, 404) and r.get_json()["error"], r.get_data(as_text=True)

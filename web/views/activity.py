@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from audit import AuditEvent, EventTag, list_events, record_event
 from audit.errors import AuditError
 from audit.ledger import head_json, inclusion_proofs, publish_tree_head
+from audit.service import MAX_SEQ
 from identity.models import Account
 from web.app import current_account, db, login_required, now, runtime
 
@@ -306,7 +307,9 @@ def export(fmt: str) -> Response:
 def proofs() -> Response:
     """Inclusion proofs of the citizen's own events under a freshly signed tree head."""
     account = _me()
-    seqs = sorted({int(v) for v in request.args.getlist("event") if v.isdigit()})[:MAX_PROOFS]
+    seqs = sorted(
+        {int(v) for v in request.args.getlist("event") if v.isdigit() and int(v) <= MAX_SEQ}
+    )[:MAX_PROOFS]
     own = set(
         db().scalars(
             select(AuditEvent.seq).where(
