@@ -194,6 +194,20 @@ def finish_sign_in(
     passkey = session.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
     if passkey is None:
         raise PasskeyRejected("This passkey is not registered with Amanat.")
+    _use_passkey(session, rp=rp, ceremony=ceremony, passkey=passkey, response=response, now=now)
+    return passkey.account
+
+
+def _use_passkey(
+    session: Session,
+    *,
+    rp: RelyingParty,
+    ceremony: Ceremony,
+    passkey: Passkey,
+    response: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Verify an assertion by ``passkey``; move its counter and backup state forward."""
     verified = webauthn.verify_authentication(
         rp,
         state=ceremony.state,
@@ -209,7 +223,6 @@ def finish_sign_in(
     passkey.backed_up = verified.backed_up
     passkey.last_used_at = now
     session.flush()
-    return passkey.account
 
 
 def _own_passkey(session: Session, *, account: Account, passkey_id: int) -> Passkey:
@@ -314,21 +327,7 @@ def finish_confirmation(
     )
     if passkey is None:
         raise PasskeyRejected("Use one of your own passkeys to confirm.")
-    verified = webauthn.verify_authentication(
-        rp,
-        state=ceremony.state,
-        response=response,
-        user_handle=account.user_handle,
-        stored=webauthn.StoredCredential(
-            credential_data=passkey.credential_data,
-            sign_count=passkey.sign_count,
-            backup_eligible=passkey.backup_eligible,
-        ),
-    )
-    passkey.sign_count = verified.sign_count
-    passkey.backed_up = verified.backed_up
-    passkey.last_used_at = now
-    session.flush()
+    _use_passkey(session, rp=rp, ceremony=ceremony, passkey=passkey, response=response, now=now)
     return Confirmation(
         passkey_id=passkey.id,
         credential_data=passkey.credential_data,
