@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from audit import merkle
 from audit.errors import AuditError
 from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
-from audit.service import GENESIS, chain_pending, entry_of, fetch_nodes, lock_ledger
+from audit.service import (
+    GENESIS,
+    chain_fault,
+    chain_pending,
+    entry_of,
+    event_batches,
+    fetch_nodes,
+    lock_ledger,
+)
 from keys import pki
 from keys.stores import KeyStore
 
@@ -344,7 +352,7 @@ def verify_ledger(session: Session, *, batch: int = 5000) -> LedgerReport:
             return LedgerReport(0, len(heads), None, f"tree head {head.id} has a bad signature")
     pending = list(heads)
     frontier = merkle.Frontier()
-    prev, count, last_seq = GENESIS, 0, 0
+    prev, count = GENESIS, 0
 
     def check_heads(size: int) -> LedgerReport | None:
         while pending and pending[0].tree_size == size:
@@ -358,33 +366,18 @@ def verify_ledger(session: Session, *, batch: int = 5000) -> LedgerReport:
     bad = check_heads(0)
     if bad:
         return bad
-    while True:
-        rows = session.execute(
-            select(*AuditEvent.__table__.c)
-            .where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
+    for rows in event_batches(session, batch=batch):
         stored = _stored_nodes(session, rows[0].seq - 1, rows[-1].seq - 1)
         for event in rows:
-            expected = count + 1
-            if event.seq != expected:
-                return LedgerReport(count, len(heads), expected, "event missing or out of order")
-            if event.prev_hash != prev:
-                return LedgerReport(
-                    count, len(heads), event.seq, "does not link to the previous event"
-                )
-            entry = entry_of(event)
-            if hashlib.sha256(entry).digest() != event.hash:
-                return LedgerReport(count, len(heads), event.seq, "content does not match its hash")
-            for node, value in frontier.push(event.seq - 1, merkle.leaf_hash(entry)):
+            fault = chain_fault(event, expected_seq=count + 1, prev_hash=prev)
+            if fault:
+                return LedgerReport(count, len(heads), *fault)
+            for node, value in frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))):
                 if stored.get(node) != value:
                     return LedgerReport(
                         count, len(heads), event.seq, f"stored tree node {node} does not match"
                     )
-            prev, count, last_seq = event.hash, expected, event.seq
+            prev, count = event.hash, count + 1
             bad = check_heads(count)
             if bad:
                 return bad
@@ -416,20 +409,11 @@ def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
     lock_ledger(session)
     session.execute(delete(AuditTreeNode))
     frontier = merkle.Frontier()
-    last_seq, count = 0, 0
-    while True:
-        rows = session.execute(
-            select(*AuditEvent.__table__.c)
-            .where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
+    count = 0
+    for rows in event_batches(session, batch=batch):
         made = []
         for event in rows:
             made.extend(frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))))
-            last_seq = event.seq
             count += 1
         session.execute(
             insert(AuditTreeNode), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in made]

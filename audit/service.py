@@ -6,11 +6,11 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, text
+from sqlalchemy import Row, Table, and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -387,41 +387,37 @@ class ChainReport:
         return self.first_bad_seq is None
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
-    """Recompute the chain from the table; report the first event that does not fit."""
-    prev = GENESIS
-    expected_seq = 1
-    checked = 0
+def event_batches(session: Session, *, batch: int = 5000) -> Iterator[Sequence[Row[Any]]]:
+    """Every event in order, as plain rows in batches (nothing piles up in the identity map)."""
     last_seq = 0
     while True:
-        # Plain rows, not ORM objects: nothing piles up in the caller's identity map.
         rows = session.execute(
-            select(*AuditEvent.__table__.c)
-            .where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
+            select(*_EVENTS.c).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq).limit(batch)
         ).all()
         if not rows:
-            return ChainReport(checked, None, None)
+            return
+        yield rows
+        last_seq = rows[-1].seq
+
+
+def chain_fault(event: Any, *, expected_seq: int, prev_hash: bytes) -> tuple[int, str] | None:
+    """(event number, problem) when a stored event does not fit the chain at ``expected_seq``."""
+    if event.seq != expected_seq:
+        return expected_seq, "event missing or out of order"
+    if event.prev_hash != prev_hash:
+        return event.seq, "does not link to the previous event"
+    if hashlib.sha256(entry_of(event)).digest() != event.hash:
+        return event.seq, "content does not match its hash"
+    return None
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Recompute the chain from the table; report the first event that does not fit."""
+    prev, checked = GENESIS, 0
+    for rows in event_batches(session, batch=batch):
         for event in rows:
-            if event.seq != expected_seq:
-                return ChainReport(checked, expected_seq, "event missing or out of order")
-            if event.prev_hash != prev:
-                return ChainReport(checked, event.seq, "does not link to the previous event")
-            digest = event_digest(
-                prev_hash=prev,
-                seq=event.seq,
-                tag=event.tag,
-                actor=event.actor,
-                subject_id=event.subject_id,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                details=event.details,
-                occurred_at=event.occurred_at,
-            )
-            if digest != event.hash:
-                return ChainReport(checked, event.seq, "content does not match its hash")
-            prev = event.hash
-            expected_seq += 1
-            checked += 1
-            last_seq = event.seq
+            fault = chain_fault(event, expected_seq=checked + 1, prev_hash=prev)
+            if fault:
+                return ChainReport(checked, *fault)
+            prev, checked = event.hash, checked + 1
+    return ChainReport(checked, None, None)
