@@ -6,28 +6,14 @@ import hashlib
 import json
 from typing import Any
 
-from fpdf import FPDF
-
-
-def _latin(text: object) -> str:
-    # The core font has nothing to embed (light files); what it cannot show is replaced, and the
-    # attached JSON keeps every character exactly.
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+from web.report import TextPage
 
 
 def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     """One A4 page: who shared what with whom, why, until when; the signed receipt attached."""
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_margins(20, 20, 20)
-    pdf.add_page()
-    pdf.set_creator("Amanat")
-    pdf.set_title("Consent receipt")
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def line(text: object, size: float = 10, bold: bool = False, gap: float = 6) -> None:
-        pdf.set_font("helvetica", "B" if bold else "", size)
-        pdf.multi_cell(width, gap, _latin(text), new_x="LMARGIN", new_y="NEXT")
-
+    # Urdu text comes out replaced in the core font; the attached JSON keeps every character.
+    page = TextPage("Consent receipt")
+    line = page.line
     terms = receipt["evidence"]["terms"]
     purpose = receipt["services"][0]["purposes"][0]
     line("Consent receipt", 18, bold=True, gap=10)
@@ -37,24 +23,24 @@ def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     line(f"Purpose: {purpose['purpose']}")
     line(f"Given: {terms['created_at']}    Ends: {purpose['termination']}")
     line(f"State when printed: {receipt['state']} ({receipt['issued_at']})")
-    pdf.ln(2)
+    page.space(2)
     line("Documents", 12, bold=True, gap=8)
     for doc in terms["documents"]:
         line(f"- {doc['title']}")
-    pdf.ln(2)
+    page.space(2)
     line("How this consent was given", 12, bold=True, gap=8)
     line(receipt["collectionMethod"])
     line(f"SHA-256 of the terms the passkey signed: {receipt['evidence']['challenge_sha256']}")
-    pdf.ln(2)
+    page.space(2)
     line("Signature", 12, bold=True, gap=8)
     line(
         "This receipt is signed by the Amanat service (JWS, ES256). The signed JSON receipt is"
         " attached to this PDF as consent-receipt.json; its SHA-256 is "
         + hashlib.sha256(token.encode()).hexdigest()
     )
-    pdf.embed_file(
+    page.pdf.embed_file(
         bytes=json.dumps({"receipt": receipt, "jws": token}, ensure_ascii=False, indent=2).encode(),
         basename="consent-receipt.json",
         mime_type="application/json",
     )
-    return bytes(pdf.output())
+    return page.output()
