@@ -22,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -36,7 +35,7 @@ from identity.organisations import authenticate_api_key, key_id_of, list_organis
 from identity.passkeys import finish_confirmation, start_confirmation
 from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
-from vault.service import OpenedDocument, list_documents
+from vault.service import list_documents
 from vault.shares import (
     GrantState,
     Recipient,
@@ -57,6 +56,7 @@ from web.app import current_account, db, login_required, now, runtime, side_tran
 from web.receipt import receipt_pdf
 from web.views.activity import describe
 from web.views.auth import client_ip
+from web.views.vault import send_opened
 
 bp = Blueprint("shares", __name__)
 log = logging.getLogger("amanat.web.shares")
@@ -97,6 +97,33 @@ def _refusing(
         raise
 
 
+def _shared_grant(grant_id: uuid.UUID, recipient: Recipient) -> Grant:
+    """The grant for this recipient (the look is written to the citizen's ledger)."""
+    return _refusing(
+        grant_id,
+        recipient.actor,
+        lambda: list_shared(db(), grant_id=grant_id, recipient=recipient, now=now()),
+    )
+
+
+def _shared_file(grant_id: uuid.UUID, document_id: uuid.UUID, recipient: Recipient) -> Response:
+    """A shared document as a download (counted and written to the citizen's ledger)."""
+    opened = _refusing(
+        grant_id,
+        recipient.actor,
+        lambda: fetch_shared_document(
+            db(),
+            ctx=runtime().vault,
+            grant_id=grant_id,
+            document_id=document_id,
+            recipient=recipient,
+            now=now(),
+        ),
+        document_id=document_id,
+    )
+    return send_opened(opened, download=True)
+
+
 def _log_refusal(
     grant_id: uuid.UUID | None, actor: str, reason: str, document_id: uuid.UUID | None = None
 ) -> None:
@@ -114,21 +141,6 @@ def _limit() -> None:
     runtime().api_limiter.hit(
         f"shares:{client_ip()}", limit=runtime().settings.api_requests_per_minute
     )
-
-
-def _send(opened: OpenedDocument) -> Response:
-    response = send_file(
-        opened.file,
-        mimetype=opened.version.media_type,
-        as_attachment=True,
-        download_name=opened.version.filename,
-        max_age=0,
-        conditional=False,
-        etag=False,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def _int_field(name: str) -> int | None:
@@ -316,11 +328,7 @@ def org_grant(grant_id: str) -> str:
     """The documents shared under one grant."""
     recipient = _member_recipient()
     gid = _uuid(grant_id)
-    grant = _refusing(
-        gid,
-        recipient.actor,
-        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
-    )
+    grant = _shared_grant(gid, recipient)
     return render_template("org_grant.html", grant=grant)
 
 
@@ -330,15 +338,7 @@ def org_document(grant_id: str, document_id: str) -> Response:
     """Download a shared document (counted and written to the citizen's ledger)."""
     recipient = _member_recipient()
     gid, did = _uuid(grant_id), _uuid(document_id)
-    opened = _refusing(
-        gid,
-        recipient.actor,
-        lambda: fetch_shared_document(
-            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
-        ),
-        document_id=did,
-    )
-    return _send(opened)
+    return _shared_file(gid, did, recipient)
 
 
 @bp.get("/org/grants/<grant_id>/receipt.json")
@@ -347,11 +347,7 @@ def org_receipt(grant_id: str) -> Response:
     """The organisation's copy of the consent receipt."""
     recipient = _member_recipient()
     gid = _uuid(grant_id)
-    grant = _refusing(
-        gid,
-        recipient.actor,
-        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
-    )
+    grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")
 
 
@@ -375,11 +371,7 @@ def link_open(grant_id: str) -> str:
     """List the documents shared by link (the secret is posted, never in a URL)."""
     gid = _uuid(grant_id)
     recipient = _link_recipient()
-    grant = _refusing(
-        gid,
-        recipient.actor,
-        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
-    )
+    grant = _shared_grant(gid, recipient)
     return render_template(
         "link.html", grant_id=grant_id, grant=grant, secret=recipient.link_secret
     )
@@ -390,15 +382,7 @@ def link_document(grant_id: str, document_id: str) -> Response:
     """Download one document shared by link."""
     gid, did = _uuid(grant_id), _uuid(document_id)
     recipient = _link_recipient()
-    opened = _refusing(
-        gid,
-        recipient.actor,
-        lambda: fetch_shared_document(
-            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
-        ),
-        document_id=did,
-    )
-    return _send(opened)
+    return _shared_file(gid, did, recipient)
 
 
 # -- the organisation API -------------------------------------------------------------------------
@@ -464,11 +448,7 @@ def api_grant(grant_id: str) -> Response:
     """One grant and its documents (the look is written to the citizen's ledger)."""
     gid = _uuid(grant_id)
     recipient = _api_recipient(api_key("shares:read", gid))
-    grant = _refusing(
-        gid,
-        recipient.actor,
-        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
-    )
+    grant = _shared_grant(gid, recipient)
     return jsonify(_grant_json(grant))
 
 
@@ -477,15 +457,7 @@ def api_document(grant_id: str, document_id: str) -> Response:
     """A shared document's bytes."""
     gid, did = _uuid(grant_id), _uuid(document_id)
     recipient = _api_recipient(api_key("shares:read", gid))
-    opened = _refusing(
-        gid,
-        recipient.actor,
-        lambda: fetch_shared_document(
-            db(), ctx=runtime().vault, grant_id=gid, document_id=did, recipient=recipient, now=now()
-        ),
-        document_id=did,
-    )
-    return _send(opened)
+    return _shared_file(gid, did, recipient)
 
 
 @bp.get("/api/v1/shared/<grant_id>/receipt")
@@ -493,9 +465,5 @@ def api_receipt(grant_id: str) -> Response:
     """The organisation's copy of the signed consent receipt."""
     gid = _uuid(grant_id)
     recipient = _api_recipient(api_key("shares:read", gid))
-    grant = _refusing(
-        gid,
-        recipient.actor,
-        lambda: list_shared(db(), grant_id=gid, recipient=recipient, now=now()),
-    )
+    grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")

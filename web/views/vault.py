@@ -130,6 +130,11 @@ def file(document_id: str) -> Response:
         version=version,
         now=now(),
     )
+    return send_opened(opened, download=download)
+
+
+def send_opened(opened: service.OpenedDocument, *, download: bool) -> Response:
+    """A decrypted document as a response: shown in the browser, or as a download."""
     response = send_file(
         opened.file,
         mimetype=opened.version.media_type,
@@ -140,8 +145,9 @@ def file(document_id: str) -> Response:
         etag=False,
     )
     response.headers["Cache-Control"] = "no-store"
-    if opened.version.media_type != "application/pdf":
-        # Uploaded bytes must never run as a page of this origin.
+    if download or opened.version.media_type != "application/pdf":
+        # Uploaded bytes must never run as a page of this origin (PDFs shown inline keep the
+        # browser's own viewer).
         response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
 
