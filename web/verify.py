@@ -27,6 +27,19 @@ def trust_roots(session: Session) -> list[bytes]:
     return [root.cert_der] if root is not None else []
 
 
+def _mark_revoked(result: dict[str, Any], row: IssuedCertificate) -> None:
+    """The register says revoked: the answer is TOTAL_FAILED / REVOKED, with date and reason."""
+    assert row.revoked_at is not None
+    result.update(
+        indication=Indication.TOTAL_FAILED.value,
+        sub_indication=SubIndication.REVOKED.value,
+        reasons=[
+            f"The department revoked this certificate on {row.revoked_at:%Y-%m-%d}: "
+            f"{row.revocation_reason}"
+        ],
+    )
+
+
 def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[str, Any]:
     """The verdict JSON of DESIGN 4.3 for a PDF, registry facts included."""
     verdict = verify_pdf(data, trust_roots=trust_roots(session), now=now)
@@ -61,15 +74,7 @@ def verify_document(session: Session, *, data: bytes, now: dt.datetime) -> dict[
         "fields": {k: v for k, v in row.fields.items()},
     }
     if status == "revoked" and verdict.indication is not Indication.TOTAL_FAILED:
-        assert row.revoked_at is not None
-        result.update(
-            indication=Indication.TOTAL_FAILED.value,
-            sub_indication=SubIndication.REVOKED.value,
-            reasons=[
-                f"The department revoked this certificate on {row.revoked_at:%Y-%m-%d}: "
-                f"{row.revocation_reason}"
-            ],
-        )
+        _mark_revoked(result, row)
     elif status == "expired" and verdict.passed:
         result.update(
             indication=Indication.TOTAL_FAILED.value,
@@ -128,15 +133,7 @@ def verify_qr_code(session: Session, *, text: str, now: dt.datetime) -> dict[str
             reasons=["The code does not match the register's record of this certificate."],
         )
     elif row.status == "revoked":
-        assert row.revoked_at is not None
-        result.update(
-            indication=Indication.TOTAL_FAILED.value,
-            sub_indication=SubIndication.REVOKED.value,
-            reasons=[
-                f"The department revoked this certificate on {row.revoked_at:%Y-%m-%d}: "
-                f"{row.revocation_reason}"
-            ],
-        )
+        _mark_revoked(result, row)
     else:
         result.update(
             indication=Indication.TOTAL_PASSED.value,

@@ -25,6 +25,7 @@ from web.errors import error_response
 from web.report import report_pdf
 from web.verify import record_verification, verify_document, verify_qr_code
 from web.views.auth import client_ip
+from web.views.shares import api_key
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
@@ -189,8 +190,6 @@ def _verifier() -> tuple[str, str | None]:
     """
     if not request.headers.get("Authorization"):
         return "anonymous", None
-    from web.views.shares import api_key
-
     key = api_key("verify")
     org = db().get(Organisation, key.organisation_code)
     return (
