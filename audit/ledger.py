@@ -137,6 +137,8 @@ def verify_statement(session: Session, *, token: str) -> dict[str, Any]:
             return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
         header = json.loads(unb64(head_b64))
+        if not isinstance(header, dict):
+            raise LedgerError("not a signed statement")
         public = ledger_public_keys(session).get(str(header.get("kid")))
         if header.get("alg") != "ES256" or public is None:
             raise LedgerError("unknown signing key")

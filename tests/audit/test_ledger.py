@@ -292,6 +292,9 @@ def test_signed_statements_round_trip_and_refuse_tampering(sessions, now, file_k
             verify_statement(s, token=f"{head}.{forged}.{sig}")
         with pytest.raises(LedgerError):
             verify_statement(s, token="not a token")
+        listed = base64.urlsafe_b64encode(b"[1]").rstrip(b"=").decode()
+        with pytest.raises(LedgerError):
+            verify_statement(s, token=f"{listed}.{forged}.{sig}")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
