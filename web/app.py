@@ -36,7 +36,6 @@ SESSION_COOKIE = "amanat_session"
 LANGUAGES = ("en", "ur")
 # A busy service signs a tree head at most this often; a quiet one after each change.
 TREE_HEAD_INTERVAL = dt.timedelta(seconds=10)
-_last_head_check = -1e9
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -313,12 +312,11 @@ def _publish_tree_head() -> None:
     After the request's own commit, in a transaction of its own; a failure here never fails the
     request (the next request, or ``amanat audit publish`` from cron, signs it).
     """
-    global _last_head_check
     rt = runtime()
     # At most one look per interval per worker: the look itself takes SQLite's write lock.
-    if time.monotonic() - _last_head_check < TREE_HEAD_INTERVAL.total_seconds():
+    if time.monotonic() - rt.last_head_check < TREE_HEAD_INTERVAL.total_seconds():
         return
-    _last_head_check = time.monotonic()
+    rt.last_head_check = time.monotonic()
     try:
         with transaction(rt.sessions) as side:
             publish_tree_head(side, keystore=rt.keystore, now=now(), max_age=TREE_HEAD_INTERVAL)

@@ -42,6 +42,8 @@ class Runtime:
     policy: SessionPolicy
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     api_limiter: WindowLimiter = field(default_factory=WindowLimiter, repr=False)
+    # When this process last looked whether the ledger needs a new signed tree head (monotonic).
+    last_head_check: float = field(default=-1e9, repr=False)
     _issuance: IssuanceContext | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -27,8 +27,6 @@ bp = Blueprint("activity", __name__)
 PAGE = 50
 EXPORT_LIMIT = 100_000
 MAX_PROOFS = 100
-# A head this old is still good enough for the public tree-head endpoint.
-TREE_HEAD_FRESHNESS = dt.timedelta(seconds=10)
 
 WHO = {
     "you": _l("You"),

@@ -8,8 +8,7 @@ from werkzeug.wrappers import Response
 
 from audit.errors import AuditError
 from audit.ledger import consistency_proof, head_json, publish_tree_head
-from web.app import db, now, runtime
-from web.views.activity import TREE_HEAD_FRESHNESS
+from web.app import TREE_HEAD_INTERVAL, db, now, runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 
@@ -18,7 +17,7 @@ bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 def tree_head() -> Response:
     """The latest signed tree head (signed now if the last one is stale)."""
     head = publish_tree_head(
-        db(), keystore=runtime().keystore, now=now(), max_age=TREE_HEAD_FRESHNESS
+        db(), keystore=runtime().keystore, now=now(), max_age=TREE_HEAD_INTERVAL
     )
     return jsonify(head_json(db(), head))
 
