@@ -13,17 +13,27 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.errors import AuditError
+from audit.keyring import (
+    LABEL,
+    LedgerKeyError,
+    ensure_ledger_key,
+    event_mac,
+    lock_ledger,
+    mac_key_of,
+    macs_equal,
+    open_ledger_key,
+    sealed_of,
+)
 from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
 from audit.service import (
     GENESIS,
@@ -32,12 +42,10 @@ from audit.service import (
     entry_of,
     event_batches,
     fetch_nodes,
-    lock_ledger,
 )
 from keys import pki
 from keys.stores import KeyStore
 
-_LABEL = "audit-ledger-key"
 HEAD_PREFIX = b"amanat-sth/1\n"
 
 
@@ -66,46 +74,35 @@ def head_message(size: int, signed_at: dt.datetime, root: bytes) -> bytes:
 # -- the ledger key -------------------------------------------------------------------------------
 
 
-def ensure_ledger_key(session: Session, *, keystore: KeyStore, now: dt.datetime) -> AuditKey:
-    """The current ledger key, created (sealed under the key store) on first use."""
-    row = session.scalars(select(AuditKey).order_by(AuditKey.id.desc()).limit(1)).first()
-    if row is not None:
-        return row
-    key = pki.new_private_key("ec-p256")
-    public = pki.public_key_der(key)
-    sealed = pki.seal_private_key(keystore, key, label=_LABEL)
-    row = AuditKey(
-        kid=hashlib.sha256(public).hexdigest()[:16],
-        public_key=public,
-        master_version=sealed.master_version,
-        wrapped_key=sealed.wrapped_key,
-        ciphertext=sealed.ciphertext,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
 def _private(keystore: KeyStore, row: AuditKey) -> pki.PrivateKey:
-    sealed = pki.SealedKey(row.master_version, row.wrapped_key, row.ciphertext)
-    return pki.open_private_key(keystore, sealed, label=_LABEL)
+    return open_ledger_key(keystore, row)
 
 
-def ledger_public_keys(session: Session) -> dict[str, bytes]:
-    """Every ledger key's SubjectPublicKeyInfo DER by kid (old heads stay checkable)."""
-    return {r.kid: r.public_key for r in session.scalars(select(AuditKey))}
+def ledger_public_keys(session: Session, *, keystore: KeyStore) -> dict[str, bytes]:
+    """Every ledger key's SubjectPublicKeyInfo DER by kid, as the key store vouches for it.
+
+    The public key is derived from the sealed private key that only the key store opens; a row
+    whose stored public key differs (replaced by someone holding only the database) raises
+    :class:`LedgerKeyError`, so nothing is ever checked against a key the database chose.
+    """
+    return {kid: public for kid, (_, public) in _trusted_keys(session, keystore).items()}
+
+
+def _trusted_keys(session: Session, keystore: KeyStore) -> dict[str, tuple[AuditKey, bytes]]:
+    out: dict[str, tuple[AuditKey, bytes]] = {}
+    for row in session.scalars(select(AuditKey).order_by(AuditKey.id)):
+        public = pki.public_key_der(open_ledger_key(keystore, row))
+        if public != row.public_key:
+            raise LedgerKeyError(f"ledger key {row.kid} in the database is not the key store's")
+        out[row.kid] = (row, public)
+    return out
 
 
 def rewrap_ledger_keys(session: Session, *, keystore: KeyStore) -> int:
     """Rewrap every ledger key under the key store's current master key."""
     count = 0
     for row in session.scalars(select(AuditKey)):
-        sealed = pki.rewrap_sealed_key(
-            keystore,
-            pki.SealedKey(row.master_version, row.wrapped_key, row.ciphertext),
-            label=_LABEL,
-        )
+        sealed = pki.rewrap_sealed_key(keystore, sealed_of(row), label=LABEL)
         row.master_version, row.wrapped_key = sealed.master_version, sealed.wrapped_key
         count += 1
     session.flush()
@@ -128,7 +125,7 @@ def sign_statement(
     return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
 
 
-def verify_statement(session: Session, *, token: str) -> dict[str, Any]:
+def verify_statement(session: Session, *, keystore: KeyStore, token: str) -> dict[str, Any]:
     """The payload of a JWS made by :func:`sign_statement`; LedgerError when it does not verify."""
     try:
         head_b64, body_b64, sig_b64 = token.split(".")
@@ -139,7 +136,7 @@ def verify_statement(session: Session, *, token: str) -> dict[str, Any]:
         header = json.loads(unb64(head_b64))
         if not isinstance(header, dict):
             raise LedgerError("not a signed statement")
-        public = ledger_public_keys(session).get(str(header.get("kid")))
+        public = ledger_public_keys(session, keystore=keystore).get(str(header.get("kid")))
         if header.get("alg") != "ES256" or public is None:
             raise LedgerError("unknown signing key")
         key = pki.load_public_key_der(public)
@@ -187,7 +184,9 @@ def publish_tree_head(
     """Sign the current tree head unless the latest one already covers every event.
 
     With ``max_age``, a head that is behind is still reused while it is younger than that (so a
-    busy service signs at most once per interval); the next call after it catches up.
+    busy service signs at most once per interval); the next call after it catches up. Before
+    signing, the tree must still hold the last signed head and every event since must carry the
+    ledger key's MAC: an honest head never vouches for what a database-only writer added.
     """
     latest = latest_tree_head(session)
     size = tree_size(session)
@@ -201,10 +200,12 @@ def publish_tree_head(
     lock_ledger(session)  # the size and the root must describe the same tree
     chain_pending(session)  # events that waited for the ledger belong in the head
     size = tree_size(session)
-    root = root_at(session, size)
     key_row = ensure_ledger_key(session, keystore=keystore, now=now)
+    private = _private(keystore, key_row)
+    _check_before_signing(session, keystore=keystore, latest=latest)
+    root = root_at(session, size)
     signed_at = now.astimezone(dt.UTC).replace(microsecond=(now.microsecond // 1000) * 1000)
-    signature = pki.cose_sign(_private(keystore, key_row), head_message(size, signed_at, root))
+    signature = pki.cose_sign(private, head_message(size, signed_at, root))
     head = AuditTreeHead(
         tree_size=size, root_hash=root, signed_at=signed_at, key_id=key_row.id, signature=signature
     )
@@ -213,17 +214,49 @@ def publish_tree_head(
     return head
 
 
-def head_json(session: Session, head: AuditTreeHead) -> dict[str, Any]:
-    """A tree head as published (JSON; binary fields base64)."""
+def _check_before_signing(
+    session: Session, *, keystore: KeyStore, latest: AuditTreeHead | None
+) -> None:
+    """Refuse to sign when the tree lost the last head or an event since has no valid MAC."""
+    first = latest.tree_size if latest is not None else 0
+    if latest is not None and root_at(session, first) != latest.root_hash:
+        raise LedgerError(
+            "the ledger no longer matches its last signed head: run 'amanat audit verify'"
+        )
+    mac_key = _mac_key(session, keystore)
+    for rows in event_batches(session, after=first):
+        for event in rows:
+            if not macs_equal(event.mac, event_mac(mac_key, event.hash)):
+                raise LedgerError(
+                    f"event {event.seq} is not authenticated by the ledger key:"
+                    " run 'amanat audit verify'"
+                )
+
+
+def _mac_key(session: Session, keystore: KeyStore) -> bytes:
+    """The event-authentication key of the ledger's first key (see audit.keyring)."""
+    row = session.scalars(select(AuditKey).order_by(AuditKey.id).limit(1)).first()
+    if row is None:
+        raise LedgerKeyError("the ledger has no key yet")
+    return mac_key_of(open_ledger_key(keystore, row))
+
+
+def head_json(session: Session, head: AuditTreeHead, *, keystore: KeyStore) -> dict[str, Any]:
+    """A tree head as published (JSON; binary fields base64), with the key the key store vouches
+    for (LedgerKeyError when the database's key was replaced)."""
     key = session.get(AuditKey, head.key_id)
-    assert key is not None
+    if key is None:
+        raise LedgerKeyError("a tree head names a ledger key that does not exist")
+    public = pki.public_key_der(open_ledger_key(keystore, key))
+    if public != key.public_key:
+        raise LedgerKeyError(f"ledger key {key.kid} in the database is not the key store's")
     return {
         "tree_size": head.tree_size,
         "root_hash": _b64(head.root_hash),
         "timestamp": _millis(head.signed_at),
         "signed_at": head.signed_at.isoformat(),
         "key_id": key.kid,
-        "public_key": _b64(key.public_key),
+        "public_key": _b64(public),
         "signature": _b64(head.signature),
     }
 
@@ -275,10 +308,12 @@ def inclusion_proofs(
     return out
 
 
-def inclusion_proof(session: Session, *, seq: int, head: AuditTreeHead) -> dict[str, Any]:
+def inclusion_proof(
+    session: Session, *, keystore: KeyStore, seq: int, head: AuditTreeHead
+) -> dict[str, Any]:
     """Everything a third party needs to check that event ``seq`` is in the signed tree."""
     (proof,) = inclusion_proofs(session, seqs=[seq], head=head)
-    return {"tree_head": head_json(session, head), **proof}
+    return {"tree_head": head_json(session, head, keystore=keystore), **proof}
 
 
 def head_at_size(session: Session, size: int) -> AuditTreeHead:
@@ -291,7 +326,9 @@ def head_at_size(session: Session, size: int) -> AuditTreeHead:
     return head
 
 
-def consistency_proof(session: Session, *, old_size: int, new_size: int) -> dict[str, Any]:
+def consistency_proof(
+    session: Session, *, keystore: KeyStore, old_size: int, new_size: int
+) -> dict[str, Any]:
     """A consistency proof between two signed heads (their sizes), with both heads."""
     old, new = head_at_size(session, old_size), head_at_size(session, new_size)
     try:
@@ -300,8 +337,8 @@ def consistency_proof(session: Session, *, old_size: int, new_size: int) -> dict
         raise LedgerError(str(exc)) from exc
     proof = merkle.resolve(plan, fetch_nodes(session, merkle.nodes_for(plan)))
     return {
-        "old_head": head_json(session, old),
-        "new_head": head_json(session, new),
+        "old_head": head_json(session, old, keystore=keystore),
+        "new_head": head_json(session, new, keystore=keystore),
         "proof": [_b64(h) for h in proof],
     }
 
@@ -340,59 +377,121 @@ def _stored_nodes(session: Session, first: int, last: int) -> dict[merkle.Node, 
     return {(r.level, r.idx): r.hash for r in rows}
 
 
-def verify_ledger(session: Session, *, batch: int = 5000) -> LedgerReport:
-    """Recompute the chain and the tree from the events; check stored nodes and every head.
+@dataclass
+class _Walk:
+    """State of one pass over the ledger in :func:`verify_ledger`."""
 
-    Names the first event that does not fit: edited content, a missing or reordered event, a
-    stored tree node that disagrees, or a signed head the table no longer matches (which is how
-    removing the newest events shows).
-    """
-    heads = session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.tree_size)).all()
-    keys = {r.id: r.public_key for r in session.scalars(select(AuditKey))}
-    for head in heads:
-        if head.key_id not in keys or not check_head_signature(keys[head.key_id], head):
-            return LedgerReport(0, len(heads), None, f"tree head {head.id} has a bad signature")
-    pending = list(heads)
-    frontier = merkle.Frontier()
-    prev, count = GENESIS, 0
+    heads: list[AuditTreeHead]
+    mac_key: bytes | None
+    frontier: merkle.Frontier
+    prev: bytes = GENESIS
+    count: int = 0
 
-    def check_heads(size: int) -> LedgerReport | None:
-        while pending and pending[0].tree_size == size:
-            head = pending.pop(0)
-            if head.tree_size and frontier.root() != head.root_hash:
-                return LedgerReport(
-                    count, len(heads), size, f"signed tree head of size {size} does not match"
+    def report(self, seq: int | None, problem: str | None) -> LedgerReport:
+        return LedgerReport(self.count, self._total, seq, problem)
+
+    def __post_init__(self) -> None:
+        self._total = len(self.heads)
+
+    def check_heads(self) -> LedgerReport | None:
+        """Every signed head of the current size must have the current root."""
+        while self.heads and self.heads[0].tree_size == self.count:
+            head = self.heads.pop(0)
+            if head.tree_size and self.frontier.root() != head.root_hash:
+                return self.report(
+                    self.count, f"signed tree head of size {self.count} does not match"
                 )
         return None
 
-    bad = check_heads(0)
+    def step(self, event: Any, stored: Mapping[merkle.Node, bytes]) -> LedgerReport | None:
+        """Check one event: its link, its hash, its MAC, its tree nodes, the heads at its size."""
+        fault = chain_fault(event, expected_seq=self.count + 1, prev_hash=self.prev)
+        if fault:
+            return self.report(*fault)
+        if self.mac_key is None or not macs_equal(event.mac, event_mac(self.mac_key, event.hash)):
+            return self.report(
+                event.seq, "not authenticated by the ledger key (written outside Amanat)"
+            )
+        for node, value in self.frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))):
+            if stored.get(node) != value:
+                return self.report(event.seq, f"stored tree node {node} does not match")
+        self.prev, self.count = event.hash, self.count + 1
+        return self.check_heads()
+
+
+def _check_keys_and_heads(
+    session: Session, keystore: KeyStore, heads: Sequence[AuditTreeHead]
+) -> tuple[bytes | None, str | None]:
+    """(MAC key, problem): the database's ledger keys against the key store, then each head."""
+    try:
+        trusted = _trusted_keys(session, keystore)
+    except LedgerKeyError as exc:
+        return None, str(exc)
+    by_id = {row.id: public for row, public in trusted.values()}
+    for head in heads:
+        if head.key_id not in by_id or not check_head_signature(by_id[head.key_id], head):
+            return None, f"tree head {head.id} has a bad signature"
+    first = min((row for row, _ in trusted.values()), key=lambda r: r.id, default=None)
+    return (mac_key_of(open_ledger_key(keystore, first)) if first else None), None
+
+
+def verify_ledger(session: Session, *, keystore: KeyStore, batch: int = 5000) -> LedgerReport:
+    """Recompute the chain and the tree from the events; check stored nodes and every head.
+
+    The keys come from outside the database: each ledger key must open with the key store and
+    match its stored public key, heads verify under those keys only, and each event's MAC under
+    the key store's ledger key. Names the first event that does not fit: edited content, a
+    missing, reordered or fabricated event, a stored tree node that disagrees, or a signed head
+    the table no longer matches (which is how removing the newest events shows). Events that no
+    signed head covers at all are a failure too.
+    """
+    heads = list(session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.tree_size)).all())
+    mac_key, problem = _check_keys_and_heads(session, keystore, heads)
+    if problem:
+        return LedgerReport(0, len(heads), None, problem)
+    walk = _Walk(heads=list(heads), mac_key=mac_key, frontier=merkle.Frontier())
+    bad = walk.check_heads()
+    for rows in event_batches(session, batch=batch):
+        if bad:
+            break
+        stored = _stored_nodes(session, rows[0].seq - 1, rows[-1].seq - 1)
+        bad = next(filter(None, (walk.step(event, stored) for event in rows)), None)
     if bad:
         return bad
-    for rows in event_batches(session, batch=batch):
-        stored = _stored_nodes(session, rows[0].seq - 1, rows[-1].seq - 1)
-        for event in rows:
-            fault = chain_fault(event, expected_seq=count + 1, prev_hash=prev)
-            if fault:
-                return LedgerReport(count, len(heads), *fault)
-            for node, value in frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))):
-                if stored.get(node) != value:
-                    return LedgerReport(
-                        count, len(heads), event.seq, f"stored tree node {node} does not match"
-                    )
-            prev, count = event.hash, count + 1
-            bad = check_heads(count)
-            if bad:
-                return bad
-    if pending:
-        return LedgerReport(
-            count,
-            len(heads),
-            count + 1,
-            f"a signed tree head covers {pending[-1].tree_size} events but the ledger has {count}:"
-            " events were removed",
+    if walk.heads:
+        return walk.report(
+            walk.count + 1,
+            f"a signed tree head covers {walk.heads[-1].tree_size} events but the ledger has"
+            f" {walk.count}: events were removed",
         )
+    if walk.count and not heads:
+        return walk.report(None, f"no signed tree head covers the ledger's {walk.count} events")
     waiting = int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
-    return LedgerReport(count, len(heads), None, None, waiting)
+    return LedgerReport(walk.count, len(heads), None, None, waiting)
+
+
+def authenticate_legacy_events(session: Session, *, keystore: KeyStore, now: dt.datetime) -> int:
+    """Give a MAC to every event written before MACs existed (revision 0005); how many.
+
+    Run once, right after that upgrade, with writers stopped (``amanat db upgrade`` does): it
+    vouches for whatever the table holds at that moment.
+    """
+    lock_ledger(session)
+    mac_key = mac_key_of(
+        open_ledger_key(keystore, ensure_ledger_key(session, keystore=keystore, now=now))
+    )
+    count = 0
+    for rows in event_batches(session):
+        todo = [r for r in rows if r.mac is None]
+        for row in todo:
+            session.execute(
+                update(AuditEvent)
+                .where(AuditEvent.seq == row.seq)
+                .values(mac=event_mac(mac_key, row.hash))
+            )
+        count += len(todo)
+    session.flush()
+    return count
 
 
 def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:

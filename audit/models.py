@@ -32,6 +32,9 @@ class AuditEvent(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    # HMAC-SHA256 by the key store's ledger key over ``hash`` (audit.keyring.event_mac). NULL
+    # only on events written before migration 0005 until 'amanat db upgrade' authenticated them.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class AuditTreeNode(Base):
@@ -93,3 +96,5 @@ class AuditPending(Base):
     object_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    # HMAC-SHA256 by the ledger key over the entry with no link (audit.keyring.pending_mac).
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -17,8 +18,18 @@ from sqlalchemy.sql.elements import TextClause
 from amanat.db import is_postgresql
 from audit import merkle
 from audit.errors import AuditError
+from audit.keyring import (
+    _APPEND_LOCK,
+    event_mac,
+    ledger_keys,
+    lock_ledger,
+    macs_equal,
+    pending_mac,
+)
 from audit.models import AuditEvent, AuditPending, AuditTreeNode
 from audit.tags import EventTag
+
+log = logging.getLogger("amanat.audit")
 
 GENESIS = bytes(32)
 # Event numbers are 64-bit (BIGINT); anything outside is not an event number.
@@ -27,9 +38,6 @@ MAX_SEQ = 2**63 - 1
 LEDGER_APPENDED = "amanat.ledger_appended"
 # Set when a transaction wrote events to wait for the ledger (PostgreSQL under contention).
 LEDGER_PENDING = "amanat.ledger_pending"
-# The ledger's advisory lock on PostgreSQL: this constant ("AMNT") and the schema's hash, so that
-# deployments (or test runs) in other schemas of the same database never share it.
-_APPEND_LOCK = 0x414D4E54
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -89,9 +97,6 @@ def entry_of(event: Any) -> bytes:
     )
 
 
-_LOCK = text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))")
-
-
 @functools.lru_cache(maxsize=64)
 def _pg_append_sql(node_count: int) -> TextClause:
     """INSERT of an event and its ``node_count`` tree nodes in one statement (PostgreSQL)."""
@@ -102,17 +107,10 @@ def _pg_append_sql(node_count: int) -> TextClause:
 
 _PG_APPEND_HEAD = (
     "WITH e AS (INSERT INTO audit_events (seq, tag, actor, subject_id, object_type, object_id,"
-    " details, occurred_at, prev_hash, hash) VALUES (:seq, :tag, :actor, :subject_id,"
-    " :object_type, :object_id, CAST(:details AS JSON), :occurred_at, :prev_hash, :hash))"
+    " details, occurred_at, prev_hash, hash, mac) VALUES (:seq, :tag, :actor, :subject_id,"
+    " :object_type, :object_id, CAST(:details AS JSON), :occurred_at, :prev_hash, :hash, :mac))"
     " INSERT INTO audit_tree_nodes (level, idx, hash) VALUES "
 )
-
-
-def lock_ledger(session: Session) -> None:
-    """Serialise ledger writers until the caller's transaction ends."""
-    if is_postgresql(session):
-        session.execute(_LOCK, {"k": _APPEND_LOCK})
-    # On SQLite every transaction begins IMMEDIATE (amanat.db): writers are already serialised.
 
 
 def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
@@ -169,10 +167,21 @@ def record_event(
     held the ledger: the event is then written to ``audit_pending`` in this transaction and chained
     by the next transaction that holds the ledger (the next append, the next signed tree head, or
     :func:`chain_pending`). That delay is the ledger's merge delay; waiting for the holder's commit
-    instead would make the ledger one commit at a time under load.
+    instead would make the ledger one commit at a time under load. Either way the row carries a
+    MAC by the key store's ledger key (:mod:`audit.keyring`).
     """
     if not isinstance(tag, EventTag):
         raise AuditError("event tags must be EventTag members")
+    mac_key = ledger_keys(session).mac_key(session, now=now)
+    fields: dict[str, Any] = {
+        "tag": tag.value,
+        "actor": actor,
+        "subject_id": subject_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": dict(details or {}),
+        "occurred_at": _utc(now),
+    }
     conn = session.connection()
     if is_postgresql(session):
         locked, others_waiting = conn.execute(_TRY_LOCK_AND_LOOK, {"k": _APPEND_LOCK}).one()
@@ -180,50 +189,47 @@ def record_event(
             # Another transaction holds the ledger until it commits. Waiting would make the
             # ledger one commit at a time; instead the event is written now, in this transaction
             # (it commits or rolls back with the action), and chained in order by the next holder.
+            mac = pending_mac(mac_key, _pending_entry(fields))
             waiting = conn.execute(
-                _PENDING.insert().returning(_PENDING.c.id),
-                {
-                    "tag": tag.value,
-                    "actor": actor,
-                    "subject_id": subject_id,
-                    "object_type": object_type,
-                    "object_id": object_id,
-                    "details": dict(details or {}),
-                    "occurred_at": _utc(now),
-                },
+                _PENDING.insert().returning(_PENDING.c.id), {**fields, "mac": mac}
             ).scalar_one()
             session.info.setdefault(LEDGER_PENDING, []).append(waiting)
             return None
         if others_waiting:
             _chain_pending_locked(session)  # what others left waiting goes first, in their order
+    return _append_one(session, fields, mac_key)
+
+
+def _fields_entry(fields: Mapping[str, Any], *, prev_hash: bytes, seq: int) -> bytes:
+    """The entry (:func:`event_entry`) of an event given as a field dict."""
+    return event_entry(
+        prev_hash=prev_hash,
+        seq=seq,
+        tag=fields["tag"],
+        actor=fields["actor"],
+        subject_id=fields["subject_id"],
+        object_type=fields["object_type"],
+        object_id=fields["object_id"],
+        details=fields["details"],
+        occurred_at=fields["occurred_at"],
+    )
+
+
+def _pending_entry(fields: Mapping[str, Any]) -> bytes:
+    """The entry a waiting event's MAC covers: its fields, with no link and number 0."""
+    return _fields_entry(fields, prev_hash=b"", seq=0)
+
+
+def _append_one(session: Session, fields: dict[str, Any], mac_key: bytes) -> int:
+    """Chain one event after the last (the caller holds the ledger) with its tree nodes."""
+    conn = session.connection()
     session.info[LEDGER_APPENDED] = True
     last = conn.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    clean = dict(details or {})
-    occurred = _utc(now)
-    entry = event_entry(
-        prev_hash=prev,
-        seq=seq,
-        tag=tag.value,
-        actor=actor,
-        subject_id=subject_id,
-        object_type=object_type,
-        object_id=object_id,
-        details=clean,
-        occurred_at=occurred,
-    )
-    event = {
-        "seq": seq,
-        "tag": tag.value,
-        "actor": actor,
-        "subject_id": subject_id,
-        "object_type": object_type,
-        "object_id": object_id,
-        "details": clean,
-        "occurred_at": occurred,
-        "prev_hash": prev,
-        "hash": hashlib.sha256(entry).digest(),
-    }
+    entry = _fields_entry(fields, prev_hash=prev, seq=seq)
+    digest = hashlib.sha256(entry).digest()
+    event = {**fields, "seq": seq, "prev_hash": prev, "hash": digest}
+    event["mac"] = event_mac(mac_key, digest)
 
     def sibling(node: merkle.Node) -> bytes:
         value = conn.execute(_SIBLING, {"level": node[0], "idx": node[1]}).scalar()
@@ -238,7 +244,10 @@ def record_event(
     if is_postgresql(session):
         # One round trip for the event and its nodes (the lock is held until commit: every
         # round trip saved is throughput), as fixed SQL so that nothing is compiled per call.
-        params: dict[str, Any] = {**event, "details": json.dumps(clean, ensure_ascii=False)}
+        params: dict[str, Any] = {
+            **event,
+            "details": json.dumps(fields["details"], ensure_ascii=False),
+        }
         for k, node in enumerate(nodes):
             params.update({f"l{k}": node["level"], f"i{k}": node["idx"], f"h{k}": node["hash"]})
         conn.execute(_pg_append_sql(len(nodes)), params)
@@ -271,8 +280,10 @@ def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datet
         _chain_pending_locked(session)
     session.info[LEDGER_APPENDED] = True
     occurred = _utc(now)
+    mac_key = ledger_keys(session).mac_key(session, now=now)
     return _append_rows(
         session,
+        mac_key,
         [
             {
                 "tag": e.tag.value,
@@ -288,7 +299,7 @@ def record_events(session: Session, *, events: Sequence[NewEvent], now: dt.datet
     )
 
 
-def _append_rows(session: Session, events: Sequence[Mapping[str, Any]]) -> int:
+def _append_rows(session: Session, mac_key: bytes, events: Sequence[Mapping[str, Any]]) -> int:
     """Chain events (plain field dicts) after the last one; the caller holds the ledger lock."""
     last = session.execute(_LAST).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
@@ -297,20 +308,11 @@ def _append_rows(session: Session, events: Sequence[Mapping[str, Any]]) -> int:
     nodes: list[dict[str, Any]] = []
     for e in events:
         seq += 1
-        occurred = _utc(e["occurred_at"])
-        entry = event_entry(
-            prev_hash=prev,
-            seq=seq,
-            tag=e["tag"],
-            actor=e["actor"],
-            subject_id=e["subject_id"],
-            object_type=e["object_type"],
-            object_id=e["object_id"],
-            details=e["details"],
-            occurred_at=occurred,
-        )
+        fields = {**e, "occurred_at": _utc(e["occurred_at"])}
+        entry = _fields_entry(fields, prev_hash=prev, seq=seq)
         digest = hashlib.sha256(entry).digest()
-        rows.append({**e, "occurred_at": occurred, "seq": seq, "prev_hash": prev, "hash": digest})
+        mac = event_mac(mac_key, digest)
+        rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest, "mac": mac})
         made = frontier.push(seq - 1, merkle.leaf_hash(entry))
         nodes.extend({"level": lv, "idx": i, "hash": h} for (lv, i), h in made)
         prev = digest
@@ -336,9 +338,27 @@ def _chain_pending_locked(session: Session, *, limit: int = 10_000) -> int:
     if not pending:
         return 0
     session.info[LEDGER_APPENDED] = True
-    count = _append_rows(session, [{k: v for k, v in p.items() if k != "id"} for p in pending])
+    mac_key = ledger_keys(session).mac_key(session, now=pending[0]["occurred_at"])
+    fields = [{k: v for k, v in p.items() if k not in ("id", "mac")} for p in pending]
+    genuine = [
+        f
+        for f, p in zip(fields, pending, strict=True)
+        if macs_equal(p["mac"], pending_mac(mac_key, _pending_entry(_with_utc(f))))
+    ]
+    if len(genuine) < len(pending):
+        # Only a database-only writer makes a waiting row without the key: it never joins the
+        # chain. The operator is told; the row goes (it is not an event anybody recorded).
+        log.error(
+            "ledger: %d waiting event(s) without a valid MAC were not chained",
+            len(pending) - len(genuine),
+        )
+    count = _append_rows(session, mac_key, genuine)
     conn.execute(_PENDING.delete().where(_PENDING.c.id.in_([p["id"] for p in pending])))
     return count
+
+
+def _with_utc(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {**fields, "occurred_at": _utc(fields["occurred_at"])}
 
 
 def list_events(
@@ -387,9 +407,12 @@ class ChainReport:
         return self.first_bad_seq is None
 
 
-def event_batches(session: Session, *, batch: int = 5000) -> Iterator[Sequence[Row[Any]]]:
-    """Every event in order, as plain rows in batches (nothing piles up in the identity map)."""
-    last_seq = 0
+def event_batches(
+    session: Session, *, batch: int = 5000, after: int = 0
+) -> Iterator[Sequence[Row[Any]]]:
+    """Every event after ``after`` in order, as plain rows in batches (nothing piles up in the
+    identity map)."""
+    last_seq = after
     while True:
         rows = session.execute(
             select(*_EVENTS.c).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq).limit(batch)

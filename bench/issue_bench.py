@@ -28,6 +28,7 @@ logging.disable(logging.WARNING)
 from amanat.db import Base, create_engine, session_factory
 import audit.models, identity.models, vault.models, signing.models
 from keys.stores import FileKeyStore
+from audit.keyring import bind_keystore
 from keys import pki
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext
@@ -38,8 +39,9 @@ from signing.types import get_type
 
 mode, level, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 d = pathlib.Path(tempfile.mkdtemp(dir={tmp!r}))
-engine = create_engine(f"sqlite:///{{d}}/x.db"); Base.metadata.create_all(engine); S = session_factory(engine)
+engine = create_engine(f"sqlite:///{{d}}/x.db"); Base.metadata.create_all(engine)
 ks = FileKeyStore.create(d / "k"); now = dt.datetime.now(dt.UTC)
+S = bind_keystore(session_factory(engine), ks)
 fields = {{"name": "Ayesha Khan", "degree": "BSc Computer Science", "year": "2024", "grade": "A"}}
 with S() as s:
     spki.ensure_pki(s, keystore=ks, now=now); s.commit()

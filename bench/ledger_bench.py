@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 
 from amanat.db import Base, create_engine, session_factory, transaction
 from audit import EventTag, NewEvent, record_event, record_events
+from audit.keyring import bind_keystore, ensure_ledger_key
 from audit.ledger import inclusion_proof, publish_tree_head, verify_ledger
 from audit.models import AuditEvent
 from audit.service import chain_pending
@@ -82,7 +83,10 @@ def _rate(
 def _append_results(kind: str, engine) -> list[dict]:  # type: ignore[no-untyped-def]
     Base.metadata.create_all(engine)
     _plain_meta.create_all(engine)
-    sessions = session_factory(engine)
+    keystore = FileKeyStore.create(Path(tempfile.mkdtemp()) / "master.keys")
+    sessions = bind_keystore(session_factory(engine), keystore)
+    with transaction(sessions) as s:
+        ensure_ledger_key(s, keystore=keystore, now=NOW)  # as 'amanat init' does
 
     def plain(i: int) -> None:
         with transaction(sessions) as s:
@@ -117,7 +121,8 @@ def _append_results(kind: str, engine) -> list[dict]:  # type: ignore[no-untyped
         base = _rate(threads, APPENDS, plain)
         ours = _rate(threads, APPENDS, chained, finish=finish)
         with sessions() as s:
-            report = verify_ledger(s)
+            publish_tree_head(s, keystore=keystore, now=NOW)
+            report = verify_ledger(s, keystore=keystore)
             assert report.intact, report  # the measured appends built one valid tree
         suffix = "" if threads == 1 else ".8threads"
         out.append(
@@ -138,8 +143,8 @@ def _append_results(kind: str, engine) -> list[dict]:  # type: ignore[no-untyped
 def _proof_results(tmp: Path) -> list[dict]:
     engine = create_engine(f"sqlite:///{tmp / 'proofs.db'}")
     Base.metadata.create_all(engine)
-    sessions = session_factory(engine)
     keystore = FileKeyStore.create(tmp / "master.keys")
+    sessions = bind_keystore(session_factory(engine), keystore)
     rng = random.Random(6962)
     out, size = [], 0
     for target in (10**4, 10**5, 10**6):
@@ -168,10 +173,10 @@ def _proof_results(tmp: Path) -> list[dict]:
         seqs = [rng.randint(1, target) for _ in range(300)]
         with sessions() as s:
             head = s.merge(head)
-            inclusion_proof(s, seq=seqs[0], head=head)  # warm the cache
+            inclusion_proof(s, keystore=keystore, seq=seqs[0], head=head)  # warm the cache
             t = time.perf_counter()
             for seq in seqs:
-                inclusion_proof(s, seq=seq, head=head)
+                inclusion_proof(s, keystore=keystore, seq=seq, head=head)
             proof_ms = (time.perf_counter() - t) / len(seqs) * 1000
             t = time.perf_counter()
             for seq in seqs:

@@ -26,6 +26,7 @@ import signing.models  # noqa: F401
 import vault.models  # noqa: F401
 from amanat.db import Base, create_engine, session_factory
 from amanat.settings import Settings
+from audit.keyring import bind_keystore
 from keys.stores import FileKeyStore
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -81,9 +82,9 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    """The session factory of the test database."""
-    return session_factory(engine)
+def sessions(engine: Engine, file_keystore: FileKeyStore) -> sessionmaker[Session]:
+    """The session factory of the test database (its ledger keys sealed by ``file_keystore``)."""
+    return bind_keystore(session_factory(engine), file_keystore)
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ class BlobStore(Protocol):
     def delete(self, blob_id: str) -> None: ...
     def ids(self) -> Iterator[str]: ...
     def age_seconds(self, blob_id: str) -> float: ...
+    def sweep_partial(self, *, min_age_seconds: float) -> int: ...
 
 
 class _FileBlobWriter:
@@ -110,7 +111,11 @@ class FileBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # Only the service account may list the blobs (they are ciphertext, but their number and
+        # sizes are facts about citizens).
+        self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):
+            root.chmod(0o700)
 
     def path_of(self, blob_id: str) -> Path:
         """Where a blob lives; BlobStoreError for a malformed id."""
@@ -140,6 +145,16 @@ class FileBlobStore:
             return time.time() - self.path_of(blob_id).stat().st_mtime
         except OSError:
             return 0.0
+
+    def sweep_partial(self, *, min_age_seconds: float) -> int:
+        """Remove half-written blobs (``tmp/*.part``) a crash left behind; how many."""
+        removed = 0
+        for path in self.tmp_dir.glob("blob.*.part"):
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime >= min_age_seconds:
+                    path.unlink()
+                    removed += 1
+        return removed
 
 
 _NEW = "vault.new_blobs"

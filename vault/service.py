@@ -398,12 +398,13 @@ def rewrap_owner_keys(session: Session, *, keystore: KeyStore, now: dt.datetime)
 
 
 def sweep_orphan_blobs(session: Session, *, blobs: BlobStore, min_age_seconds: float = 3600) -> int:
-    """Remove blobs no row references (left by a crash between blob write and commit).
+    """Remove blobs no row references (left by a crash between blob write and commit) and
+    half-written blobs (a crash during the write).
 
-    Only blobs older than ``min_age_seconds`` are touched, so a write in flight is never removed.
+    Only files older than ``min_age_seconds`` are touched, so a write in flight is never removed.
     """
     referenced = set(session.scalars(select(DocumentVersion.blob_id)))
-    removed = 0
+    removed = blobs.sweep_partial(min_age_seconds=min_age_seconds)
     for blob_id in list(blobs.ids()):
         if blob_id not in referenced and blobs.age_seconds(blob_id) >= min_age_seconds:
             blobs.delete(blob_id)

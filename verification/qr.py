@@ -92,12 +92,26 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         if not isinstance(message, cbor2.CBORTag) or message.tag != 18:
             raise ValueError("not COSE_Sign1")
         protected, _unprotected, claims_bytes, signature = message.value
+        # Every field is type-checked before use: a signature that is a number, or a header
+        # that is a list, is a damaged code, never an exception further down.
+        if not all(isinstance(v, bytes) for v in (protected, claims_bytes, signature)):
+            raise ValueError("COSE_Sign1 fields must be byte strings")
         header = cbor2.loads(protected)
         claims = cbor2.loads(claims_bytes)
-        alg, kid = header[1], header[4]
-        if not isinstance(claims, dict) or not isinstance(kid, bytes):
+        if not isinstance(header, dict) or not isinstance(claims, dict):
             raise ValueError("bad structure")
-    except (ValueError, TypeError, KeyError, IndexError, binascii.Error, cbor2.CBORDecodeError):
+        alg, kid = header.get(1), header.get(4)
+        if type(alg) is not int or not isinstance(kid, bytes):
+            raise ValueError("bad structure")
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        RecursionError,
+        binascii.Error,
+        cbor2.CBORDecodeError,
+    ):
         return _fail("The certificate code is damaged and cannot be read.", now)
     candidates = [e for e in trust_list if e.kid == kid]
     if not candidates:
@@ -122,7 +136,7 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         )
     try:
         parsed = _claims(claims)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError, OSError):
         return _fail("The code's signed content is malformed.", now)
     if parsed.department != signer.department:
         return _fail(

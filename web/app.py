@@ -17,7 +17,16 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, jsonify, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    request,
+    session,
+)
 from flask_babel import Babel, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -30,6 +39,7 @@ from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import Account, AuthSession
 from identity.sessions import resolve_session
 from web.errors import CsrfFailed, Forbidden, LoginRequired, register_error_handlers
+from web.inputs import BoundedJSONProvider
 from web.runtime import Runtime, build_runtime
 
 SESSION_COOKIE = "amanat_session"
@@ -146,6 +156,9 @@ class JsonLogFormatter(logging.Formatter):
         for key in ("request_id", "method", "path", "status", "ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        if "request_id" not in entry and has_request_context() and g.get("request_id"):
+            # Error and warning lines name the request they happened in, like the access line.
+            entry["request_id"] = g.request_id
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = record.exc_info[0].__name__
         return json.dumps(entry)
@@ -179,6 +192,7 @@ def create_app(
         runtime_ = build_runtime(settings or load_settings())
     cfg = runtime_.settings
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
     app.extensions["amanat"] = runtime_
     app.config.update(
         SECRET_KEY=_secret_key(cfg.secret_key_file),
@@ -258,6 +272,16 @@ def _before() -> None:
             g.account = auth.account
 
 
+# Paths whose answers may carry a citizen's data even without a signed-in account: API keys
+# fetching shared documents, link shares opened with their secret, the QR landing page.
+_PRIVATE_PREFIXES = ("/vault", "/api/v1/shared", "/s/", "/shares", "/activity", "/org")
+
+
+def _carries_citizen_data() -> bool:
+    """Whether no cache (browser, proxy) may keep this answer."""
+    return current_account() is not None or request.path.startswith(_PRIVATE_PREFIXES)
+
+
 def _after(response: Response) -> Response:
     s: Session | None = g.pop("db", None)
     if s is not None:
@@ -286,7 +310,7 @@ def _after(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     if settings.https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if current_account() is not None or request.path.startswith("/vault"):
+    if _carries_citizen_data():
         headers.setdefault("Cache-Control", "no-store")
     headers["X-Request-Id"] = g.get("request_id", "")
     logging.getLogger("amanat.web.access").info(

@@ -13,7 +13,9 @@ from amanat.db import create_engine, session_factory, transaction
 from amanat.settings import Settings, SettingsError, load_settings
 from audit import EventTag, record_event
 from audit.errors import AuditError
+from audit.keyring import bind_keystore, ensure_ledger_key
 from audit.ledger import (
+    authenticate_legacy_events,
     consistency_proof,
     head_json,
     inclusion_proof,
@@ -23,6 +25,7 @@ from audit.ledger import (
     rewrap_ledger_keys,
     verify_ledger,
 )
+from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity import passwords, recovery
 from identity.accounts import create_account, find_by_login
 from identity.errors import IdentityError
@@ -58,6 +61,18 @@ DEMO_ORGANISATION = "DEMOBANK"
 DEMO_BANKER = "demo-bank"
 
 
+def _sessions(settings: Settings, engine: Any) -> Any:
+    """A session factory whose sessions authenticate ledger events with the key store."""
+    return bind_keystore(session_factory(engine), open_keystore(settings))
+
+
+def _cover_with_head(settings: Settings, s: Any) -> None:
+    """Sign a tree head in the same transaction when it appended events (no event is left
+    without a signed head because it was written on the command line)."""
+    if s.info.get(LEDGER_APPENDED) or s.info.get(LEDGER_PENDING):
+        publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
@@ -68,6 +83,9 @@ def _settings() -> Settings:
 @click.group()
 def main() -> None:
     """Amanat: citizen e-file vault."""
+    # Everything the service creates (database file, blobs, logs, sockets) is for its own account
+    # only: files 0600, folders 0700.
+    os.umask(0o077)
     # pyHanko warns on every B-LT(A) signature that it will not fetch (we hand it the data).
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
 
@@ -87,26 +105,42 @@ def init(demo: bool) -> None:
     _secret_key(settings.secret_key_file)
     FileBlobStore(settings.blob_dir)
     engine = create_engine(settings.database_url)
-    migrate.upgrade(engine)
-    _rebuild_ledger_tree(engine)
+    _upgrade(settings, engine)
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        # An instance made before the umask above may have a world-readable database file.
+        os.chmod(engine.url.database, 0o600)
     click.echo(f"Database ready at revision {migrate.current_revision(engine)}.")
-    with transaction(session_factory(engine)) as s:
+    with transaction(_sessions(settings, engine)) as s:
+        ensure_ledger_key(s, keystore=open_keystore(settings), now=utcnow())
         if ensure_pki(s, keystore=open_keystore(settings), now=utcnow()):
             click.echo("Deployment PKI created: root CA, OCSP responder, time-stamping authority.")
     if demo:
         _demo(settings, engine)
 
 
-def _rebuild_ledger_tree(engine: Any) -> None:
-    """Give events written before the Merkle ledger their tree nodes (once, after upgrading)."""
+def _upgrade(settings: Settings, engine: Any) -> None:
+    """Apply the migrations, then bring events written under older revisions up to date (once):
+    tree nodes for events from before the Merkle ledger, MACs for events from before 0005."""
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
     with transaction(session_factory(engine)) as s:
         count = rebuild_tree_nodes(s)
     if count:
         click.echo(f"Ledger: Merkle tree built over {count} existing events.")
+    # Only right after the upgrade that added MACs: a later run never vouches for rows that
+    # someone wrote since without the key store.
+    if before is not None and before < "0005":
+        try:
+            keystore = open_keystore(settings)
+            with transaction(session_factory(engine)) as s:
+                done = authenticate_legacy_events(s, keystore=keystore, now=utcnow())
+        except (KeysError, AuditError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Ledger: {done} events from before revision 0005 authenticated.")
 
 
 def _demo(settings: Settings, engine: Any) -> None:
-    sessions = session_factory(engine)
+    sessions = _sessions(settings, engine)
     now = utcnow()
     keystore = open_keystore(settings)
     with transaction(sessions) as s:
@@ -185,6 +219,10 @@ def run(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers or (os.cpu_count() or 1))
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)
+            # gunicorn 25+ opens a control socket under the home folder, shared by every instance
+            # the account runs; Amanat needs none.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
             # Connections must not be shared across fork: each worker opens its own.
             self.cfg.set(
                 "post_fork",
@@ -206,9 +244,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    engine = create_engine(_settings().database_url)
-    migrate.upgrade(engine)
-    _rebuild_ledger_tree(engine)
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    _upgrade(settings, engine)
     click.echo(f"Database at revision {migrate.current_revision(engine)}.")
 
 
@@ -226,7 +264,7 @@ def keys_rotate() -> None:
         engine = create_engine(settings.database_url)
         version = store.rotate()
         now = utcnow()
-        with transaction(session_factory(engine)) as s:
+        with transaction(bind_keystore(session_factory(engine), store)) as s:
             count = rewrap_owner_keys(s, keystore=store, now=now)
             pki_count = rewrap_pki_keys(s, keystore=store)
             pki_count += rewrap_ledger_keys(s, keystore=store)
@@ -265,9 +303,11 @@ def _run_signing(action: Any) -> Any:
     settings = _settings()
     engine = create_engine(settings.database_url)
     try:
-        with transaction(session_factory(engine)) as s:
-            return action(settings, s)
-    except (SigningError, KeysError, SettingsError) as exc:
+        with transaction(_sessions(settings, engine)) as s:
+            result = action(settings, s)
+            _cover_with_head(settings, s)
+            return result
+    except (SigningError, KeysError, SettingsError, AuditError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
@@ -449,24 +489,50 @@ def revoke(serial: str, reason: str) -> None:
     click.echo(f"Certificate {_run_signing(act)} revoked.")
 
 
+class CouldNotCheck(click.ClickException):
+    """The verdict could not be reached at all (unreadable input, no database): exit 3, which no
+    verdict uses (0 passed, 1 failed, 2 indeterminate)."""
+
+    exit_code = 3
+
+
+def _with_register(settings: Settings, check: Any) -> Any:
+    """Run ``check(session)`` on the register; a missing or unready database is said plainly."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as s:
+            return check(s)
+    except SQLAlchemyError:
+        raise CouldNotCheck(
+            "the register cannot be read: is this instance set up? Run 'amanat init' first "
+            f"(database {engine.url.render_as_string(hide_password=True)})"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _read_input(path: str, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except OSError as exc:
+        raise CouldNotCheck(f"cannot read {path}: {exc.strerror}") from None
+
+
 @main.command()
-@click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("pdf_file")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict JSON (DESIGN 4.3).")
 def verify(pdf_file: str, as_json: bool) -> None:
-    """Verify a signed PDF; exit 0 passed, 1 failed, 2 indeterminate."""
+    """Verify a signed PDF; exit 0 passed, 1 failed, 2 indeterminate, 3 could not check."""
     import json
 
     from web.verify import exit_code, verify_document
 
     settings = _settings()
-    engine = create_engine(settings.database_url)
-    try:
-        with open(pdf_file, "rb") as fh:
-            data = fh.read(26 * 1024 * 1024)
-        with session_factory(engine)() as s:
-            result = verify_document(s, data=data, now=utcnow())
-    finally:
-        engine.dispose()
+    data = _read_input(pdf_file, 26 * 1024 * 1024)
+    result = _with_register(settings, lambda s: verify_document(s, data=data, now=utcnow()))
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -477,7 +543,12 @@ def verify(pdf_file: str, as_json: bool) -> None:
         for reason in result["reasons"]:
             click.echo(f"  {reason}")
         for sig in result["signatures"]:
-            click.echo(f"  signed by {sig['signer']} ({sig['pades_level']}, {sig['modification']})")
+            who = (
+                sig["signer"]
+                if sig.get("trusted")
+                else f"an unknown signer calling itself {sig['signer']!r}"
+            )
+            click.echo(f"  signed by {who} ({sig['pades_level']}, {sig['modification']})")
         cert = result.get("certificate")
         if cert:
             what = f"{cert['type']} of {cert['holder']}"
@@ -485,38 +556,37 @@ def verify(pdf_file: str, as_json: bool) -> None:
     raise SystemExit(exit_code(result))
 
 
+def _qr_text(url: str | None, image: str | None) -> str:
+    """The scanned text: given, or read from the image."""
+    if (url is None) == (image is None):
+        raise CouldNotCheck("give the scanned URL or --image PNG (one of them)")
+    if image is None:
+        return url or ""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        codes = zxingcpp.read_barcodes(Image.open(image))
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise CouldNotCheck("the image cannot be read") from None
+    if not codes:
+        raise CouldNotCheck("no QR code found in the image")
+    return str(codes[0].text)
+
+
 @main.command("verify-qr")
 @click.argument("url", required=False)
-@click.option(
-    "--image", type=click.Path(exists=True, dir_okay=False), help="A photo or scan (PNG)."
-)
+@click.option("--image", help="A photo or scan (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict JSON.")
 def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None:
-    """Check a certificate QR code: signature offline, then the register."""
+    """Check a certificate QR code: signature offline, then the register (exit codes as verify)."""
     import json
 
     from web.verify import exit_code, verify_qr_code
 
-    if (url is None) == (image is None):
-        raise click.UsageError("give the scanned URL or --image PNG (one of them)")
-    if image is not None:
-        import zxingcpp
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            codes = zxingcpp.read_barcodes(Image.open(image))
-        except (UnidentifiedImageError, OSError):
-            raise click.ClickException("the image cannot be read") from None
-        if not codes:
-            raise click.ClickException("no QR code found in the image")
-        url = codes[0].text
+    text = _qr_text(url, image)
     settings = _settings()
-    engine = create_engine(settings.database_url)
-    try:
-        with session_factory(engine)() as s:
-            result = verify_qr_code(s, text=url or "", now=utcnow())
-    finally:
-        engine.dispose()
+    result = _with_register(settings, lambda s: verify_qr_code(s, text=text, now=utcnow()))
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -561,7 +631,7 @@ def vault_sweep(min_age: int) -> None:
     """Remove blobs no document references (left by a crash mid-upload)."""
     settings = _settings()
     engine = create_engine(settings.database_url)
-    with transaction(session_factory(engine)) as s:
+    with transaction(_sessions(settings, engine)) as s:
         removed = sweep_orphan_blobs(
             s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age
         )
@@ -573,8 +643,10 @@ def _in_transaction(action: Any) -> Any:
     settings = _settings()
     engine = create_engine(settings.database_url)
     try:
-        with transaction(session_factory(engine)) as s:
-            return action(settings, s)
+        with transaction(_sessions(settings, engine)) as s:
+            result = action(settings, s)
+            _cover_with_head(settings, s)
+            return result
     except (IdentityError, AuditError, KeysError, VaultError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -695,7 +767,7 @@ def audit_verify() -> None:
     """Recompute the chain and the Merkle tree from the table and check every signed tree head."""
 
     def act(settings: Settings, s: Any) -> Any:
-        return verify_ledger(s)
+        return verify_ledger(s, keystore=open_keystore(settings))
 
     report = _in_transaction(act)
     if report.intact:
@@ -715,7 +787,9 @@ def audit_publish() -> None:
     """Sign a tree head for the current ledger (run it from cron, e.g. every minute)."""
 
     def act(settings: Settings, s: Any) -> Any:
-        return head_json(s, publish_tree_head(s, keystore=open_keystore(settings), now=utcnow()))
+        keystore = open_keystore(settings)
+        head = publish_tree_head(s, keystore=keystore, now=utcnow())
+        return head_json(s, head, keystore=keystore)
 
     head = _in_transaction(act)
     click.echo(f"Tree head: {head['tree_size']} events, root {head['root_hash']}.")
@@ -737,9 +811,9 @@ def audit_proof(event: int | None, old: int | None, new: int | None) -> None:
             head = latest_tree_head(s)
             if head is None or head.tree_size < event:
                 head = publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
-            return inclusion_proof(s, seq=event, head=head)
+            return inclusion_proof(s, keystore=open_keystore(settings), seq=event, head=head)
         assert old is not None and new is not None
-        return consistency_proof(s, old_size=old, new_size=new)
+        return consistency_proof(s, keystore=open_keystore(settings), old_size=old, new_size=new)
 
     click.echo(json.dumps(_in_transaction(act), indent=2))
 

@@ -72,6 +72,9 @@ def report_pdf(result: dict[str, Any], *, file_sha256: str, service: str) -> byt
             "modification",
             "revocation",
         ):
-            if sig.get(key) is not None:
-                line(f"{key.replace('_', ' ').capitalize()}: {sig[key]}")
+            value = sig.get(key)
+            if key == "signer" and not sig.get("trusted"):
+                value = f"an unknown signer calling itself '{value}' (not a department here)"
+            if value is not None:
+                line(f"{key.replace('_', ' ').capitalize()}: {value}")
     return page.output()

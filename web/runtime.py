@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from amanat.db import create_engine, session_factory
 from amanat.settings import Settings, SettingsError
+from audit.keyring import bind_keystore
 from identity.sessions import SessionPolicy
 from identity.webauthn import RelyingParty
 from keys.pki import PkiError, load_certs_file
@@ -102,7 +103,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=bind_keystore(session_factory(engine), keystore),
         keystore=keystore,
         vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
         rp=RelyingParty(id=settings.rp_id, name="Amanat", origin=settings.origin),

@@ -78,7 +78,7 @@ def _rfc_inclusion_ok(entry: bytes, index: int, size: int, path: list[bytes], ro
     return sn == 0 and r == root
 
 
-def test_single_and_bulk_appends_build_the_same_tree(sessions, now) -> None:
+def test_single_and_bulk_appends_build_the_same_tree(sessions, now, file_keystore) -> None:
     """record_event and record_events store the nodes of the RFC tree over the entries."""
     with transaction(sessions) as s:
         for e in _events(5):
@@ -93,19 +93,20 @@ def test_single_and_bulk_appends_build_the_same_tree(sessions, now) -> None:
                 now=now,
             )
         record_events(s, events=_events(6), now=now)
+    _publish(sessions, file_keystore, now)
     with sessions() as s:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         leaves = [merkle.leaf_hash(entry_of(e)) for e in events]
         assert root_at(s, 11) == merkle.reference_root(leaves)
         assert root_at(s, 7) == merkle.reference_root(leaves[:7])
-        assert verify_ledger(s).intact
+        assert verify_ledger(s, keystore=file_keystore).intact
 
 
 def test_tree_head_is_signed_over_size_time_and_root(sessions, now, file_keystore) -> None:
     _append(sessions, 9, now)
     with transaction(sessions) as s:
         head = publish_tree_head(s, keystore=file_keystore, now=now)
-        keys = ledger_public_keys(s)
+        keys = ledger_public_keys(s, keystore=file_keystore)
         assert head.tree_size == 9 and head.root_hash == root_at(s, 9)
         (public,) = keys.values()
         assert check_head_signature(public, head)
@@ -142,7 +143,7 @@ def test_inclusion_proofs_verify_for_random_events_in_100000(sessions, now, file
     with sessions() as s:
         head = s.get(AuditTreeHead, head.id)
         for seq in random.Random(5).sample(range(1, 100_001), 25):
-            proof = inclusion_proof(s, seq=seq, head=head)
+            proof = inclusion_proof(s, keystore=file_keystore, seq=seq, head=head)
             assert _rfc_inclusion_ok(
                 _unb64(proof["entry"]),
                 proof["leaf_index"],
@@ -169,7 +170,7 @@ def test_consistency_proof_between_two_heads_verifies(sessions, now, file_keysto
     _append(sessions, 22, now)
     _publish(sessions, file_keystore, now + dt.timedelta(minutes=1))
     with sessions() as s:
-        proof = consistency_proof(s, old_size=13, new_size=35)
+        proof = consistency_proof(s, keystore=file_keystore, old_size=13, new_size=35)
     assert merkle.verify_consistency(
         old_size=13,
         new_size=35,
@@ -185,7 +186,7 @@ def test_edited_row_is_named(sessions, now, file_keystore) -> None:
     with transaction(sessions) as s:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(actor="someone-else"))
     with sessions() as s:
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
     assert report.first_bad_seq == 5 and not report.intact
 
 
@@ -197,7 +198,7 @@ def test_reordered_rows_are_named(sessions, now, file_keystore) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(seq=3))
         s.execute(update(AuditEvent).where(AuditEvent.seq == -3).values(seq=4))
     with sessions() as s:
-        assert verify_ledger(s).first_bad_seq == 3
+        assert verify_ledger(s, keystore=file_keystore).first_bad_seq == 3
 
 
 def test_deleted_row_is_named(sessions, now, file_keystore) -> None:
@@ -206,7 +207,7 @@ def test_deleted_row_is_named(sessions, now, file_keystore) -> None:
     with transaction(sessions) as s:
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     with sessions() as s:
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
     assert report.first_bad_seq == 2 and "missing" in (report.problem or "")
 
 
@@ -220,14 +221,15 @@ def test_removing_the_newest_events_is_caught_by_the_signed_head(
         s.execute(delete(AuditEvent).where(AuditEvent.seq > 7))
         s.execute(delete(AuditTreeNode).where(AuditTreeNode.level == 0, AuditTreeNode.idx >= 7))
     with sessions() as s:
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
     assert report.first_bad_seq == 8 and "removed" in (report.problem or "")
 
 
 def test_rewritten_history_with_recomputed_hashes_fails_the_signed_head(
     sessions, now, file_keystore
 ) -> None:
-    """An insider who rewrites an event and recomputes every hash and node still meets the head."""
+    """An insider who rewrites an event and recomputes every hash and node is named at that
+    event: without the key store they cannot make its MAC (and the signed head disagrees too)."""
     from audit.ledger import rebuild_tree_nodes
     from audit.service import event_digest
 
@@ -255,11 +257,11 @@ def test_rewritten_history_with_recomputed_hashes_fails_the_signed_head(
         s.execute(delete(AuditTreeNode))
         rebuild_tree_nodes(s)
     with sessions() as s:
-        report = verify_ledger(s)
-    assert not report.intact and "tree head" in (report.problem or "")
+        report = verify_ledger(s, keystore=file_keystore)
+    assert report.first_bad_seq == 3 and "not authenticated" in (report.problem or "")
 
 
-def test_tampered_tree_node_is_caught(sessions, now) -> None:
+def test_tampered_tree_node_is_caught(sessions, now, file_keystore) -> None:
     _append(sessions, 8, now)
     with transaction(sessions) as s:
         s.execute(
@@ -268,7 +270,7 @@ def test_tampered_tree_node_is_caught(sessions, now) -> None:
             .values(hash=bytes(32))
         )
     with sessions() as s:
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
     assert report.first_bad_seq == 6 and "node" in (report.problem or "")
 
 
@@ -278,23 +280,23 @@ def test_forged_tree_head_signature_is_caught(sessions, now, file_keystore) -> N
     with transaction(sessions) as s:
         s.execute(update(AuditTreeHead).values(tree_size=3))
     with sessions() as s:
-        assert "signature" in (verify_ledger(s).problem or "")
+        assert "signature" in (verify_ledger(s, keystore=file_keystore).problem or "")
 
 
 def test_signed_statements_round_trip_and_refuse_tampering(sessions, now, file_keystore) -> None:
     with transaction(sessions) as s:
         token = sign_statement(s, keystore=file_keystore, payload={"a": "ب"}, now=now)
     with sessions() as s:
-        assert verify_statement(s, token=token) == {"a": "ب"}
+        assert verify_statement(s, keystore=file_keystore, token=token) == {"a": "ب"}
         head, _body, sig = token.split(".")
         forged = base64.urlsafe_b64encode(b'{"a":"c"}').rstrip(b"=").decode()
         with pytest.raises(LedgerError):
-            verify_statement(s, token=f"{head}.{forged}.{sig}")
+            verify_statement(s, keystore=file_keystore, token=f"{head}.{forged}.{sig}")
         with pytest.raises(LedgerError):
-            verify_statement(s, token="not a token")
+            verify_statement(s, keystore=file_keystore, token="not a token")
         listed = base64.urlsafe_b64encode(b"[1]").rstrip(b"=").decode()
         with pytest.raises(LedgerError):
-            verify_statement(s, token=f"{listed}.{forged}.{sig}")
+            verify_statement(s, keystore=file_keystore, token=f"{listed}.{forged}.{sig}")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -327,7 +329,7 @@ def test_eight_threads_of_500_appends_give_one_tree(sessions, now, file_keystore
     _publish(sessions, file_keystore, now)  # also chains events that waited for a busy ledger
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 4000
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
         assert report.intact and report.events == 4000 and report.heads == 1
         assert report.waiting == 0
 
@@ -344,17 +346,19 @@ def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file
     _append(sessions, 3, now)
     _publish(sessions, file_keystore, now)
     with sessions() as s:
-        assert verify_ledger(s).intact and verify_ledger(s).events == 12
+        report = verify_ledger(s, keystore=file_keystore)
+        assert report.intact and report.events == 12
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer(
-    sessions, now
+    sessions, now, file_keystore
 ) -> None:
     """PostgreSQL: a writer that finds the ledger held does not wait for the holder's commit; its
     event commits with its action and the next writer chains it first, in order."""
     from audit.models import AuditPending
 
+    _publish(sessions, file_keystore, now)  # the ledger key ('amanat init' makes it) and a head
     holder = sessions()
     try:
         record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
@@ -368,20 +372,22 @@ def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer
         holder.close()
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditPending)) == 1
-        assert verify_ledger(s).intact and verify_ledger(s).waiting == 1
+        report = verify_ledger(s, keystore=file_keystore)
+        assert report.intact and report.waiting == 1
     with transaction(sessions) as s:
         record_event(s, tag=EventTag.ACCOUNT_CREATED, actor="c", subject_id=3, now=now)
     with sessions() as s:
         tags = list(s.scalars(select(AuditEvent.tag).order_by(AuditEvent.seq)))
         assert tags == ["account:signed-in", "account:signed-out", "account:created"]
-        report = verify_ledger(s)
+        report = verify_ledger(s, keystore=file_keystore)
         assert report.intact and report.waiting == 0 and report.events == 3
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_a_waiting_event_rolls_back_with_its_action(sessions, now) -> None:
+def test_a_waiting_event_rolls_back_with_its_action(sessions, now, file_keystore) -> None:
     from audit.models import AuditPending
 
+    _publish(sessions, file_keystore, now)  # the ledger key ('amanat init' makes it)
     holder = sessions()
     try:
         record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
@@ -398,6 +404,7 @@ def test_a_waiting_event_rolls_back_with_its_action(sessions, now) -> None:
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_signed_tree_head_covers_waiting_events(sessions, now, file_keystore) -> None:
+    _publish(sessions, file_keystore, now)  # the ledger key ('amanat init' makes it)
     holder = sessions()
     try:
         record_event(holder, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)

@@ -322,6 +322,28 @@ def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> Non
     assert orphan not in _blobs(ctx) and len(_blobs(ctx)) == 1
 
 
+def test_sweep_removes_half_written_blobs_a_crash_left(sessions, ctx, owner, now) -> None:
+    """A writer killed mid-write leaves tmp/blob.*.part; the sweep removes it once it is old."""
+    import os
+
+    writer = ctx.blobs.writer()
+    writer.write(b"half a blob")
+    writer._fh.flush()  # the process dies here: no publish, no abort
+    (part,) = ctx.blobs.tmp_dir.glob("blob.*.part")
+    with sessions() as s:
+        assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=3600) == 0
+    assert part.exists()  # a write in flight is never touched
+    os.utime(part, (0, 0))
+    with sessions() as s:
+        assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=3600) == 1
+    assert not part.exists()
+
+
+def test_the_blob_folder_is_private(ctx) -> None:
+    assert ctx.blobs.root.stat().st_mode & 0o077 == 0
+    assert ctx.blobs.tmp_dir.stat().st_mode & 0o077 == 0
+
+
 def test_every_action_is_chained_in_the_ledger(sessions, ctx, owner, now) -> None:
     """Uploads, views, renames and deletes leave an intact chain."""
     doc_id = _store(sessions, ctx, owner, now)

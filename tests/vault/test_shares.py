@@ -361,7 +361,7 @@ def test_receipt_is_signed_and_names_the_terms(sessions, ctx, owner, now, setup)
         (grant,) = list_grants(s, owner_id=owner, now=now)
         receipt, token = consent_receipt(s, grant=grant, ctx=ctx, base_url="http://x", now=now)
     with sessions() as s:
-        assert verify_statement(s, token=token) == receipt
+        assert verify_statement(s, keystore=ctx.keystore, token=token) == receipt
     purpose = receipt["services"][0]["purposes"][0]
     assert purpose["purpose"] == "loan application"
     assert purpose["thirdPartyName"] == "Example Bank"

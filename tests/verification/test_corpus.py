@@ -1,4 +1,4 @@
-"""Each file of ../shared/corpus/pdf-signatures gets the verdict its class demands (its README)."""
+"""Each file of tests/corpus/pdf-signatures gets the verdict its class demands (its README)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from verification import Indication, SubIndication, verify_pdf
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pdf-signatures"
+# In the repository, so that a fresh clone tests itself (sources and licences: SOURCES.md there).
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "pdf-signatures"
 NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 
 
@@ -29,7 +30,7 @@ TAMPERING_WORDS = ("changed after it was signed", "does not cover", "does not ma
 def test_corpus_file_gets_the_verdict_of_its_class(entry: dict[str, str]) -> None:
     if entry["expect"] == "missing":
         pytest.fail(
-            f"the shared corpus is missing: expected {entry['note']} (shared/ beside the clone)"
+            f"the signed-PDF corpus is missing: expected {entry['note']} (tests/corpus in the repo)"
         )
     verdict = verify_pdf((CORPUS / entry["file"]).read_bytes(), trust_roots=[], now=NOW)
     expect = entry["expect"]

@@ -7,6 +7,8 @@ import datetime as dt
 
 import cbor2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keys import pki
 from signing import qr as qr_builder
@@ -156,3 +158,69 @@ def test_issued_pdf_qr_checks_out_through_the_cli_image_path(env, genuine, tmp_p
     with env.sessions() as s:
         result = verify_qr_code(s, text=url, now=env.now)
     assert result["indication"] == "TOTAL_PASSED"
+
+
+def _sign1(protected, unprotected, claims, signature) -> str:
+    raw = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, claims, signature]))
+    return "AM1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # A known kid with a signature that is not a byte string (was a TypeError).
+        "signature-int",
+        "signature-list",
+        "protected-text",
+        "claims-int",
+        "header-list",
+        "alg-text",
+        "kid-int",
+    ],
+)
+def test_cose_fields_of_the_wrong_type_are_a_damaged_code(env, genuine, fields) -> None:
+    _row, cert, _key = genuine
+    kid = TrustEntry(department="UNI", cert_der=cert.cert_der).kid
+    protected = cbor2.dumps({1: -7, 4: kid})
+    claims = cbor2.dumps({1: "UNI"})
+    parts = {
+        "signature-int": (protected, {}, claims, 12345),
+        "signature-list": (protected, {}, claims, [b"x"]),
+        "protected-text": ("header", {}, claims, b"sig"),
+        "claims-int": (protected, {}, 7, b"sig"),
+        "header-list": (cbor2.dumps([-7, kid]), {}, claims, b"sig"),
+        "alg-text": (cbor2.dumps({1: "ES256", 4: kid}), {}, claims, b"sig"),
+        "kid-int": (cbor2.dumps({1: -7, 4: 5}), {}, claims, b"sig"),
+    }[fields]
+    result = verify_qr(_sign1(*parts), trust_list=_trust(cert), now=env.now)
+    assert result.verdict.indication is Indication.TOTAL_FAILED
+    assert result.verdict.sub_indication is SubIndication.FORMAT_FAILURE
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=300).map(
+            lambda b: "AM1." + base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+        ),
+        st.recursive(
+            st.one_of(st.integers(), st.binary(max_size=20), st.text(max_size=5), st.none()),
+            lambda inner: st.one_of(
+                st.lists(inner, max_size=4), st.dictionaries(st.integers(), inner, max_size=4)
+            ),
+            max_leaves=12,
+        ).map(
+            lambda v: (
+                "AM1."
+                + base64.urlsafe_b64encode(cbor2.dumps(cbor2.CBORTag(18, v))).rstrip(b"=").decode()
+            )
+        ),
+    )
+)
+def test_any_scanned_text_gets_a_verdict_and_never_an_exception(text) -> None:
+    entry = TrustEntry(department="UNI", cert_der=b"not a certificate")
+    result = verify_qr(text, trust_list=[entry], now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert result.verdict.indication in (Indication.TOTAL_FAILED, Indication.INDETERMINATE)

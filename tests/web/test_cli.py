@@ -7,10 +7,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from amanat.db import create_engine, session_factory
+from audit.keyring import bind_keystore
 from identity import passwords
 from identity.models import Account
 from keys.stores import FileKeyStore
@@ -32,7 +34,7 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert "revision 0004" in result.output and "Deployment PKI created" in result.output
+    assert "revision 0005" in result.output and "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
@@ -59,10 +61,9 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
     assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
     inst = tmp_path / "inst"
     engine = create_engine(db_url)
-    sessions = session_factory(engine)
-    ctx = VaultContext(
-        keystore=FileKeyStore(inst / "master.keys"), blobs=FileBlobStore(inst / "blobs")
-    )
+    keystore = FileKeyStore(inst / "master.keys")
+    sessions = bind_keystore(session_factory(engine), keystore)
+    ctx = VaultContext(keystore=keystore, blobs=FileBlobStore(inst / "blobs"))
     with sessions() as s:
         owner = s.scalar(select(Account.id).where(Account.login == "35202-1234567-1"))
         doc = store_document(
@@ -80,11 +81,12 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
         doc_id = doc.id
     result = runner.invoke(main, ["keys", "rotate"], env=env)
     assert result.exit_code == 0, result.output
-    assert "version 2" in result.output and "1 owner keys and 4 PKI keys rewrapped" in result.output
-    ctx2 = VaultContext(
-        keystore=FileKeyStore(inst / "master.keys"), blobs=FileBlobStore(inst / "blobs")
-    )
-    with sessions() as s:
+    assert (
+        "version 2" in result.output and "1 owner keys and 5 PKI keys rewrapped" in result.output
+    )  # root, OCSP, TSA, DEMO, ledger
+    rotated = FileKeyStore(inst / "master.keys")  # a process started after the rotation
+    ctx2 = VaultContext(keystore=rotated, blobs=FileBlobStore(inst / "blobs"))
+    with bind_keystore(session_factory(engine), rotated)() as s:
         assert s.scalar(select(OwnerKey.master_version)) == 2
         opened = open_document(
             s, ctx=ctx2, owner_id=owner, document_id=doc_id, purpose="view", now=now
@@ -95,7 +97,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and "revision 0004" in result.output
+    assert result.exit_code == 0 and "revision 0005" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
@@ -130,7 +132,9 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**__import__("os").environ, "AMANAT_INSTANCE": str(tmp_path / "inst")}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**__import__("os").environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(home)}
     env.pop("AMANAT_DATABASE_URL", None)
     amanat = [sys.executable, "-c", "from web.cli import main; main()"]
     subprocess.run([*amanat, "init"], env=env, check=True, capture_output=True)
@@ -154,6 +158,11 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
         server.terminate()
         out = server.communicate(timeout=30)[0].decode()
     assert "Amanat is running at" in out
+    # No control socket shared by every instance under the home folder.
+    assert not (home / ".gunicorn").exists()
+    # Instance files are the service account's only.
+    for path in ("inst/amanat.db", "inst/blobs", "inst/blobs/tmp", "inst/secret.key"):
+        assert (tmp_path / path).stat().st_mode & 0o077 == 0, path
 
 
 def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> None:
@@ -407,3 +416,48 @@ def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
     assert scanned.exit_code == 0 and "TOTAL_PASSED" in scanned.output, scanned.output
     junk = runner.invoke(main, ["verify-qr", "not a code"], env=env)
     assert junk.exit_code == 1 and "not an Amanat certificate code" in junk.output
+
+
+def _cose_with_int_signature() -> str:
+    import base64
+
+    import cbor2
+
+    protected = cbor2.dumps({1: -7, 4: b"12345678"})
+    raw = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, cbor2.dumps({1: "X"}), 12345]))
+    return "AM1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["verify", "/nonexistent/file.pdf"], "cannot read"),
+        (["verify-qr"], "give the scanned URL"),
+        (["verify-qr", "--image", "/nonexistent.png"], "cannot be read"),
+    ],
+)
+def test_verify_commands_that_cannot_check_exit_3_without_a_traceback(
+    tmp_path: Path, db_url: str, args: list[str], says: str
+) -> None:
+    result = CliRunner().invoke(main, args, env=_env(tmp_path, db_url))
+    assert result.exit_code == 3 and says in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["verify-qr", "AM1.AAAA"], ["verify", __file__]])
+def test_verify_on_an_instance_never_initialised_says_run_init(
+    tmp_path: Path, db_url: str, args: list[str]
+) -> None:
+    result = CliRunner().invoke(main, args, env=_env(tmp_path, db_url))
+    assert result.exit_code == 3 and "amanat init" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_verify_qr_with_a_signature_that_is_not_bytes_is_failed(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = _env(tmp_path, db_url)
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["verify-qr", _cose_with_int_signature()], env=env)
+    assert result.exit_code == 1 and result.output.startswith("TOTAL_FAILED / FORMAT_FAILURE")
+    assert isinstance(result.exception, SystemExit)

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.web.helpers import register, upload
@@ -35,3 +36,31 @@ def test_logs_never_contain_cnic_tokens_or_content(client: FlaskClient) -> None:
     assert "35202-5550123-9" not in text and "3520255501239" not in text
     assert cookie.value not in text
     assert "SECRET-CONTENT-XYZ" not in text
+
+
+def test_error_lines_carry_the_request_id(app, client: FlaskClient) -> None:
+    """A line logged while handling a request (here an error) names that request."""
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("amanat")
+    logger.addHandler(handler)
+
+    @app.get("/boom-for-test")
+    def boom() -> str:
+        logging.getLogger("amanat.web").error("something broke")
+        return "ok"
+
+    try:
+        res = client.get("/boom-for-test", headers={"X-Request-Id": "req-123"})
+    finally:
+        logger.removeHandler(handler)
+    assert res.headers["X-Request-Id"] == "req-123"
+    (line,) = [json.loads(x) for x in sink.getvalue().splitlines() if "something broke" in x]
+    assert line["request_id"] == "req-123"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/shared", "/s/00000000-0000-0000-0000-000000000000"])
+def test_answers_with_citizen_data_are_never_cached(client: FlaskClient, path: str) -> None:
+    """Shared-document API and link-share answers say no-store even with no account signed in."""
+    assert client.get(path).headers.get("Cache-Control") == "no-store"

@@ -199,15 +199,76 @@ def test_sign_in_is_rate_limited_per_client_address(client: FlaskClient, app) ->
     assert _password_attempt(client, csrf, "35202-9999999-1", ip="10.0.0.2") == 401
 
 
-def test_password_guesses_are_limited_per_account_across_addresses(client: FlaskClient) -> None:
-    """Guesses against one account from many addresses are capped too (10 per 15 minutes)."""
+def test_password_guesses_are_limited_per_account_and_address(client: FlaskClient) -> None:
+    """One address gets 10 guesses at one account in 15 minutes; another address still tries."""
+    csrf = csrf_of(client, "/login")
+    statuses = [_password_attempt(client, csrf, "35202-1234567-1") for _ in range(12)]
+    assert statuses == [401] * 10 + [429, 429]
+    assert _password_attempt(client, csrf, "35202-1234567-1", ip="10.0.0.9") == 401
+
+
+def test_password_guesses_are_capped_per_account_across_addresses(client: FlaskClient) -> None:
+    """A botnet spreading guesses over many addresses meets the account's total (100 / 15 min)."""
+    from identity.lockout import ACCOUNT_ATTEMPTS
+
     csrf = csrf_of(client, "/login")
     statuses = [
-        _password_attempt(client, csrf, "35202-1234567-1", ip=f"10.0.1.{i}") for i in range(12)
+        _password_attempt(client, csrf, "35202-1234567-1", ip=f"10.1.{i // 5}.{i % 5}")
+        for i in range(ACCOUNT_ATTEMPTS + 2)
     ]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]
-    assert _password_attempt(client, csrf, "35202-7654321-1", ip="10.0.2.1") == 401
+    assert statuses[:ACCOUNT_ATTEMPTS] == [401] * ACCOUNT_ATTEMPTS
+    assert statuses[ACCOUNT_ATTEMPTS:] == [429, 429]
+    assert _password_attempt(client, csrf, "35202-7654321-1", ip="10.2.0.1") == 401
+
+
+def _owner_with_password(app) -> FlaskClient:
+    """A citizen who registered (passkey) and set a password in this browser, then signed out."""
+    owner = app.test_client()
+    register(owner)
+    csrf = csrf_of(owner, "/security")
+    password = {"csrf_token": csrf, "password": "a long passphrase", "confirm": "a long passphrase"}
+    assert owner.post("/security/password", data=password).status_code == 302
+    owner.post("/logout", data={"csrf_token": csrf_of(owner, "/vault")})
+    return owner
+
+
+def _flood(app, login: str) -> None:
+    """A stranger fails from enough addresses to close the account to untrusted browsers."""
+    from identity.lockout import ACCOUNT_ATTEMPTS
+
+    stranger = app.test_client()
+    csrf = csrf_of(stranger, "/login")
+    for i in range(ACCOUNT_ATTEMPTS):
+        _password_attempt(stranger, csrf, login, ip=f"10.3.{i // 5}.{i % 5}")
+    assert _password_attempt(stranger, csrf, login, ip="10.4.0.1") == 429
+
+
+def test_a_stranger_cannot_lock_the_owner_out_of_a_browser_they_used(app) -> None:
+    """OWASP device cookies: the owner's browser has its own counter (issue 11)."""
+    owner = _owner_with_password(app)
+    _flood(app, "35202-1234567-1")
+    csrf = csrf_of(owner, "/login")
+    res = owner.post(
+        "/login/password",
+        data={"csrf_token": csrf, "login": "35202-1234567-1", "password": "a long passphrase"},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert res.status_code == 302
+
+
+def test_a_device_cookie_is_for_its_account_only(app) -> None:
+    owner = _owner_with_password(app)
+    _flood(app, "35202-7654321-1")
+    csrf = csrf_of(owner, "/login")
+    assert _password_attempt(owner, csrf, "35202-7654321-1", ip="10.9.9.8") == 429
+
+
+def test_a_forged_device_cookie_counts_as_untrusted(app) -> None:
+    _flood(app, "35202-1234567-1")
+    forger = app.test_client()
+    forger.set_cookie("amanat_device", "abc.1795000000.AAAAAAAAAAAAAAAAAAAAAAAA")
+    csrf = csrf_of(forger, "/login")
+    assert _password_attempt(forger, csrf, "35202-1234567-1", ip="10.9.9.7") == 429
 
 
 def test_rate_limit_keys_hold_no_cnic(client: FlaskClient, sessions) -> None:

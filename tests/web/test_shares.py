@@ -259,7 +259,10 @@ def test_receipts_are_signed_json_and_a_pdf(app, client, citizen, keys) -> None:
     grant = _grant_id(_share(client, auth, ids, max_fetches="5"))
     body = client.get(f"/shares/{grant}/receipt.json").get_json()
     with _sessions(app)() as s:
-        assert verify_statement(s, token=body["jws"]) == body["receipt"]
+        assert (
+            verify_statement(s, keystore=app.extensions["amanat"].keystore, token=body["jws"])
+            == body["receipt"]
+        )
     assert body["receipt"]["services"][0]["purposes"][0]["thirdPartyName"] == "Example Bank"
     pdf = client.get(f"/shares/{grant}/receipt.pdf")
     assert pdf.data.startswith(b"%PDF") and b"consent-receipt.json" in pdf.data

@@ -280,3 +280,24 @@ def test_api_verification_with_a_key_names_the_organisation(
         headers={"Authorization": "Bearer amanat_0000000000000000_" + "A" * 43},
     )
     assert forged.status_code == 401
+
+
+def test_a_signer_outside_the_deployment_is_never_shown_by_its_claimed_name_alone(client) -> None:
+    """A file signed by someone else's key (here a research corpus file) names its signer as an
+    unknown signer calling itself so, on the page, in the report and never as a department."""
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "pdf-signatures"
+    data = (
+        corpus
+        / "rub/shadow-demo-exploits/hide-and-replace/variant-1_change_object_references"
+        / "3_original-document-shadowed-signed.pdf"
+    ).read_bytes()
+    csrf = csrf_of(client, "/verify")
+    res = client.post(
+        "/verify",
+        data={"csrf_token": csrf, "file": (io.BytesIO(data), "c.pdf")},
+        content_type="multipart/form-data",
+    )
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and "an unknown signer calling itself" in html

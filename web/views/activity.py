@@ -321,7 +321,7 @@ def proofs() -> Response:
     return Response(
         json.dumps(
             {
-                "tree_head": head_json(db(), head),
+                "tree_head": head_json(db(), head, keystore=runtime().keystore),
                 "proofs": inclusion_proofs(db(), seqs=seqs, head=head),
             }
         ),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     jsonify,
@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from audit import EventTag, record_event
-from identity import passkeys, passwords, ratelimit, recovery
-from identity.accounts import actor_of, find_by_login, normalize_cnic
+from identity import lockout, passkeys, passwords, ratelimit, recovery
+from identity.accounts import actor_of, find_by_login
 from identity.ceremonies import consume_ceremony
 from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
 from identity.models import Account, Ceremony, Role
@@ -40,45 +40,39 @@ from web.app import (
     set_session_cookie,
     side_transaction,
 )
+from web.inputs import client_ip, local_path
 
 bp = Blueprint("auth", __name__)
 
-# Password or recovery-code attempts per account in 15 minutes.
-ACCOUNT_ATTEMPTS = 10
+DEVICE_COOKIE = "amanat_device"
 
 
-def find_key(login: str) -> str:
-    """The login as the rate limiter keys it (CNIC normalised when it is one)."""
-    try:
-        return normalize_cnic(login)
-    except InvalidInput:
-        return (login or "").strip().lower()
-
-
-def client_ip() -> str:
-    """The client address (the WSGI server or a trusted proxy sets REMOTE_ADDR)."""
-    return request.remote_addr or "unknown"
+def _secret() -> bytes:
+    key = current_app.secret_key or b""
+    return key.encode() if isinstance(key, str) else bytes(key)
 
 
 def limit(bucket: str, *, login: str | None = None, per_minute: int | None = None) -> None:
     """Count an attempt in its own committed transaction (failed attempts count too).
 
     Per client address: ``AMANAT_LOGIN_ATTEMPTS_PER_MINUTE`` a minute. With ``login`` (password
-    and recovery-code guesses), also per account: ACCOUNT_ATTEMPTS per 15 minutes, whatever the
-    address, so a botnet cannot spread guesses. The account key is a hash: no CNIC is stored.
+    and recovery-code guesses), also the account's counters of :mod:`identity.lockout`: the
+    device's own when this browser signed in to the account before, else per account and address
+    and per account in total.
     """
     rt = runtime()
     allowed = per_minute or rt.settings.login_attempts_per_minute
-    checks = [(f"{bucket}:{client_ip()}", allowed, 1)]
+    checks = [lockout.Limit(f"{bucket}:{client_ip()}", allowed, dt.timedelta(minutes=1))]
     if login is not None:
-        digest = hashlib.sha256(find_key(login).encode()).hexdigest()[:32]
-        checks.append((f"{bucket}-account:{digest}", ACCOUNT_ATTEMPTS, 15))
+        token = request.cookies.get(DEVICE_COOKIE)
+        device = lockout.device_of(_secret(), token=token, login=login, now=now())
+        checks += lockout.limits_for(bucket, login=login, client=client_ip(), device=device)
     for attempt in range(2):
         try:
             with side_transaction() as s:
-                for key, allowed, minutes in checks:
+                for check in checks:
                     ratelimit.hit(
-                        s, key=key, limit=allowed, window=dt.timedelta(minutes=minutes), now=now()
+                        s, key=check.key, limit=check.limit, window=check.window, now=now()
                     )
             return
         except IntegrityError:
@@ -132,15 +126,21 @@ def _signed_in(account: Account, method: str, target: str) -> Response:
     target = target or home_of(account)
     response = jsonify({"redirect": target}) if request.is_json else redirect(target)
     set_session_cookie(response, token)
+    # This browser is now trusted for the account: strangers' failures never lock it out.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        lockout.issue_device_token(_secret(), login=account.login, now=now()),
+        max_age=int(lockout.DEVICE_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=runtime().settings.https,
+    )
     return response
 
 
 def _safe_next(default: str = "") -> str:
     """The local page to go to after sign-in ("" = the account's home page)."""
-    target = request.args.get("next") or request.form.get("next") or default
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    return local_path(request.args.get("next") or request.form.get("next"), default)
 
 
 def home_of(account: Account) -> str:

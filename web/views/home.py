@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response
 
+from web.inputs import local_path
+
 bp = Blueprint("home", __name__)
 
 
@@ -17,10 +19,7 @@ def index() -> str:
 @bp.get("/lang/<code>")
 def language(code: str) -> Response:
     """Remember the reader's language (English or Urdu) in a cookie."""
-    target = request.args.get("next", "/")
-    # Only local paths: "//host" and "/\\host" are other sites to a browser.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
+    target = local_path(request.args.get("next"), "/")
     response = make_response(redirect(target))
     if code in ("en", "ur"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from audit.errors import AuditError
 from audit.ledger import consistency_proof, head_json, publish_tree_head
+from audit.service import MAX_SEQ
 from web.app import TREE_HEAD_INTERVAL, db, now, runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
@@ -19,7 +20,7 @@ def tree_head() -> Response:
     head = publish_tree_head(
         db(), keystore=runtime().keystore, now=now(), max_age=TREE_HEAD_INTERVAL
     )
-    return jsonify(head_json(db(), head))
+    return jsonify(head_json(db(), head, keystore=runtime().keystore))
 
 
 @bp.get("/consistency")
@@ -29,4 +30,6 @@ def consistency() -> Response:
     new = request.args.get("to", type=int)
     if old is None or new is None:
         raise AuditError(_("Give the two tree sizes as ?from=N&to=M."))
-    return jsonify(consistency_proof(db(), old_size=old, new_size=new))
+    if not (0 <= old <= MAX_SEQ and 0 <= new <= MAX_SEQ):
+        raise AuditError(_("A tree size is a number from 0 to %(n)s.", n=MAX_SEQ))
+    return jsonify(consistency_proof(db(), keystore=runtime().keystore, old_size=old, new_size=new))

@@ -53,9 +53,9 @@ from vault.shares import (
     withdraw_grant,
 )
 from web.app import current_account, db, login_required, now, runtime, side_transaction
+from web.inputs import client_ip
 from web.receipt import receipt_pdf
 from web.views.activity import describe
-from web.views.auth import client_ip
 from web.views.vault import send_opened
 
 bp = Blueprint("shares", __name__)

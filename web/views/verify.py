@@ -22,9 +22,9 @@ from signing.models import Authority, DepartmentCert
 from signing.types import certificate_types
 from web.app import db, now, runtime
 from web.errors import error_response
+from web.inputs import client_ip
 from web.report import report_pdf
 from web.verify import record_verification, verify_document, verify_qr_code
-from web.views.auth import client_ip
 from web.views.shares import api_key
 
 bp = Blueprint("verify", __name__)

@@ -1,0 +1,98 @@
+"""Raw request input every view shares: redirect targets and JSON bodies (issue: no 500s)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from web.inputs import MAX_JSON_DEPTH, json_depth, local_path
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\r/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "/ /evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "/\x00",
+        "",
+        None,
+    ],
+)
+def test_anything_but_a_path_on_this_site_falls_back(target) -> None:
+    assert local_path(target, "/home") == "/home"
+
+
+@pytest.mark.parametrize("target", ["/", "/vault", "/verify?serial=AM-1", "/a/b#c", "/%2F%2Fx"])
+def test_paths_on_this_site_are_kept(target) -> None:
+    assert local_path(target) == target
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_no_target_leaves_the_site(text) -> None:
+    """Whatever comes in, the answer is a single-slash path with no control character."""
+    out = local_path(text, "/")
+    assert out.startswith("/") and not out.startswith("//")
+    assert not any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in out)
+
+
+@pytest.mark.parametrize("bad", ["/%09/evil.example", "/%0d/evil.example", "/%0a/x", "//x"])
+def test_language_switch_never_redirects_off_site(client, bad) -> None:
+    r = client.get(f"/lang/ur?next={bad}")
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_sign_in_page_drops_a_next_with_a_line_break(client) -> None:
+    r = client.get("/login?next=/%0d%0aSet-Cookie:x=1")
+    assert r.status_code == 200 and "Set-Cookie:x" not in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "depth"),
+    [(b"{}", 1), (b'{"a":[1,{"b":[]}]}', 4), (b'"[[[[["', 0), (b'["\\"[[["]', 1), (b"7", 0)],
+)
+def test_json_depth_is_measured_outside_strings(data, depth) -> None:
+    assert json_depth(data) == depth
+
+
+@pytest.mark.parametrize(
+    "path", ["/login/begin", "/register/begin", "/api/v1/verify-qr", "/shares/confirm"]
+)
+def test_json_nested_1000_deep_is_a_400(client, path) -> None:
+    body = "[" * 1000 + "]" * 1000
+    r = client.post(path, data=body, content_type="application/json")
+    assert 400 <= r.status_code < 500
+
+
+def test_json_just_inside_the_depth_limit_still_parses(app) -> None:
+    body = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert app.json.loads(body) == json.loads(body)
+
+
+def test_an_oversized_json_body_is_a_400(client) -> None:
+    body = json.dumps({"text": "x" * (300 * 1024)})
+    r = client.post("/api/v1/verify-qr", data=body, content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_a_wrong_method_names_the_allowed_ones(client) -> None:
+    r = client.post("/api/v1/trust-list")
+    assert r.status_code == 405 and "GET" in r.headers.get("Allow", "")
+
+
+@pytest.mark.parametrize(
+    "query", ["from=9223372036854775808&to=1", "from=1&to=-1", "from=1&to=99999999999999999999"]
+)
+def test_tree_sizes_beyond_64_bits_are_a_400(client, query) -> None:
+    r = client.get(f"/api/v1/ledger/consistency?{query}")
+    assert r.status_code == 400 and r.get_json()["error"]

@@ -1,0 +1,75 @@
+"""Checks on raw request input that every view shares: client address, redirect targets, JSON.
+
+Both are parsers of outside input, so each refuses by rule rather than by a list of bad
+characters: a redirect target must parse as a path on this site, and a JSON body is measured
+(size, nesting) before the standard parser sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import request
+from flask.json.provider import DefaultJSONProvider
+
+# A JSON body larger than this is refused before parsing (uploads are multipart, not JSON).
+MAX_JSON_BYTES = 256 * 1024
+# Deeper nesting than any Amanat body or WebAuthn credential has (they are 4 to 6 deep).
+MAX_JSON_DEPTH = 32
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def client_ip() -> str:
+    """The client address (the WSGI server or a trusted proxy sets REMOTE_ADDR)."""
+    return request.remote_addr or "unknown"
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site (with optional query), else ``default``.
+
+    A browser drops tab, CR and LF inside a URL and reads ``\\`` as ``/``, so ``/\\t/evil``
+    becomes ``//evil`` — another site. Any control character, backslash or whitespace refuses;
+    what remains must parse with no scheme and no host and start with exactly one slash.
+    """
+    if not target or len(target) > 2048:
+        return default
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in target) or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    if target.startswith("//") or parts.path.startswith("//"):
+        return default
+    return target
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in ``data`` (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', data)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with request bodies measured first.
+
+    A refused body raises ValueError, which Flask's ``request.get_json`` turns into 400 (or None
+    with ``silent=True``); a body nested 1,000 deep never reaches the recursive parser.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse JSON text after checking its size and nesting."""
+        raw = s.encode() if isinstance(s, str) else bytes(s)
+        if len(raw) > MAX_JSON_BYTES:
+            raise ValueError("JSON body too large")
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            raise ValueError("JSON body nested too deeply")
+        return super().loads(raw, **kwargs)
