@@ -9,6 +9,7 @@ requests never fork the chain. Each event is also a leaf of an RFC 9162 Merkle t
 tree heads, inclusion and consistency proofs (:mod:`audit.ledger`).
 """
 
+from audit import tally
 from audit.errors import AuditError
 from audit.models import AuditEvent
 from audit.service import (
@@ -30,5 +31,6 @@ __all__ = [
     "list_events",
     "record_event",
     "record_events",
+    "tally",
     "verify_chain",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amanat.db import Base, UtcDateTime
@@ -77,6 +77,16 @@ class AuditTreeHead(Base):
     key_id: Mapped[int] = mapped_column(ForeignKey("audit_keys.id"), nullable=False)
     # ECDSA P-256 over SHA-256 of the message in audit.treeheads.head_message, as r ‖ s.
     signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+
+
+class AuditTally(Base):
+    """How often a folded event happened on one UTC day (see audit.tally)."""
+
+    __tablename__ = "audit_tallies"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class AuditPending(Base):

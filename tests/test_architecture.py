@@ -108,3 +108,96 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
     sample.write_text("from web.app import create_app\nimport cryptography.hazmat.primitives\n")
     assert _imports(sample) == ["web.app", "cryptography.hazmat.primitives"]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _project_modules() -> dict[str, Path]:
+    return {_module_name(p): p for package in PACKAGES for p in _files(package)}
+
+
+def _resolve(name: str, modules: dict[str, Path]) -> str | None:
+    """The project module an imported name lives in (``a.b.c`` may be module a.b's attribute c)."""
+    while name:
+        if name in modules:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _project_modules()
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                target = _resolve(name, modules)
+                if target and target != module:
+                    graph[module].add(target)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_anywhere() -> None:
+    """Every import (also inside functions) between project modules, as a graph: no cycle."""
+    assert _cycles(_import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_planted_cycle() -> None:
+    graph = {"web.a": {"web.b"}, "web.b": {"web.c"}, "web.c": {"web.a"}, "web.d": {"web.a"}}
+    assert _cycles(graph) == [["web.a", "web.b", "web.c"]]
+
+
+def test_no_view_imports_another_view() -> None:
+    """Views share helpers through web modules (context, inputs, apikeys, ...), never each other."""
+    graph = _import_graph()
+    bad = [
+        f"{m} imports {t}"
+        for m, targets in graph.items()
+        if m.startswith("web.views.")
+        for t in targets
+        if t.startswith("web.views.")
+    ]
+    assert not bad, bad

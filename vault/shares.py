@@ -26,7 +26,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from amanat.db import is_postgresql
-from audit import AuditEvent, EventTag, record_event
+from audit import AuditEvent, EventTag, record_event, tally
 from audit.ledger import sign_statement
 from identity.accounts import actor_of
 from identity.errors import NotFound
@@ -41,6 +41,8 @@ from vault.service import OpenedDocument, VaultContext, open_document
 # Limits (the error messages below spell them out, for translation).
 MAX_DAYS = 365
 MAX_FETCHES = 1000
+# Distinct refused-access events one grant can add to its citizen's ledger in a day.
+REFUSALS_PER_GRANT_A_DAY = 50
 MAX_DOCUMENTS = 50
 _CHALLENGE_PREFIX = b"amanat-consent/1\n"
 
@@ -439,7 +441,16 @@ def record_refusal(
     if grant is None:
         return False
     settle(session, grant, now=now)
-    details: dict[str, Any] = {"reason": reason}
+    # Folded (audit.tally): one event per grant, actor and reason a day, and at most
+    # REFUSALS_PER_GRANT_A_DAY different ones (a claimed API key id is the caller's to vary).
+    key = f"refused:{grant.id}:{actor}:{reason}"
+    first = tally.count(session, key=key, now=now) == 1
+    if (
+        not first
+        or tally.count(session, key=f"refused:{grant.id}", now=now) > REFUSALS_PER_GRANT_A_DAY
+    ):
+        return True
+    details: dict[str, Any] = {"reason": reason, "tally": key}
     if document_id is not None:
         details["document"] = str(document_id)
     _log(session, grant, EventTag.CONSENT_ACCESS_REFUSED, actor=actor, now=now, details=details)

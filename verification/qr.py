@@ -162,11 +162,16 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
             parsed,
         )
     if signer.revoked:
+        # Offline there is no proof of when the code was made (its own date is signed by the very
+        # key that was revoked): only the register can say whether it came before the revocation.
         return QrResult(
             Verdict(
-                Indication.TOTAL_FAILED,
-                SubIndication.REVOKED,
-                ("The department's signing key was revoked.",),
+                Indication.INDETERMINATE,
+                SubIndication.REVOKED_NO_POE,
+                (
+                    "The department's signing key was revoked since; only the register can say"
+                    " whether this code was made before that.",
+                ),
                 (),
                 now.isoformat(),
             ),

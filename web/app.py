@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hmac
 import json
 import logging
 import os
@@ -11,121 +9,41 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import (
     Flask,
     Response,
-    current_app,
     g,
     has_request_context,
     jsonify,
     request,
-    session,
 )
 from flask_babel import Babel, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response as BaseResponse
 
 from amanat.db import transaction
 from amanat.settings import Settings, load_settings
 from audit.ledger import publish_tree_head
 from audit.service import LEDGER_APPENDED, LEDGER_PENDING
-from identity.models import Account, AuthSession
+from identity.models import AuthSession
 from identity.sessions import resolve_session
-from web.errors import CsrfFailed, Forbidden, LoginRequired, register_error_handlers
+from web.context import (
+    LANGUAGES,
+    SESSION_COOKIE,
+    TREE_HEAD_INTERVAL,
+    check_csrf,
+    csrf_token,
+    current_account,
+    db,
+    now,
+    runtime,
+)
+from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.runtime import Runtime, build_runtime
-
-SESSION_COOKIE = "amanat_session"
-LANGUAGES = ("en", "ur")
-# A busy service signs a tree head at most this often; a quiet one after each change.
-TREE_HEAD_INTERVAL = dt.timedelta(seconds=10)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def runtime() -> Runtime:
-    """The runtime of the current app."""
-    return cast(Runtime, current_app.extensions["amanat"])
-
-
-def db() -> Session:
-    """The request's database session (one transaction per request)."""
-    if "db" not in g:
-        g.db = runtime().sessions()
-    return cast(Session, g.db)
-
-
-@contextmanager
-def side_transaction() -> Iterator[Session]:
-    """A separate transaction that commits whatever the request's own one does.
-
-    For what must stick even when the request fails (a used-up ceremony, a rate-limit count, a
-    failed sign-in in the ledger). The request's open transaction is rolled back first: SQLite
-    has one writer, and the request would otherwise wait for itself.
-    """
-    request_session: Session | None = g.get("db")
-    if request_session is not None:
-        request_session.rollback()
-    with transaction(runtime().sessions) as side:
-        yield side
-
-
-def now() -> Any:
-    """The request's clock reading (services take time as a parameter)."""
-    if "now" not in g:
-        g.now = runtime().clock()
-    return g.now
-
-
-def current_account() -> Account | None:
-    """The signed-in account, if any."""
-    return cast(Account | None, g.get("account"))
-
-
-def login_required(*roles: str) -> Callable[[F], F]:
-    """Require a signed-in account, optionally with one of ``roles``."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            account = current_account()
-            if account is None:
-                raise LoginRequired()
-            if roles and account.role not in roles:
-                raise Forbidden()
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    return decorate
-
-
-def csrf_token() -> str:
-    """This browser's anti-forgery token (kept in the signed cookie session)."""
-    token = session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return cast(str, token)
-
-
-def _check_csrf() -> None:
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    if request.path.startswith(("/pki/", "/api/", "/s/")):
-        # Endpoints for machines (OCSP, TSA, the JSON API) and link shares (the posted secret is
-        # the authority) use no cookie: nothing to forge.
-        return
-    expected = session.get("csrf")
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
-    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise CsrfFailed()
 
 
 def _secret_key(path: Path) -> bytes:
@@ -261,7 +179,7 @@ def _before() -> None:
     g.started = time.perf_counter()
     if request.endpoint in ("healthz", "static"):
         return
-    _check_csrf()
+    check_csrf()
     token = request.cookies.get(SESSION_COOKIE, "")
     if token:
         auth: AuthSession | None = resolve_session(
@@ -353,22 +271,3 @@ def _teardown(_exc: BaseException | None) -> None:
     if s is not None:
         s.rollback()
         s.close()
-
-
-def set_session_cookie(response: BaseResponse, token: str) -> None:
-    """Hand the browser its session token (HttpOnly, SameSite=Lax, Secure on HTTPS)."""
-    settings = runtime().settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        secure=settings.https,
-        max_age=settings.session_absolute_hours * 3600,
-        path="/",
-    )
-
-
-def clear_session_cookie(response: BaseResponse) -> None:
-    """Forget the session token in the browser."""
-    response.delete_cookie(SESSION_COOKIE, path="/")

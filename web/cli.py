@@ -528,32 +528,31 @@ def verify(pdf_file: str, as_json: bool) -> None:
     """Verify a signed PDF; exit 0 passed, 1 failed, 2 indeterminate, 3 could not check."""
     import json
 
-    from web.verify import exit_code, verify_document
+    from signing.check import check_pdf
 
     settings = _settings()
     data = _read_input(pdf_file, 26 * 1024 * 1024)
-    result = _with_register(settings, lambda s: verify_document(s, data=data, now=utcnow()))
+    check = _with_register(settings, lambda s: check_pdf(s, data=data, now=utcnow()))
     if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(check.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(
-            result["indication"]
-            + (f" / {result['sub_indication']}" if result["sub_indication"] else "")
-        )
-        for reason in result["reasons"]:
-            click.echo(f"  {reason}")
-        for sig in result["signatures"]:
-            who = (
-                sig["signer"]
-                if sig.get("trusted")
-                else f"an unknown signer calling itself {sig['signer']!r}"
-            )
-            click.echo(f"  signed by {who} ({sig['pades_level']}, {sig['modification']})")
-        cert = result.get("certificate")
-        if cert:
-            what = f"{cert['type']} of {cert['holder']}"
-            click.echo(f"  certificate {cert['serial']}: {what}, {cert['status']}")
-    raise SystemExit(exit_code(result))
+        _echo_verdict(check)
+        for sig in check.verdict.signatures:
+            who = sig.signer if sig.trusted else f"an unknown signer calling itself {sig.signer!r}"
+            click.echo(f"  signed by {who} ({sig.pades_level}, {sig.modification})")
+        entry = check.certificate
+        if entry is not None:
+            what = f"{entry.type_title} of {entry.holder}"
+            click.echo(f"  certificate {entry.serial}: {what}, {entry.status.value}")
+    raise SystemExit(check.exit_code)
+
+
+def _echo_verdict(check: Any) -> None:
+    verdict = check.verdict
+    sub = f" / {verdict.sub_indication.value}" if verdict.sub_indication else ""
+    click.echo(verdict.indication.value + sub)
+    for reason in verdict.reasons:
+        click.echo(f"  {reason}")
 
 
 def _qr_text(url: str | None, image: str | None) -> str:
@@ -582,23 +581,20 @@ def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None
     """Check a certificate QR code: signature offline, then the register (exit codes as verify)."""
     import json
 
-    from web.verify import exit_code, verify_qr_code
+    from signing.check import check_qr
 
     text = _qr_text(url, image)
     settings = _settings()
-    result = _with_register(settings, lambda s: verify_qr_code(s, text=text, now=utcnow()))
+    check = _with_register(settings, lambda s: check_qr(s, text=text, now=utcnow()))
     if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(check.to_json(), indent=2, ensure_ascii=False))
     else:
-        sub = result["sub_indication"]
-        click.echo(result["indication"] + (f" / {sub}" if sub else ""))
-        for reason in result["reasons"]:
-            click.echo(f"  {reason}")
-        claims = result.get("claims")
-        if claims:
-            what = f"{claims['type']} {claims['serial']} of {claims['holder']}"
-            click.echo(f"  {what} ({claims['department']})")
-    raise SystemExit(exit_code(result))
+        _echo_verdict(check)
+        claims = check.claims
+        if claims is not None:
+            what = f"{claims.type_code} {claims.serial} of {claims.holder}"
+            click.echo(f"  {what} ({claims.department})")
+    raise SystemExit(check.exit_code)
 
 
 @main.group()

@@ -1,10 +1,11 @@
-"""The verification report a verifier keeps for their records (PDF), made from the verdict JSON."""
+"""The verification report a verifier keeps for their records (PDF), made from the typed check."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fpdf import FPDF
+
+from signing.check import CertificateCheck
+from verification import SignatureDetail
 
 
 def _latin(text: object) -> str:
@@ -37,44 +38,48 @@ class TextPage:
         return bytes(self.pdf.output())
 
 
-def report_pdf(result: dict[str, Any], *, file_sha256: str, service: str) -> bytes:
+def _signer(sig: SignatureDetail) -> str:
+    if sig.trusted:
+        return sig.signer
+    return f"an unknown signer calling itself '{sig.signer}' (not a department here)"
+
+
+def report_pdf(check: CertificateCheck, *, service: str) -> bytes:
     """A one-page A4 report of a verification."""
     page = TextPage("Verification report")
     line = page.line
+    verdict, entry = check.verdict, check.certificate
     line("Certificate verification report", 18, bold=True, gap=10)
     line(f"Service: {service}")
-    line(f"Checked at: {result.get('checked_at', '')}")
-    line(f"SHA-256 of the verified file: {file_sha256}")
+    line(f"Checked at: {verdict.checked_at}")
+    line(f"SHA-256 of the verified file: {check.file_sha256}")
     page.space()
-    verdict = result["indication"] + (
-        f" / {result['sub_indication']}" if result.get("sub_indication") else ""
-    )
-    line(f"Verdict: {verdict}", 14, bold=True, gap=8)
-    for reason in result.get("reasons", []):
+    sub = f" / {verdict.sub_indication.value}" if verdict.sub_indication else ""
+    line(f"Verdict: {verdict.indication.value}{sub}", 14, bold=True, gap=8)
+    for reason in verdict.reasons:
         line(f"- {reason}")
-    cert = result.get("certificate")
-    if cert:
+    if entry is not None:
         page.space()
         line("Register", 12, bold=True, gap=8)
-        for key in ("serial", "type", "holder", "department", "status", "issued_at"):
-            if cert.get(key):
-                line(f"{key.replace('_', ' ').capitalize()}: {cert[key]}")
-    for number, sig in enumerate(result.get("signatures", []), 1):
+        line(f"Serial: {entry.serial}")
+        line(f"Type: {entry.type_title}")
+        line(f"Holder: {entry.holder}")
+        line(f"Department: {entry.department}")
+        line(f"Status: {entry.status.value}")
+        line(f"Issued at: {entry.issued_at.isoformat()}")
+    for number, sig in enumerate(verdict.signatures, 1):
         page.space()
         line(f"Signature {number}", 12, bold=True, gap=8)
-        for key in (
-            "signer",
-            "department",
-            "signed_at",
-            "timestamp",
-            "pades_level",
-            "coverage",
-            "modification",
-            "revocation",
+        line(f"Signer: {_signer(sig)}")
+        for label, value in (
+            ("Department", sig.department),
+            ("Signed at", sig.signed_at),
+            ("Timestamp", sig.timestamp),
+            ("Pades level", sig.pades_level),
+            ("Coverage", sig.coverage),
+            ("Modification", sig.modification),
+            ("Revocation", sig.revocation),
         ):
-            value = sig.get(key)
-            if key == "signer" and not sig.get("trusted"):
-                value = f"an unknown signer calling itself '{value}' (not a department here)"
             if value is not None:
-                line(f"{key.replace('_', ' ').capitalize()}: {value}")
+                line(f"{label}: {value}")
     return page.output()

@@ -343,7 +343,10 @@ def test_refusals_are_written_for_the_citizen(sessions, owner, now, setup) -> No
     assert _tags(sessions, owner).count("consent:access-refused") == 1
 
 
-def test_every_refused_fetch_is_logged_for_the_citizen(sessions, ctx, owner, now, setup) -> None:
+def test_every_refused_fetch_is_counted_for_the_citizen(sessions, ctx, owner, now, setup) -> None:
+    """The first refusal of the day is an event; the second raises its count (audit.tally)."""
+    from audit.tally import counts, day_of
+
     auth, ids, _ = setup
     grant_id, _ = _grant(sessions, owner, auth, ids, now)
     with transaction(sessions) as s:
@@ -351,6 +354,37 @@ def test_every_refused_fetch_is_logged_for_the_citizen(sessions, ctx, owner, now
     for _ in range(2):
         with pytest.raises(ShareRefused):
             _fetch(sessions, ctx, grant_id, ids[0], now)
+    assert _tags(sessions, owner).count("consent:access-refused") == 1
+    with sessions() as s:
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.tag == "consent:access-refused")
+        ).one()
+        key = event.details["tally"]
+        assert counts(s, wanted=[(key, day_of(now))]) == {(key, day_of(now)): 2}
+
+
+def test_a_stranger_cannot_fill_the_ledger_with_refusals(sessions, owner, now, setup) -> None:
+    """Varying the claimed API key id gives at most REFUSALS_PER_GRANT_A_DAY events a day."""
+    from vault.shares import REFUSALS_PER_GRANT_A_DAY
+
+    auth, ids, _ = setup
+    grant_id, _ = _grant(sessions, owner, auth, ids, now)
+    with transaction(sessions) as s:
+        for i in range(REFUSALS_PER_GRANT_A_DAY * 4):
+            record_refusal(
+                s, grant_id=grant_id, actor=f"api-key:k{i}", reason="api-key-refused", now=now
+            )
+    assert _tags(sessions, owner).count("consent:access-refused") == REFUSALS_PER_GRANT_A_DAY
+
+
+def test_the_next_day_a_refusal_is_an_event_again(sessions, owner, now, setup) -> None:
+    auth, ids, _ = setup
+    grant_id, _ = _grant(sessions, owner, auth, ids, now)
+    with transaction(sessions) as s:
+        for when in (now, now + dt.timedelta(hours=1), now + dt.timedelta(days=1)):
+            record_refusal(
+                s, grant_id=grant_id, actor="organisation:OTHER", reason="other-recipient", now=when
+            )
     assert _tags(sessions, owner).count("consent:access-refused") == 2
 
 

@@ -9,9 +9,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from keys import pki
+from signing.check import check_pdf
 from signing.issuance import revoke_certificate
 from verification import Indication, SubIndication, verify_pdf
-from web.verify import verify_document
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_untouched_certificate_passes(env, issued) -> None:
     (sig,) = verdict.signatures
     assert sig.pades_level == "B-LTA" and sig.department == "UNI" and sig.revocation == "good"
     with env.sessions() as s:
-        result = verify_document(s, data=data, now=env.now)
+        result = check_pdf(s, data=data, now=env.now).to_json()
     assert result["indication"] == "TOTAL_PASSED" and result["certificate"]["serial"] == row.serial
 
 
@@ -36,7 +36,7 @@ def test_revoked_certificate_is_failed_revoked(env, issued) -> None:
     with env.sessions() as s:
         revoke_certificate(s, serial=row.serial, reason="Obtained by fraud", now=env.now)
         s.commit()
-        result = verify_document(s, data=data, now=env.now)
+        result = check_pdf(s, data=data, now=env.now).to_json()
     assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
     assert "Obtained by fraud" in result["reasons"][0]
 

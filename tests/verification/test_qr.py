@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from keys import pki
 from signing import qr as qr_builder
+from signing.check import check_qr
 from signing.models import DepartmentCert
 from verification import Indication, SubIndication
 from verification.qr import TrustEntry, verify_qr
-from web.verify import verify_qr_code
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_genuine_payload_passes_with_the_register(env, genuine) -> None:
     assert "Revocation was not checked" in offline.verdict.reasons[0]
     assert offline.claims is not None and offline.claims.serial == row.serial
     with env.sessions() as s:
-        result = verify_qr_code(s, text=url, now=env.now)
+        result = check_qr(s, text=url, now=env.now).to_json()
     assert result["indication"] == "TOTAL_PASSED" and result["certificate"]["serial"] == row.serial
 
 
@@ -145,7 +145,7 @@ def test_revoked_certificate_fails_through_the_register(env, genuine) -> None:
     with env.sessions() as s:
         revoke_certificate(s, serial=row.serial, reason="Fraud", now=env.now)
         s.commit()
-        result = verify_qr_code(s, text=payload, now=env.now)
+        result = check_qr(s, text=payload, now=env.now).to_json()
     assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
 
 
@@ -156,7 +156,7 @@ def test_issued_pdf_qr_checks_out_through_the_cli_image_path(env, genuine, tmp_p
     row, _cert, _key = genuine
     url = _decode_qr(env.pdf(row), tmp_path)
     with env.sessions() as s:
-        result = verify_qr_code(s, text=url, now=env.now)
+        result = check_qr(s, text=url, now=env.now).to_json()
     assert result["indication"] == "TOTAL_PASSED"
 
 

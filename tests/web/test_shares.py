@@ -17,9 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from amanat.db import transaction
-from audit import merkle
+from audit import EventTag, merkle
 from audit.ledger import verify_statement
 from audit.models import AuditEvent
+from identity.models import Account
 from identity.organisations import create_api_key, create_organisation
 from tests.softauthn import SoftAuthenticator
 from tests.web.conftest import Clock, csrf_of
@@ -328,3 +329,32 @@ def test_a_tree_head_is_signed_after_requests_that_add_events(client, citizen) -
 def test_out_of_range_numbers_get_a_clear_error(client, citizen, path) -> None:
     r = client.get(path, headers={"Accept": "application/json"})
     assert r.status_code in (400, 404) and r.get_json()["error"], r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_long_activity_is_exported_whole_in_batches(app, client, clock, fmt) -> None:
+    """More events than one export batch: every one is in the streamed file, newest first."""
+    from audit import NewEvent, record_events
+    from web.views.activity import EXPORT_BATCH
+
+    register(client)
+    with _sessions(app)() as s:
+        me = s.scalar(select(Account.id))
+    extra = EXPORT_BATCH * 2 + 7
+    with transaction(_sessions(app)) as s:
+        record_events(
+            s,
+            events=[
+                NewEvent(EventTag.VAULT_DOCUMENT_VIEWED, f"account:{me}", me, "document", str(i))
+                for i in range(extra)
+            ],
+            now=clock(),
+        )
+    res = client.get(f"/activity/export.{fmt}")
+    assert res.status_code == 200 and res.is_streamed
+    text = res.get_data(as_text=True)
+    if fmt == "json":
+        events = [e["event"] for e in json.loads(text)["events"]]
+    else:
+        events = [int(r["event"]) for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
+    assert len(events) >= extra and events == sorted(events, reverse=True)

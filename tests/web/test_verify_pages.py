@@ -301,3 +301,28 @@ def test_a_signer_outside_the_deployment_is_never_shown_by_its_claimed_name_alon
     )
     html = res.get_data(as_text=True)
     assert res.status_code == 200 and "an unknown signer calling itself" in html
+
+
+def test_repeated_checks_are_one_line_with_a_count(client, issued, sessions) -> None:
+    """A verifier checking the same certificate again that day adds no ledger event (issue 11:
+    bounded growth); the holder's activity shows how often."""
+    _row, pdf = issued
+    for _ in range(3):
+        assert _upload(client, pdf).status_code == 200
+    with sessions() as s:
+        checks = s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified"))
+        assert len(list(checks)) == 1
+    assert "(3 times that day)" in client.get("/activity").get_data(as_text=True)
+
+
+def test_page_and_api_checks_without_a_key_share_one_line(client, issued, sessions) -> None:
+    _row, pdf = issued
+    _upload(client, pdf)
+    res = client.post("/api/v1/verify", data=pdf, content_type="application/pdf")
+    assert res.status_code == 200
+    with sessions() as s:
+        channels = s.scalars(
+            select(AuditEvent.details).where(AuditEvent.tag == "certificate:verified")
+        ).all()
+    # Both anonymous (page and API without a key) on one day: one line, counted twice.
+    assert len(channels) == 1

@@ -20,7 +20,7 @@ from identity.ceremonies import consume_ceremony
 from identity.errors import InvalidInput, PasskeyRejected
 from identity.models import Account
 from identity.sessions import end_session, list_sessions
-from web.app import current_account, db, login_required, now, runtime, side_transaction
+from web.context import current_account, db, login_required, now, runtime, side_transaction
 
 bp = Blueprint("account", __name__, url_prefix="/security")
 

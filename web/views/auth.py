@@ -30,7 +30,7 @@ from identity.ceremonies import consume_ceremony
 from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
 from identity.models import Account, Ceremony, Role
 from identity.sessions import end_all_sessions, end_session, start_session
-from web.app import (
+from web.context import (
     clear_session_cookie,
     current_account,
     db,

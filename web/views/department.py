@@ -31,8 +31,8 @@ from signing.issuance import (
 from signing.pades import LEVELS
 from signing.pki import get_department
 from signing.types import certificate_types, get_type
-from web.app import current_account, db, login_required, now, runtime
 from web.batch import RowResult, run_batch
+from web.context import current_account, db, login_required, now, runtime
 
 bp = Blueprint("department", __name__, url_prefix="/department")
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from audit.errors import AuditError
 from audit.ledger import consistency_proof, head_json, publish_tree_head
 from audit.service import MAX_SEQ
-from web.app import TREE_HEAD_INTERVAL, db, now, runtime
+from web.context import TREE_HEAD_INTERVAL, db, now, runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 

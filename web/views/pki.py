@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from keys import pki as pki_recipes
 from signing import pades
 from signing.pki import answer_ocsp, current_crl
-from web.app import db, now, runtime
+from web.context import db, now, runtime
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 MAX_REQUEST = 16 * 1024

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,9 +28,9 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from identity.ceremonies import consume_ceremony
-from identity.errors import ApiKeyRejected, PasskeyRejected
+from identity.errors import PasskeyRejected
 from identity.models import Account, ApiKey, Role
-from identity.organisations import authenticate_api_key, key_id_of, list_organisations
+from identity.organisations import list_organisations
 from identity.passkeys import finish_confirmation, start_confirmation
 from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
@@ -49,17 +48,15 @@ from vault.shares import (
     list_grants,
     list_shared,
     prepare_grant,
-    record_refusal,
     withdraw_grant,
 )
-from web.app import current_account, db, login_required, now, runtime, side_transaction
-from web.inputs import client_ip
+from web.activity_lines import describe
+from web.apikeys import api_key, limit_shares, log_refusal
+from web.context import current_account, db, login_required, now, runtime, side_transaction
 from web.receipt import receipt_pdf
-from web.views.activity import describe
-from web.views.vault import send_opened
+from web.responses import send_opened
 
 bp = Blueprint("shares", __name__)
-log = logging.getLogger("amanat.web.shares")
 T = TypeVar("T")
 
 STATE_LABELS = {
@@ -93,7 +90,7 @@ def _refusing(
     try:
         return action()
     except ShareRefused as refused:
-        _log_refusal(grant_id, actor, refused.reason, document_id)
+        log_refusal(grant_id, actor, refused.reason, document_id)
         raise
 
 
@@ -122,25 +119,6 @@ def _shared_file(grant_id: uuid.UUID, document_id: uuid.UUID, recipient: Recipie
         document_id=document_id,
     )
     return send_opened(opened, download=True)
-
-
-def _log_refusal(
-    grant_id: uuid.UUID | None, actor: str, reason: str, document_id: uuid.UUID | None = None
-) -> None:
-    with side_transaction() as s:
-        written = record_refusal(
-            s, grant_id=grant_id, actor=actor, reason=reason, now=now(), document_id=document_id
-        )
-    if not written:
-        # No citizen to tell: the attempt goes to the service log only (no secrets in it).
-        log.warning("share access refused", extra={"path": request.path, "status": reason})
-
-
-def _limit() -> None:
-    """Per-address limit on the endpoints that anyone can call (API, link shares)."""
-    runtime().api_limiter.hit(
-        f"shares:{client_ip()}", limit=runtime().settings.api_requests_per_minute
-    )
 
 
 def _int_field(name: str) -> int | None:
@@ -355,7 +333,7 @@ def org_receipt(grant_id: str) -> Response:
 
 
 def _link_recipient() -> Recipient:
-    _limit()
+    limit_shares()
     return Recipient(actor="link", link_secret=(request.form.get("secret") or "").strip())
 
 
@@ -386,24 +364,6 @@ def link_document(grant_id: str, document_id: str) -> Response:
 
 
 # -- the organisation API -------------------------------------------------------------------------
-
-
-def api_key(scope: str, grant_id: uuid.UUID | None = None) -> ApiKey:
-    """The request's API key (``Authorization: Bearer amanat_...``) with ``scope``.
-
-    A refused key is logged (for the citizen when the URL names their grant) and answered 401.
-    """
-    _limit()
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    try:
-        return authenticate_api_key(db(), token=token, scope=scope, now=now())
-    except ApiKeyRejected:
-        claimed = key_id_of(token)
-        _log_refusal(
-            grant_id, f"api-key:{claimed}" if claimed else "api-key:malformed", "api-key-refused"
-        )
-        raise
 
 
 def _api_recipient(key: ApiKey) -> Recipient:

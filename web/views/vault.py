@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -26,8 +25,9 @@ from signing.issuance import certificates_for_documents
 from vault import service
 from vault.errors import UploadRejected
 from vault.uploads import DocumentKind, Upload, check_upload
-from web.app import current_account, db, login_required, now, runtime
+from web.context import current_account, db, login_required, now, runtime
 from web.errors import wants_json
+from web.responses import send_opened
 
 bp = Blueprint("vault", __name__, url_prefix="/vault")
 
@@ -131,25 +131,6 @@ def file(document_id: str) -> Response:
         now=now(),
     )
     return send_opened(opened, download=download)
-
-
-def send_opened(opened: service.OpenedDocument, *, download: bool) -> Response:
-    """A decrypted document as a response: shown in the browser, or as a download."""
-    response = send_file(
-        opened.file,
-        mimetype=opened.version.media_type,
-        as_attachment=download,
-        download_name=opened.version.filename,
-        max_age=0,
-        conditional=False,
-        etag=False,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    if download or opened.version.media_type != "application/pdf":
-        # Uploaded bytes must never run as a page of this origin (PDFs shown inline keep the
-        # browser's own viewer).
-        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
 
 
 @bp.post("/<document_id>/rename")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import re
@@ -16,16 +15,17 @@ from werkzeug.wrappers import Response
 
 from identity.models import Organisation
 from keys.pki import load_cert, public_key_der
+from signing.check import CertificateCheck, check_pdf, check_qr, record_verification
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.types import certificate_types
-from web.app import db, now, runtime
+from verification import Indication
+from web.apikeys import api_key
+from web.context import db, now, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.report import report_pdf
-from web.verify import record_verification, verify_document, verify_qr_code
-from web.views.shares import api_key
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
@@ -37,24 +37,20 @@ def _limit(bucket: str) -> None:
     )
 
 
-def _headline(result: dict[str, Any]) -> tuple[str, str]:
+def _headline(check: CertificateCheck) -> tuple[str, str]:
     """(css class, one plain sentence) for the verdict."""
-    cert = result.get("certificate") or {}
-    indication = result["indication"]
-    if indication == "TOTAL_PASSED":
+    verdict, entry = check.verdict, check.certificate
+    reason = verdict.reasons[0] if verdict.reasons else ""
+    if verdict.passed and entry is not None:
         return "passed", _(
             "Genuine: %(type)s issued by %(dept)s to %(holder)s, valid.",
-            type=cert.get("type", ""),
-            dept=(result["signatures"][0]["signer"] if result["signatures"] else ""),
-            holder=cert.get("holder", ""),
+            type=entry.type_title,
+            dept=verdict.signatures[0].signer if verdict.signatures else entry.department,
+            holder=entry.holder,
         )
-    if indication == "TOTAL_FAILED":
-        return "failed", _(
-            "Not valid: %(reason)s", reason=result["reasons"][0] if result["reasons"] else ""
-        )
-    return "indeterminate", _(
-        "Cannot confirm: %(reason)s", reason=result["reasons"][0] if result["reasons"] else ""
-    )
+    if verdict.indication is Indication.TOTAL_FAILED:
+        return "failed", _("Not valid: %(reason)s", reason=reason)
+    return "indeterminate", _("Cannot confirm: %(reason)s", reason=reason)
 
 
 def _pdf_from_request() -> bytes | None:
@@ -85,17 +81,17 @@ def verify_upload() -> Any:
     data = _pdf_from_request()
     if not data:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
-    result = verify_document(db(), data=data, now=now())
-    record_verification(db(), result=result, actor="anonymous", channel="web", now=now())
-    css, headline = _headline(result)
-    digest = hashlib.sha256(data).hexdigest()
-    pdf_report = report_pdf(result, file_sha256=digest, service=runtime().settings.public_base_url)
+    check = check_pdf(db(), data=data, now=now())
+    record_verification(db(), check=check, actor="anonymous", channel="web", now=now())
+    css, headline = _headline(check)
+    pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
+    report = {**check.to_json(), "file_sha256": check.file_sha256}
     return render_template(
         "verify_result.html",
-        result=result,
+        check=check,
         css=css,
         headline=headline,
-        report=json.dumps({**result, "file_sha256": digest}, indent=2, ensure_ascii=False),
+        report=json.dumps(report, indent=2, ensure_ascii=False),
         report_pdf=base64.b64encode(pdf_report).decode(),
     )
 
@@ -208,11 +204,11 @@ def api_verify() -> Response:
             400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
         )
     actor, organisation = _verifier()
-    result = verify_document(db(), data=data, now=now())
+    check = check_pdf(db(), data=data, now=now())
     record_verification(
-        db(), result=result, actor=actor, channel="api", now=now(), organisation=organisation
+        db(), check=check, actor=actor, channel="api", now=now(), organisation=organisation
     )
-    return jsonify(result)
+    return jsonify(check.to_json())
 
 
 @bp.post("/api/v1/verify-qr")
@@ -224,11 +220,11 @@ def api_verify_qr() -> Response:
     if not isinstance(text, str) or not text.strip():
         return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
     actor, organisation = _verifier()
-    result = verify_qr_code(db(), text=text, now=now())
+    check = check_qr(db(), text=text, now=now())
     record_verification(
-        db(), result=result, actor=actor, channel="qr", now=now(), organisation=organisation
+        db(), check=check, actor=actor, channel="qr", now=now(), organisation=organisation
     )
-    return jsonify(result)
+    return jsonify(check.to_json())
 
 
 @bp.get("/api/v1/certificates/<serial>")

@@ -1,0 +1,89 @@
+"""signing.check: the register's rules over a verdict, the same on the PDF and the QR channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from signing.check import CertificateStatus, check_pdf, check_qr, trust_entries
+from signing.models import DepartmentCert
+from signing.pki import revoke_department_key
+from tests.signing.test_issuance import _decode_qr
+from verification import Indication, SubIndication
+from verification.qr import verify_qr
+
+
+@pytest.fixture
+def issued(env, tmp_path):
+    """A B-LTA certificate, its PDF and the link in its QR code."""
+    row = env.issue("degree")
+    pdf = env.pdf(row)
+    return row, pdf, _decode_qr(pdf, tmp_path)
+
+
+def _revoke_key(env, *, at: dt.datetime) -> None:
+    with env.sessions() as s:
+        revoke_department_key(
+            s, keystore=env.ctx.keystore, material=env.ctx.material, code="UNI", now=at
+        )
+        s.commit()
+
+
+def _channels(env, pdf: bytes, url: str):
+    with env.sessions() as s:
+        return check_pdf(s, data=pdf, now=env.now), check_qr(s, text=url, now=env.now)
+
+
+def test_a_genuine_certificate_passes_on_both_channels(env, issued) -> None:
+    _row, pdf, url = issued
+    by_pdf, by_qr = _channels(env, pdf, url)
+    assert by_pdf.verdict.passed and by_qr.verdict.passed
+    assert by_pdf.certificate == by_qr.certificate
+    assert by_pdf.certificate.status is CertificateStatus.VALID
+
+
+def test_after_a_key_revocation_an_older_certificate_passes_on_both_channels(env, issued) -> None:
+    """The register recorded it before the key was revoked: PDF and QR agree it is valid."""
+    _row, pdf, url = issued
+    _revoke_key(env, at=env.now + dt.timedelta(minutes=1))
+    by_pdf, by_qr = _channels(env, pdf, url)
+    assert by_pdf.verdict.indication is by_qr.verdict.indication is Indication.TOTAL_PASSED
+
+
+def test_a_certificate_recorded_after_the_key_was_revoked_fails_on_both_channels(
+    env, issued
+) -> None:
+    row, pdf, url = issued
+    _revoke_key(env, at=env.now + dt.timedelta(minutes=1))
+    with env.sessions() as s:  # the compromise is dated before this certificate was recorded
+        s.execute(
+            update(DepartmentCert)
+            .where(DepartmentCert.id == row.department_cert_id)
+            .values(revoked_at=row.issued_at - dt.timedelta(seconds=1))
+        )
+        s.commit()
+    for check in _channels(env, pdf, url):
+        assert check.verdict.indication is Indication.TOTAL_FAILED
+        assert check.verdict.sub_indication is SubIndication.REVOKED
+        assert "signing key was revoked on" in check.verdict.reasons[0]
+
+
+def test_offline_a_code_signed_by_a_revoked_key_is_indeterminate(env, issued) -> None:
+    """Without the register nothing proves when the code was made."""
+    _row, _pdf, url = issued
+    _revoke_key(env, at=env.now + dt.timedelta(minutes=1))
+    with env.sessions() as s:
+        offline = verify_qr(url, trust_list=trust_entries(s), now=env.now)
+    assert offline.verdict.indication is Indication.INDETERMINATE
+    assert offline.verdict.sub_indication is SubIndication.REVOKED_NO_POE
+
+
+def test_the_check_is_turned_into_json_in_one_place(env, issued) -> None:
+    _row, pdf, _url = issued
+    with env.sessions() as s:
+        check = check_pdf(s, data=pdf, now=env.now)
+    body = check.to_json()
+    assert body["indication"] == "TOTAL_PASSED" and body["certificate"]["status"] == "valid"
+    assert check.exit_code == 0 and len(check.file_sha256 or "") == 64

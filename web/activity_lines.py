@@ -1,0 +1,150 @@
+"""One plain-language line per ledger event, in the reader's language (the activity page, the
+consent pages and the exports all say the same thing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from audit import AuditEvent, EventTag
+
+METHODS = {
+    "passkey": _l("passkey"),
+    "password": _l("password"),
+    "recovery": _l("recovery code"),
+}
+
+
+def describe(event: AuditEvent) -> str:
+    """One plain-language line for an event."""
+    d: dict[str, Any] = event.details or {}
+    title = d.get("title", "")
+    method = str(METHODS.get(d.get("method", ""), d.get("method", "")))
+    lines = {
+        EventTag.ACCOUNT_CREATED: _("Your account was created."),
+        EventTag.ACCOUNT_SIGNED_IN: _("You signed in (%(method)s).", method=method),
+        EventTag.ACCOUNT_SIGN_IN_FAILED: _(
+            "A sign-in to your account failed (%(method)s).", method=method
+        ),
+        EventTag.ACCOUNT_SIGNED_OUT: _("You signed out."),
+        EventTag.ACCOUNT_SESSION_ENDED: _("You ended a session on another device."),
+        EventTag.ACCOUNT_PASSKEY_ADDED: _(
+            "Passkey \u201c%(name)s\u201d was added.", name=d.get("name", "")
+        ),
+        EventTag.ACCOUNT_PASSKEY_RENAMED: _(
+            "A passkey was renamed to \u201c%(name)s\u201d.", name=d.get("name", "")
+        ),
+        EventTag.ACCOUNT_PASSKEY_REMOVED: _(
+            "Passkey \u201c%(name)s\u201d was removed.", name=d.get("name", "")
+        ),
+        EventTag.ACCOUNT_PASSWORD_SET: _("Your password was set."),
+        EventTag.ACCOUNT_PASSWORD_REMOVED: _("Your password was removed."),
+        EventTag.ACCOUNT_RECOVERY_CODES_CREATED: _("New recovery codes were created."),
+        EventTag.ACCOUNT_RECOVERY_CODE_USED: _("A recovery code was used to sign in."),
+        EventTag.VAULT_DOCUMENT_UPLOADED: _("You uploaded \u201c%(title)s\u201d.", title=title),
+        EventTag.VAULT_DOCUMENT_VERSION_ADDED: _(
+            "You uploaded a new version of \u201c%(title)s\u201d.", title=title
+        ),
+        EventTag.VAULT_DOCUMENT_VIEWED: _("You viewed \u201c%(title)s\u201d.", title=title),
+        EventTag.VAULT_DOCUMENT_DOWNLOADED: _("You downloaded \u201c%(title)s\u201d.", title=title),
+        EventTag.VAULT_DOCUMENT_RENAMED: _(
+            "You renamed \u201c%(old)s\u201d to \u201c%(new)s\u201d.",
+            old=d.get("from", ""),
+            new=d.get("to", ""),
+        ),
+        EventTag.VAULT_DOCUMENT_DELETED: _("You deleted \u201c%(title)s\u201d.", title=title),
+    }
+    if event.actor.startswith("department:"):
+        by_department = {
+            EventTag.VAULT_DOCUMENT_UPLOADED: _(
+                "\u201c%(title)s\u201d was issued into your vault.", title=title
+            ),
+            EventTag.VAULT_DOCUMENT_DOWNLOADED: _(
+                "The issuing department downloaded \u201c%(title)s\u201d.", title=title
+            ),
+            EventTag.CERTIFICATE_ISSUED: _(
+                "%(department)s issued your %(title)s (serial %(serial)s).",
+                department=d.get("department", ""),
+                title=title,
+                serial=d.get("serial", ""),
+            ),
+        }
+        lines.update(by_department)
+    lines[EventTag.CERTIFICATE_VERIFIED] = _(
+        "Someone checked your %(title)s (serial %(serial)s) on the public verification service.",
+        title=title,
+        serial=d.get("serial", ""),
+    )
+    lines[EventTag.CERTIFICATE_REVOKED] = _(
+        "Your %(title)s (serial %(serial)s) was revoked: %(reason)s",
+        title=title,
+        serial=d.get("serial", ""),
+        reason=d.get("reason", ""),
+    )
+    who = str(d.get("recipient") or _("someone"))
+    if event.actor == "link":
+        who = str(_("Someone with your link"))
+    purpose = d.get("purpose", "")
+    reasons = {
+        "withdrawn": _("you had withdrawn the consent"),
+        "expired": _("the consent had expired"),
+        "exhausted": _("the allowed number of downloads was used"),
+        "other-recipient": _("the consent is not for them"),
+        "bad-link-secret": _("the link was wrong"),
+        "out-of-scope": _("that document is not part of the consent"),
+        "api-key-refused": _("their API key was not accepted"),
+        "document-gone": _("you had deleted the document"),
+    }
+    reason = str(reasons.get(d.get("reason", ""), d.get("reason", "")))
+    lines.update(
+        {
+            EventTag.CONSENT_GRANTED: _(
+                "You consented to share documents with %(who)s for \u201c%(purpose)s\u201d.",
+                who=who,
+                purpose=purpose,
+            ),
+            EventTag.CONSENT_USED: _(
+                "%(who)s downloaded your %(title)s for \u201c%(purpose)s\u201d.",
+                who=who,
+                title=title,
+                purpose=purpose,
+            ),
+            EventTag.SHARE_LISTED: _(
+                "%(who)s looked at the list of documents you shared for \u201c%(purpose)s\u201d.",
+                who=who,
+                purpose=purpose,
+            ),
+            EventTag.CONSENT_WITHDRAWN: _(
+                "You withdrew your consent for %(who)s (\u201c%(purpose)s\u201d).",
+                who=who,
+                purpose=purpose,
+            ),
+            EventTag.CONSENT_EXPIRED: _(
+                "Your consent for %(who)s (\u201c%(purpose)s\u201d) ended: %(reason)s.",
+                who=who,
+                purpose=purpose,
+                reason=reason,
+            ),
+            EventTag.CONSENT_ACCESS_REFUSED: _(
+                "%(who)s tried to fetch your documents and was refused: %(reason)s.",
+                who=who,
+                reason=reason,
+            ),
+            EventTag.ACTIVITY_EXPORTED: _(
+                "You exported your activity (%(format)s).", format=d.get("format", "")
+            ),
+        }
+    )
+    if event.actor.startswith("organisation:") and event.tag == EventTag.CERTIFICATE_VERIFIED:
+        lines[EventTag.CERTIFICATE_VERIFIED] = _(
+            "%(who)s checked your %(title)s (serial %(serial)s).",
+            who=str(d.get("organisation") or who),
+            title=title,
+            serial=d.get("serial", ""),
+        )
+    try:
+        return str(lines.get(EventTag(event.tag), event.tag))
+    except ValueError:
+        return event.tag
