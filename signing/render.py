@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,73 @@ def render_certificate(
     pdf.multi_cell(105, 5, verify_text)
     pdf.image(io.BytesIO(qr_png), x=pdf.w - pdf.r_margin - 60, y=205, w=60, h=60)
     return bytes(pdf.output())
+
+
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+# The bidi controls a PDF text layer may carry around right-to-left runs (not part of the text).
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+class TextPage:
+    """An A4 PDF of plain paragraphs that keeps every character: verification reports, consent
+    receipts.
+
+    Lines the PDF core font can show use it (nothing to embed); any other line is shaped by
+    HarfBuzz in Noto Sans with Noto Naskh Arabic for Urdu (Naskh, not Nastaliq: a text layer that
+    ``pdftotext`` and screen readers read back letter for letter, and legible at 10 pt). A value
+    in Urdu gets a paragraph of its own, so that it runs right to left with its numbers in place.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.pdf = FPDF(format="A4", unit="mm")
+        self.pdf.set_margins(20, 20, 20)
+        self.pdf.add_page()
+        self.pdf.set_creator("Amanat")
+        self.pdf.set_title(title)
+        self.width = self.pdf.w - self.pdf.l_margin - self.pdf.r_margin
+        self._shaped = False
+
+    def _font(self, text: str, size: float, bold: bool) -> bool:
+        """Pick the font for ``text``; True when it runs right to left."""
+        if _latin1(text):
+            self.pdf.set_text_shaping(False)
+            self.pdf.set_font("helvetica", "B" if bold else "", size)
+            return False
+        if not self._shaped:
+            self.pdf.add_font("NotoSans", "", str(FONTS / "NotoSans-Regular.ttf"))
+            self.pdf.add_font("NotoSans", "B", str(FONTS / "NotoSans-Bold.ttf"))
+            self.pdf.add_font("Naskh", "", str(FONTS / "NotoNaskhArabic-Regular.ttf"))
+            self.pdf.set_fallback_fonts(["Naskh"], exact_match=False)
+            self._shaped = True
+        rtl = bool(_ARABIC.match(text.lstrip("- ")))
+        self.pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+        self.pdf.set_font("NotoSans", "B" if bold else "", size)
+        return rtl
+
+    def line(self, text: object, size: float = 10, bold: bool = False, gap: float = 6) -> None:
+        """One paragraph, wrapped to the page width."""
+        value = str(text)
+        align = "R" if self._font(value, size, bold) else "L"
+        self.pdf.multi_cell(self.width, gap, value, new_x="LMARGIN", new_y="NEXT", align=align)
+
+    def field(self, label: str, value: object, size: float = 10) -> None:
+        """``label: value``; a value with Urdu in it goes on its own right-to-left line."""
+        text = str(value)
+        if _ARABIC.search(text):
+            self.line(f"{label}:", size)
+            self.line(text, size)
+        else:
+            self.line(f"{label}: {text}", size)
+
+    def bullet(self, text: object, size: float = 10) -> None:
+        """One item of a list (an Urdu item runs right to left, without the dash)."""
+        value = str(text)
+        self.line(value if _ARABIC.search(value) else f"- {value}", size)
+
+    def space(self, mm: float = 3) -> None:
+        """Vertical space."""
+        self.pdf.ln(mm)
+
+    def output(self) -> bytes:
+        """The PDF bytes."""
+        return bytes(self.pdf.output())

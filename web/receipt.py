@@ -6,27 +6,27 @@ import hashlib
 import json
 from typing import Any
 
-from web.report import TextPage
+from signing.render import TextPage
 
 
 def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     """One A4 page: who shared what with whom, why, until when; the signed receipt attached."""
-    # Urdu text comes out replaced in the core font; the attached JSON keeps every character.
+    # Every character is kept (shaped text, Urdu right to left); the attached JSON is the record.
     page = TextPage("Consent receipt")
     line = page.line
     terms = receipt["evidence"]["terms"]
     purpose = receipt["services"][0]["purposes"][0]
     line("Consent receipt", 18, bold=True, gap=10)
     line(f"Receipt: {receipt['consentReceiptID']}")
-    line(f"Citizen: {terms['citizen']['name']}")
-    line(f"Shared with: {purpose['thirdPartyName']}")
-    line(f"Purpose: {purpose['purpose']}")
+    page.field("Citizen", terms["citizen"]["name"])
+    page.field("Shared with", purpose["thirdPartyName"])
+    page.field("Purpose", purpose["purpose"])
     line(f"Given: {terms['created_at']}    Ends: {purpose['termination']}")
     line(f"State when printed: {receipt['state']} ({receipt['issued_at']})")
     page.space(2)
     line("Documents", 12, bold=True, gap=8)
     for doc in terms["documents"]:
-        line(f"- {doc['title']}")
+        page.bullet(doc["title"])
     page.space(2)
     line("How this consent was given", 12, bold=True, gap=8)
     line(receipt["collectionMethod"])

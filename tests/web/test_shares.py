@@ -358,3 +358,33 @@ def test_a_long_activity_is_exported_whole_in_batches(app, client, clock, fmt) -
     else:
         events = [int(r["event"]) for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
     assert len(events) >= extra and events == sorted(events, reverse=True)
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    """The PDF's text layer as pdftotext reads it (bidi controls dropped)."""
+    import subprocess
+
+    from signing.render import BIDI_CONTROLS
+
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], check=True, capture_output=True
+    )
+    return out.stdout.decode().translate(BIDI_CONTROLS)
+
+
+@pytest.mark.parametrize(
+    "written", ["عائشہ خان", "قرض کی درخواست", "ڈومیسائل سرٹیفکیٹ", "ایگزامپل بینک"]
+)
+def test_a_receipt_keeps_every_urdu_character(app, client, keys, tmp_path, written: str) -> None:
+    """Issue 10: an Urdu name, purpose, document title and organisation name are read back
+    from the printed receipt exactly (they printed as ????? before)."""
+    from identity.models import Organisation
+
+    with transaction(_sessions(app)) as s:
+        s.get(Organisation, "BANK").name = "ایگزامپل بینک"
+    auth = register(client, name="عائشہ خان")
+    r = upload(client, DOMICILE, title="ڈومیسائل سرٹیفکیٹ", kind="degree")
+    grant = _grant_id(_share(client, auth, [r.get_json()["id"]], purpose="قرض کی درخواست"))
+    pdf = client.get(f"/shares/{grant}/receipt.pdf").data
+    assert written in _pdf_text(pdf, tmp_path)
