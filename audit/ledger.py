@@ -14,14 +14,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from audit import merkle
+from audit import checkpoint, merkle
 from audit.errors import AuditError
 from audit.keyring import (
     LABEL,
@@ -521,3 +521,66 @@ def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
         )
     session.flush()
     return count
+
+
+# -- checkpoints and witnesses (audit.checkpoint) -------------------------------------------------
+
+
+def consistency_path(session: Session, *, old_size: int, new_size: int) -> list[bytes]:
+    """The RFC 9162 consistency proof between two tree sizes, from the stored nodes."""
+    if old_size == 0 or old_size == new_size:
+        return []
+    try:
+        plan = merkle.consistency_plan(old_size, new_size)
+    except merkle.ProofError as exc:
+        raise LedgerError(str(exc)) from exc
+    return merkle.resolve(plan, fetch_nodes(session, merkle.nodes_for(plan)))
+
+
+def checkpoint_of(session: Session, *, keystore: KeyStore, origin: str, head: AuditTreeHead) -> str:
+    """A signed tree head as a C2SP checkpoint, signed by the ledger key."""
+    key = session.get(AuditKey, head.key_id)
+    if key is None:
+        raise LedgerKeyError("a tree head names a ledger key that does not exist")
+    private = open_ledger_key(keystore, key)
+    public = pki.public_key_der(private)
+    return checkpoint.sign(origin, head.tree_size, head.root_hash, key=private, public_der=public)
+
+
+class WitnessDisagrees(LedgerError):
+    """A witness saw a longer or different ledger than the one in the database."""
+
+
+Post = Callable[[bytes], tuple[int, str]]
+
+
+def submit_to_witness(
+    session: Session, *, keystore: KeyStore, origin: str, head: AuditTreeHead, post: Post
+) -> str:
+    """Have a witness cosign ``head``; its cosignature line. WitnessDisagrees when the witness
+    has seen more events than the ledger holds, or a tree this one does not extend."""
+    note = checkpoint_of(session, keystore=keystore, origin=origin, head=head)
+    status, text = post(checkpoint.add_checkpoint_request(0, [], note))
+    if status == 409:
+        seen = _witness_size(text)
+        if seen > head.tree_size:
+            raise WitnessDisagrees(
+                f"the witness has seen {seen} events but the ledger holds {head.tree_size}:"
+                " events were removed"
+            )
+        proof = consistency_path(session, old_size=seen, new_size=head.tree_size)
+        status, text = post(checkpoint.add_checkpoint_request(seen, proof, note))
+        if status in (409, 422):
+            raise WitnessDisagrees(
+                f"the ledger does not extend the {seen} events the witness saw: history changed"
+            )
+    if status != 200:
+        raise LedgerError(f"the witness answered {status}: {text.strip()[:200]}")
+    return text
+
+
+def _witness_size(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or len(value) > 19:
+        raise LedgerError("the witness's answer is not a tree size")
+    return int(value)

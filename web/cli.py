@@ -206,34 +206,87 @@ def _demo_password() -> str:
 @click.option("--workers", default=0, type=int, help="Worker processes (default: one per core).")
 def run(host: str, port: int, workers: int) -> None:
     """Serve the web app with gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
     from web.app import create_app
 
     settings = _settings()
     app = create_app(settings)
+    # Connections must not be shared across fork: each worker opens its own.
+    engine = app.extensions["amanat"].engine
+    click.echo(f"Amanat is running at {settings.public_base_url}  (Ctrl+C stops it)")
+    _serve(app, host, port, workers or (os.cpu_count() or 1), lambda: engine.dispose(close=False))
+
+
+def _serve(app: Any, host: str, port: int, workers: int, after_fork: Any = None) -> None:
+    """Serve a WSGI app with gunicorn."""
+    from gunicorn.app.base import BaseApplication
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers or (os.cpu_count() or 1))
+            self.cfg.set("workers", workers)
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)
             # gunicorn 25+ opens a control socket under the home folder, shared by every instance
             # the account runs; Amanat needs none.
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)
-            # Connections must not be shared across fork: each worker opens its own.
-            self.cfg.set(
-                "post_fork",
-                lambda _server, _worker: app.extensions["amanat"].engine.dispose(close=False),
-            )
+            if after_fork is not None:
+                self.cfg.set("post_fork", lambda _server, _worker: after_fork())
 
         def load(self) -> Any:
             return app
 
-    click.echo(f"Amanat is running at {settings.public_base_url}  (Ctrl+C stops it)")
     _Server().run()
+
+
+@main.command()
+@click.option("--name", required=True, help="The witness's key name, e.g. auditor.example/w1.")
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    required=True,
+    help="ORIGIN=KEYFILE: a log and its public key (PEM or DER; 'amanat audit checkpoint').",
+)
+@click.option("--state-dir", required=True, help="Folder for the witness key and its state.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+def witness(name: str, logs: tuple[str, ...], state_dir: str, host: str, port: int) -> None:
+    """Run a C2SP witness: cosign ledger checkpoints only when they extend what it saw."""
+    from pathlib import Path
+
+    from audit.checkpoint import Witness
+    from keys.notes import WitnessKey
+    from web.witness import create_witness_app
+
+    known: dict[str, bytes] = {}
+    for item in logs:
+        origin, sep, path = item.partition("=")
+        if not sep or not origin:
+            raise CouldNotCheck(f"--log takes ORIGIN=KEYFILE, not {item!r}")
+        known[origin] = _public_key_file(Path(path))
+    folder = Path(state_dir)
+    try:
+        key = WitnessKey(folder / "witness.key")
+    except KeysError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = create_witness_app(Witness(name=name, key=key, logs=known, state=folder / "state.json"))
+    click.echo(f"Witness {name} (ed25519 {key.public_bytes.hex()}) at http://{host}:{port}")
+    _serve(app, host, port, 1)
+
+
+def _public_key_file(path: Any) -> bytes:
+    """A public key file (PEM 'PUBLIC KEY' or SPKI DER) as SPKI DER."""
+    import base64
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CouldNotCheck(f"cannot read {path}: {exc.strerror}") from None
+    if b"-----BEGIN PUBLIC KEY-----" in data:
+        inner = data.split(b"-----BEGIN PUBLIC KEY-----")[1].split(b"-----END PUBLIC KEY-----")[0]
+        data = base64.b64decode(b"".join(inner.split()))
+    return bytes(data)
 
 
 @main.group()
@@ -758,17 +811,80 @@ def audit() -> None:
     """The tamper-evident ledger."""
 
 
+_WITNESS = click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="URL of a witness (c2sp.org/tlog-witness) to have the head cosigned by; repeatable.",
+)
+
+
+def ledger_origin(settings: Settings) -> str:
+    """The ledger's checkpoint origin: this deployment's host and '/amanat-ledger'."""
+    from audit.checkpoint import origin_for
+
+    return origin_for(settings.public_base_url)
+
+
+def _post_to(url: str) -> Any:
+    """A poster for audit.ledger.submit_to_witness: POST url/add-checkpoint, (status, text)."""
+    import urllib.error
+    import urllib.request
+
+    def post(body: bytes) -> tuple[int, str]:
+        target = url.rstrip("/") + "/add-checkpoint"
+        req = urllib.request.Request(target, data=body, method="POST")  # noqa: S310 - operator's URL
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:  # noqa: S310
+                return res.status, res.read(65536).decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(65536).decode(errors="replace")
+        except (urllib.error.URLError, OSError) as exc:
+            raise CouldNotCheck(f"the witness at {url} cannot be reached: {exc}") from None
+
+    return post
+
+
+def _witnessed(settings: Settings, s: Any, witnesses: tuple[str, ...]) -> list[str]:
+    """Sign a head now and have each witness cosign it; the cosignature lines."""
+    from audit.ledger import submit_to_witness
+
+    keystore = open_keystore(settings)
+    head = publish_tree_head(s, keystore=keystore, now=utcnow())
+    return [
+        submit_to_witness(
+            s, keystore=keystore, origin=ledger_origin(settings), head=head, post=_post_to(url)
+        )
+        for url in witnesses
+    ]
+
+
 @audit.command("verify")
-def audit_verify() -> None:
-    """Recompute the chain and the Merkle tree from the table and check every signed tree head."""
+@_WITNESS
+def audit_verify(witnesses: tuple[str, ...]) -> None:
+    """Recompute the chain, the Merkle tree and every event's MAC; check every signed head (and,
+    with --witness, that the ledger extends what each witness saw)."""
+
+    from audit.ledger import WitnessDisagrees
 
     def act(settings: Settings, s: Any) -> Any:
-        return verify_ledger(s, keystore=open_keystore(settings))
+        report = verify_ledger(s, keystore=open_keystore(settings))
+        if report.intact and witnesses:
+            try:
+                _witnessed(settings, s, witnesses)
+            except WitnessDisagrees as exc:
+                s.rollback()  # no head is signed over a ledger a witness disagrees with
+                return report, str(exc)
+        return report, None
 
-    report = _in_transaction(act)
+    report, disagreement = _in_transaction(act)
+    if disagreement:
+        click.echo(f"LEDGER TAMPERED: {disagreement}", err=True)
+        raise SystemExit(1)
     if report.intact:
         click.echo(
-            f"Ledger intact: {report.events} events, {report.heads} signed tree heads checked."
+            f"Ledger intact: {report.events} events, {report.heads} signed tree heads checked"
+            + (f", consistent with {len(witnesses)} witness(es)." if witnesses else ".")
         )
         if report.waiting:
             click.echo(f"{report.waiting} events wait to be chained ('amanat audit publish').")
@@ -779,16 +895,44 @@ def audit_verify() -> None:
 
 
 @audit.command("publish")
-def audit_publish() -> None:
-    """Sign a tree head for the current ledger (run it from cron, e.g. every minute)."""
+@_WITNESS
+def audit_publish(witnesses: tuple[str, ...]) -> None:
+    """Sign a tree head for the current ledger (run it from cron, e.g. every minute); with
+    --witness, have it cosigned."""
+
+    def act(settings: Settings, s: Any) -> Any:
+        keystore = open_keystore(settings)
+        cosignatures = _witnessed(settings, s, witnesses)
+        head = publish_tree_head(s, keystore=keystore, now=utcnow())
+        return head_json(s, head, keystore=keystore), cosignatures
+
+    head, cosignatures = _in_transaction(act)
+    click.echo(f"Tree head: {head['tree_size']} events, root {head['root_hash']}.")
+    for line in cosignatures:
+        click.echo(f"Cosigned: {line.strip()}")
+
+
+@audit.command("checkpoint")
+@click.option("--key-out", help="Also write the ledger's public key (PEM) here, for witnesses.")
+def audit_checkpoint(key_out: str | None) -> None:
+    """Print the newest signed tree head as a C2SP checkpoint (and its origin)."""
+    from audit.ledger import checkpoint_of
 
     def act(settings: Settings, s: Any) -> Any:
         keystore = open_keystore(settings)
         head = publish_tree_head(s, keystore=keystore, now=utcnow())
-        return head_json(s, head, keystore=keystore)
+        public = head_json(s, head, keystore=keystore)["public_key"]
+        origin = ledger_origin(settings)
+        return checkpoint_of(s, keystore=keystore, origin=origin, head=head), public
 
-    head = _in_transaction(act)
-    click.echo(f"Tree head: {head['tree_size']} events, root {head['root_hash']}.")
+    note, public = _in_transaction(act)
+    if key_out:
+        import textwrap
+
+        pem = "\n".join(textwrap.wrap(public, 64))
+        with open(key_out, "w") as fh:
+            fh.write(f"-----BEGIN PUBLIC KEY-----\n{pem}\n-----END PUBLIC KEY-----\n")
+    click.echo(note, nl=False)
 
 
 @audit.command("proof")

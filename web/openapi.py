@@ -288,6 +288,18 @@ def _ledger_paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "Signed tree head", "content": head}},
             }
         },
+        "/ledger/checkpoint": {
+            "get": {
+                "summary": "The latest signed tree head as a C2SP checkpoint (signed note)",
+                "responses": {
+                    "200": {
+                        "description": "origin, size and base64 root; a blank line; the log's"
+                        " signature line (ECDSA P-256, note signature type 0x02)",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/ledger/consistency": {
             "get": {
                 "summary": "Consistency proof between the signed heads of two tree sizes",

@@ -6,8 +6,9 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from audit.checkpoint import origin_for
 from audit.errors import AuditError
-from audit.ledger import consistency_proof, head_json, publish_tree_head
+from audit.ledger import checkpoint_of, consistency_proof, head_json, publish_tree_head
 from audit.service import MAX_SEQ
 from web.context import TREE_HEAD_INTERVAL, db, now, runtime
 
@@ -33,3 +34,14 @@ def consistency() -> Response:
     if not (0 <= old <= MAX_SEQ and 0 <= new <= MAX_SEQ):
         raise AuditError(_("A tree size is a number from 0 to %(n)s.", n=MAX_SEQ))
     return jsonify(consistency_proof(db(), keystore=runtime().keystore, old_size=old, new_size=new))
+
+
+@bp.get("/checkpoint")
+def checkpoint() -> Response:
+    """The latest signed tree head as a C2SP checkpoint (signed note, text/plain)."""
+    rt = runtime()
+    head = publish_tree_head(db(), keystore=rt.keystore, now=now(), max_age=TREE_HEAD_INTERVAL)
+    note = checkpoint_of(
+        db(), keystore=rt.keystore, origin=origin_for(rt.settings.public_base_url), head=head
+    )
+    return Response(note, content_type="text/plain; charset=utf-8")
