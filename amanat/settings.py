@@ -38,6 +38,8 @@ class Settings:
     session_absolute_hours: int = 12
     login_attempts_per_minute: int = 20
     api_requests_per_minute: int = 600
+    # Every event a web worker commits is covered by a signed tree head within this many seconds.
+    tree_head_seconds: int = 5
     log_level: str = "INFO"
 
     @property
@@ -85,6 +87,7 @@ _INT_FIELDS = {
     "session_absolute_hours",
     "login_attempts_per_minute",
     "api_requests_per_minute",
+    "tree_head_seconds",
 }
 _STR_FIELDS = {
     "database_url",

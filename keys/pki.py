@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -356,18 +356,20 @@ def parse_ocsp_request(der: bytes) -> tuple[int, bytes, bytes, str, bytes | None
     """(serial, issuer name hash, issuer key hash, hash algorithm name, nonce) of a request."""
     try:
         req = ocsp.load_der_ocsp_request(der)
-    except ValueError:
+        nonce = None
+        with contextlib.suppress(x509.ExtensionNotFound):
+            nonce = req.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+        # Every field is read here: an unknown hash algorithm or a damaged extension is a
+        # malformed request, not an exception in the responder.
+        return (
+            req.serial_number,
+            req.issuer_name_hash,
+            req.issuer_key_hash,
+            req.hash_algorithm.name,
+            nonce,
+        )
+    except (ValueError, UnsupportedAlgorithm):
         raise PkiError("malformed OCSP request") from None
-    nonce = None
-    with contextlib.suppress(x509.ExtensionNotFound):
-        nonce = req.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-    return (
-        req.serial_number,
-        req.issuer_name_hash,
-        req.issuer_key_hash,
-        req.hash_algorithm.name,
-        nonce,
-    )
 
 
 def issuer_hashes(cert: x509.Certificate, algorithm: str) -> tuple[bytes, bytes]:

@@ -300,8 +300,13 @@ def answer_timestamp_request(timestamper: AmanatTimeStamper, body: bytes) -> byt
     try:
         request = tsp.TimeStampReq.load(body)
         request.native  # noqa: B018 - forces a full parse, so malformed input fails here
+    except Exception:  # asn1crypto raises many kinds (AttributeError, IndexError, ...) on junk
+        request = None
+    try:
+        if request is None:
+            raise ValueError("malformed TimeStampReq")
         response = timestamper.request_tsa_response(request)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         # asn1crypto insists on a token even in a rejection: write SEQUENCE { PKIStatusInfo }.
         status: bytes = tsp.PKIStatusInfo(
             {"status": "rejection", "fail_info": tsp.PKIFailureInfo({"bad_data_format"})}

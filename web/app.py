@@ -24,16 +24,13 @@ from flask_babel import Babel, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from amanat.db import transaction
 from amanat.settings import Settings, load_settings
-from audit.ledger import publish_tree_head
 from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import AuthSession
 from identity.sessions import resolve_session
 from web.context import (
     LANGUAGES,
     SESSION_COOKIE,
-    TREE_HEAD_INTERVAL,
     check_csrf,
     csrf_token,
     current_account,
@@ -212,8 +209,10 @@ def _after(response: Response) -> Response:
                 s.rollback()
         finally:
             s.close()
-        if appended:
-            _publish_tree_head()
+        signer = runtime().head_signer
+        if appended and signer is not None:
+            # Within AMANAT_TREE_HEAD_SECONDS a signed tree head covers what this request wrote.
+            signer.appended()
     settings = runtime().settings
     headers = response.headers
     headers.setdefault(
@@ -242,28 +241,6 @@ def _after(response: Response) -> Response:
         },
     )
     return response
-
-
-def _publish_tree_head() -> None:
-    """Sign a new tree head when events were added and the latest head is older than the interval.
-
-    Signing also chains events that waited for a busy ledger (PostgreSQL under load), so they
-    wait at most about one interval while this worker is busy (``amanat audit publish`` from cron
-    covers a quiet one).
-
-    After the request's own commit, in a transaction of its own; a failure here never fails the
-    request (the next request, or ``amanat audit publish`` from cron, signs it).
-    """
-    rt = runtime()
-    # At most one look per interval per worker: the look itself takes SQLite's write lock.
-    if time.monotonic() - rt.last_head_check < TREE_HEAD_INTERVAL.total_seconds():
-        return
-    rt.last_head_check = time.monotonic()
-    try:
-        with transaction(rt.sessions) as side:
-            publish_tree_head(side, keystore=rt.keystore, now=now(), max_age=TREE_HEAD_INTERVAL)
-    except Exception as exc:
-        logging.getLogger("amanat.web").warning("tree head not signed: %s", type(exc).__name__)
 
 
 def _teardown(_exc: BaseException | None) -> None:

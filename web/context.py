@@ -23,9 +23,12 @@ from web.runtime import Runtime
 
 SESSION_COOKIE = "amanat_session"
 LANGUAGES = ("en", "ur")
-# A busy service signs a tree head at most this often; a quiet one after each change.
-TREE_HEAD_INTERVAL = dt.timedelta(seconds=10)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def head_max_age() -> dt.timedelta:
+    """How old a signed tree head may be and still be handed out (AMANAT_TREE_HEAD_SECONDS)."""
+    return dt.timedelta(seconds=runtime().settings.tree_head_seconds)
 
 
 def runtime() -> Runtime:

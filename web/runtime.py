@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from amanat.db import create_engine, session_factory
+from amanat.db import create_engine, session_factory, transaction
 from amanat.settings import Settings, SettingsError
 from audit.keyring import bind_keystore
+from audit.ledger import publish_tree_head
 from identity.sessions import SessionPolicy
 from identity.webauthn import RelyingParty
 from keys.pki import PkiError, load_certs_file
@@ -43,8 +45,7 @@ class Runtime:
     policy: SessionPolicy
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     api_limiter: WindowLimiter = field(default_factory=WindowLimiter, repr=False)
-    # When this process last looked whether the ledger needs a new signed tree head (monotonic).
-    last_head_check: float = field(default=-1e9, repr=False)
+    head_signer: HeadSigner | None = field(default=None, repr=False)
     _issuance: IssuanceContext | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -74,6 +75,39 @@ class Runtime:
         return load_pki(session, keystore=self.keystore, base_url=self.settings.public_base_url)
 
 
+class HeadSigner:
+    """Signs a tree head a bounded delay after this process committed events.
+
+    The first commit that appends events starts a timer of ``delay`` seconds; commits during it
+    join it, and when it fires one head covers them all (so a busy worker signs at most once per
+    delay, and a quiet one still signs its last event). A failed signing is logged and retried
+    after another delay; ``amanat audit publish`` from cron is the backstop.
+    """
+
+    def __init__(self, sign: Callable[[], None], *, delay: float) -> None:
+        self._sign = sign
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def appended(self) -> None:
+        """Events were committed: make sure a head is due within the delay."""
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(self.delay, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self._sign()
+        except Exception as exc:  # a failure never reaches a request; try again later
+            logging.getLogger("amanat.web").warning("tree head not signed: %s", type(exc).__name__)
+            self.appended()
+
+
 def tsa_roots(settings: Settings) -> tuple[bytes, ...]:
     """Trust anchors of an external TSA (AMANAT_TSA_TRUST: a PEM or DER file), if configured."""
     if not settings.tsa_trust:
@@ -100,7 +134,7 @@ def build_runtime(
     """Build the runtime; the key store and engine may be handed in (tests, CLI)."""
     engine = engine or create_engine(settings.database_url)
     keystore = keystore or open_keystore(settings)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=bind_keystore(session_factory(engine), keystore),
@@ -113,3 +147,12 @@ def build_runtime(
         ),
         clock=clock,
     )
+    runtime.head_signer = HeadSigner(
+        lambda: _sign_head(runtime), delay=float(settings.tree_head_seconds)
+    )
+    return runtime
+
+
+def _sign_head(rt: Runtime) -> None:
+    with transaction(rt.sessions) as s:
+        publish_tree_head(s, keystore=rt.keystore, now=rt.clock())

@@ -10,7 +10,7 @@ from audit.checkpoint import origin_for
 from audit.errors import AuditError
 from audit.ledger import checkpoint_of, consistency_proof, head_json, publish_tree_head
 from audit.service import MAX_SEQ
-from web.context import TREE_HEAD_INTERVAL, db, now, runtime
+from web.context import db, head_max_age, now, runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 
@@ -18,9 +18,7 @@ bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 @bp.get("/tree-head")
 def tree_head() -> Response:
     """The latest signed tree head (signed now if the last one is stale)."""
-    head = publish_tree_head(
-        db(), keystore=runtime().keystore, now=now(), max_age=TREE_HEAD_INTERVAL
-    )
+    head = publish_tree_head(db(), keystore=runtime().keystore, now=now(), max_age=head_max_age())
     return jsonify(head_json(db(), head, keystore=runtime().keystore))
 
 
@@ -40,7 +38,7 @@ def consistency() -> Response:
 def checkpoint() -> Response:
     """The latest signed tree head as a C2SP checkpoint (signed note, text/plain)."""
     rt = runtime()
-    head = publish_tree_head(db(), keystore=rt.keystore, now=now(), max_age=TREE_HEAD_INTERVAL)
+    head = publish_tree_head(db(), keystore=rt.keystore, now=now(), max_age=head_max_age())
     note = checkpoint_of(
         db(), keystore=rt.keystore, origin=origin_for(rt.settings.public_base_url), head=head
     )
