@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from amanat.errors import AmanatError
 
-class SettingsError(Exception):
+
+class SettingsError(AmanatError):
     """A setting is missing or malformed."""
 
 

@@ -1,5 +1,7 @@
 """Errors of the ``audit`` package."""
 
+from amanat.errors import AmanatError
 
-class AuditError(Exception):
+
+class AuditError(AmanatError):
     """Root of every error raised by :mod:`audit`."""

@@ -1,7 +1,9 @@
 """Errors of the ``identity`` package (one root)."""
 
+from amanat.errors import AmanatError
 
-class IdentityError(Exception):
+
+class IdentityError(AmanatError):
     """Root of every error raised by :mod:`identity`."""
 
 

@@ -1,7 +1,9 @@
 """Errors of the ``keys`` package (one root, deliberately vague crypto failures)."""
 
+from amanat.errors import AmanatError
 
-class KeysError(Exception):
+
+class KeysError(AmanatError):
     """Root of every error raised by :mod:`keys`."""
 
 

@@ -1,7 +1,9 @@
 """Errors of the ``signing`` package (one root)."""
 
+from amanat.errors import AmanatError
 
-class SigningError(Exception):
+
+class SigningError(AmanatError):
     """Root of every error raised by :mod:`signing`."""
 
 

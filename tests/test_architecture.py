@@ -201,3 +201,24 @@ def test_no_view_imports_another_view() -> None:
         if t.startswith("web.views.")
     ]
     assert not bad, bad
+
+
+@pytest.mark.parametrize(
+    "dotted",
+    [
+        "keys.errors.KeysError",
+        "audit.errors.AuditError",
+        "identity.errors.IdentityError",
+        "verification.errors.VerificationError",
+        "vault.errors.VaultError",
+        "signing.errors.SigningError",
+        "amanat.settings.SettingsError",
+    ],
+)
+def test_every_package_error_derives_from_one_root(dotted: str) -> None:
+    import importlib
+
+    from amanat.errors import AmanatError
+
+    module, _, name = dotted.rpartition(".")
+    assert issubclass(getattr(importlib.import_module(module), name), AmanatError)

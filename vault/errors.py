@@ -1,7 +1,9 @@
 """Errors of the ``vault`` package (one root)."""
 
+from amanat.errors import AmanatError
 
-class VaultError(Exception):
+
+class VaultError(AmanatError):
     """Root of every error raised by :mod:`vault`."""
 
 

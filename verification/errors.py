@@ -1,7 +1,9 @@
 """Errors of the ``verification`` package (one root). Verdicts, not exceptions, report documents."""
 
+from amanat.errors import AmanatError
 
-class VerificationError(Exception):
+
+class VerificationError(AmanatError):
     """Root of every error raised by :mod:`verification`."""
 
 

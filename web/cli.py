@@ -10,6 +10,7 @@ import click
 
 from amanat import migrate
 from amanat.db import create_engine, session_factory, transaction
+from amanat.errors import AmanatError
 from amanat.settings import Settings, SettingsError, load_settings
 from audit import EventTag, record_event
 from audit.errors import AuditError
@@ -28,7 +29,6 @@ from audit.ledger import (
 from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity import passwords, recovery
 from identity.accounts import create_account, find_by_login
-from identity.errors import IdentityError
 from identity.models import Organisation, Role
 from identity.organisations import (
     add_member,
@@ -51,7 +51,6 @@ from signing.pki import (
     rewrap_pki_keys,
 )
 from vault.blobs import FileBlobStore
-from vault.errors import VaultError
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
 
@@ -360,7 +359,7 @@ def _run_signing(action: Any) -> Any:
             result = action(settings, s)
             _cover_with_head(settings, s)
             return result
-    except (SigningError, KeysError, SettingsError, AuditError) as exc:
+    except AmanatError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
@@ -696,7 +695,7 @@ def _in_transaction(action: Any) -> Any:
             result = action(settings, s)
             _cover_with_head(settings, s)
             return result
-    except (IdentityError, AuditError, KeysError, VaultError) as exc:
+    except AmanatError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
