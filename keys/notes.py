@@ -7,8 +7,6 @@ note format itself is in :mod:`audit.checkpoint`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -17,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from keys.errors import KeysError
 from keys.pki import PrivateKey, load_public_key_der
+from keys.stores import write_private_file
 
 
 def ecdsa_note_sign(key: PrivateKey, text: bytes) -> bytes:
@@ -80,14 +79,4 @@ def _write_private(path: Path, key: ed25519.Ed25519PrivateKey) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".witness.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private_file(path, pem)

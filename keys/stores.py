@@ -137,11 +137,16 @@ def _write_keyfile(path: Path, keys: dict[int, bytes], current: int) -> None:
         "current": current,
         "keys": {str(v): base64.b64encode(k).decode() for v, k in sorted(keys.items())},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".master.", suffix=".tmp")
+    write_private_file(path, json.dumps(data).encode())
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a secret file atomically (temp file, fsync, rename), mode 0600 from the start."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -230,23 +230,21 @@ def check_pdf(session: Session, *, data: bytes, now: dt.datetime) -> Certificate
     return CertificateCheck(judge_pdf(verdict, entry), entry, file_sha256=digest)
 
 
+def _constraint(verdict: Verdict, reason: str) -> Verdict:
+    # Amanat fails harder than ETSI here on purpose: a signed code that the register contradicts
+    # is a forgery attempt, so the constraint failure is TOTAL_FAILED, not INDETERMINATE.
+    return _rejudge(verdict, Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, reason)
+
+
 def judge_qr(verdict: Verdict, claims: QrClaims, entry: RegistryEntry | None) -> Verdict:
     """The register's rules over an offline QR verdict whose signature checked out."""
     if entry is None:
-        return _rejudge(
-            verdict,
-            Indication.TOTAL_FAILED,
-            SubIndication.SIG_CONSTRAINTS_FAILURE,
-            "The code is signed, but its serial is not in the register.",
-        )
+        return _constraint(verdict, "The code is signed, but its serial is not in the register.")
     if verdict.indication is Indication.TOTAL_FAILED:
         return verdict
     if entry.fields_hash != claims.fields_hash or entry.department != claims.department:
-        return _rejudge(
-            verdict,
-            Indication.TOTAL_FAILED,
-            SubIndication.SIG_CONSTRAINTS_FAILURE,
-            "The code does not match the register's record of this certificate.",
+        return _constraint(
+            verdict, "The code does not match the register's record of this certificate."
         )
     if entry.status is CertificateStatus.REVOKED:
         return _revoked(verdict, entry)

@@ -13,14 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import delete
 
 from amanat.db import create_engine, session_factory, transaction
 from audit.ledger import rebuild_tree_nodes
 from audit.models import AuditEvent, AuditTreeHead, AuditTreeNode
-from tests.web.test_cli import _env
-from web.cli import main
+from tests.web.test_cli_ledger import cli  # noqa: F401 - the fixture
 
 
 def _free_port() -> int:
@@ -30,15 +28,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, db_url: str):
-    env = _env(tmp_path, db_url)
-    runner = CliRunner()
-    assert runner.invoke(main, ["init"], env=env).exit_code == 0
-
-    def run(*args: str):
-        return runner.invoke(main, list(args), env=env)
-
-    return run
+def ledger(cli):  # noqa: F811 - the imported fixture
+    """The command line on an initialised instance (tests.web.test_cli_ledger's fixture)."""
+    return cli
 
 
 @pytest.fixture
