@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 import time
@@ -15,10 +18,12 @@ from typing import Any
 from flask import (
     Flask,
     Response,
+    current_app,
     g,
     has_request_context,
     jsonify,
     request,
+    url_for,
 )
 from flask_babel import Babel, get_locale
 from sqlalchemy import text
@@ -145,7 +150,10 @@ def create_app(
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(
-        csrf_token=csrf_token, current_account=current_account, get_locale=get_locale
+        csrf_token=csrf_token,
+        current_account=current_account,
+        get_locale=get_locale,
+        static_url=static_url,
     )
     app.before_request(_before)
     app.after_request(_after)
@@ -185,6 +193,34 @@ def _before() -> None:
         if auth is not None:
             g.auth = auth
             g.account = auth.account
+
+
+_HASHED_NAME = re.compile(r"-[0-9a-f]{10}\.[a-z0-9]+$")
+
+
+@functools.lru_cache(maxsize=64)
+def _static_version(folder: str, filename: str) -> str:
+    """The first 12 hex digits of a static file's SHA-256 (its cache-busting version)."""
+    try:
+        return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return ""
+
+
+def static_url(filename: str) -> str:
+    """The URL of a static file with its content version: browsers keep it for a year."""
+    folder = current_app.static_folder or ""
+    return url_for("static", filename=filename, v=_static_version(folder, filename))
+
+
+def _static_caching(headers: Any) -> None:
+    """A year, immutable, for a file whose name or ?v= carries its content; else revalidate."""
+    filename = (request.view_args or {}).get("filename", "")
+    current = _static_version(current_app.static_folder or "", filename)
+    if _HASHED_NAME.search(filename) or (current and request.args.get("v") == current):
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        headers["Cache-Control"] = "no-cache"
 
 
 # Paths whose answers may carry a citizen's data even without a signed-in account: API keys
@@ -227,7 +263,9 @@ def _after(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     if settings.https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if _carries_citizen_data():
+    if request.endpoint == "static":
+        _static_caching(headers)
+    elif _carries_citizen_data():
         headers.setdefault("Cache-Control", "no-store")
     headers["X-Request-Id"] = g.get("request_id", "")
     logging.getLogger("amanat.web.access").info(
