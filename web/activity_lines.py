@@ -56,7 +56,12 @@ def describe(event: AuditEvent) -> str:
         ),
         EventTag.VAULT_DOCUMENT_DELETED: _("You deleted \u201c%(title)s\u201d.", title=title),
     }
-    if event.actor.startswith("department:"):
+    # An issued certificate is recorded by whoever issued it (the department, an officer's account,
+    # the operator's command line): never "you".
+    by_you = event.actor == f"account:{event.subject_id}"
+    if event.tag == EventTag.CERTIFICATE_ISSUED or (
+        not by_you and event.actor.startswith(("department:", "account:", "operator"))
+    ):
         by_department = {
             EventTag.VAULT_DOCUMENT_UPLOADED: _(
                 "\u201c%(title)s\u201d was issued into your vault.", title=title
@@ -145,6 +150,8 @@ def describe(event: AuditEvent) -> str:
             serial=d.get("serial", ""),
         )
     try:
-        return str(lines.get(EventTag(event.tag), event.tag))
+        line = lines.get(EventTag(event.tag))
     except ValueError:
-        return event.tag
+        line = None
+    # Never a raw tag on a page: an event this version cannot describe still gets a sentence.
+    return str(line) if line is not None else str(_("An event was recorded in your ledger."))

@@ -1,0 +1,65 @@
+"""Every ledger event has a sentence for the citizen, whoever recorded it: never a raw tag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_babel import Babel
+
+from audit import AuditEvent, EventTag
+from web.activity_lines import describe
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Flask]:
+    """A bare Flask app with the catalogues: describe needs no database."""
+    bare = Flask(__name__)
+    folder = Path(__file__).resolve().parents[2] / "web" / "translations"
+    bare.config["BABEL_TRANSLATION_DIRECTORIES"] = str(folder)
+    Babel(bare)
+    yield bare
+
+
+ACTORS = [
+    "account:7",
+    "account:99",
+    "department:UNI",
+    "operator",
+    "organisation:BANK",
+    "link",
+    "anonymous",
+]
+
+
+@pytest.mark.parametrize("tag", list(EventTag))
+@pytest.mark.parametrize("actor", ACTORS)
+def test_no_event_is_shown_as_its_tag(app, tag: EventTag, actor: str) -> None:
+    event = AuditEvent(
+        seq=1,
+        tag=tag.value,
+        actor=actor,
+        subject_id=7,
+        details={"title": "Degree Certificate", "serial": "AB12-CD34-EF56", "department": "UNI"},
+        occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    with app.test_request_context("/"):
+        line = describe(event)
+    assert line and tag.value not in line
+
+
+@pytest.mark.parametrize("actor", ["account:99", "operator", "department:UNI"])
+def test_a_certificate_issued_by_an_officer_is_not_something_you_did(app, actor: str) -> None:
+    event = AuditEvent(
+        seq=1,
+        tag=EventTag.VAULT_DOCUMENT_UPLOADED.value,
+        actor=actor,
+        subject_id=7,
+        details={"title": "Degree Certificate"},
+        occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    with app.test_request_context("/"):
+        assert describe(event) == "\u201cDegree Certificate\u201d was issued into your vault."
