@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -31,7 +31,7 @@ from audit import EventTag, record_event, tally
 from signing.models import Authority, DepartmentCert, IssuedCertificate
 from signing.qr import fields_hash
 from signing.types import certificate_types
-from verification import Indication, SubIndication, Verdict, verify_pdf
+from verification import Indication, Reason, SubIndication, Verdict, verify_pdf
 from verification.qr import QrClaims, TrustEntry, verify_qr
 
 
@@ -126,9 +126,10 @@ class CertificateCheck:
             self.verdict.indication, 2
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The verdict JSON of DESIGN 4.3, register facts (and QR claims) included."""
-        out = self.verdict.to_json()
+    def to_json(self, text: Callable[[Reason], str] | None = None) -> dict[str, Any]:
+        """The verdict JSON of DESIGN 4.3, register facts (and QR claims) included; ``text``
+        says each reason in the reader's language (web/messages.py)."""
+        out = self.verdict.to_json(text)
         out["certificate"] = self.certificate.to_json() if self.certificate else None
         if self.claims is not None:
             out["claims"] = {
@@ -143,7 +144,7 @@ class CertificateCheck:
 
 
 def _rejudge(
-    verdict: Verdict, indication: Indication, sub: SubIndication | None, reason: str
+    verdict: Verdict, indication: Indication, sub: SubIndication | None, reason: Reason
 ) -> Verdict:
     return dataclasses.replace(
         verdict, indication=indication, sub_indication=sub, reasons=(reason,)
@@ -156,8 +157,9 @@ def _compromised(verdict: Verdict, entry: RegistryEntry) -> Verdict:
         verdict,
         Indication.TOTAL_FAILED,
         SubIndication.REVOKED,
-        f"The department's signing key was revoked on {entry.key_revoked_at:%Y-%m-%d %H:%M} UTC"
-        " and this certificate was recorded after that.",
+        Reason.of(
+            "register_key_compromised", at=entry.key_revoked_at.isoformat(timespec="minutes")
+        ),
     )
 
 
@@ -167,8 +169,11 @@ def _revoked(verdict: Verdict, entry: RegistryEntry) -> Verdict:
         verdict,
         Indication.TOTAL_FAILED,
         SubIndication.REVOKED,
-        f"The department revoked this certificate on {entry.revoked_at:%Y-%m-%d}: "
-        f"{entry.revocation_reason}",
+        Reason.of(
+            "register_revoked",
+            date=entry.revoked_at.date().isoformat(),
+            reason=entry.revocation_reason or "",
+        ),
     )
 
 
@@ -203,7 +208,7 @@ def judge_pdf(verdict: Verdict, entry: RegistryEntry | None) -> Verdict:
             verdict,
             Indication.INDETERMINATE,
             SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-            "The signature is valid, but this file is not a certificate in the register.",
+            Reason.of("register_unknown_file"),
         )
     if (
         entry.status is CertificateStatus.REVOKED
@@ -216,7 +221,7 @@ def judge_pdf(verdict: Verdict, entry: RegistryEntry | None) -> Verdict:
         return _compromised(verdict, entry)
     if entry.status is CertificateStatus.EXPIRED:
         return _rejudge(
-            verdict, Indication.TOTAL_FAILED, SubIndication.EXPIRED, "This certificate has expired."
+            verdict, Indication.TOTAL_FAILED, SubIndication.EXPIRED, Reason.of("register_expired")
         )
     return verdict
 
@@ -230,22 +235,22 @@ def check_pdf(session: Session, *, data: bytes, now: dt.datetime) -> Certificate
     return CertificateCheck(judge_pdf(verdict, entry), entry, file_sha256=digest)
 
 
-def _constraint(verdict: Verdict, reason: str) -> Verdict:
+def _constraint(verdict: Verdict, code: str) -> Verdict:
     # Amanat fails harder than ETSI here on purpose: a signed code that the register contradicts
     # is a forgery attempt, so the constraint failure is TOTAL_FAILED, not INDETERMINATE.
-    return _rejudge(verdict, Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, reason)
+    return _rejudge(
+        verdict, Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, Reason.of(code)
+    )
 
 
 def judge_qr(verdict: Verdict, claims: QrClaims, entry: RegistryEntry | None) -> Verdict:
     """The register's rules over an offline QR verdict whose signature checked out."""
     if entry is None:
-        return _constraint(verdict, "The code is signed, but its serial is not in the register.")
+        return _constraint(verdict, "register_unknown_serial")
     if verdict.indication is Indication.TOTAL_FAILED:
         return verdict
     if entry.fields_hash != claims.fields_hash or entry.department != claims.department:
-        return _constraint(
-            verdict, "The code does not match the register's record of this certificate."
-        )
+        return _constraint(verdict, "register_mismatch")
     if entry.status is CertificateStatus.REVOKED:
         return _revoked(verdict, entry)
     if entry.signed_with_a_compromised_key:
@@ -256,13 +261,13 @@ def judge_qr(verdict: Verdict, claims: QrClaims, entry: RegistryEntry | None) ->
             verdict,
             Indication.TOTAL_FAILED,
             SubIndication.REVOKED,
-            "The code is signed with a department key that was revoked.",
+            Reason.of("register_revoked_key_code"),
         )
     return _rejudge(
         verdict,
         Indication.TOTAL_PASSED,
         None,
-        "The code is genuine and the register lists the certificate as valid.",
+        Reason.of("register_qr_valid"),
     )
 
 

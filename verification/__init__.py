@@ -9,11 +9,12 @@ caller combines with the verdict.
 
 from verification.errors import NotPassed, VerificationError
 from verification.pdf import verify_pdf
-from verification.verdict import Indication, SignatureDetail, SubIndication, Verdict
+from verification.verdict import Indication, Reason, SignatureDetail, SubIndication, Verdict
 
 __all__ = [
     "Indication",
     "NotPassed",
+    "Reason",
     "SignatureDetail",
     "SubIndication",
     "Verdict",

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 
-from verification.verdict import Indication, SignatureDetail, SubIndication, Verdict
+from verification.verdict import Indication, Reason, SignatureDetail, SubIndication, Verdict
 
 T = TypeVar("T")
 MAX_PDF_BYTES = 25 * 1024 * 1024
@@ -34,7 +34,7 @@ def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _failed(
-    sub: SubIndication, reason: str, now: dt.datetime, details: Sequence[SignatureDetail] = ()
+    sub: SubIndication, reason: Reason, now: dt.datetime, details: Sequence[SignatureDetail] = ()
 ) -> Verdict:
     return Verdict(Indication.TOTAL_FAILED, sub, (reason,), tuple(details), now.isoformat())
 
@@ -56,7 +56,7 @@ def verify_pdf(
     except Exception as exc:
         return _failed(
             SubIndication.FORMAT_FAILURE,
-            f"The file could not be checked: it is damaged or not a normal PDF ({type(exc).__name__}).",
+            Reason.of("pdf_uncheckable", error=type(exc).__name__),
             now,
         )
 
@@ -75,20 +75,18 @@ def _verify(
     from pyhanko_certvalidator import ValidationContext
 
     if not data:
-        return _failed(SubIndication.FORMAT_FAILURE, "The file is empty.", now)
+        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_empty"), now)
     if len(data) > MAX_PDF_BYTES:
-        return _failed(
-            SubIndication.FORMAT_FAILURE, "The file is too large to be a certificate.", now
-        )
+        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_too_large"), now)
     if b"%PDF-" not in data[:1024]:
-        return _failed(SubIndication.FORMAT_FAILURE, "This is not a PDF file.", now)
+        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_not_pdf"), now)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
             return Verdict(
                 Indication.INDETERMINATE,
                 SubIndication.FORMAT_FAILURE,
-                ("The PDF is encrypted; it cannot be checked without its password.",),
+                (Reason.of("pdf_encrypted"),),
                 (),
                 now.isoformat(),
             )
@@ -96,15 +94,13 @@ def _verify(
     except Exception as exc:
         return _failed(
             SubIndication.FORMAT_FAILURE,
-            f"The file cannot be read as a PDF ({type(exc).__name__}).",
+            Reason.of("pdf_unreadable", error=type(exc).__name__),
             now,
         )
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if not signatures:
-        return _failed(
-            SubIndication.FORMAT_FAILURE, "The document carries no digital signature.", now
-        )
+        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_unsigned"), now)
 
     roots = [asn1_x509.Certificate.load(r) for r in trust_roots]
     try:
@@ -125,10 +121,9 @@ def _verify(
         return ValidationContext(**settings, crls=[], ocsps=[])
 
     details: list[SignatureDetail] = []
-    failures: list[tuple[SubIndication, str]] = []
-    undecided: list[tuple[SubIndication, str]] = []
+    failures: list[tuple[SubIndication, Reason]] = []
+    undecided: list[tuple[SubIndication, Reason]] = []
     for number, sig in enumerate(signatures, 1):
-        label = f"Signature {number}" if len(signatures) > 1 else "The signature"
         unanalysable = False
         try:
             status = _run(functools.partial(async_validate_pdf_signature, sig, context()))
@@ -143,7 +138,7 @@ def _verify(
                 failures.append(
                     (
                         SubIndication.FORMAT_FAILURE,
-                        f"{label} cannot be read ({type(exc).__name__}).",
+                        Reason.of("sig_unreadable", n=number, error=type(exc).__name__),
                     )
                 )
                 continue
@@ -191,16 +186,16 @@ def _verify(
             failures.append(
                 (
                     SubIndication.HASH_FAILURE,
-                    f"{label} does not match the document: it was changed after it was signed.",
+                    Reason.of("sig_hash_mismatch", n=number),
                 )
             )
         elif not status.valid:
-            failures.append((SubIndication.SIG_CRYPTO_FAILURE, f"{label} value is not valid."))
+            failures.append((SubIndication.SIG_CRYPTO_FAILURE, Reason.of("sig_invalid", n=number)))
         elif unanalysable:
             failures.append(
                 (
                     SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    "The document was changed after it was signed, in a way that cannot even be analysed.",
+                    Reason.of("pdf_changed_unanalysable"),
                 )
             )
         elif status.coverage not in (
@@ -210,7 +205,7 @@ def _verify(
             failures.append(
                 (
                     SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    f"{label} does not cover the whole document.",
+                    Reason.of("sig_partial_coverage", n=number),
                 )
             )
         elif modification not in _ALLOWED_MODIFICATIONS and not (
@@ -219,23 +214,23 @@ def _verify(
             failures.append(
                 (
                     SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    f"The document was changed after it was signed ({modification.lower().replace('_', ' ')}).",
+                    Reason.of("pdf_changed", change=modification.lower().replace("_", " ")),
                 )
             )
         elif status.docmdp_ok is False:
             failures.append(
                 (
                     SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    "The document was changed in a way its certification does not allow.",
+                    Reason.of("pdf_certification_violated"),
                 )
             )
         elif status.revoked:
-            failures.append((SubIndication.REVOKED, "The signer's certificate was revoked."))
+            failures.append((SubIndication.REVOKED, Reason.of("sig_cert_revoked")))
         elif not status.trusted:
             undecided.append(
                 (
                     SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-                    f"{label} is not from an authority this service trusts.",
+                    Reason.of("sig_untrusted", n=number),
                 )
             )
 
@@ -248,14 +243,12 @@ def _verify(
             failures.append(
                 (
                     SubIndication.FORMAT_FAILURE,
-                    f"A document timestamp cannot be read ({type(exc).__name__}).",
+                    Reason.of("timestamp_unreadable", error=type(exc).__name__),
                 )
             )
             continue
         if not (ts_status.intact and ts_status.valid):
-            failures.append(
-                (SubIndication.HASH_FAILURE, "A document timestamp does not match the document.")
-            )
+            failures.append((SubIndication.HASH_FAILURE, Reason.of("timestamp_mismatch")))
 
     if failures:
         sub = failures[0][0]
@@ -277,7 +270,7 @@ def _verify(
     return Verdict(
         Indication.TOTAL_PASSED,
         None,
-        ("Every signature is intact, valid and trusted.",),
+        (Reason.of("pdf_all_valid"),),
         tuple(details),
         now.isoformat(),
     )

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import cbor2
 
 from keys import pki
-from verification.verdict import Indication, SubIndication, Verdict
+from verification.verdict import Indication, Reason, SubIndication, Verdict
 
 PREFIX = "AM1."
 MAX_PAYLOAD_CHARS = 4096
@@ -64,8 +64,9 @@ class QrResult:
 
 
 def _fail(
-    reason: str, now: dt.datetime, sub: SubIndication = SubIndication.FORMAT_FAILURE
+    code: str, now: dt.datetime, sub: SubIndication = SubIndication.FORMAT_FAILURE
 ) -> QrResult:
+    reason = Reason.of(code)
     return QrResult(Verdict(Indication.TOTAL_FAILED, sub, (reason,), (), now.isoformat()), None)
 
 
@@ -82,10 +83,10 @@ def split_payload(text: str) -> tuple[str | None, str]:
 def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) -> QrResult:
     """Check the payload's signature and claims offline; never raises for bad input."""
     if len(text or "") > MAX_PAYLOAD_CHARS:
-        return _fail("The QR content is far too long to be a certificate code.", now)
+        return _fail("qr_too_long", now)
     url_serial, payload = split_payload(text)
     if not payload.startswith(PREFIX):
-        return _fail("This is not an Amanat certificate code.", now)
+        return _fail("qr_not_amanat", now)
     try:
         raw = base64.urlsafe_b64decode(payload[len(PREFIX) :] + "=" * (-len(payload) % 4))
         message = cbor2.loads(raw)
@@ -112,11 +113,11 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         binascii.Error,
         cbor2.CBORDecodeError,
     ):
-        return _fail("The certificate code is damaged and cannot be read.", now)
+        return _fail("qr_damaged", now)
     candidates = [e for e in trust_list if e.kid == kid]
     if not candidates:
         return _fail(
-            "The code is not signed by any department this service trusts.",
+            "qr_untrusted_signer",
             now,
             SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
         )
@@ -130,23 +131,23 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
             break
     if signer is None:
         return _fail(
-            "The code's signature is not valid: it was altered or forged.",
+            "qr_bad_signature",
             now,
             SubIndication.SIG_CRYPTO_FAILURE,
         )
     try:
         parsed = _claims(claims)
     except (ValueError, TypeError, KeyError, OverflowError, OSError):
-        return _fail("The code's signed content is malformed.", now)
+        return _fail("qr_malformed_content", now)
     if parsed.department != signer.department:
         return _fail(
-            "The code names another department than the one that signed it.",
+            "qr_wrong_department",
             now,
             SubIndication.SIG_CONSTRAINTS_FAILURE,
         )
     if url_serial is not None and url_serial != parsed.serial:
         return _fail(
-            "The link's serial does not match the signed serial.",
+            "qr_serial_mismatch",
             now,
             SubIndication.SIG_CONSTRAINTS_FAILURE,
         )
@@ -155,7 +156,7 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
             Verdict(
                 Indication.TOTAL_FAILED,
                 SubIndication.EXPIRED,
-                (f"The certificate expired on {parsed.expires_at:%Y-%m-%d}.",),
+                (Reason.of("qr_expired", date=parsed.expires_at.date().isoformat()),),
                 (),
                 now.isoformat(),
             ),
@@ -168,10 +169,7 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
             Verdict(
                 Indication.INDETERMINATE,
                 SubIndication.REVOKED_NO_POE,
-                (
-                    "The department's signing key was revoked since; only the register can say"
-                    " whether this code was made before that.",
-                ),
+                (Reason.of("qr_key_revoked_offline"),),
                 (),
                 now.isoformat(),
             ),
@@ -181,9 +179,7 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         Verdict(
             Indication.INDETERMINATE,
             SubIndication.TRY_LATER,
-            (
-                "The code is genuine: signed by the department. Revocation was not checked (offline).",
-            ),
+            (Reason.of("qr_genuine_offline"),),
             (),
             now.isoformat(),
         ),

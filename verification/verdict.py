@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -33,6 +34,27 @@ class SubIndication(StrEnum):
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a verdict is what it is: a stable code and its parameters, never a sentence.
+
+    ``web`` (pages, JSON, PDFs) and the command line turn it into the reader's language
+    (web/messages.py); integrators read the code.
+    """
+
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **params: object) -> Reason:
+        """A reason with its parameters (kept as sorted text pairs, so it stays hashable)."""
+        return cls(code, tuple(sorted((k, str(v)) for k, v in params.items())))
+
+    def args(self) -> dict[str, str]:
+        """The parameters as a dict (for formatting)."""
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
 class SignatureDetail:
     """What was found about one signature."""
 
@@ -55,7 +77,7 @@ class Verdict:
 
     indication: Indication
     sub_indication: SubIndication | None
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     signatures: tuple[SignatureDetail, ...] = ()
     checked_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
@@ -70,15 +92,19 @@ class Verdict:
     def require_passed(self) -> Verdict:
         """Self if TOTAL_PASSED; NotPassed otherwise (for code that gates an action on it)."""
         if not self.passed:
-            raise NotPassed(self.reasons[0] if self.reasons else str(self.indication))
+            raise NotPassed(self.reasons[0].code if self.reasons else str(self.indication))
         return self
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON of DESIGN 4.3 (without the registry part, which ``web`` adds)."""
+    def to_json(self, text: Callable[[Reason], str] | None = None) -> dict[str, Any]:
+        """The JSON of DESIGN 4.3 (without the registry part). Each reason is its code and
+        parameters, plus its ``text`` when the caller (``web``) gives a way to say it."""
         return {
             "indication": self.indication.value,
             "sub_indication": self.sub_indication.value if self.sub_indication else None,
-            "reasons": list(self.reasons),
+            "reasons": [
+                {"code": r.code, **r.args(), **({"text": text(r)} if text else {})}
+                for r in self.reasons
+            ],
             "signatures": [
                 {k: v for k, v in asdict(s).items() if k not in ("intact", "valid", "trusted")}
                 | {"intact": s.intact, "valid": s.valid, "trusted": s.trusted}

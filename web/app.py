@@ -45,6 +45,7 @@ from web.context import (
 )
 from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
+from web.messages import reason_text
 from web.runtime import Runtime, build_runtime
 
 
@@ -154,6 +155,7 @@ def create_app(
         current_account=current_account,
         get_locale=get_locale,
         static_url=static_url,
+        reason_text=reason_text,
     )
     app.before_request(_before)
     app.after_request(_after)

@@ -586,7 +586,7 @@ def verify(pdf_file: str, as_json: bool) -> None:
     data = _read_input(pdf_file, 26 * 1024 * 1024)
     check = _with_register(settings, lambda s: check_pdf(s, data=data, now=utcnow()))
     if as_json:
-        click.echo(json.dumps(check.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(check.to_json(_reason_text()), indent=2, ensure_ascii=False))
     else:
         _echo_verdict(check)
         for sig in check.verdict.signatures:
@@ -599,12 +599,20 @@ def verify(pdf_file: str, as_json: bool) -> None:
     raise SystemExit(check.exit_code)
 
 
+def _reason_text() -> Any:
+    from web.messages import reason_text
+
+    return reason_text
+
+
 def _echo_verdict(check: Any) -> None:
     verdict = check.verdict
     sub = f" / {verdict.sub_indication.value}" if verdict.sub_indication else ""
     click.echo(verdict.indication.value + sub)
+    from web.messages import reason_text
+
     for reason in verdict.reasons:
-        click.echo(f"  {reason}")
+        click.echo(f"  {reason_text(reason)}")
 
 
 def _qr_text(url: str | None, image: str | None) -> str:
@@ -639,7 +647,7 @@ def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None
     settings = _settings()
     check = _with_register(settings, lambda s: check_qr(s, text=text, now=utcnow()))
     if as_json:
-        click.echo(json.dumps(check.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(check.to_json(_reason_text()), indent=2, ensure_ascii=False))
     else:
         _echo_verdict(check)
         claims = check.claims

@@ -31,7 +31,15 @@ _VERDICT = {
     "properties": {
         "indication": {"enum": ["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]},
         "sub_indication": {"type": ["string", "null"]},
-        "reasons": {"type": "array", "items": {"type": "string"}},
+        "reasons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "text"],
+                "properties": {"code": {"type": "string"}, "text": {"type": "string"}},
+                "additionalProperties": {"type": "string"},
+            },
+        },
         "signatures": {"type": "array", "items": {"$ref": "#/components/schemas/Signature"}},
         "certificate": {"type": ["object", "null"]},
         "checked_at": {"type": "string", "format": "date-time"},

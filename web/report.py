@@ -5,6 +5,7 @@ from __future__ import annotations
 from signing.check import CertificateCheck
 from signing.render import TextPage
 from verification import SignatureDetail
+from web.messages import reason_text
 
 
 def _signer(sig: SignatureDetail) -> str:
@@ -26,7 +27,7 @@ def report_pdf(check: CertificateCheck, *, service: str) -> bytes:
     sub = f" / {verdict.sub_indication.value}" if verdict.sub_indication else ""
     line(f"Verdict: {verdict.indication.value}{sub}", 14, bold=True, gap=8)
     for reason in verdict.reasons:
-        line(f"- {reason}")
+        page.bullet(reason_text(reason))
     if entry is not None:
         page.space()
         line("Register", 12, bold=True, gap=8)

@@ -84,9 +84,12 @@ class HeadSigner:
     after another delay; ``amanat audit publish`` from cron is the backstop.
     """
 
+    RETRIES = 3
+
     def __init__(self, sign: Callable[[], None], *, delay: float) -> None:
         self._sign = sign
         self.delay = delay
+        self._failures = 0
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
@@ -103,9 +106,12 @@ class HeadSigner:
             self._timer = None
         try:
             self._sign()
+            self._failures = 0
         except Exception as exc:  # a failure never reaches a request; try again later
             logging.getLogger("amanat.web").warning("tree head not signed: %s", type(exc).__name__)
-            self.appended()
+            self._failures += 1
+            if self._failures <= self.RETRIES:  # then the next commit (or cron) tries again
+                self.appended()
 
 
 def tsa_roots(settings: Settings) -> tuple[bytes, ...]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from verification import Indication, SubIndication, verify_pdf
+from web.messages import reason_text
 
 # In the repository, so that a fresh clone tests itself (sources and licences: SOURCES.md there).
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "pdf-signatures"
@@ -34,7 +35,7 @@ def test_corpus_file_gets_the_verdict_of_its_class(entry: dict[str, str]) -> Non
         )
     verdict = verify_pdf((CORPUS / entry["file"]).read_bytes(), trust_roots=[], now=NOW)
     expect = entry["expect"]
-    text = " ".join(verdict.reasons)
+    text = " ".join(map(reason_text, verdict.reasons))
     if expect == "unsigned":
         assert verdict.indication is Indication.TOTAL_FAILED and "no digital signature" in text
     elif expect == "signed-intact":
@@ -76,4 +77,4 @@ def test_bad_input_gets_a_format_failure(data: bytes, reason: str) -> None:
     verdict = verify_pdf(data, trust_roots=[], now=NOW)
     assert verdict.indication is Indication.TOTAL_FAILED
     assert verdict.sub_indication is SubIndication.FORMAT_FAILURE
-    assert reason in " ".join(verdict.reasons)
+    assert reason in " ".join(map(reason_text, verdict.reasons))

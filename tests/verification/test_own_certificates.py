@@ -12,6 +12,7 @@ from keys import pki
 from signing.check import check_pdf
 from signing.issuance import revoke_certificate
 from verification import Indication, SubIndication, verify_pdf
+from web.messages import reason_text
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_revoked_certificate_is_failed_revoked(env, issued) -> None:
         s.commit()
         result = check_pdf(s, data=data, now=env.now).to_json()
     assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
-    assert "Obtained by fraud" in result["reasons"][0]
+    assert result["reasons"][0]["reason"] == "Obtained by fraud"
 
 
 def _update(data: bytes, change) -> bytes:
@@ -88,7 +89,7 @@ def test_incremental_tampering_fails_and_says_so(env, issued, change) -> None:
     _row, data, root = issued
     verdict = verify_pdf(_update(data, change), trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
-    assert "changed after it was signed" in " ".join(verdict.reasons)
+    assert "changed after it was signed" in " ".join(map(reason_text, verdict.reasons))
 
 
 def test_zeroed_signature_value_fails(env, issued) -> None:
@@ -156,7 +157,7 @@ def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -
     verdict = verify_pdf(out.getvalue(), trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
     assert len(verdict.signatures) == 2
-    assert "changed" in " ".join(verdict.reasons)
+    assert "changed" in " ".join(map(reason_text, verdict.reasons))
 
 
 def _byte_range(data: bytes) -> tuple[int, list[int], int]:
@@ -180,7 +181,8 @@ def test_entries_smuggled_into_the_signature_gap_fail(env, issued) -> None:
     assert len(forged) == len(data)
     verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
-    assert "does not cover the whole document" in " ".join(verdict.reasons), verdict.reasons
+    said = " ".join(map(reason_text, verdict.reasons))
+    assert "does not cover the whole document" in said, verdict.reasons
 
 
 def _rebuild_xref(data: bytes, trailer: bytes) -> bytes:
@@ -226,4 +228,4 @@ def test_signature_wrapping_that_moves_the_signed_bytes_fails(env) -> None:
     verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
     assert verdict.sub_indication is not SubIndication.FORMAT_FAILURE, verdict.reasons
-    assert "changed" in " ".join(verdict.reasons), verdict.reasons
+    assert "changed" in " ".join(map(reason_text, verdict.reasons)), verdict.reasons

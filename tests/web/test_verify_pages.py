@@ -326,3 +326,23 @@ def test_page_and_api_checks_without_a_key_share_one_line(client, issued, sessio
         ).all()
     # Both anonymous (page and API without a key) on one day: one line, counted twice.
     assert len(channels) == 1
+
+
+def test_the_verdict_reasons_are_in_the_readers_language(client) -> None:
+    """Issue 10: reasons are codes below web; an Urdu reader gets them in Urdu, the API gets
+    both the code and the words."""
+    client.set_cookie("lang", "ur")
+    page = _upload_with(client, b"%PDF-1.7 not really signed")
+    assert "یہ فائل PDF کے طور پر پڑھی نہیں جا سکتی (PdfReadError)۔" in page.get_data(as_text=True)
+    api = client.post("/api/v1/verify", data=b"hello", content_type="application/pdf")
+    (reason,) = api.get_json()["reasons"]
+    assert reason["code"] == "pdf_not_pdf" and reason["text"]
+
+
+def _upload_with(client: FlaskClient, data: bytes):
+    csrf = csrf_of(client, "/verify")
+    return client.post(
+        "/verify",
+        data={"csrf_token": csrf, "file": (io.BytesIO(data), "x.pdf")},
+        content_type="multipart/form-data",
+    )

@@ -25,6 +25,7 @@ from web.apikeys import api_key
 from web.context import db, now, runtime
 from web.errors import error_response
 from web.inputs import client_ip
+from web.messages import reason_text
 from web.report import report_pdf
 
 bp = Blueprint("verify", __name__)
@@ -40,7 +41,7 @@ def _limit(bucket: str) -> None:
 def _headline(check: CertificateCheck) -> tuple[str, str]:
     """(css class, one plain sentence) for the verdict."""
     verdict, entry = check.verdict, check.certificate
-    reason = verdict.reasons[0] if verdict.reasons else ""
+    reason = reason_text(verdict.reasons[0]) if verdict.reasons else ""
     if verdict.passed and entry is not None:
         return "passed", _(
             "Genuine: %(type)s issued by %(dept)s to %(holder)s, valid.",
@@ -85,7 +86,7 @@ def verify_upload() -> Any:
     record_verification(db(), check=check, actor="anonymous", channel="web", now=now())
     css, headline = _headline(check)
     pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
-    report = {**check.to_json(), "file_sha256": check.file_sha256}
+    report = {**check.to_json(reason_text), "file_sha256": check.file_sha256}
     return render_template(
         "verify_result.html",
         check=check,
@@ -208,7 +209,7 @@ def api_verify() -> Response:
     record_verification(
         db(), check=check, actor=actor, channel="api", now=now(), organisation=organisation
     )
-    return jsonify(check.to_json())
+    return jsonify(check.to_json(reason_text))
 
 
 @bp.post("/api/v1/verify-qr")
@@ -224,7 +225,7 @@ def api_verify_qr() -> Response:
     record_verification(
         db(), check=check, actor=actor, channel="qr", now=now(), organisation=organisation
     )
-    return jsonify(check.to_json())
+    return jsonify(check.to_json(reason_text))
 
 
 @bp.get("/api/v1/certificates/<serial>")

@@ -1,0 +1,90 @@
+"""The words for the codes the domain speaks in: every verdict reason, in the reader's language.
+
+Below ``web`` a reason is a code with parameters (:class:`verification.Reason`); here each code has
+its English text, translated through the catalogue (web/translations) like every other string on a
+page. Pages, the JSON API (``{"code": ..., "text": ...}``), the report PDF and the command line all
+use :func:`reason_text`. A test fails when a code the domain can produce has no entry here, or an
+entry here is never produced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from verification import Reason
+
+REASONS: dict[str, Any] = {
+    # PDF verdicts (verification/pdf.py)
+    "pdf_uncheckable": _l(
+        "The file could not be checked: it is damaged or not a normal PDF (%(error)s)."
+    ),
+    "pdf_empty": _l("The file is empty."),
+    "pdf_too_large": _l("The file is too large to be a certificate."),
+    "pdf_not_pdf": _l("This is not a PDF file."),
+    "pdf_encrypted": _l("The PDF is encrypted; it cannot be checked without its password."),
+    "pdf_unreadable": _l("The file cannot be read as a PDF (%(error)s)."),
+    "pdf_unsigned": _l("The document carries no digital signature."),
+    "sig_unreadable": _l("Signature %(n)s cannot be read (%(error)s)."),
+    "sig_hash_mismatch": _l(
+        "Signature %(n)s does not match the document: it was changed after it was signed."
+    ),
+    "sig_invalid": _l("The value of signature %(n)s is not valid."),
+    "pdf_changed_unanalysable": _l(
+        "The document was changed after it was signed, in a way that cannot even be analysed."
+    ),
+    "sig_partial_coverage": _l("Signature %(n)s does not cover the whole document."),
+    "pdf_changed": _l("The document was changed after it was signed (%(change)s)."),
+    "pdf_certification_violated": _l(
+        "The document was changed in a way its certification does not allow."
+    ),
+    "sig_cert_revoked": _l("The signer's certificate was revoked."),
+    "sig_untrusted": _l("Signature %(n)s is not from an authority this service trusts."),
+    "timestamp_unreadable": _l("A document timestamp cannot be read (%(error)s)."),
+    "timestamp_mismatch": _l("A document timestamp does not match the document."),
+    "pdf_all_valid": _l("Every signature is intact, valid and trusted."),
+    # QR verdicts offline (verification/qr.py)
+    "qr_too_long": _l("The QR content is far too long to be a certificate code."),
+    "qr_not_amanat": _l("This is not an Amanat certificate code."),
+    "qr_damaged": _l("The certificate code is damaged and cannot be read."),
+    "qr_untrusted_signer": _l("The code is not signed by any department this service trusts."),
+    "qr_bad_signature": _l("The code's signature is not valid: it was altered or forged."),
+    "qr_malformed_content": _l("The code's signed content is malformed."),
+    "qr_wrong_department": _l("The code names another department than the one that signed it."),
+    "qr_serial_mismatch": _l("The link's serial does not match the signed serial."),
+    "qr_expired": _l("The certificate expired on %(date)s."),
+    "qr_key_revoked_offline": _l(
+        "The department's signing key was revoked since; only the register can say whether this"
+        " code was made before that."
+    ),
+    "qr_genuine_offline": _l(
+        "The code is genuine: signed by the department. Revocation was not checked (offline)."
+    ),
+    # The register's rules (signing/check.py)
+    "register_unknown_file": _l(
+        "The signature is valid, but this file is not a certificate in the register."
+    ),
+    "register_revoked": _l("The department revoked this certificate on %(date)s: %(reason)s"),
+    "register_key_compromised": _l(
+        "The department's signing key was revoked on %(at)s and this certificate was recorded"
+        " after that."
+    ),
+    "register_expired": _l("This certificate has expired."),
+    "register_unknown_serial": _l("The code is signed, but its serial is not in the register."),
+    "register_mismatch": _l("The code does not match the register's record of this certificate."),
+    "register_revoked_key_code": _l("The code is signed with a department key that was revoked."),
+    "register_qr_valid": _l("The code is genuine and the register lists the certificate as valid."),
+}
+
+
+def reason_text(reason: Reason) -> str:
+    """A reason in the reader's language (a code this version does not know still reads)."""
+    template = REASONS.get(reason.code)
+    if template is None:
+        return str(_("The check gave the reason %(code)s.", code=reason.code))
+    try:
+        return str(template) % reason.args()
+    except (KeyError, ValueError, TypeError):
+        return str(template)
