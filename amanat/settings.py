@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +43,8 @@ class Settings:
     api_requests_per_minute: int = 600
     # Every event a web worker commits is covered by a signed tree head within this many seconds.
     tree_head_seconds: int = 5
+    # Dates and times on pages are shown in this zone, in words of the reader's language.
+    time_zone: str = "Asia/Karachi"
     log_level: str = "INFO"
 
     @property
@@ -101,6 +104,7 @@ _STR_FIELDS = {
     "blobstore",
     "tsa_url",
     "tsa_trust",
+    "time_zone",
     "log_level",
 }
 
@@ -146,6 +150,10 @@ def load_settings(
         raise SettingsError(
             "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
         )
+    try:
+        zoneinfo.ZoneInfo(settings.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"AMANAT_TIME_ZONE: unknown time zone {settings.time_zone!r}") from None
     if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
         raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
     return settings

@@ -25,7 +25,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_datetime, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.https,
         BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE=cfg.time_zone,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     if test_config:
@@ -150,6 +151,7 @@ def create_app(
     for module in (home, auth, vault, account, activity, pki, department, verify, shares, ledger):
         app.register_blueprint(module.bp)
 
+    app.jinja_env.filters.update(when=_when, day=_day)
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         current_account=current_account,
@@ -213,6 +215,17 @@ def static_url(filename: str) -> str:
     """The URL of a static file with its content version: browsers keep it for a year."""
     folder = current_app.static_folder or ""
     return url_for("static", filename=filename, v=_static_version(folder, filename))
+
+
+def _when(value: Any) -> str:
+    """A moment as a person reads it, in their language and the service's time zone
+    ("1 December 2026, 12:25"), never an ISO string."""
+    return str(format_datetime(value, "d MMMM y, HH:mm")) if value is not None else "—"
+
+
+def _day(value: Any) -> str:
+    """A day as a person reads it ("1 December 2026")."""
+    return str(format_datetime(value, "d MMMM y")) if value is not None else "—"
 
 
 def _static_caching(headers: Any) -> None:

@@ -127,7 +127,7 @@ def test_terms_are_shown_in_plain_words_before_confirming(client, citizen) -> No
         },
     ).get_data(as_text=True)
     assert "Example Bank" in page and "loan application" in page
-    assert "Degree certificate" in page and "2026-12-27" in page
+    assert "Degree certificate" in page and "27 December 2026" in page
 
 
 def test_bank_fetches_both_documents_byte_identical(app, client, citizen, keys) -> None:
