@@ -61,18 +61,14 @@ def verify_pdf(
         )
 
 
-def _verify(
-    data: bytes, *, trust_roots: Sequence[bytes], now: dt.datetime, at: dt.datetime | None
-) -> Verdict:
+# (kind, sub-indication, reason): "failed" makes the verdict TOTAL_FAILED, "undecided" at most
+# INDETERMINATE.
+_Finding = tuple[str, SubIndication, Reason]
+
+
+def _read(data: bytes, now: dt.datetime) -> tuple[Any, list[Any], list[Any]] | Verdict:
+    """(reader, signatures, document timestamps), or the verdict on a file that is no signed PDF."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko.sign.validation.errors import NoDSSFoundError
-    from pyhanko.sign.validation.pdf_embedded import (
-        async_validate_pdf_signature,
-        async_validate_pdf_timestamp,
-    )
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     if not data:
         return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_empty"), now)
@@ -83,32 +79,34 @@ def _verify(
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
+            reason = (Reason.of("pdf_encrypted"),)
             return Verdict(
-                Indication.INDETERMINATE,
-                SubIndication.FORMAT_FAILURE,
-                (Reason.of("pdf_encrypted"),),
-                (),
-                now.isoformat(),
+                Indication.INDETERMINATE, SubIndication.FORMAT_FAILURE, reason, (), now.isoformat()
             )
         embedded = list(reader.embedded_signatures)
     except Exception as exc:
-        return _failed(
-            SubIndication.FORMAT_FAILURE,
-            Reason.of("pdf_unreadable", error=type(exc).__name__),
-            now,
-        )
+        error = Reason.of("pdf_unreadable", error=type(exc).__name__)
+        return _failed(SubIndication.FORMAT_FAILURE, error, now)
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if not signatures:
         return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_unsigned"), now)
+    return reader, signatures, timestamps
 
-    roots = [asn1_x509.Certificate.load(r) for r in trust_roots]
+
+def _contexts(reader: Any, trust_roots: Sequence[bytes], at: dt.datetime | None) -> Any:
+    """(a maker of strict offline validation contexts — our roots, the file's own DSS, hard-fail
+    — and whether the file carries validation data)."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko.sign.validation.errors import NoDSSFoundError
+    from pyhanko_certvalidator import ValidationContext
+
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         dss = None
     settings: dict[str, Any] = {
-        "trust_roots": roots,
+        "trust_roots": [asn1_x509.Certificate.load(r) for r in trust_roots],
         "allow_fetching": False,
         "revocation_mode": "hard-fail",
         "moment": at,
@@ -120,157 +118,143 @@ def _verify(
             return dss.as_validation_context(settings)
         return ValidationContext(**settings, crls=[], ocsps=[])
 
-    details: list[SignatureDetail] = []
-    failures: list[tuple[SubIndication, Reason]] = []
-    undecided: list[tuple[SubIndication, Reason]] = []
-    for number, sig in enumerate(signatures, 1):
-        unanalysable = False
-        try:
-            status = _run(functools.partial(async_validate_pdf_signature, sig, context()))
-        except Exception:
-            # The changes made after signing may be what breaks the analysis (shadow attacks
-            # leave broken revisions): look at the signature alone before calling it unreadable.
-            try:
-                status = _run(
-                    functools.partial(async_validate_pdf_signature, sig, context(), skip_diff=True)
-                )
-            except Exception as exc:
-                failures.append(
-                    (
-                        SubIndication.FORMAT_FAILURE,
-                        Reason.of("sig_unreadable", n=number, error=type(exc).__name__),
-                    )
-                )
-                continue
-            unanalysable = True
-        coverage = status.coverage.name if status.coverage else "UNKNOWN"
-        level = status.modification_level
-        modification = level.name if level is not None else "UNKNOWN"
-        cert = status.signing_cert
-        ts_validity = status.timestamp_validity
-        has_ts = ts_validity is not None
-        lt = dss is not None and bool(dss.ocsps or dss.crls)
-        pades = (
-            "B-LTA"
-            if lt and timestamps
-            else "B-LT"
-            if lt and has_ts
-            else "B-T"
-            if has_ts
-            else "B-B"
-        )
-        details.append(
-            SignatureDetail(
-                signer=(
-                    _name_part(cert.subject, "common_name") or cert.subject.human_friendly
-                    if cert is not None
-                    else "unknown"
-                ),
-                department=_name_part(cert.subject, "organizational_unit_name")
-                if cert is not None
-                else None,
-                signed_at=status.signer_reported_dt.isoformat()
-                if status.signer_reported_dt
-                else None,
-                timestamp=ts_validity.timestamp.isoformat() if ts_validity is not None else None,
-                pades_level=pades,
-                coverage=coverage,
-                modification=modification,
-                revocation="revoked" if status.revoked else "good" if status.trusted else "unknown",
-                intact=bool(status.intact),
-                valid=bool(status.valid),
-                trusted=bool(status.trusted),
-            )
-        )
-        if not status.intact:
-            failures.append(
-                (
-                    SubIndication.HASH_FAILURE,
-                    Reason.of("sig_hash_mismatch", n=number),
-                )
-            )
-        elif not status.valid:
-            failures.append((SubIndication.SIG_CRYPTO_FAILURE, Reason.of("sig_invalid", n=number)))
-        elif unanalysable:
-            failures.append(
-                (
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    Reason.of("pdf_changed_unanalysable"),
-                )
-            )
-        elif status.coverage not in (
-            SignatureCoverageLevel.ENTIRE_FILE,
-            SignatureCoverageLevel.ENTIRE_REVISION,
-        ):
-            failures.append(
-                (
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    Reason.of("sig_partial_coverage", n=number),
-                )
-            )
-        elif modification not in _ALLOWED_MODIFICATIONS and not (
-            modification == "FORM_FILLING" and status.docmdp_ok
-        ):
-            failures.append(
-                (
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    Reason.of("pdf_changed", change=modification.lower().replace("_", " ")),
-                )
-            )
-        elif status.docmdp_ok is False:
-            failures.append(
-                (
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    Reason.of("pdf_certification_violated"),
-                )
-            )
-        elif status.revoked:
-            failures.append((SubIndication.REVOKED, Reason.of("sig_cert_revoked")))
-        elif not status.trusted:
-            undecided.append(
-                (
-                    SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-                    Reason.of("sig_untrusted", n=number),
-                )
-            )
+    return context, dss is not None and bool(dss.ocsps or dss.crls)
 
-    for ts in timestamps:
-        try:
-            ts_status = _run(
-                functools.partial(async_validate_pdf_timestamp, ts, validation_context=context())
-            )
-        except Exception as exc:
-            failures.append(
-                (
-                    SubIndication.FORMAT_FAILURE,
-                    Reason.of("timestamp_unreadable", error=type(exc).__name__),
-                )
-            )
-            continue
-        if not (ts_status.intact and ts_status.valid):
-            failures.append((SubIndication.HASH_FAILURE, Reason.of("timestamp_mismatch")))
 
-    if failures:
-        sub = failures[0][0]
-        return Verdict(
-            Indication.TOTAL_FAILED,
-            sub,
-            tuple(r for _, r in failures + undecided),
-            tuple(details),
-            now.isoformat(),
+def _validate(sig: Any, context: Any) -> tuple[Any, bool]:
+    """(status, unanalysable): pyHanko's status, looking at the signature alone when the changes
+    made after signing break the analysis (shadow attacks leave broken revisions)."""
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+
+    try:
+        return _run(functools.partial(async_validate_pdf_signature, sig, context())), False
+    except Exception:
+        status = _run(
+            functools.partial(async_validate_pdf_signature, sig, context(), skip_diff=True)
         )
-    if undecided:
-        return Verdict(
-            Indication.INDETERMINATE,
-            undecided[0][0],
-            tuple(r for _, r in undecided),
-            tuple(details),
-            now.isoformat(),
-        )
-    return Verdict(
-        Indication.TOTAL_PASSED,
-        None,
-        (Reason.of("pdf_all_valid"),),
-        tuple(details),
-        now.isoformat(),
+        return status, True
+
+
+def _describe(status: Any, *, lt: bool, archived: bool) -> SignatureDetail:
+    """What a signature is, for the report (not a judgement)."""
+    level = status.modification_level
+    cert = status.signing_cert
+    ts_validity = status.timestamp_validity
+    has_ts = ts_validity is not None
+    pades = "B-LTA" if lt and archived else "B-LT" if lt and has_ts else "B-T" if has_ts else "B-B"
+    return SignatureDetail(
+        signer=(
+            _name_part(cert.subject, "common_name") or cert.subject.human_friendly
+            if cert is not None
+            else "unknown"
+        ),
+        department=_name_part(cert.subject, "organizational_unit_name") if cert else None,
+        signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
+        timestamp=ts_validity.timestamp.isoformat() if ts_validity is not None else None,
+        pades_level=pades,
+        coverage=status.coverage.name if status.coverage else "UNKNOWN",
+        modification=level.name if level is not None else "UNKNOWN",
+        revocation="revoked" if status.revoked else "good" if status.trusted else "unknown",
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
     )
+
+
+def _judge(status: Any, detail: SignatureDetail, n: int, unanalysable: bool) -> _Finding | None:
+    """The first rule a signature breaks (in order of severity), or None."""
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    whole = (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION)
+    modification = detail.modification
+    allowed = modification in _ALLOWED_MODIFICATIONS or (
+        modification == "FORM_FILLING" and status.docmdp_ok
+    )
+    change = modification.lower().replace("_", " ")
+    failed, constraint = "failed", SubIndication.SIG_CONSTRAINTS_FAILURE
+    rules: list[tuple[bool, _Finding]] = [
+        (
+            not status.intact,
+            (failed, SubIndication.HASH_FAILURE, Reason.of("sig_hash_mismatch", n=n)),
+        ),
+        (
+            not status.valid,
+            (failed, SubIndication.SIG_CRYPTO_FAILURE, Reason.of("sig_invalid", n=n)),
+        ),
+        (unanalysable, (failed, constraint, Reason.of("pdf_changed_unanalysable"))),
+        (
+            status.coverage not in whole,
+            (failed, constraint, Reason.of("sig_partial_coverage", n=n)),
+        ),
+        (not allowed, (failed, constraint, Reason.of("pdf_changed", change=change))),
+        (status.docmdp_ok is False, (failed, constraint, Reason.of("pdf_certification_violated"))),
+        (bool(status.revoked), (failed, SubIndication.REVOKED, Reason.of("sig_cert_revoked"))),
+        (
+            not status.trusted,
+            (
+                "undecided",
+                SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+                Reason.of("sig_untrusted", n=n),
+            ),
+        ),
+    ]
+    return next((finding for broken, finding in rules if broken), None)
+
+
+def _check_timestamp(ts: Any, context: Any) -> _Finding | None:
+    """A document timestamp must be readable, intact and valid."""
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+
+    try:
+        status = _run(
+            functools.partial(async_validate_pdf_timestamp, ts, validation_context=context())
+        )
+    except Exception as exc:
+        error = Reason.of("timestamp_unreadable", error=type(exc).__name__)
+        return ("failed", SubIndication.FORMAT_FAILURE, error)
+    if not (status.intact and status.valid):
+        return ("failed", SubIndication.HASH_FAILURE, Reason.of("timestamp_mismatch"))
+    return None
+
+
+def _aggregate(
+    findings: Sequence[_Finding], details: Sequence[SignatureDetail], now: dt.datetime
+) -> Verdict:
+    """Any failure: TOTAL_FAILED (every reason listed, failures first); else any undecided
+    signature: INDETERMINATE; else TOTAL_PASSED."""
+    failed = [f for f in findings if f[0] == "failed"]
+    undecided = [f for f in findings if f[0] == "undecided"]
+    if failed or undecided:
+        indication = Indication.TOTAL_FAILED if failed else Indication.INDETERMINATE
+        ordered = failed + undecided
+        reasons = tuple(reason for _, _, reason in ordered)
+        return Verdict(indication, ordered[0][1], reasons, tuple(details), now.isoformat())
+    reasons = (Reason.of("pdf_all_valid"),)
+    return Verdict(Indication.TOTAL_PASSED, None, reasons, tuple(details), now.isoformat())
+
+
+def _verify(
+    data: bytes, *, trust_roots: Sequence[bytes], now: dt.datetime, at: dt.datetime | None
+) -> Verdict:
+    """Read the file, describe and judge each signature and document timestamp, aggregate."""
+    opened = _read(data, now)
+    if isinstance(opened, Verdict):
+        return opened
+    reader, signatures, timestamps = opened
+    context, lt = _contexts(reader, trust_roots, at)
+    details: list[SignatureDetail] = []
+    findings: list[_Finding] = []
+    for number, sig in enumerate(signatures, 1):
+        try:
+            status, unanalysable = _validate(sig, context)
+        except Exception as exc:
+            error = Reason.of("sig_unreadable", n=number, error=type(exc).__name__)
+            findings.append(("failed", SubIndication.FORMAT_FAILURE, error))
+            continue
+        detail = _describe(status, lt=lt, archived=bool(timestamps))
+        details.append(detail)
+        finding = _judge(status, detail, number, unanalysable)
+        if finding:
+            findings.append(finding)
+    findings.extend(f for f in (_check_timestamp(ts, context) for ts in timestamps) if f)
+    return _aggregate(findings, details, now)
