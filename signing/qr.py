@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -14,11 +13,18 @@ import cbor2
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from keys import pki
+from keys import cose, pki
+from keys.cose import (
+    CLAIM_EXP,
+    CLAIM_F,
+    CLAIM_H,
+    CLAIM_IAT,
+    CLAIM_ISS,
+    CLAIM_SN,
+    CLAIM_SUB,
+    CLAIM_TYP,
+)
 
-PREFIX = "AM1."
-CLAIM_ISS, CLAIM_IAT, CLAIM_EXP = 1, 6, 4
-CLAIM_SN, CLAIM_TYP, CLAIM_SUB, CLAIM_F, CLAIM_H = -70001, -70002, -70003, -70004, -70005
 MAX_DISPLAY = 4
 MAX_DISPLAY_CHARS = 32
 MAX_HOLDER_CHARS = 48
@@ -33,6 +39,36 @@ def fields_hash(fields: Mapping[str, Any]) -> bytes:
 def _short(value: object, limit: int) -> str:
     text = unicodedata.normalize("NFC", str(value))
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _claims(
+    *,
+    department: str,
+    serial: str,
+    type_code: str,
+    holder: str,
+    fields: Mapping[str, Any],
+    display: tuple[str, ...],
+    issued_at: dt.datetime,
+    expires_at: dt.datetime | None,
+    max_display: int,
+) -> dict[int, Any]:
+    """The CWT claims (DESIGN 4.2): short display copies for a reader, the hash of all fields."""
+    claims: dict[int, Any] = {
+        CLAIM_ISS: department,
+        CLAIM_IAT: int(issued_at.timestamp()),
+        CLAIM_SN: serial,
+        CLAIM_TYP: type_code,
+        CLAIM_SUB: _short(holder, MAX_HOLDER_CHARS),
+        CLAIM_F: {
+            name: _short(fields[name], MAX_DISPLAY_CHARS)
+            for name in [n for n in display if n in fields][:max_display]
+        },
+        CLAIM_H: fields_hash(fields),
+    }
+    if expires_at is not None:
+        claims[CLAIM_EXP] = int(expires_at.timestamp())
+    return claims
 
 
 def build_payload(
@@ -53,27 +89,18 @@ def build_payload(
 
     Display fields are short copies for a reader's eyes; the hash claim covers the full fields.
     """
-    claims: dict[int, Any] = {
-        CLAIM_ISS: department,
-        CLAIM_IAT: int(issued_at.timestamp()),
-        CLAIM_SN: serial,
-        CLAIM_TYP: type_code,
-        CLAIM_SUB: _short(holder, MAX_HOLDER_CHARS),
-        CLAIM_F: {
-            name: _short(fields[name], MAX_DISPLAY_CHARS)
-            for name in [n for n in display if n in fields][:max_display]
-        },
-        CLAIM_H: fields_hash(fields),
-    }
-    if expires_at is not None:
-        claims[CLAIM_EXP] = int(expires_at.timestamp())
-    alg = -7 if pki.signing_key_kind(key) == "ec-p256" else -37
-    protected = cbor2.dumps({1: alg, 4: pki.kid_of(cert_der)}, canonical=True)
-    payload = cbor2.dumps(claims, canonical=True)
-    to_sign = cbor2.dumps(["Signature1", protected, b"", payload])
-    signature = pki.cose_sign(key, to_sign)
-    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
-    return PREFIX + base64.urlsafe_b64encode(message).rstrip(b"=").decode()
+    claims = _claims(
+        department=department,
+        serial=serial,
+        type_code=type_code,
+        holder=holder,
+        fields=fields,
+        display=display,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        max_display=max_display,
+    )
+    return cose.sign(key, cert_der=cert_der, claims=claims)
 
 
 def certificate_url(base_url: str, serial: str, payload: str) -> str:
@@ -92,6 +119,13 @@ def qr_png(url: str, *, box_size: int = 4) -> tuple[bytes, int]:
     return out.getvalue(), int(code.version)
 
 
+def _version(url: str) -> int:
+    """The smallest QR version (error correction M) that holds ``url`` (no image made)."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M)
+    code.add_data(url)
+    return int(code.best_fit())
+
+
 def build_qr(
     *,
     base_url: str,
@@ -108,13 +142,17 @@ def build_qr(
 ) -> tuple[str, bytes, int]:
     """The certificate URL and its QR PNG, dropping display fields until it fits version 15.
 
-    RSA (PS256) departments cannot fit: their QR is as small as it gets (about version 22).
+    The size is found with a stand-in signature of the key's signature length, so the key signs
+    once and the code is drawn once. RSA (PS256) departments cannot fit: their QR is as small as
+    it gets (about version 22).
     """
     rsa = pki.signing_key_kind(key) != "ec-p256"
-    for count in range(MAX_DISPLAY, -1, -1):
-        payload = build_payload(
-            key=key,
-            cert_der=cert_der,
+    protected = cose.protected_header(key, cert_der)
+    # ES256 signatures are r || s (64 bytes); PS256 ones are as long as the RSA modulus.
+    stand_in = bytes(getattr(key, "key_size", 3072) // 8 if rsa else 64)
+
+    def claims_with(count: int) -> dict[int, Any]:
+        return _claims(
             department=department,
             serial=serial,
             type_code=type_code,
@@ -125,8 +163,13 @@ def build_qr(
             expires_at=expires_at,
             max_display=count,
         )
-        url = certificate_url(base_url, serial, payload)
-        png, version = qr_png(url)
-        if version <= MAX_VERSION or (rsa and count == 0):
-            return url, png, version
+
+    claims: dict[int, Any] = {}
+    for count in range(MAX_DISPLAY, -1, -1):
+        claims = claims_with(count)
+        sized = cose.encode(protected, cbor2.dumps(claims, canonical=True), stand_in)
+        if _version(certificate_url(base_url, serial, sized)) <= MAX_VERSION:
+            break
+    url = certificate_url(base_url, serial, cose.sign(key, cert_der=cert_der, claims=claims))
+    png, version = qr_png(url)
     return url, png, version

@@ -7,8 +7,6 @@ they can collide). Without the registry, the answer says plainly that revocation
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
@@ -16,15 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import cbor2
-
-from keys import pki
+from keys import cose, pki
+from keys.cose import (
+    CLAIM_EXP,
+    CLAIM_F,
+    CLAIM_H,
+    CLAIM_IAT,
+    CLAIM_ISS,
+    CLAIM_SN,
+    CLAIM_SUB,
+    CLAIM_TYP,
+    PREFIX,
+)
 from verification.verdict import Indication, Reason, SubIndication, Verdict
 
-PREFIX = "AM1."
 MAX_PAYLOAD_CHARS = 4096
-CLAIM_ISS, CLAIM_IAT, CLAIM_EXP = 1, 6, 4
-CLAIM_SN, CLAIM_TYP, CLAIM_SUB, CLAIM_F, CLAIM_H = -70001, -70002, -70003, -70004, -70005
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class TrustEntry:
     def kid(self) -> bytes:
         """DESIGN 4.2 key id."""
         return hashlib.sha256(self.cert_der).digest()[:8]
+
+    @property
+    def public_key(self) -> pki.PublicKey:
+        """The certificate's public key."""
+        return pki.load_cert(self.cert_der).public_key()  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -88,47 +97,14 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
     if not payload.startswith(PREFIX):
         return _fail("qr_not_amanat", now)
     try:
-        raw = base64.urlsafe_b64decode(payload[len(PREFIX) :] + "=" * (-len(payload) % 4))
-        message = cbor2.loads(raw)
-        if not isinstance(message, cbor2.CBORTag) or message.tag != 18:
-            raise ValueError("not COSE_Sign1")
-        protected, _unprotected, claims_bytes, signature = message.value
-        # Every field is type-checked before use: a signature that is a number, or a header
-        # that is a list, is a damaged code, never an exception further down.
-        if not all(isinstance(v, bytes) for v in (protected, claims_bytes, signature)):
-            raise ValueError("COSE_Sign1 fields must be byte strings")
-        header = cbor2.loads(protected)
-        claims = cbor2.loads(claims_bytes)
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            raise ValueError("bad structure")
-        alg, kid = header.get(1), header.get(4)
-        if type(alg) is not int or not isinstance(kid, bytes):
-            raise ValueError("bad structure")
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        RecursionError,
-        binascii.Error,
-        cbor2.CBORDecodeError,
-    ):
+        message = cose.decode(payload)
+    except cose.CoseError:
         return _fail("qr_damaged", now)
-    candidates = [e for e in trust_list if e.kid == kid]
+    claims = message.claims
+    candidates = [e for e in trust_list if e.kid == message.kid]
     if not candidates:
-        return _fail(
-            "qr_untrusted_signer",
-            now,
-            SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-        )
-    to_be_signed = cbor2.dumps(["Signature1", protected, b"", claims_bytes])
-    signer = None
-    for entry in candidates:
-        public = pki.load_cert(entry.cert_der).public_key()
-        expected_alg = -7 if pki.key_kind(public) == "ec-p256" else -37  # type: ignore[arg-type]
-        if alg == expected_alg and pki.cose_verify(public, to_be_signed, signature):  # type: ignore[arg-type]
-            signer = entry
-            break
+        return _fail("qr_untrusted_signer", now, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
+    signer = next((e for e in candidates if message.verifies_with(e.public_key)), None)
     if signer is None:
         return _fail(
             "qr_bad_signature",
