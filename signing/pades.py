@@ -10,13 +10,11 @@ to pyHanko, which never fetches anything.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from asn1crypto import algos, cms, core
 from asn1crypto import keys as asn1_keys
@@ -44,23 +42,9 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore, SimpleTrustMa
 
 from keys import pki
 from signing.errors import SigningFailed
+from verification.policy import run_async, strict_context, strict_settings
 
-T = TypeVar("T")
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-
-
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run pyHanko's async API from synchronous code, even under a running event loop.
-
-    pyHanko's sync wrappers call ``asyncio.run``, which fails when the thread already runs a loop
-    (an async host, or a test harness); then the work runs on a short-lived thread of its own.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -161,14 +145,8 @@ class TrustData:
 
     def validation_context(self, *, at: dt.datetime | None = None) -> ValidationContext:
         """A strict, offline pyHanko validation context."""
-        return ValidationContext(
-            trust_roots=[asn1_cert(r) for r in self.roots],
-            crls=list(self.crls),
-            ocsps=list(self.ocsps),
-            other_certs=[asn1_cert(c) for c in self.others],
-            allow_fetching=False,
-            revocation_mode="hard-fail",
-            moment=at,
+        return strict_context(
+            self.roots, at=at, crls=self.crls, ocsps=self.ocsps, other_certs=self.others
         )
 
 
@@ -274,11 +252,7 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
         if level == "B-LT":
             # Only what the file itself carries (its DSS) may be used: that is the point of LT.
             context = DocumentSecurityStore.read_dss(reader).as_validation_context(
-                {
-                    "trust_roots": [asn1_cert(r) for r in trust.roots],
-                    "allow_fetching": False,
-                    "revocation_mode": "hard-fail",
-                }
+                strict_settings(trust.roots)
             )
         else:
             context = trust.validation_context()

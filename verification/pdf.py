@@ -7,30 +7,17 @@ trust anchors, is not revoked, covers the document up to permitted long-term-val
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import functools
 import io
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from asn1crypto import x509 as asn1_x509
-
+from verification.policy import file_context, run_async
 from verification.verdict import Indication, Reason, SignatureDetail, SubIndication, Verdict
 
-T = TypeVar("T")
 MAX_PDF_BYTES = 25 * 1024 * 1024
 _ALLOWED_MODIFICATIONS = {"NONE", "LTA_UPDATES"}
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _failed(
@@ -94,42 +81,15 @@ def _read(data: bytes, now: dt.datetime) -> tuple[Any, list[Any], list[Any]] | V
     return reader, signatures, timestamps
 
 
-def _contexts(reader: Any, trust_roots: Sequence[bytes], at: dt.datetime | None) -> Any:
-    """(a maker of strict offline validation contexts — our roots, the file's own DSS, hard-fail
-    — and whether the file carries validation data)."""
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko.sign.validation.errors import NoDSSFoundError
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except NoDSSFoundError:
-        dss = None
-    settings: dict[str, Any] = {
-        "trust_roots": [asn1_x509.Certificate.load(r) for r in trust_roots],
-        "allow_fetching": False,
-        "revocation_mode": "hard-fail",
-        "moment": at,
-    }
-
-    def context() -> ValidationContext:
-        # A fresh context per signature: pyHanko caches validation paths inside it.
-        if dss is not None:
-            return dss.as_validation_context(settings)
-        return ValidationContext(**settings, crls=[], ocsps=[])
-
-    return context, dss is not None and bool(dss.ocsps or dss.crls)
-
-
 def _validate(sig: Any, context: Any) -> tuple[Any, bool]:
     """(status, unanalysable): pyHanko's status, looking at the signature alone when the changes
     made after signing break the analysis (shadow attacks leave broken revisions)."""
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 
     try:
-        return _run(functools.partial(async_validate_pdf_signature, sig, context())), False
+        return run_async(functools.partial(async_validate_pdf_signature, sig, context())), False
     except Exception:
-        status = _run(
+        status = run_async(
             functools.partial(async_validate_pdf_signature, sig, context(), skip_diff=True)
         )
         return status, True
@@ -206,7 +166,7 @@ def _check_timestamp(ts: Any, context: Any) -> _Finding | None:
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
 
     try:
-        status = _run(
+        status = run_async(
             functools.partial(async_validate_pdf_timestamp, ts, validation_context=context())
         )
     except Exception as exc:
@@ -241,7 +201,7 @@ def _verify(
     if isinstance(opened, Verdict):
         return opened
     reader, signatures, timestamps = opened
-    context, lt = _contexts(reader, trust_roots, at)
+    context, lt = file_context(reader, trust_roots, at=at)
     details: list[SignatureDetail] = []
     findings: list[_Finding] = []
     for number, sig in enumerate(signatures, 1):
