@@ -139,55 +139,80 @@ def _upgrade(settings: Settings, engine: Any) -> None:
 
 
 def _demo(settings: Settings, engine: Any) -> None:
-    sessions = _sessions(settings, engine)
+    """Create the demo department, accounts and API key once; print their sign-ins.
+
+    Later runs print the same sign-ins (kept 0600 in the instance) instead of new passwords and
+    another API key, as long as the demo citizen still exists in this database.
+    """
+    import json
+
+    from keys.stores import write_private_file
+
+    kept = settings.instance / "demo-sign-ins.json"
+    with _sessions(settings, engine)() as s:
+        known = find_by_login(s, login=DEMO_CITIZEN) is not None
+    if kept.is_file() and known:
+        try:
+            _print_demo(json.loads(kept.read_text()))
+            return
+        except (ValueError, KeyError):
+            pass  # a damaged file: make new sign-ins
+    with transaction(_sessions(settings, engine)) as s:
+        demo = _demo_accounts(settings, s)
+    write_private_file(kept, json.dumps(demo).encode())
+    _print_demo(demo)
+
+
+def _demo_accounts(settings: Settings, s: Any) -> dict[str, str]:
     now = utcnow()
     keystore = open_keystore(settings)
-    with transaction(sessions) as s:
-        if s.get(Department, "DEMO") is None:
-            material = load_pki(s, keystore=keystore, base_url=settings.public_base_url)
-            create_department(
-                s,
-                keystore=keystore,
-                material=material,
-                code="DEMO",
-                name="Demo Department",
-                name_ur="نمونہ محکمہ",
-                now=now,
-            )
-        citizen = find_by_login(s, login=DEMO_CITIZEN) or create_account(
-            s, role=Role.CITIZEN, display_name="Demo Citizen", login=DEMO_CITIZEN, now=now
-        )
-        officer = find_by_login(s, login=DEMO_OFFICER) or create_account(
+    if s.get(Department, "DEMO") is None:
+        material = load_pki(s, keystore=keystore, base_url=settings.public_base_url)
+        create_department(
             s,
-            role=Role.OFFICER,
-            display_name="Demo Officer",
-            login=DEMO_OFFICER,
-            affiliation="DEMO",
+            keystore=keystore,
+            material=material,
+            code="DEMO",
+            name="Demo Department",
+            name_ur="نمونہ محکمہ",
             now=now,
         )
-        # Demo accounts get a fresh password each time, so `make run` can always print it.
-        citizen_pw = _demo_password()
-        officer_pw = _demo_password()
-        passwords.set_password(s, account=citizen, password=citizen_pw, now=now)
-        passwords.set_password(s, account=officer, password=officer_pw, now=now)
-        codes = recovery.generate_codes(s, account=citizen, now=now)
-        if s.get(Organisation, DEMO_ORGANISATION) is None:
-            create_organisation(s, code=DEMO_ORGANISATION, name="Demo Bank", now=now)
-        banker = find_by_login(s, login=DEMO_BANKER) or add_member(
-            s, code=DEMO_ORGANISATION, login=DEMO_BANKER, display_name="Demo Banker", now=now
-        )
-        banker_pw = _demo_password()
-        passwords.set_password(s, account=banker, password=banker_pw, now=now)
-        api = create_api_key(
-            s, code=DEMO_ORGANISATION, label="demo", scopes=["shares:read", "verify"], now=now
-        )
+    citizen = find_by_login(s, login=DEMO_CITIZEN) or create_account(
+        s, role=Role.CITIZEN, display_name="Demo Citizen", login=DEMO_CITIZEN, now=now
+    )
+    officer = find_by_login(s, login=DEMO_OFFICER) or create_account(
+        s,
+        role=Role.OFFICER,
+        display_name="Demo Officer",
+        login=DEMO_OFFICER,
+        affiliation="DEMO",
+        now=now,
+    )
+    if s.get(Organisation, DEMO_ORGANISATION) is None:
+        create_organisation(s, code=DEMO_ORGANISATION, name="Demo Bank", now=now)
+    banker = find_by_login(s, login=DEMO_BANKER) or add_member(
+        s, code=DEMO_ORGANISATION, login=DEMO_BANKER, display_name="Demo Banker", now=now
+    )
+    demo = {"citizen": _demo_password(), "officer": _demo_password(), "banker": _demo_password()}
+    for account, key in ((citizen, "citizen"), (officer, "officer"), (banker, "banker")):
+        passwords.set_password(s, account=account, password=demo[key], now=now)
+    demo["code"] = recovery.generate_codes(s, account=citizen, now=now)[0]
+    demo["api_key"] = create_api_key(
+        s, code=DEMO_ORGANISATION, label="demo", scopes=["shares:read", "verify"], now=now
+    ).token
+    return demo
+
+
+def _print_demo(demo: dict[str, str]) -> None:
     click.echo("")
     click.echo("Demo accounts (for trying Amanat out; never use --demo in production):")
-    click.echo(f"  citizen  CNIC {DEMO_CITIZEN}  password {citizen_pw}")
-    click.echo(f"           or a recovery code, e.g. {codes[0]}")
-    click.echo(f"  officer  login {DEMO_OFFICER}  password {officer_pw}  (department DEMO)")
-    click.echo(f"  bank     login {DEMO_BANKER}  password {banker_pw}  (organisation DEMOBANK)")
-    click.echo(f"           API key {api.token}")
+    click.echo(f"  citizen  CNIC {DEMO_CITIZEN}  password {demo['citizen']}")
+    click.echo(f"           or a recovery code, e.g. {demo['code']}")
+    click.echo(f"  officer  login {DEMO_OFFICER}  password {demo['officer']}  (department DEMO)")
+    click.echo(
+        f"  bank     login {DEMO_BANKER}  password {demo['banker']}  (organisation DEMOBANK)"
+    )
+    click.echo(f"           API key {demo['api_key']}")
     click.echo(
         "  Sign in at /login ('Sign in with a password'), then add a passkey under Security."
     )

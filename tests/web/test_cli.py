@@ -55,6 +55,18 @@ def test_init_demo_prints_working_credentials_and_can_run_twice(
     engine.dispose()
 
 
+def test_running_the_demo_again_prints_the_same_sign_ins(tmp_path: Path, db_url: str) -> None:
+    """Issue 10: a newcomer running `make run` twice sees the same passwords and API key."""
+    runner = CliRunner()
+    first = runner.invoke(main, ["init", "--demo"], env=_env(tmp_path, db_url))
+    again = runner.invoke(main, ["init", "--demo"], env=_env(tmp_path, db_url))
+    assert first.exit_code == again.exit_code == 0
+    shown = first.output[first.output.index("Demo accounts") :]
+    assert shown == again.output[again.output.index("Demo accounts") :]
+    kept = tmp_path / "inst" / "demo-sign-ins.json"
+    assert kept.stat().st_mode & 0o077 == 0
+
+
 def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) -> None:
     runner = CliRunner()
     env = _env(tmp_path, db_url)
