@@ -47,6 +47,7 @@ from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.messages import reason_text
 from web.runtime import Runtime, build_runtime
+from web.useragent import describe_agent
 
 
 def _secret_key(path: Path) -> bytes:
@@ -158,6 +159,7 @@ def create_app(
         get_locale=get_locale,
         static_url=static_url,
         reason_text=reason_text,
+        describe_agent=describe_agent,
     )
     app.before_request(_before)
     app.after_request(_after)
