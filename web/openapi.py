@@ -86,6 +86,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "multipart/form-data": {
                                 "schema": {
                                     "type": "object",
+                                    "required": ["file"],
                                     "properties": {"file": {"type": "string", "format": "binary"}},
                                 }
                             },
@@ -108,7 +109,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["payload"],
                                     "properties": {
-                                        "payload": {"type": "string", "maxLength": 4096}
+                                        "payload": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            "maxLength": 4096,
+                                            "pattern": "\\S",
+                                        }
                                     },
                                 }
                             }
@@ -316,9 +322,14 @@ def _ledger_paths() -> dict[str, Any]:
                         "name": "from",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                     },
-                    {"name": "to", "in": "query", "required": True, "schema": {"type": "integer"}},
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                    },
                 ],
                 "responses": {
                     "200": {

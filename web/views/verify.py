@@ -30,6 +30,7 @@ from web.report import report_pdf
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
+MAX_QR_TEXT = 4096  # as the OpenAPI document says
 
 
 def _limit(bucket: str) -> None:
@@ -60,6 +61,9 @@ def _pdf_from_request() -> bytes | None:
     file = request.files.get("file")
     if file is not None:
         data = file.stream.read(MAX_PDF + 1)
+    elif "file" in request.form:
+        # A 'file' part sent without a file name arrives as a field: it is still the upload.
+        data = request.form["file"].encode("utf-8", "surrogateescape")
     elif request.mimetype == "application/pdf":
         data = request.get_data(cache=False)[: MAX_PDF + 1]
     else:
@@ -200,7 +204,7 @@ def api_verify() -> Response:
     """PDF (multipart ``file`` or an application/pdf body) → verdict JSON (DESIGN 4.3)."""
     _limit("api")
     data = _pdf_from_request()
-    if not data:
+    if data is None:
         return error_response(
             400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
         )
@@ -220,6 +224,12 @@ def api_verify_qr() -> Response:
     text = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
+    if len(text) > MAX_QR_TEXT:
+        return error_response(
+            400,
+            "payload_too_long",
+            _("A scanned code has at most %(n)s characters.", n=MAX_QR_TEXT),
+        )
     actor, organisation = _verifier()
     check = check_qr(db(), text=text, now=now())
     record_verification(
