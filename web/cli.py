@@ -650,7 +650,9 @@ def _qr_text(url: str | None, image: str | None) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        codes = zxingcpp.read_barcodes(Image.open(image))
+        codes = zxingcpp.read_barcodes(
+            Image.open(image), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
     except (UnidentifiedImageError, OSError, ValueError):
         raise CouldNotCheck("the image cannot be read") from None
     if not codes:

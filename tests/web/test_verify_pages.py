@@ -183,7 +183,10 @@ def test_api_verify_qr(client, issued) -> None:
         subprocess.run(
             ["pdftoppm", "-r", "150", "-png", "-singlefile", "c.pdf", "p"], cwd=tmp, check=True
         )
-        url = zxingcpp.read_barcodes(Image.open(Path(tmp) / "p.png"))[0].text
+        url = zxingcpp.read_barcodes(
+            Image.open(Path(tmp) / "p.png"),
+            formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+        )[0].text
     api = client.application.test_client()
     res = api.post("/api/v1/verify-qr", json={"payload": url})
     assert res.get_json()["indication"] == "TOTAL_PASSED"

@@ -157,7 +157,9 @@ def scan() -> Response:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_FRAME_PIXELS:
                 return error_response(413, "too_large", _("The picture is too large."))
-            codes = zxingcpp.read_barcodes(image.convert("L"))
+            codes = zxingcpp.read_barcodes(
+                image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return error_response(400, "no_image", _("Send one camera picture (JPEG or PNG)."))
     for code in codes:
