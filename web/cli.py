@@ -115,6 +115,9 @@ def init(demo: bool) -> None:
             click.echo("Deployment PKI created: root CA, OCSP responder, time-stamping authority.")
     if demo:
         _demo(settings, engine)
+    with transaction(_sessions(settings, engine)) as s:
+        # Whatever init wrote (and the empty ledger of a new instance) is covered by a head.
+        publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
 
 
 def _upgrade(settings: Settings, engine: Any) -> None:
@@ -159,6 +162,7 @@ def _demo(settings: Settings, engine: Any) -> None:
             pass  # a damaged file: make new sign-ins
     with transaction(_sessions(settings, engine)) as s:
         demo = _demo_accounts(settings, s)
+        _cover_with_head(settings, s)
     write_private_file(kept, json.dumps(demo).encode())
     _print_demo(demo)
 
@@ -353,6 +357,7 @@ def keys_rotate() -> None:
                 now=now,
                 details={"version": version, "rewrapped": count},
             )
+            publish_tree_head(s, keystore=store, now=now)
     except KeysError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

@@ -269,8 +269,17 @@ def _sharing_paths() -> dict[str, Any]:
                 "parameters": [_uuid_param("grant"), _uuid_param("document")],
                 "responses": {
                     "200": {
-                        "description": "The document",
-                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                        "description": "The document, with the media type it was stored as",
+                        "content": {
+                            media: {"schema": {"type": "string", "format": "binary"}}
+                            for media in (
+                                "application/pdf",
+                                "image/png",
+                                "image/jpeg",
+                                "image/webp",
+                                "text/plain",
+                            )
+                        },
                     },
                     **_errors(401, 403, 404),
                 },

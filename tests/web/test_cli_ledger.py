@@ -114,3 +114,21 @@ def test_audit_proof_bad_input_is_a_clear_error(cli) -> None:
     missing = cli("audit", "proof", "--event", "999")
     assert missing.exit_code == 1 and "999" in missing.output
     assert cli("audit", "proof", "--from", "7", "--to", "3").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "commands",
+    [
+        [],
+        [["init", "--demo"]],
+        [["keys", "rotate"]],
+        [["org", "create", "BANK", "--name", "Example Bank"]],
+    ],
+    ids=["init", "init-demo", "keys-rotate", "org-create"],
+)
+def test_every_command_leaves_its_events_under_a_signed_head(cli, commands) -> None:
+    """Issue 11: no event written on the command line waits for a head (audit verify passes)."""
+    for command in commands:
+        assert cli(*command).exit_code == 0
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0 and "Ledger intact" in verified.output
