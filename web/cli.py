@@ -136,6 +136,7 @@ def _upgrade(settings: Settings, engine: Any) -> None:
             keystore = open_keystore(settings)
             with transaction(session_factory(engine)) as s:
                 done = authenticate_legacy_events(s, keystore=keystore, now=utcnow())
+                publish_tree_head(s, keystore=keystore, now=utcnow())
         except (KeysError, AuditError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Ledger: {done} events from before revision 0005 authenticated.")
