@@ -1,0 +1,184 @@
+"""kill -9 in the middle of an upload: afterwards no half-written blob stays once swept, no row
+points at nothing, and the ledger verifies (the crash tests of issue 11)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from web.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _signed_in_cookies(port: int, password: str) -> tuple[str, str]:
+    """(cookie header, CSRF token) of the demo citizen signed in with the password."""
+    conn = http.client.HTTPConnection("localhost", port, timeout=10)
+    conn.request("GET", "/login")
+    res = conn.getresponse()
+    page = res.read().decode()
+    jar = "; ".join(c.split(";")[0] for c in res.headers.get_all("Set-Cookie") or [])
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    body = f"csrf_token={csrf}&login=35202-1234567-1&password={password}"
+    conn.request(
+        "POST",
+        "/login/password",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": jar},
+    )
+    res = conn.getresponse()
+    res.read()
+    assert res.status == 302, res.status
+    cookies = jar + "; " + "; ".join(c.split(";")[0] for c in res.headers.get_all("Set-Cookie"))
+    conn.request("GET", "/vault", headers={"Cookie": cookies})
+    page = conn.getresponse().read().decode()
+    return cookies, re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def _slow_upload(port: int, cookies: str, csrf: str, started: threading.Event) -> None:
+    """Send a 6 MiB PDF upload slowly; the server dies under it."""
+    boundary = "amanat-crash-test"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    total = 6 * 1024 * 1024
+    conn = http.client.HTTPConnection("localhost", port, timeout=30)
+    try:
+        conn.putrequest("POST", "/vault")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(len(head) + total + len(boundary) + 8))
+        conn.putheader("Cookie", cookies)
+        conn.putheader("X-CSRF-Token", csrf)
+        conn.endheaders()
+        conn.send(head + b"%PDF-1.7\n")
+        for _ in range(total // 65536):
+            conn.send(b"0" * 65536)
+            started.set()
+            time.sleep(0.01)
+    except OSError:
+        return  # the server is gone: that is the point
+
+
+def test_kill_9_during_an_upload_leaves_nothing_behind(tmp_path: Path) -> None:
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
+    env.pop("AMANAT_DATABASE_URL", None)
+    runner = CliRunner()
+    shown = runner.invoke(main, ["init", "--demo"], env=env)
+    password = re.search(r"CNIC 35202-1234567-1\s+password (\S+)", shown.output).group(1)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "run",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env={**env, "AMANAT_PUBLIC_BASE_URL": f"http://localhost:{port}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                cookies, csrf = _signed_in_cookies(port, password)
+                break
+            except OSError:
+                time.sleep(0.1)
+        started = threading.Event()
+        sender = threading.Thread(target=_slow_upload, args=(port, cookies, csrf, started))
+        sender.start()
+        assert started.wait(10)
+        time.sleep(0.5)  # well inside the upload
+        os.killpg(server.pid, signal.SIGKILL)  # master and worker, no clean-up of any kind
+        sender.join(30)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+    tmp = tmp_path / "inst" / "blobs" / "tmp"
+    swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
+    assert swept.exit_code == 0, swept.output
+    assert not list(tmp.glob("*.part"))
+    assert not [p for p in (tmp_path / "inst" / "blobs").glob("??/??/*")]  # no orphan blob
+    verified = runner.invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
+
+
+_CHILD = r"""
+import io, os, signal, sys, datetime as dt
+from amanat.settings import load_settings
+from amanat.db import create_engine
+from audit.keyring import bind_keystore
+from amanat.db import session_factory
+from identity.accounts import find_by_login
+from keys.stores import open_keystore
+from vault.blobs import FileBlobStore
+from vault.service import VaultContext, store_document
+from vault.uploads import DocumentKind, Upload
+
+class DiesMidway(io.RawIOBase):
+    # The process is killed (SIGKILL) once half of the file has gone into the blob.
+    def __init__(self):
+        self.sent = 0
+    def readable(self):
+        return True
+    def readinto(self, buffer):
+        if self.sent > 4 * 1024 * 1024:
+            os.kill(os.getpid(), signal.SIGKILL)
+        n = len(buffer)
+        buffer[:n] = (b"%PDF-1.7\n" + b"0" * n)[:n]
+        self.sent += n
+        return n
+
+settings = load_settings()
+keystore = open_keystore(settings)
+sessions = bind_keystore(session_factory(create_engine(settings.database_url)), keystore)
+ctx = VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir))
+with sessions() as s:
+    owner = find_by_login(s, login="35202-1234567-1").id
+    store_document(s, ctx=ctx, owner_id=owner, max_bytes=20 * 1024 * 1024,
+                   now=dt.datetime.now(dt.UTC), src=io.BufferedReader(DiesMidway()),
+                   upload=Upload(filename="big.pdf", media_type="application/pdf", title="big",
+                                 kind=DocumentKind.OTHER))
+    s.commit()
+sys.exit("the upload finished: the test did not crash it")
+"""
+
+
+def test_kill_9_while_the_blob_is_written_is_swept_and_verifies(tmp_path: Path) -> None:
+    """The process dies inside the vault's blob writer: a .part is left, no row refers to it,
+    'vault sweep' removes it, and the ledger verifies."""
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
+    env.pop("AMANAT_DATABASE_URL", None)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    child = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    tmp = tmp_path / "inst" / "blobs" / "tmp"
+    assert list(tmp.glob("blob.*.part")), "the crash left no half-written blob"
+    swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
+    assert swept.exit_code == 0 and swept.output.startswith("1 ")
+    assert not list(tmp.glob("*.part"))
+    verified = runner.invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
