@@ -140,7 +140,10 @@ def _qr_load(env: dict, pdf: Path, port: int, threads: int = 0, seconds: float =
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(pdf.with_suffix(""))],
         check=True,
     )
-    url = zxingcpp.read_barcodes(Image.open(pdf.with_suffix(".png")), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))[0].text
+    url = zxingcpp.read_barcodes(
+        Image.open(pdf.with_suffix(".png")),
+        formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+    )[0].text
     server = subprocess.Popen(
         [*AMANAT, "run", "--port", str(port)],
         env=env,
