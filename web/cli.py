@@ -254,6 +254,8 @@ def _serve(app: Any, host: str, port: int, workers: int, after_fork: Any = None)
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("timeout", 120)
+            # Requests are short: a stop waits at most this long for them (gunicorn's default 30).
+            self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
             # gunicorn 25+ opens a control socket under the home folder, shared by every instance
             # the account runs; Amanat needs none.

@@ -168,7 +168,8 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
         assert body == b'{"database":"ok","keystore":"ok"}\n'
     finally:
         server.terminate()
-        out = server.communicate(timeout=30)[0].decode()
+        # A worker still booting under load is waited for at most the 10 s graceful timeout.
+        out = server.communicate(timeout=60)[0].decode()
     assert "Amanat is running at" in out
     # No control socket shared by every instance under the home folder.
     assert not (home / ".gunicorn").exists()
