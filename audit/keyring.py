@@ -124,7 +124,9 @@ class LedgerKeys:
         row = session.scalars(select(AuditKey).order_by(AuditKey.id).limit(1)).first()
         if row is None:
             row = ensure_ledger_key(session, keystore=self.keystore, now=now)
-        tag = hashlib.sha256(bytes(row.ciphertext) + bytes(row.wrapped_key)).digest()
+        # By the sealed key itself, not its wrapping: 'amanat keys rotate' rewraps the key (the
+        # MAC key stays the same) and a running process need not open it again.
+        tag = hashlib.sha256(b"%d:" % row.id + bytes(row.ciphertext)).digest()
         with self._lock:
             cached = self._cache.get(tag)
         if cached is None:
