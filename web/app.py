@@ -45,7 +45,7 @@ from web.context import (
 )
 from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
-from web.messages import reason_text
+from web.messages import choice_text, reason_text
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
 
@@ -160,6 +160,8 @@ def create_app(
         static_url=static_url,
         reason_text=reason_text,
         describe_agent=describe_agent,
+        pick=_pick,
+        choice_text=choice_text,
     )
     app.before_request(_before)
     app.after_request(_after)
@@ -217,6 +219,12 @@ def static_url(filename: str) -> str:
     """The URL of a static file with its content version: browsers keep it for a year."""
     folder = current_app.static_folder or ""
     return url_for("static", filename=filename, v=_static_version(folder, filename))
+
+
+def _pick(english: Any, urdu: Any) -> Any:
+    """The Urdu text for an Urdu reader when there is one, else the English."""
+    locale = get_locale()
+    return urdu if urdu and locale is not None and locale.language == "ur" else english
 
 
 def _when(value: Any) -> str:

@@ -88,3 +88,17 @@ def reason_text(reason: Reason) -> str:
         return str(template) % reason.args()
     except (KeyError, ValueError, TypeError):
         return str(template)
+
+
+# Field values with a fixed vocabulary (certificate_types.json "choices").
+CHOICES: dict[str, Any] = {
+    "female": _l("female"),
+    "male": _l("male"),
+    "other": _l("other"),
+}
+
+
+def choice_text(value: str) -> str:
+    """A fixed-vocabulary field value in the reader's language (other values as they are)."""
+    template = CHOICES.get(value)
+    return str(template) if template is not None else value

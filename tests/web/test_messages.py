@@ -71,3 +71,13 @@ def test_every_reason_reads_in_urdu(app: Flask, code: str) -> None:
 def test_an_unknown_code_still_reads(app: Flask) -> None:
     with app.test_request_context("/"):
         assert "future_code" in reason_text(Reason.of("future_code"))
+
+
+@pytest.mark.parametrize(
+    ("value", "urdu"), [("female", "خاتون"), ("male", "مرد"), ("Lahore", "Lahore")]
+)
+def test_fixed_vocabulary_values_read_in_urdu(app: Flask, value: str, urdu: str) -> None:
+    from web.messages import choice_text
+
+    with app.test_request_context("/"), force_locale("ur"):
+        assert choice_text(value) == urdu

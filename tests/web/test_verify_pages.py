@@ -349,3 +349,15 @@ def _upload_with(client: FlaskClient, data: bytes):
         data={"csrf_token": csrf, "file": (io.BytesIO(data), "x.pdf")},
         content_type="multipart/form-data",
     )
+
+
+def test_the_qr_landing_page_speaks_urdu_and_shows_no_raw_keys(client, issued) -> None:
+    """Issue 10: the type's Urdu title, the department's name (not its code) and the Urdu
+    field labels; the serial isolated from the right-to-left text."""
+    row, _pdf = issued
+    client.set_cookie("lang", "ur")
+    page = client.get(f"/v/{row.serial}").get_data(as_text=True)
+    main = page.split("<main", 1)[-1]
+    assert "ڈگری کا سرٹیفکیٹ" in main and "University of the Punjab" in main
+    assert "<dt>سال</dt>" in main and f'<bdi class="mono" lang="en">{row.serial}</bdi>' in main
+    assert "Degree Certificate" not in main and ">UNI<" not in main and "year" not in main

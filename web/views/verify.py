@@ -19,6 +19,7 @@ from signing.check import CertificateCheck, check_pdf, check_qr, record_verifica
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
+from signing.pki import get_department
 from signing.types import certificate_types
 from verification import Indication
 from web.apikeys import api_key
@@ -181,7 +182,11 @@ def landing(serial: str) -> str:
     except CertificateNotFound:
         return render_template("landing.html", row=None, serial=serial, ctype=None)
     return render_template(
-        "landing.html", row=row, serial=row.serial, ctype=certificate_types().get(row.type_code)
+        "landing.html",
+        row=row,
+        serial=row.serial,
+        ctype=certificate_types().get(row.type_code),
+        department=get_department(db(), code=row.department_code),
     )
 
 
