@@ -51,6 +51,7 @@ class RegistryEntry:
     status: CertificateStatus
     type_code: str
     type_title: str
+    type_title_ur: str
     holder: str
     holder_id: int
     department: str
@@ -80,6 +81,7 @@ class RegistryEntry:
             status=status,
             type_code=row.type_code,
             type_title=ctype.title_en if ctype else row.type_code,
+            type_title_ur=ctype.title_ur if ctype else "",
             holder=row.holder_name,
             holder_id=row.holder_id,
             department=row.department_code,
