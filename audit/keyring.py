@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import select, text
@@ -87,6 +88,29 @@ def ensure_ledger_key(session: Session, *, keystore: KeyStore, now: dt.datetime)
     return row
 
 
+# Per key store object: (row id, sealed bytes) -> the public key its sealed private key gives.
+_VOUCHED: weakref.WeakKeyDictionary[Any, dict[tuple[int, bytes], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+_VOUCHED_LOCK = threading.Lock()
+
+
+def vouched_public_key(keystore: KeyStore, row: AuditKey) -> bytes:
+    """The ledger key's public key as the key store vouches for it (derived from the sealed
+    private key), raising LedgerKeyError when the stored public key differs. Opened once per key
+    store and sealed key: published heads and receipts do not unwrap a key per request."""
+    tag = (row.id, hashlib.sha256(bytes(row.wrapped_key) + bytes(row.ciphertext)).digest())
+    with _VOUCHED_LOCK:
+        public = _VOUCHED.setdefault(keystore, {}).get(tag)
+    if public is None:
+        public = pki.public_key_der(open_ledger_key(keystore, row))
+        with _VOUCHED_LOCK:
+            _VOUCHED.setdefault(keystore, {})[tag] = public
+    if public != row.public_key:
+        raise LedgerKeyError(f"ledger key {row.kid} in the database is not the key store's")
+    return public
+
+
 def mac_key_of(private: pki.PrivateKey) -> bytes:
     """The event-authentication key derived from a ledger private key."""
     return hmac.new(pki.private_key_der(private), _MAC_CONTEXT, hashlib.sha256).digest()
@@ -117,23 +141,24 @@ class LedgerKeys:
     def __init__(self, keystore: KeyStore) -> None:
         self.keystore = keystore
         self._lock = threading.Lock()
-        self._cache: dict[bytes, bytes] = {}
+        self._mac: bytes | None = None
 
     def mac_key(self, session: Session, *, now: dt.datetime) -> bytes:
-        """The MAC key of the ledger's first key (created on the very first event)."""
+        """The MAC key of the ledger's first key (created on the very first event).
+
+        Read and opened once per process (a factory is one database): appends pay no query and
+        no unwrap for it, and 'amanat keys rotate' (which rewraps the key) changes nothing here.
+        """
+        with self._lock:
+            if self._mac is not None:
+                return self._mac
         row = session.scalars(select(AuditKey).order_by(AuditKey.id).limit(1)).first()
         if row is None:
             row = ensure_ledger_key(session, keystore=self.keystore, now=now)
-        # By the sealed key itself, not its wrapping: 'amanat keys rotate' rewraps the key (the
-        # MAC key stays the same) and a running process need not open it again.
-        tag = hashlib.sha256(b"%d:" % row.id + bytes(row.ciphertext)).digest()
+        mac = mac_key_of(open_ledger_key(self.keystore, row))
         with self._lock:
-            cached = self._cache.get(tag)
-        if cached is None:
-            cached = mac_key_of(open_ledger_key(self.keystore, row))
-            with self._lock:
-                self._cache[tag] = cached
-        return cached
+            self._mac = mac
+        return mac
 
 
 def bind_keystore(factory: sessionmaker[Session], keystore: KeyStore) -> sessionmaker[Session]:

@@ -33,6 +33,7 @@ from audit.keyring import (
     macs_equal,
     open_ledger_key,
     sealed_of,
+    vouched_public_key,
 )
 from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
 from audit.service import (
@@ -74,10 +75,6 @@ def head_message(size: int, signed_at: dt.datetime, root: bytes) -> bytes:
 # -- the ledger key -------------------------------------------------------------------------------
 
 
-def _private(keystore: KeyStore, row: AuditKey) -> pki.PrivateKey:
-    return open_ledger_key(keystore, row)
-
-
 def ledger_public_keys(session: Session, *, keystore: KeyStore) -> dict[str, bytes]:
     """Every ledger key's SubjectPublicKeyInfo DER by kid, as the key store vouches for it.
 
@@ -91,10 +88,7 @@ def ledger_public_keys(session: Session, *, keystore: KeyStore) -> dict[str, byt
 def _trusted_keys(session: Session, keystore: KeyStore) -> dict[str, tuple[AuditKey, bytes]]:
     out: dict[str, tuple[AuditKey, bytes]] = {}
     for row in session.scalars(select(AuditKey).order_by(AuditKey.id)):
-        public = pki.public_key_der(open_ledger_key(keystore, row))
-        if public != row.public_key:
-            raise LedgerKeyError(f"ledger key {row.kid} in the database is not the key store's")
-        out[row.kid] = (row, public)
+        out[row.kid] = (row, vouched_public_key(keystore, row))
     return out
 
 
@@ -121,7 +115,7 @@ def sign_statement(
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     signing_input = f"{part(header)}.{part(payload)}"
-    signature = pki.cose_sign(_private(keystore, row), signing_input.encode())
+    signature = pki.cose_sign(open_ledger_key(keystore, row), signing_input.encode())
     return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
 
 
@@ -201,7 +195,7 @@ def publish_tree_head(
     chain_pending(session)  # events that waited for the ledger belong in the head
     size = tree_size(session)
     key_row = ensure_ledger_key(session, keystore=keystore, now=now)
-    private = _private(keystore, key_row)
+    private = open_ledger_key(keystore, key_row)
     _check_before_signing(session, keystore=keystore, latest=latest)
     root = root_at(session, size)
     signed_at = now.astimezone(dt.UTC).replace(microsecond=(now.microsecond // 1000) * 1000)
@@ -247,9 +241,7 @@ def head_json(session: Session, head: AuditTreeHead, *, keystore: KeyStore) -> d
     key = session.get(AuditKey, head.key_id)
     if key is None:
         raise LedgerKeyError("a tree head names a ledger key that does not exist")
-    public = pki.public_key_der(open_ledger_key(keystore, key))
-    if public != key.public_key:
-        raise LedgerKeyError(f"ledger key {key.kid} in the database is not the key store's")
+    public = vouched_public_key(keystore, key)
     return {
         "tree_size": head.tree_size,
         "root_hash": _b64(head.root_hash),
