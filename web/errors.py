@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from audit import AuditError
+from audit.keyring import LedgerKeyError
 from audit.ledger import LedgerError
 from identity import errors as identity_errors
 from keys import KeyStoreError
@@ -31,6 +32,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (vault_errors.BlobStoreError, 503, "storage_unavailable"),
     (vault_errors.InvalidShare, 400, "invalid_share"),
     (identity_errors.ApiKeyRejected, 401, "api_key_rejected"),
+    (LedgerKeyError, 503, "ledger_unavailable"),
     (LedgerError, 404, "not_found"),
     (AuditError, 400, "invalid_request"),
     (identity_errors.InvalidInput, 400, "invalid_input"),

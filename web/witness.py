@@ -11,6 +11,7 @@ import time
 from flask import Flask, Response, request
 
 from audit.checkpoint import Witness
+from audit.errors import AuditError
 
 
 def create_witness_app(witness: Witness) -> Flask:
@@ -20,7 +21,11 @@ def create_witness_app(witness: Witness) -> Flask:
     @app.post("/add-checkpoint")
     def add_checkpoint() -> Response:
         data = request.get_data(cache=False)[: 64 * 1024 + 1]
-        answer = witness.add_checkpoint(data, now=int(time.time()))
+        try:
+            answer = witness.add_checkpoint(data, now=int(time.time()))
+        except AuditError:
+            # Its own state is unreadable: it cosigns nothing until an operator looks.
+            return Response("witness state unavailable\n", status=503, content_type="text/plain")
         return Response(answer.body, status=answer.status, content_type=answer.content_type)
 
     @app.get("/")

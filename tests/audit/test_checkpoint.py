@@ -143,3 +143,13 @@ def test_the_witness_state_survives_a_restart(witness, log_key, tmp_path: Path) 
     )
     answer = again.add_checkpoint(cp.add_checkpoint_request(0, [], _note(log_key, 4)), now=2)
     assert answer.status == 409 and answer.body == "5\n"
+
+
+def test_a_witness_with_unreadable_state_answers_503(witness, log_key) -> None:
+    from web.witness import create_witness_app
+
+    witness.state.write_text("{not json")
+    client = create_witness_app(witness).test_client()
+    body = cp.add_checkpoint_request(0, [], _note(log_key, 5))
+    res = client.post("/add-checkpoint", data=body)
+    assert res.status_code == 503 and witness.state.read_text() == "{not json"

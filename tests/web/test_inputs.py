@@ -96,3 +96,18 @@ def test_a_wrong_method_names_the_allowed_ones(client) -> None:
 def test_tree_sizes_beyond_64_bits_are_a_400(client, query) -> None:
     r = client.get(f"/api/v1/ledger/consistency?{query}")
     assert r.status_code == 400 and r.get_json()["error"]
+
+
+def test_a_swapped_ledger_key_makes_the_tree_head_unavailable_not_a_500(app, client) -> None:
+    """A database whose ledger key was replaced is an integrity failure: 503, no head given out."""
+    from sqlalchemy import update
+
+    from audit.models import AuditKey
+    from keys import pki
+
+    assert client.get("/api/v1/ledger/tree-head").status_code == 200
+    with app.extensions["amanat"].sessions() as s:
+        s.execute(update(AuditKey).values(public_key=pki.public_key_der(pki.new_private_key())))
+        s.commit()
+    res = client.get("/api/v1/ledger/tree-head")
+    assert res.status_code == 503 and res.get_json()["error"] == "ledger_unavailable"
