@@ -230,7 +230,12 @@ def _pick(english: Any, urdu: Any) -> Any:
 def _when(value: Any) -> str:
     """A moment as a person reads it, in their language and the service's time zone
     ("1 December 2026, 12:25"), never an ISO string."""
-    return str(format_datetime(value, "d MMMM y, HH:mm")) if value is not None else "—"
+    if value is None:
+        return "—"
+    locale = get_locale()
+    # Urdu separates with its own comma (،), which also keeps the order right to left.
+    comma = "\u060c" if locale is not None and locale.language == "ur" else ","
+    return str(format_datetime(value, f"d MMMM y{comma} HH:mm"))
 
 
 def _day(value: Any) -> str:

@@ -359,5 +359,6 @@ def test_the_qr_landing_page_speaks_urdu_and_shows_no_raw_keys(client, issued) -
     page = client.get(f"/v/{row.serial}").get_data(as_text=True)
     main = page.split("<main", 1)[-1]
     assert "ڈگری کا سرٹیفکیٹ" in main and "University of the Punjab" in main
-    assert "<dt>سال</dt>" in main and f'<bdi class="mono serial" lang="en">{row.serial}</bdi>' in main
+    assert "<dt>سال</dt>" in main
+    assert f'<bdi class="mono serial" lang="en">{row.serial}</bdi>' in main
     assert "Degree Certificate" not in main and ">UNI<" not in main and "year" not in main
