@@ -4,6 +4,12 @@ SQLite (the embedded default) runs in WAL mode with foreign keys on, and every t
 with ``BEGIN IMMEDIATE``: SQLite has one writer at a time anyway, and taking the write lock up front
 means a transaction that read first never fails later with a stale snapshot. PostgreSQL is reached
 through psycopg 3.
+
+Requests that only read (a QR check, a landing page) use :func:`read_only_engine`: each statement
+is its own snapshot (autocommit: no BEGIN, no ROLLBACK, no writer lock; WAL readers never wait for
+the writer). So a reader's two queries may see two moments of the request, never a state that did
+not exist; a reader that needs one snapshot across queries uses the normal engine. On SQLite
+``PRAGMA query_only`` makes a write by mistake fail loudly.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy import create_engine as _sa_create_engine
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -53,23 +59,62 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, **kwargs: Any) -> Engine:
-    """Build an engine for ``url`` with the per-dialect settings Amanat relies on."""
+def create_engine(url: str | URL, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """Build an engine for ``url`` with the per-dialect settings Amanat relies on.
+
+    ``read_only`` (SQLite files only) builds the readers' engine of :func:`read_only_engine`.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", 30)
         connect_args.setdefault("check_same_thread", False)
-        engine = _sa_create_engine(url, connect_args=connect_args, **kwargs)
-        memory = parsed.database in (None, "", ":memory:")
-        _configure_sqlite(
-            engine, in_memory=memory, lock_path=None if memory else f"{parsed.database}.lock"
-        )
+        memory = _in_memory(parsed)
+        if read_only and not memory:
+            kwargs["isolation_level"] = "AUTOCOMMIT"
+            # Nothing to undo on a connection that never opens a transaction.
+            kwargs["pool_reset_on_return"] = None
+        engine = _sa_create_engine(parsed, connect_args=connect_args, **kwargs)
+        if read_only and not memory:
+            _configure_sqlite_reader(engine)
+        else:
+            _configure_sqlite(
+                engine, in_memory=memory, lock_path=None if memory else f"{parsed.database}.lock"
+            )
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs.setdefault("pool_pre_ping", True)
     return _sa_create_engine(parsed, **kwargs)
+
+
+def _in_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url.query)
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """An engine for requests that only read, on the same database as ``engine`` (autocommit).
+
+    SQLite file: a second engine that never takes the writer lock. PostgreSQL: the same pool. An
+    in-memory SQLite database has no second connection to the same data, so there it is
+    ``engine`` itself.
+    """
+    if engine.dialect.name == "sqlite":
+        if _in_memory(engine.url):
+            return engine
+        return create_engine(engine.url, read_only=True)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _configure_sqlite_reader(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
 
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool, lock_path: str | None) -> None:

@@ -43,6 +43,9 @@ class Settings:
     api_requests_per_minute: int = 600
     # Every event a web worker commits is covered by a signed tree head within this many seconds.
     tree_head_seconds: int = 5
+    # Verifications are written to the holders' ledgers off the request, at most this late (a
+    # crash loses at most this much of them; a clean stop loses nothing).
+    verification_flush_seconds: int = 1
     # Dates and times on pages are shown in this zone, in words of the reader's language.
     time_zone: str = "Asia/Karachi"
     log_level: str = "INFO"
@@ -93,6 +96,7 @@ _INT_FIELDS = {
     "login_attempts_per_minute",
     "api_requests_per_minute",
     "tree_head_seconds",
+    "verification_flush_seconds",
 }
 _STR_FIELDS = {
     "database_url",

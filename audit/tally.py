@@ -31,18 +31,21 @@ def day_of(when: dt.datetime) -> dt.date:
     return when.astimezone(dt.UTC).date()
 
 
-def count(session: Session, *, key: str, now: dt.datetime) -> int:
-    """Count one more under ``key`` today; return today's count including this one (1 = first).
+def count(session: Session, *, key: str, now: dt.datetime, by: int = 1) -> int:
+    """Count ``by`` more under ``key`` today; return today's count including them (``by`` =
+    these are the first today).
 
-    One statement (an upsert), so two workers counting at once never both see 1.
+    One statement (an upsert), so two workers counting at once never both see themselves first.
     """
+    if by < 1:
+        raise ValueError("a tally counts at least one")
     insert: Any = postgresql.insert if is_postgresql(session) else sqlite.insert
     statement = (
         insert(_TALLIES)
-        .values(key=key[:200], day=day_of(now), count=1)
+        .values(key=key[:200], day=day_of(now), count=by)
         .on_conflict_do_update(
             index_elements=[_TALLIES.c.key, _TALLIES.c.day],
-            set_={"count": _TALLIES.c.count + 1},
+            set_={"count": _TALLIES.c.count + by},
         )
         .returning(_TALLIES.c.count)
     )

@@ -19,15 +19,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event, tally
 from signing.models import Authority, DepartmentCert, IssuedCertificate
 from signing.qr import fields_hash
 from signing.types import certificate_types
@@ -64,10 +66,9 @@ class RegistryEntry:
     key_revoked_at: dt.datetime | None
 
     @classmethod
-    def of(
-        cls, row: IssuedCertificate, key: DepartmentCert | None, now: dt.datetime
-    ) -> RegistryEntry:
-        """The entry for a register row (and the department certificate that signed it)."""
+    def of(cls, row: Any, key_revoked_at: dt.datetime | None, now: dt.datetime) -> RegistryEntry:
+        """The entry for a register row (ORM object or a row of its columns) and the moment the
+        department key that signed it was revoked (None while it is in good standing)."""
         status = CertificateStatus(row.status)
         if (
             status is CertificateStatus.VALID
@@ -90,7 +91,7 @@ class RegistryEntry:
             fields_hash=fields_hash(row.fields),
             revoked_at=row.revoked_at,
             revocation_reason=row.revocation_reason,
-            key_revoked_at=key.revoked_at if key is not None and key.status == "revoked" else None,
+            key_revoked_at=key_revoked_at,
         )
 
     @property
@@ -185,20 +186,101 @@ def trust_roots(session: Session) -> list[bytes]:
     return [root.cert_der] if root is not None else []
 
 
+@dataclass(frozen=True)
+class TrustSnapshot:
+    """The department certificates as of one version of the database, parsed once."""
+
+    version: tuple[Any, ...]
+    entries: tuple[TrustEntry, ...]
+    # Department certificate id -> when it was revoked (revoked ones only).
+    key_revoked_at: Mapping[int, dt.datetime]
+
+
+# One snapshot per engine (a process may serve several databases: tests, the CLI).
+_SNAPSHOTS: weakref.WeakKeyDictionary[Engine, TrustSnapshot] = weakref.WeakKeyDictionary()
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+_CERTS = DepartmentCert.__table__
+_REGISTER = IssuedCertificate.__table__
+# The version of the department certificates: certificates are only ever added (the id grows)
+# or revoked (the revoked count grows), so the triple changes with every change a verifier must
+# see, in every worker and on every node, without any writer having to remember to bump a counter.
+_VERSION = select(
+    func.count(_CERTS.c.id).label("v_count"),
+    func.max(_CERTS.c.id).label("v_max"),
+    func.sum(case((_CERTS.c.status == "revoked", 1), else_=0)).label("v_revoked"),
+).subquery("v")
+
+
+def _lookup_by(column: Any) -> Any:
+    """One statement, one row: the version, and the register's row (NULLs when there is none)."""
+    return select(_VERSION, _REGISTER).select_from(
+        _VERSION.outerjoin(_REGISTER, column == bindparam("value"))
+    )
+
+
+# Built once: on the hot path a statement costs more to build than to run.
+_BY_SERIAL = _lookup_by(_REGISTER.c.serial)
+_BY_SHA256 = _lookup_by(_REGISTER.c.pdf_sha256)
+_VERSION_ONLY = select(_VERSION)
+
+
+def _version_of(row: Any) -> tuple[int, int | None, int]:
+    return (int(row.v_count), row.v_max, int(row.v_revoked or 0))
+
+
+def _engine(session: Session) -> Engine:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def _snapshot_at(session: Session, version: tuple[Any, ...]) -> TrustSnapshot:
+    """The cached snapshot when it is of ``version``, else a fresh one (then cached)."""
+    cached = _SNAPSHOTS.get(_engine(session))
+    if cached is not None and cached.version == version:
+        return cached
+    rows = list(session.scalars(select(DepartmentCert).order_by(DepartmentCert.id)))
+    snapshot = TrustSnapshot(
+        version=version,
+        entries=tuple(
+            TrustEntry(
+                department=c.department_code, cert_der=c.cert_der, revoked=c.status == "revoked"
+            )
+            for c in rows
+        ),
+        key_revoked_at={
+            c.id: c.revoked_at for c in rows if c.status == "revoked" and c.revoked_at is not None
+        },
+    )
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[_engine(session)] = snapshot
+    return snapshot
+
+
+def trust_snapshot(session: Session) -> TrustSnapshot:
+    """The department certificates for QR checks, cached per process and database: one
+    version query per call, and a reload only when a certificate was added or revoked."""
+    row = session.connection().execute(_VERSION_ONLY).one()
+    return _snapshot_at(session, _version_of(row))
+
+
 def trust_entries(session: Session) -> list[TrustEntry]:
     """Every department certificate, for QR payload checks."""
-    return [
-        TrustEntry(department=c.department_code, cert_der=c.cert_der, revoked=c.status == "revoked")
-        for c in session.scalars(select(DepartmentCert))
-    ]
+    return list(trust_snapshot(session).entries)
 
 
-def _entry(
-    session: Session, row: IssuedCertificate | None, now: dt.datetime
-) -> RegistryEntry | None:
+def _lookup(session: Session, query: Any, value: str) -> tuple[tuple[Any, ...], Any | None]:
+    """(the version of the department certificates, the register's row or None): one query."""
+    row = session.connection().execute(query, {"value": value}).one()
+    return _version_of(row), (row if row.serial is not None else None)
+
+
+def _entry(row: Any | None, trust: TrustSnapshot, now: dt.datetime) -> RegistryEntry | None:
     if row is None:
         return None
-    return RegistryEntry.of(row, session.get(DepartmentCert, row.department_cert_id), now)
+    return RegistryEntry.of(row, trust.key_revoked_at.get(row.department_cert_id), now)
 
 
 def judge_pdf(verdict: Verdict, entry: RegistryEntry | None) -> Verdict:
@@ -232,8 +314,8 @@ def check_pdf(session: Session, *, data: bytes, now: dt.datetime) -> Certificate
     """Judge a PDF and look its SHA-256 up in the register (both once)."""
     digest = hashlib.sha256(data).hexdigest()
     verdict = verify_pdf(data, trust_roots=trust_roots(session), now=now)
-    row = session.scalar(select(IssuedCertificate).where(IssuedCertificate.pdf_sha256 == digest))
-    entry = _entry(session, row, now)
+    version, row = _lookup(session, _BY_SHA256, digest)
+    entry = _entry(row, _snapshot_at(session, version), now)
     return CertificateCheck(judge_pdf(verdict, entry), entry, file_sha256=digest)
 
 
@@ -275,48 +357,18 @@ def judge_qr(verdict: Verdict, claims: QrClaims, entry: RegistryEntry | None) ->
 
 def check_qr(session: Session, *, text: str, now: dt.datetime) -> CertificateCheck:
     """Check a scanned QR (URL or payload) offline, then against the register."""
-    checked = verify_qr(text, trust_list=trust_entries(session), now=now)
+    # Optimistic: check against the cached trust list, then read the register's row and the
+    # trust version in one query; only when the version moved is the check done again.
+    trust = _SNAPSHOTS.get(_engine(session)) or trust_snapshot(session)
+    checked = verify_qr(text, trust_list=trust.entries, now=now)
+    serial = checked.claims.serial if checked.claims else ""
+    version, row = _lookup(session, _BY_SERIAL, serial)
+    if version != trust.version:
+        trust = _snapshot_at(session, version)
+        checked = verify_qr(text, trust_list=trust.entries, now=now)
+        if checked.claims is not None and checked.claims.serial != serial:
+            version, row = _lookup(session, _BY_SERIAL, checked.claims.serial)
     if checked.claims is None:
         return CertificateCheck(checked.verdict, None)
-    entry = _entry(session, session.get(IssuedCertificate, checked.claims.serial), now)
+    entry = _entry(row, trust, now)
     return CertificateCheck(judge_qr(checked.verdict, checked.claims, entry), entry, checked.claims)
-
-
-def record_verification(
-    session: Session,
-    *,
-    check: CertificateCheck,
-    actor: str,
-    channel: str,
-    now: dt.datetime,
-    organisation: str | None = None,
-) -> None:
-    """A ledger event for the holder when their certificate is verified (no file is kept).
-
-    ``organisation`` is the verifying organisation's name when it identified itself (API key).
-    Folded (audit.tally): the first check per certificate, verifier and day is an event, later
-    ones that day only raise its count, so nobody can fill a citizen's ledger by verifying.
-    """
-    entry = check.certificate
-    if entry is None:
-        return
-    key = f"verified:{entry.serial}:{actor}"
-    if tally.count(session, key=key, now=now) > 1:
-        return
-    record_event(
-        session,
-        tag=EventTag.CERTIFICATE_VERIFIED,
-        actor=actor,
-        subject_id=entry.holder_id,
-        now=now,
-        object_type="certificate",
-        object_id=entry.serial,
-        details={
-            "serial": entry.serial,
-            "title": entry.type_title,
-            "channel": channel,
-            "indication": check.verdict.indication.value,
-            "tally": key,
-            **({"organisation": organisation} if organisation else {}),
-        },
-    )

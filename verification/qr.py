@@ -8,6 +8,7 @@ they can collide). Without the registry, the answer says plainly that revocation
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ class TrustEntry:
     cert_der: bytes
     revoked: bool = False
 
-    @property
+    # Cached: a trust list kept per process (signing.check.trust_snapshot) parses each
+    # certificate once, not once per scanned code.
+    @functools.cached_property
     def kid(self) -> bytes:
         """DESIGN 4.2 key id."""
         return hashlib.sha256(self.cert_der).digest()[:8]
 
-    @property
+    @functools.cached_property
     def public_key(self) -> pki.PublicKey:
         """The certificate's public key."""
         return pki.load_cert(self.cert_der).public_key()  # type: ignore[return-value]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import os
 import re
 import secrets
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +18,6 @@ from flask import (
     Response,
     current_app,
     g,
-    has_request_context,
     jsonify,
     request,
     url_for,
@@ -45,6 +42,7 @@ from web.context import (
 )
 from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
+from web.logs import configure_logging
 from web.messages import choice_text, reason_text
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
@@ -63,37 +61,6 @@ def _secret_key(path: Path) -> bytes:
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
         return path.read_bytes()
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the request id when there is one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key in ("request_id", "method", "path", "status", "ms"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if "request_id" not in entry and has_request_context() and g.get("request_id"):
-            # Error and warning lines name the request they happened in, like the access line.
-            entry["request_id"] = g.request_id
-        if record.exc_info and record.exc_info[0] is not None:
-            entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry)
-
-
-def _configure_logging(level: str) -> None:
-    root = logging.getLogger("amanat")
-    if not any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonLogFormatter())
-        root.addHandler(handler)
-        root.propagate = False
-    root.setLevel(level.upper())
 
 
 def _select_locale() -> str:
@@ -132,7 +99,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    _configure_logging(cfg.log_level)
+    configure_logging(cfg.log_level)
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
 
@@ -312,7 +279,8 @@ def _after(response: Response) -> Response:
 
 
 def _teardown(_exc: BaseException | None) -> None:
-    s: Session | None = g.pop("db", None)
-    if s is not None:
-        s.rollback()
-        s.close()
+    for name in ("db", "read_db"):
+        s: Session | None = g.pop(name, None)
+        if s is not None:
+            s.rollback()
+            s.close()

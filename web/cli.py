@@ -239,13 +239,21 @@ def run(host: str, port: int, workers: int) -> None:
 
     settings = _settings()
     app = create_app(settings)
-    # Connections must not be shared across fork: each worker opens its own.
-    engine = app.extensions["amanat"].engine
+    rt = app.extensions["amanat"]
     click.echo(f"Amanat is running at {settings.public_base_url}  (Ctrl+C stops it)")
-    _serve(app, host, port, workers or (os.cpu_count() or 1), lambda: engine.dispose(close=False))
+    # Connections must not be shared across fork: each worker opens its own. A worker that stops
+    # writes its buffered verifications and signs its last events first.
+    _serve(app, host, port, workers or (os.cpu_count() or 1), rt.after_fork, rt.close)
 
 
-def _serve(app: Any, host: str, port: int, workers: int, after_fork: Any = None) -> None:
+def _serve(
+    app: Any,
+    host: str,
+    port: int,
+    workers: int,
+    after_fork: Any = None,
+    worker_exit: Any = None,
+) -> None:
     """Serve a WSGI app with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
@@ -263,6 +271,8 @@ def _serve(app: Any, host: str, port: int, workers: int, after_fork: Any = None)
                 self.cfg.set("control_socket_disable", True)
             if after_fork is not None:
                 self.cfg.set("post_fork", lambda _server, _worker: after_fork())
+            if worker_exit is not None:
+                self.cfg.set("worker_exit", lambda _server, _worker: worker_exit())
 
         def load(self) -> Any:
             return app

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from amanat.db import transaction
 from identity.models import Account
+from signing.recording import Verification
 from web.errors import CsrfFailed, Forbidden, LoginRequired
 from web.runtime import Runtime
 
@@ -41,6 +42,21 @@ def db() -> Session:
     if "db" not in g:
         g.db = runtime().sessions()
     return cast(Session, g.db)
+
+
+def read_db() -> Session:
+    """The request's read-only session: on SQLite it never takes the writer lock, so a request
+    that only reads (a verification, a landing page) never waits behind a write."""
+    if "read_db" not in g:
+        g.read_db = runtime().readers()()
+    return cast(Session, g.read_db)
+
+
+def record(item: Verification | None) -> None:
+    """Hand a verification to the recorder (written off the request path)."""
+    recorder = runtime().recorder
+    if recorder is not None:
+        recorder.add(item)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from audit.ledger import LedgerError
 from identity import errors as identity_errors
 from keys import KeyStoreError
 from signing import errors as signing_errors
+from signing.recording import VerificationNotRecorded
 from vault import errors as vault_errors
 
 log = logging.getLogger("amanat.web")
@@ -33,6 +34,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (vault_errors.InvalidShare, 400, "invalid_share"),
     (identity_errors.ApiKeyRejected, 401, "api_key_rejected"),
     (LedgerKeyError, 503, "ledger_unavailable"),
+    (VerificationNotRecorded, 503, "ledger_unavailable"),
     (LedgerError, 404, "not_found"),
     (AuditError, 400, "invalid_request"),
     (identity_errors.InvalidInput, 400, "invalid_input"),

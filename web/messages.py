@@ -9,8 +9,10 @@ entry here is never produced.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -79,15 +81,24 @@ REASONS: dict[str, Any] = {
 }
 
 
+@functools.lru_cache(maxsize=512)
+def _template(code: str, language: str) -> str | None:
+    # The catalogue never changes while the process runs: look each code up once per language
+    # (a QR check paid a lazy-string evaluation per reason per request).
+    template = REASONS.get(code)
+    return None if template is None else str(template)
+
+
 def reason_text(reason: Reason) -> str:
     """A reason in the reader's language (a code this version does not know still reads)."""
-    template = REASONS.get(reason.code)
+    locale = get_locale()
+    template = _template(reason.code, str(locale) if locale is not None else "en")
     if template is None:
         return str(_("The check gave the reason %(code)s.", code=reason.code))
     try:
-        return str(template) % reason.args()
+        return template % reason.args()
     except (KeyError, ValueError, TypeError):
-        return str(template)
+        return template
 
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from amanat.db import create_engine, session_factory, transaction
+from amanat.db import create_engine, read_only_engine, session_factory, transaction
 from amanat.settings import Settings, SettingsError
 from audit.keyring import bind_keystore
 from audit.ledger import publish_tree_head
@@ -22,6 +22,7 @@ from keys.pki import PkiError, load_certs_file
 from keys.stores import KeyStore, open_keystore
 from signing.issuance import IssuanceContext
 from signing.pki import PkiMaterial, load_pki
+from signing.recording import VerificationRecorder
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext
 from web.memlimit import WindowLimiter
@@ -44,6 +45,10 @@ class Runtime:
     rp: RelyingParty
     policy: SessionPolicy
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    # Requests that only read: no writer lock on SQLite, READ ONLY on PostgreSQL.
+    read_engine: Engine | None = None
+    read_sessions: sessionmaker[Session] | None = None
+    recorder: VerificationRecorder | None = field(default=None, repr=False)
     api_limiter: WindowLimiter = field(default_factory=WindowLimiter, repr=False)
     head_signer: HeadSigner | None = field(default=None, repr=False)
     _issuance: IssuanceContext | None = field(default=None, repr=False)
@@ -74,6 +79,25 @@ class Runtime:
     def _load(self, session: Session) -> PkiMaterial:
         return load_pki(session, keystore=self.keystore, base_url=self.settings.public_base_url)
 
+    def readers(self) -> sessionmaker[Session]:
+        """The session factory for transactions that only read."""
+        return self.read_sessions or self.sessions
+
+    def after_fork(self) -> None:
+        """In a new worker process: never reuse the parent's database connections."""
+        self.engine.dispose(close=False)
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            self.read_engine.dispose(close=False)
+
+    def close(self) -> None:
+        """A clean stop: write the buffered verifications, then sign what is unsigned."""
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.head_signer is not None:
+            self.head_signer.close()
+        if self.read_engine is not None and self.read_engine.pool is not self.engine.pool:
+            self.read_engine.dispose()  # the readers' own engine (SQLite); the caller owns engine
+
 
 class HeadSigner:
     """Signs a tree head a bounded delay after this process committed events.
@@ -100,6 +124,19 @@ class HeadSigner:
                 self._timer = threading.Timer(self.delay, self._fire)
                 self._timer.daemon = True
                 self._timer.start()
+
+    def close(self) -> None:
+        """Sign now what a pending timer would have signed (a stopping worker's last events)."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            try:
+                self._sign()
+            except Exception as exc:
+                logging.getLogger("amanat.web").warning(
+                    "tree head not signed: %s", type(exc).__name__
+                )
 
     def _fire(self) -> None:
         with self._lock:
@@ -140,10 +177,14 @@ def build_runtime(
     """Build the runtime; the key store and engine may be handed in (tests, CLI)."""
     engine = engine or create_engine(settings.database_url)
     keystore = keystore or open_keystore(settings)
+    read_engine = read_only_engine(engine)
+    sessions = bind_keystore(session_factory(engine), keystore)
     runtime = Runtime(
         settings=settings,
         engine=engine,
-        sessions=bind_keystore(session_factory(engine), keystore),
+        sessions=sessions,
+        read_engine=read_engine,
+        read_sessions=bind_keystore(session_factory(read_engine), keystore),
         keystore=keystore,
         vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
         rp=RelyingParty(id=settings.rp_id, name="Amanat", origin=settings.origin),
@@ -153,8 +194,12 @@ def build_runtime(
         ),
         clock=clock,
     )
-    runtime.head_signer = HeadSigner(
-        lambda: _sign_head(runtime), delay=float(settings.tree_head_seconds)
+    signer = HeadSigner(lambda: _sign_head(runtime), delay=float(settings.tree_head_seconds))
+    runtime.head_signer = signer
+    runtime.recorder = VerificationRecorder(
+        sessions,
+        interval=float(max(settings.verification_flush_seconds, 1)),
+        committed=signer.appended,
     )
     return runtime
 

@@ -66,3 +66,50 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_a_sqlite_reader_never_waits_for_the_writer(tmp_path: Path) -> None:
+    """While a writer holds the write lock (BEGIN IMMEDIATE), the readers' engine still reads."""
+    from amanat.db import read_only_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}", connect_args={"timeout": 0.2})
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    reader = read_only_engine(engine)
+    try:
+        with engine.connect() as writer:
+            writer.begin()
+            writer.execute(text("INSERT INTO t VALUES (2)"))  # holds the lock, uncommitted
+            with reader.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+            writer.rollback()
+    finally:
+        reader.dispose()
+        engine.dispose()
+
+
+def test_a_sqlite_reader_refuses_to_write(tmp_path: Path) -> None:
+    import sqlalchemy.exc
+
+    from amanat.db import read_only_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    reader = read_only_engine(engine)
+    try:
+        with reader.connect() as conn, pytest.raises(sqlalchemy.exc.OperationalError):
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        reader.dispose()
+        engine.dispose()
+
+
+def test_an_in_memory_database_reads_through_its_own_engine() -> None:
+    from amanat.db import read_only_engine
+
+    engine = create_engine("sqlite://")
+    assert read_only_engine(engine) is engine

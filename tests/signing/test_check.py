@@ -88,3 +88,38 @@ def test_the_check_is_turned_into_json_in_one_place(env, issued) -> None:
     body = check.to_json()
     assert body["indication"] == "TOTAL_PASSED" and body["certificate"]["status"] == "valid"
     assert check.exit_code == 0 and len(check.file_sha256 or "") == 64
+
+
+def test_a_revocation_made_through_another_engine_is_seen_by_a_warm_cache(env, issued) -> None:
+    """Department certificates are cached per process; a key revoked by another worker or node
+    (here: another engine on the same database) is seen at the next check."""
+    from amanat.db import create_engine, session_factory
+
+    row, _pdf, url = issued
+    with env.sessions() as s:
+        assert check_qr(s, text=url, now=env.now).verdict.passed  # the cache is warm
+    other = create_engine(env.sessions.kw["bind"].url)
+    try:
+        with session_factory(other)() as s:
+            s.execute(
+                update(DepartmentCert)
+                .where(DepartmentCert.id == row.department_cert_id)
+                .values(status="revoked", revoked_at=row.issued_at - dt.timedelta(seconds=1))
+            )
+            s.commit()
+    finally:
+        other.dispose()
+    with env.sessions() as s:
+        check = check_qr(s, text=url, now=env.now)
+    assert check.verdict.indication is Indication.TOTAL_FAILED
+    assert check.verdict.sub_indication is SubIndication.REVOKED
+
+
+def test_a_warm_cache_is_not_reloaded_when_nothing_changed(env, issued) -> None:
+    from signing.check import trust_snapshot
+
+    _row, _pdf, url = issued
+    with env.sessions() as s:
+        first = trust_snapshot(s)
+        check_qr(s, text=url, now=env.now)
+        assert trust_snapshot(s) is first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, file_keystore: FileKeyStore, clock: Clock) -> Flask:
+def app(
+    settings: Settings, engine: Engine, file_keystore: FileKeyStore, clock: Clock
+) -> Iterator[Flask]:
     rt = build_runtime(settings, engine=engine, keystore=file_keystore, clock=clock)
-    return create_app(runtime_=rt, test_config={"TESTING": True})
+    yield create_app(runtime_=rt, test_config={"TESTING": True})
+    rt.close()
+
+
+def recorded(client: FlaskClient) -> None:
+    """Write the verifications the app has buffered (its thread would within a second)."""
+    recorder = client.application.extensions["amanat"].recorder
+    assert recorder is not None
+    assert recorder.flush(), "the buffered verifications could not be written"
 
 
 @pytest.fixture

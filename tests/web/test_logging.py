@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.web.helpers import register, upload
-from web.app import JsonLogFormatter
+from web.logs import JsonLogFormatter
 
 
 def test_logs_never_contain_cnic_tokens_or_content(client: FlaskClient) -> None:
@@ -64,3 +64,50 @@ def test_error_lines_carry_the_request_id(app, client: FlaskClient) -> None:
 def test_answers_with_citizen_data_are_never_cached(client: FlaskClient, path: str) -> None:
     """Shared-document API and link-share answers say no-store even with no account signed in."""
     assert client.get(path).headers.get("Cache-Control") == "no-store"
+
+
+def _record(message: str = "request %s", *args: object) -> logging.LogRecord:
+    return logging.LogRecord("amanat.web.access", logging.INFO, __file__, 1, message, args, None)
+
+
+def test_the_request_thread_queues_records_unformatted_with_their_request_id(app) -> None:
+    """Formatting and writing happen on the listener thread, not on the request's."""
+    import queue
+
+    from web.logs import RequestQueueHandler
+
+    handler = RequestQueueHandler(queue.Queue(10))
+    with app.test_request_context("/"):
+        from flask import g
+
+        g.request_id = "req-9"
+        handler.emit(_record("request %s", "x"))
+    queued = handler.queue.get_nowait()
+    assert queued.request_id == "req-9"
+    assert queued.args == ("x",) and not hasattr(queued, "message")  # never formatted here
+
+
+def test_a_full_queue_drops_lines_and_the_next_written_line_says_so(capsys) -> None:
+    import queue
+
+    from web.logs import JsonLogFormatter, RequestQueueHandler, _CountingStream
+
+    handler = RequestQueueHandler(queue.Queue(1))
+    for _ in range(3):
+        handler.emit(_record())
+    assert handler.dropped == 2
+    writer = _CountingStream(handler)
+    writer.setFormatter(JsonLogFormatter())
+    writer.emit(handler.queue.get_nowait())
+    lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    assert lines[0]["message"] == "log lines dropped: 2" and lines[1]["message"] == "request %s"
+    assert handler.dropped == 0
+
+
+def test_the_service_log_reaches_stderr_through_the_listener(app, client, capfd) -> None:
+    from web.logs import flush_logs
+
+    client.get("/healthz", headers={"X-Request-Id": "req-listener"})
+    flush_logs()
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if "req-listener" in x]
+    assert lines and lines[0]["path"] == "/healthz" and lines[0]["status"] == 200

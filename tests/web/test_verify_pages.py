@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import re
 
@@ -12,46 +11,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit.models import AuditEvent
-from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
-from signing.pki import create_department, ensure_pki, load_pki
-from tests.signing.conftest import FIELDS
-from tests.web.conftest import csrf_of
-from tests.web.helpers import register
-from vault.service import open_document
+from signing.issuance import revoke_certificate
+from tests.web.certificates import issue_degree
+from tests.web.conftest import csrf_of, recorded
 
 
 @pytest.fixture
 def issued(app, client, sessions, file_keystore, clock):
-    now = clock.value = dt.datetime.now(dt.UTC)
-    register(client, cnic="35202-1234567-1")
-    with sessions() as s:
-        ensure_pki(s, keystore=file_keystore, now=now)
-        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
-        create_department(
-            s,
-            keystore=file_keystore,
-            material=material,
-            code="UNI",
-            name="University of the Punjab",
-            now=now,
-        )
-        s.commit()
-    ctx = app.extensions["amanat"].issuance()
-    request = IssueRequest.build(
-        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
-    )
-    with sessions() as s:
-        row = issue_certificate(s, ctx=ctx, request=request, now=now)
-        s.commit()
-        pdf = open_document(
-            s,
-            ctx=ctx.vault,
-            owner_id=row.holder_id,
-            document_id=row.document_id,
-            purpose="view",
-            now=now,
-        ).file.read()
-    return row, pdf
+    return issue_degree(app, client, sessions, file_keystore, clock)
 
 
 def _upload(client: FlaskClient, data: bytes, name: str = "degree.pdf"):
@@ -72,6 +39,7 @@ def test_genuine_certificate_page_and_holder_event(client, issued, sessions) -> 
         in page
     )
     assert row.serial in page and "TOTAL_PASSED" in page
+    recorded(client)
     with sessions() as s:
         event = s.scalar(select(AuditEvent).where(AuditEvent.tag == "certificate:verified"))
         assert event.subject_id == row.holder_id and event.actor == "anonymous"
@@ -270,6 +238,7 @@ def test_api_verification_with_a_key_names_the_organisation(
         headers={"Authorization": f"Bearer {key}"},
     )
     assert r.status_code == 200 and r.get_json()["indication"] == "TOTAL_PASSED"
+    recorded(client)
     with sessions() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified")).one()
         assert event.actor.startswith("organisation:BANK")
@@ -312,6 +281,7 @@ def test_repeated_checks_are_one_line_with_a_count(client, issued, sessions) -> 
     _row, pdf = issued
     for _ in range(3):
         assert _upload(client, pdf).status_code == 200
+    recorded(client)
     with sessions() as s:
         checks = s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified"))
         assert len(list(checks)) == 1
@@ -323,6 +293,7 @@ def test_page_and_api_checks_without_a_key_share_one_line(client, issued, sessio
     _upload(client, pdf)
     res = client.post("/api/v1/verify", data=pdf, content_type="application/pdf")
     assert res.status_code == 200
+    recorded(client)
     with sessions() as s:
         channels = s.scalars(
             select(AuditEvent.details).where(AuditEvent.tag == "certificate:verified")

@@ -15,15 +15,16 @@ from werkzeug.wrappers import Response
 
 from identity.models import Organisation
 from keys.pki import load_cert, public_key_der
-from signing.check import CertificateCheck, check_pdf, check_qr, record_verification
+from signing.check import CertificateCheck, check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.pki import get_department
+from signing.recording import Verification
 from signing.types import certificate_types
 from verification import Indication
 from web.apikeys import api_key
-from web.context import db, now, runtime
+from web.context import db, now, read_db, record, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.messages import reason_text
@@ -87,8 +88,8 @@ def verify_upload() -> Any:
     data = _pdf_from_request()
     if not data:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
-    check = check_pdf(db(), data=data, now=now())
-    record_verification(db(), check=check, actor="anonymous", channel="web", now=now())
+    check = check_pdf(read_db(), data=data, now=now())
+    record(Verification.of(check, actor="anonymous", channel="web", now=now()))
     css, headline = _headline(check)
     pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
     report = {**check.to_json(reason_text), "file_sha256": check.file_sha256}
@@ -178,7 +179,7 @@ def scan() -> Response:
 def landing(serial: str) -> str:
     """The QR landing page: the registry's status and facts, no JavaScript needed."""
     try:
-        row = get_certificate(db(), serial=serial)
+        row = get_certificate(read_db(), serial=serial)
     except CertificateNotFound:
         return render_template("landing.html", row=None, serial=serial, ctype=None)
     return render_template(
@@ -186,7 +187,7 @@ def landing(serial: str) -> str:
         row=row,
         serial=row.serial,
         ctype=certificate_types().get(row.type_code),
-        department=get_department(db(), code=row.department_code),
+        department=get_department(read_db(), code=row.department_code),
     )
 
 
@@ -216,10 +217,8 @@ def api_verify() -> Response:
             400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
         )
     actor, organisation = _verifier()
-    check = check_pdf(db(), data=data, now=now())
-    record_verification(
-        db(), check=check, actor=actor, channel="api", now=now(), organisation=organisation
-    )
+    check = check_pdf(read_db(), data=data, now=now())
+    record(Verification.of(check, actor=actor, channel="api", now=now(), organisation=organisation))
     return jsonify(check.to_json(reason_text))
 
 
@@ -238,17 +237,15 @@ def api_verify_qr() -> Response:
             _("A scanned code has at most %(n)s characters.", n=MAX_QR_TEXT),
         )
     actor, organisation = _verifier()
-    check = check_qr(db(), text=text, now=now())
-    record_verification(
-        db(), check=check, actor=actor, channel="qr", now=now(), organisation=organisation
-    )
+    check = check_qr(read_db(), text=text, now=now())
+    record(Verification.of(check, actor=actor, channel="qr", now=now(), organisation=organisation))
     return jsonify(check.to_json(reason_text))
 
 
 @bp.get("/api/v1/certificates/<serial>")
 def api_certificate(serial: str) -> Response:
     """Public status of a certificate by serial."""
-    row = get_certificate(db(), serial=serial)
+    row = get_certificate(read_db(), serial=serial)
     ctype = certificate_types().get(row.type_code)
     return jsonify(
         {
@@ -275,8 +272,8 @@ def api_openapi() -> Response:
 @bp.get("/api/v1/trust-list")
 def api_trust_list() -> Response:
     """The department certificates (with their QR key ids) and the root that issued them."""
-    root = db().get(Authority, "root")
-    certs = db().scalars(select(DepartmentCert).order_by(DepartmentCert.id))
+    root = read_db().get(Authority, "root")
+    certs = read_db().scalars(select(DepartmentCert).order_by(DepartmentCert.id))
     response = jsonify(
         {
             "root": base64.b64encode(root.cert_der).decode() if root else None,
