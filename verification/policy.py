@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 from asn1crypto import x509 as asn1_x509
 from pyhanko_certvalidator import ValidationContext
 
+from verification import hexstrings
+
 T = TypeVar("T")
+
+# Whatever reads PDFs under this policy (our verdicts, the pre-release check, signing) reads hex
+# strings in blocks; the reader returns exactly what pyHanko's own does (verification/hexstrings).
+hexstrings.install()
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
