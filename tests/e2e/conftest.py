@@ -32,12 +32,14 @@ def live_server(
     settings = Settings(
         instance=instance, database_url=db_url, public_base_url=f"http://localhost:{port}"
     )
-    server.app = create_app(runtime_=build_runtime(settings, engine=engine, keystore=file_keystore))  # type: ignore[attr-defined]
+    runtime = build_runtime(settings, engine=engine, keystore=file_keystore)
+    server.app = create_app(runtime_=runtime)  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://localhost:{port}"
     server.shutdown()
     thread.join(timeout=10)
+    runtime.close()  # buffered verifications are written before the database goes
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ def tsa_url(env, engine, file_keystore, tmp_path) -> Iterator[str]:
     yield f"http://localhost:{port}/pki/tsa"
     server.shutdown()
     thread.join(timeout=10)
+    runtime.close()
 
 
 def test_issuance_with_a_tsa_over_http_validates(env, tsa_url) -> None:

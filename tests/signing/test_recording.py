@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +31,20 @@ def verification(env, tmp_path) -> Verification:
     return item
 
 
+@pytest.fixture
+def recorders() -> Iterator[Callable[..., VerificationRecorder]]:
+    """Makes recorders; each one's thread is stopped at the end of the test (no retries left)."""
+    made: list[VerificationRecorder] = []
+
+    def make(sessions: sessionmaker[Session], **kwargs: Any) -> VerificationRecorder:
+        made.append(VerificationRecorder(sessions, **kwargs))
+        return made[-1]
+
+    yield make
+    for recorder in made:
+        recorder._stop.set()
+
+
 def _events(sessions: sessionmaker[Session]) -> list[AuditEvent]:
     with sessions() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified")))
@@ -41,8 +57,8 @@ def _count(sessions: sessionmaker[Session], item: Verification) -> int:
         )
 
 
-def test_repeats_fold_into_one_event_with_their_count(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=3600)
+def test_repeats_fold_into_one_event_with_their_count(recorders, env, verification) -> None:
+    recorder = recorders(env.sessions, interval=3600)
     for _ in range(5):
         recorder.add(verification)
     assert recorder.pending() == 1 and _events(env.sessions) == []
@@ -52,8 +68,8 @@ def test_repeats_fold_into_one_event_with_their_count(env, verification) -> None
     assert _count(env.sessions, verification) == 5
 
 
-def test_a_later_flush_the_same_day_only_raises_the_count(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=3600)
+def test_a_later_flush_the_same_day_only_raises_the_count(recorders, env, verification) -> None:
+    recorder = recorders(env.sessions, interval=3600)
     recorder.add(verification)
     recorder.flush()
     recorder.add(verification)
@@ -61,15 +77,15 @@ def test_a_later_flush_the_same_day_only_raises_the_count(env, verification) -> 
     assert len(_events(env.sessions)) == 1 and _count(env.sessions, verification) == 2
 
 
-def test_a_clean_stop_writes_what_waits(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=3600)
+def test_a_clean_stop_writes_what_waits(recorders, env, verification) -> None:
+    recorder = recorders(env.sessions, interval=3600)
     recorder.add(verification)
     recorder.close()
     assert len(_events(env.sessions)) == 1 and recorder.pending() == 0
 
 
-def test_the_thread_writes_within_its_interval(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=1)
+def test_the_thread_writes_within_its_interval(recorders, env, verification) -> None:
+    recorder = recorders(env.sessions, interval=1)
     try:
         recorder.add(verification)
         deadline = time.monotonic() + 20
@@ -80,9 +96,9 @@ def test_the_thread_writes_within_its_interval(env, verification) -> None:
         recorder.close()
 
 
-def test_the_commit_hook_runs_after_events_were_written(env, verification) -> None:
+def test_the_commit_hook_runs_after_events_were_written(recorders, env, verification) -> None:
     seen: list[int] = []
-    recorder = VerificationRecorder(
+    recorder = recorders(
         env.sessions, interval=3600, committed=lambda: seen.append(len(_events(env.sessions)))
     )
     recorder.add(verification)
@@ -95,8 +111,10 @@ def _broken_sessions(tmp_path) -> sessionmaker[Session]:
     return session_factory(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
 
 
-def test_a_refused_flush_keeps_everything_for_the_next(env, verification, tmp_path) -> None:
-    recorder = VerificationRecorder(_broken_sessions(tmp_path), interval=3600)
+def test_a_refused_flush_keeps_everything_for_the_next(
+    recorders, env, verification, tmp_path
+) -> None:
+    recorder = recorders(_broken_sessions(tmp_path), interval=3600)
     recorder.add(verification)
     recorder.add(verification)
     assert not recorder.flush()
@@ -106,8 +124,10 @@ def test_a_refused_flush_keeps_everything_for_the_next(env, verification, tmp_pa
     assert _count(env.sessions, verification) == 2
 
 
-def test_a_full_buffer_is_written_by_the_request_that_filled_it(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=3600, capacity=2)
+def test_a_full_buffer_is_written_by_the_request_that_filled_it(
+    recorders, env, verification
+) -> None:
+    recorder = recorders(env.sessions, interval=3600, capacity=2)
     recorder.add(verification)
     other = Verification(**{**verification.__dict__, "actor": "organisation:BANK api-key:k"})
     recorder.add(other)  # the second distinct entry fills it
@@ -115,16 +135,16 @@ def test_a_full_buffer_is_written_by_the_request_that_filled_it(env, verificatio
 
 
 def test_a_full_buffer_that_cannot_be_written_refuses_the_verification(
-    verification, tmp_path
+    recorders, verification, tmp_path
 ) -> None:
-    recorder = VerificationRecorder(_broken_sessions(tmp_path), interval=3600, capacity=1)
+    recorder = recorders(_broken_sessions(tmp_path), interval=3600, capacity=1)
     with pytest.raises(VerificationNotRecorded):
         recorder.add(verification)
     assert recorder.pending() == 1  # kept, not dropped
 
 
-def test_a_new_day_is_a_new_entry(env, verification) -> None:
-    recorder = VerificationRecorder(env.sessions, interval=3600)
+def test_a_new_day_is_a_new_entry(recorders, env, verification) -> None:
+    recorder = recorders(env.sessions, interval=3600)
     recorder.add(verification)
     tomorrow = Verification(**{**verification.__dict__, "at": verification.at + dt.timedelta(1)})
     recorder.add(tomorrow)
