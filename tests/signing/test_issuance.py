@@ -73,7 +73,9 @@ def _decode_qr(pdf: bytes, tmp_path: Path) -> str:
     (tmp_path / "c.pdf").write_bytes(pdf)
     subprocess.run(
         # Grey PGM: pdftoppm spends most of a PNG's time compressing it.
-        ["pdftoppm", "-r", "150", "-gray", "-singlefile", "c.pdf", "page"], cwd=tmp_path, check=True
+        ["pdftoppm", "-r", "150", "-gray", "-singlefile", "c.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
     )
     results = zxingcpp.read_barcodes(
         Image.open(tmp_path / "page.pgm"),

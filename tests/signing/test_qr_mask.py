@@ -95,4 +95,3 @@ def test_every_code_decodes_from_a_render(kind, count: int, dpi: int, tmp_path: 
     decoded = _decoded(links, dpi, tmp_path)
     unread = [link for link in links if link not in decoded]
     assert unread == [], f"{len(unread)} of {count} codes did not decode at {dpi} dpi"
-
