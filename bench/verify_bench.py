@@ -103,7 +103,7 @@ def _pg_schema() -> Iterator[str]:
 
 def _root_der(env: dict) -> bytes:
     get_root = (
-        "from web.cli import _settings; from amanat.db import create_engine, session_factory; "
+        "from web.commands import _settings; from amanat.db import create_engine, session_factory; "
         "from signing.check import trust_roots; import sys; "
         "s=session_factory(create_engine(_settings().database_url))(); "
         "sys.stdout.buffer.write(trust_roots(s)[0])"
