@@ -1,6 +1,8 @@
-"""Run the benchmarks, print a table, write ``bench/results.json`` (DESIGN 7).
+"""Run the benchmarks, print a table, write ``bench/results.json`` (DESIGN 7; not committed:
+figures belong to the machine and the load they were measured under).
 
-Each result: ``{"name", "value", "unit", "baseline", "baseline_value", "ratio", "target"}``.
+Each result: ``{"name", "value", "unit", "baseline", "baseline_value", "ratio", "target",
+"load_average"}``.
 ``ratio`` is ours divided by the baseline's, measured in the same run (higher is better; times
 become rates); memory values are bytes.
 """
@@ -9,16 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from bench import issue_bench, ledger_bench, vault_bench, verify_bench
+from bench import cli_bench, issue_bench, ledger_bench, vault_bench, verify_bench
+from bench.load import load_average
 
 SUITES = {
     "vault": vault_bench.run,
     "issue": issue_bench.run,
     "verify": verify_bench.run,
     "ledger": ledger_bench.run,
+    "cli": cli_bench.run,
 }
 
 
@@ -31,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, suite in SUITES.items():
         if args.only and name != args.only:
             continue
-        results.extend(suite(sizes=args.sizes.split(",")))
+        # Every figure carries the load it was measured under (a loaded machine reads 3-7x low).
+        load = load_average()
+        print(f"{name}: load average {load} (1, 5, 15 min), {os.cpu_count()} cores", flush=True)
+        for result in suite(sizes=args.sizes.split(",")):
+            results.append({**result, "load_average": load})
     out = Path(__file__).with_name("results.json")
     if args.only and out.exists():
         # One suite re-run: keep the other suites' last results, replace this suite's.
@@ -42,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{'name':28} {'value':>14} {'unit':6} {'baseline':>14} {'ratio':>7}  target")
     for r in results:
-        base = "" if r["baseline_value"] is None else f"{r['baseline_value']:14.1f}"
+        base = "" if r["baseline_value"] is None else f"{r['baseline_value']:14.4g}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:7.2f}"
         print(
-            f"{r['name']:28} {r['value']:14.1f} {r['unit']:6} {base:>14} {ratio:>7}  {r['target']}"
+            f"{r['name']:32} {r['value']:14.4g} {r['unit']:6} {base:>14} {ratio:>7}  {r['target']}"
         )
     print(f"\nwritten to {out}")
     return 0
