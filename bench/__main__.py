@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         results = kept + results
     out.write_text(json.dumps(results, indent=2) + "\n")
     print()
-    print(f"{'name':28} {'value':>14} {'unit':6} {'baseline':>14} {'ratio':>7}  target")
+    print(f"{'name':32} {'value':>14} {'unit':6} {'baseline':>14} {'ratio':>7}  target")
     for r in results:
         base = "" if r["baseline_value"] is None else f"{r['baseline_value']:14.4g}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:7.2f}"
