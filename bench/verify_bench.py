@@ -222,22 +222,28 @@ def _qr_results(env: dict, pdf: Path, port: int, label: str, seconds: float = 8.
     ]
 
 
-def _log_info_result(env: dict, pdf: Path, port: int, seconds: float = 8.0) -> dict:
-    """QR checks with the access log at INFO (the default) against WARNING, same run."""
+def _log_info_result(
+    env: dict, pdf: Path, port: int, seconds: float = 5.0, rounds: int = 3
+) -> dict:
+    """QR checks with the access log at INFO (the default) against WARNING, same run: the levels
+    alternate, ``rounds`` times each, and the best round of each counts (a few per cent is the
+    difference sought, about the size of the machine's own noise)."""
     body = json.dumps({"payload": _qr_url(pdf)}).encode()
-    rates = {}
-    for level in ("WARNING", "INFO"):
-        with _server(env, port, AMANAT_LOG_LEVEL=level) as base:
-            wrk(base + "/api/v1/verify-qr", body=body, expect="TOTAL_PASSED", seconds=1)
-            rates[level] = wrk(
-                base + "/api/v1/verify-qr", body=body, expect="TOTAL_PASSED", seconds=seconds
-            )["rps"]
+    rates: dict[str, float] = {"WARNING": 0.0, "INFO": 0.0}
+    for _ in range(rounds):
+        for level in rates:
+            with _server(env, port, AMANAT_LOG_LEVEL=level) as base:
+                wrk(base + "/api/v1/verify-qr", body=body, expect="TOTAL_PASSED", seconds=1)
+                rate = wrk(
+                    base + "/api/v1/verify-qr", body=body, expect="TOTAL_PASSED", seconds=seconds
+                )["rps"]
+            rates[level] = max(rates[level], rate)
     print(f"  QR at INFO {rates['INFO']:.0f} req/s, at WARNING {rates['WARNING']:.0f} req/s")
     return {
         "name": "web.log_info.c8",
         "value": round(rates["INFO"], 1),
         "unit": "req/s",
-        "baseline": "the same QR checks with AMANAT_LOG_LEVEL=WARNING",
+        "baseline": f"the same QR checks at AMANAT_LOG_LEVEL=WARNING (best of {rounds}, alternating)",
         "baseline_value": round(rates["WARNING"], 1),
         "ratio": round(rates["INFO"] / rates["WARNING"], 2),
         "target": ">= 0.97",
