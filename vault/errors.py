@@ -1,5 +1,7 @@
 """Errors of the ``vault`` package (one root)."""
 
+from typing import Any
+
 from amanat.errors import AmanatError
 
 
@@ -10,17 +12,17 @@ class VaultError(AmanatError):
 class UploadRejected(VaultError):
     """An upload was refused (too large, empty, wrong type, bad name); the message says why."""
 
-    def __init__(self, message: str, *, code: str = "upload_rejected") -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, message: str, *, code: str = "upload_rejected", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
 
 
 class UploadTooLarge(UploadRejected):
     """The upload is over the size limit."""
 
     def __init__(self, limit: int) -> None:
+        mib = limit // (1024 * 1024)
         super().__init__(
-            f"The file is larger than the limit of {limit // (1024 * 1024)} MiB.", code="too_large"
+            f"The file is larger than the limit of {mib} MiB.", code="too_large", mib=mib
         )
         self.limit = limit
 
@@ -50,8 +52,8 @@ class ShareRefused(VaultError):
     when it exists for them but is no longer usable.
     """
 
-    def __init__(self, message: str, *, reason: str, status: int = 403) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, code: str, reason: str, status: int = 403) -> None:
+        super().__init__(message, code=code)
         self.reason = reason
         self.status = status
 

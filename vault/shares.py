@@ -56,6 +56,14 @@ class GrantState(StrEnum):
     EXHAUSTED = "exhausted"
 
 
+# Why a grant that exists for the recipient cannot be used (web/messages.py has the words).
+_REFUSED_CODES = {
+    GrantState.WITHDRAWN: "share_withdrawn",
+    GrantState.EXPIRED: "share_expired",
+    GrantState.EXHAUSTED: "share_exhausted",
+}
+
+
 def grant_state(grant: Grant, now: dt.datetime) -> GrantState:
     """The state at ``now``: withdrawn beats expired beats fetches used up."""
     if grant.withdrawn_at is not None:
@@ -88,7 +96,12 @@ class PendingGrant:
 def _clean_purpose(purpose: str) -> str:
     text = " ".join((purpose or "").split())
     if not 3 <= len(text) <= 200:
-        raise InvalidShare("State the purpose in 3 to 200 characters, e.g. 'loan application'.")
+        raise InvalidShare(
+            "State the purpose in 3 to 200 characters.",
+            code="share_purpose_length",
+            low=3,
+            high=200,
+        )
     return text
 
 
@@ -97,16 +110,19 @@ def _owned_documents(
 ) -> list[Document]:
     ids = list(dict.fromkeys(document_ids))
     if not ids:
-        raise InvalidShare("Choose at least one document to share.")
+        raise InvalidShare("Choose at least one document.", code="share_no_documents")
     if len(ids) > MAX_DOCUMENTS:
-        raise InvalidShare("Share at most 50 documents at a time.")
+        raise InvalidShare("Too many documents.", code="share_too_many_documents", n=MAX_DOCUMENTS)
     docs = session.scalars(
         select(Document).where(Document.id.in_(ids), Document.owner_id == owner_id)
     ).all()
     if len(docs) != len(ids):
         # The same answer whether the document is someone else's or does not exist.
         raise ShareRefused(
-            "You can only share documents in your own vault.", reason="not-owner", status=404
+            "Not the owner's document.",
+            code="share_not_your_document",
+            reason="not-owner",
+            status=404,
         )
     return sorted(docs, key=lambda d: ids.index(d.id))
 
@@ -131,9 +147,9 @@ def prepare_grant(
         raise NotFound("no such account")
     docs = _owned_documents(session, owner_id=owner_id, document_ids=document_ids)
     if not 1 <= days <= MAX_DAYS:
-        raise InvalidShare("A consent lasts 1 to 365 days.")
+        raise InvalidShare("Bad duration.", code="share_days_range", low=1, high=MAX_DAYS)
     if max_fetches is not None and not 1 <= max_fetches <= MAX_FETCHES:
-        raise InvalidShare("Allow 1 to 1000 downloads, or leave it empty for no limit.")
+        raise InvalidShare("Bad fetch limit.", code="share_fetches_range", low=1, high=MAX_FETCHES)
     recipient: dict[str, Any]
     if organisation_code:
         org = get_organisation(session, code=organisation_code)
@@ -174,10 +190,12 @@ def create_grant(
     """Store the grant the citizen confirmed with their passkey (terms come from the ceremony)."""
     terms = confirmation.payload
     if terms.get("citizen", {}).get("account") != owner_id:
-        raise ShareRefused("This confirmation is not yours.", reason="not-owner", status=404)
+        raise ShareRefused(
+            "Not the owner's confirmation.", code="share_not_yours", reason="not-owner", status=404
+        )
     expires = dt.datetime.fromisoformat(terms["expires_at"])
     if expires <= now:
-        raise InvalidShare("This consent request has expired; please start again.")
+        raise InvalidShare("The request expired.", code="share_request_expired")
     # The documents may have changed hands between the two steps: check again.
     ids = [uuid.UUID(d["id"]) for d in terms["documents"]]
     docs = _owned_documents(session, owner_id=owner_id, document_ids=ids)
@@ -250,7 +268,9 @@ def get_own_grant(session: Session, *, owner_id: int, grant_id: uuid.UUID) -> Gr
     """One of the citizen's grants (404 otherwise)."""
     grant = session.get(Grant, grant_id)
     if grant is None or grant.owner_id != owner_id:
-        raise ShareRefused("No such consent.", reason="unknown-grant", status=404)
+        raise ShareRefused(
+            "No such consent.", code="share_no_such_consent", reason="unknown-grant", status=404
+        )
     return grant
 
 
@@ -345,27 +365,28 @@ def authorize(
 ) -> Grant:
     """The grant if ``recipient`` may use it now; ShareRefused (with a reason) otherwise."""
     grant = _lock(session, grant_id)
-    unknown = ShareRefused("No such shared documents.", reason="unknown-grant", status=404)
+    unknown = ShareRefused(
+        "No such grant.", code="share_not_found", reason="unknown-grant", status=404
+    )
     if grant is None:
         raise unknown
     if recipient.organisation_code is not None:
         if grant.organisation_code != recipient.organisation_code:
             # Another organisation's grant: answer as if it did not exist.
-            raise ShareRefused("No such shared documents.", reason="other-recipient", status=404)
+            raise ShareRefused(
+                "Another recipient.", code="share_not_found", reason="other-recipient", status=404
+            )
     else:
         expected = grant.link_secret_hash
         given = _hash_secret(recipient.link_secret or "")
         if expected is None or not hmac.compare_digest(expected, given):
-            raise ShareRefused("No such shared documents.", reason="bad-link-secret", status=404)
+            raise ShareRefused(
+                "Wrong link secret.", code="share_not_found", reason="bad-link-secret", status=404
+            )
     state = settle(session, grant, now=now)
-    # One literal per state, so that the messages are found for translation.
-    if state is GrantState.WITHDRAWN:
-        raise ShareRefused("The citizen has withdrawn this consent.", reason=state.value)
-    if state is GrantState.EXPIRED:
-        raise ShareRefused("This consent has expired.", reason=state.value)
-    if state is GrantState.EXHAUSTED:
+    if state is not GrantState.ACTIVE:
         raise ShareRefused(
-            "The number of downloads this consent allows has been used.", reason=state.value
+            f"The consent is {state.value}.", code=_REFUSED_CODES[state], reason=state.value
         )
     return grant
 
@@ -393,7 +414,7 @@ def fetch_shared_document(
     item = next((d for d in grant.documents if d.document_id == document_id), None)
     if item is None:
         raise ShareRefused(
-            "This document is not part of the consent.", reason="out-of-scope", status=404
+            "Not in the consent.", code="share_out_of_scope", reason="out-of-scope", status=404
         )
     try:
         opened = open_document(
@@ -406,7 +427,7 @@ def fetch_shared_document(
         )
     except DocumentNotFound:
         raise ShareRefused(
-            "The citizen has deleted this document.", reason="document-gone", status=404
+            "Deleted.", code="share_document_gone", reason="document-gone", status=404
         ) from None
     grant.fetch_count += 1
     _log(

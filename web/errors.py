@@ -13,6 +13,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from amanat.errors import AmanatError
 from audit import AuditError
 from audit.keyring import LedgerKeyError
 from audit.ledger import LedgerError
@@ -21,6 +22,7 @@ from keys import KeyStoreError
 from signing import errors as signing_errors
 from signing.recording import VerificationNotRecorded
 from vault import errors as vault_errors
+from web.messages import error_text
 
 log = logging.getLogger("amanat.web")
 
@@ -97,6 +99,10 @@ def _public_message(exc: Exception, status: int) -> str:
         if isinstance(exc, vault_errors.DocumentUnreadable):
             return str(_("This document could not be read. Nothing was shown. Please report it."))
         return str(_("The service is temporarily unavailable. Please try again later."))
+    if isinstance(exc, AmanatError) and exc.code:
+        text = error_text(exc.code, exc.params)
+        if text is not None:
+            return text
     return str(_(str(exc))) if str(exc) else str(_("The request was not accepted."))
 
 
@@ -108,7 +114,8 @@ def register_error_handlers(app: Flask) -> None:
         def handler(exc: Exception, status: int = status, code: str = code) -> Response:
             if status >= 500:
                 log.error("request failed: %s", type(exc).__name__)
-            return error_response(status, getattr(exc, "code", code), _public_message(exc, status))
+            own = getattr(exc, "code", "")
+            return error_response(status, own or code, _public_message(exc, status))
 
         app.register_error_handler(exc_type, handler)
 

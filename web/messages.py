@@ -10,6 +10,7 @@ entry here is never produced.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import get_locale
@@ -99,6 +100,52 @@ def reason_text(reason: Reason) -> str:
         return template % reason.args()
     except (KeyError, ValueError, TypeError):
         return template
+
+
+# Refusals the domain packages raise (amanat.errors.AmanatError ``code`` + ``params``). A test
+# fails when a code raised below web has no entry here, or an entry is raised nowhere.
+ERRORS: dict[str, Any] = {
+    # Uploads (vault/uploads.py, vault/service.py, vault/errors.py)
+    "bad_title": _l("A title has at most 200 characters."),
+    "too_large": _l("The file is larger than the limit of %(mib)s MiB."),
+    "bad_kind": _l("Unknown document kind."),
+    "empty": _l("The file is empty."),
+    "unsupported_type": _l(
+        "This type of file is not accepted. Please upload a PDF, PNG, JPEG, WebP or text file."
+    ),
+    "issued_document": _l("An issued certificate cannot be replaced."),
+    # Consents (vault/shares.py)
+    "share_purpose_length": _l(
+        "State the purpose in %(low)s to %(high)s characters, e.g. 'loan application'."
+    ),
+    "share_no_documents": _l("Choose at least one document to share."),
+    "share_too_many_documents": _l("Share at most %(n)s documents at a time."),
+    "share_not_your_document": _l("You can only share documents in your own vault."),
+    "share_days_range": _l("A consent lasts %(low)s to %(high)s days."),
+    "share_fetches_range": _l(
+        "Allow %(low)s to %(high)s downloads, or leave it empty for no limit."
+    ),
+    "share_not_yours": _l("This confirmation is not yours."),
+    "share_request_expired": _l("This consent request has expired; please start again."),
+    "share_no_such_consent": _l("No such consent."),
+    "share_not_found": _l("No such shared documents."),
+    "share_withdrawn": _l("The citizen has withdrawn this consent."),
+    "share_expired": _l("This consent has expired."),
+    "share_exhausted": _l("The number of downloads this consent allows has been used."),
+    "share_out_of_scope": _l("This document is not part of the consent."),
+    "share_document_gone": _l("The citizen has deleted this document."),
+}
+
+
+def error_text(code: str, params: Mapping[str, Any]) -> str | None:
+    """A domain refusal in the reader's language; None when the code has no words here."""
+    template = ERRORS.get(code)
+    if template is None:
+        return None
+    try:
+        return str(template) % dict(params) if params else str(template)
+    except (KeyError, ValueError, TypeError):
+        return str(template)
 
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").

@@ -81,3 +81,90 @@ def test_fixed_vocabulary_values_read_in_urdu(app: Flask, value: str, urdu: str)
 
     with app.test_request_context("/"), force_locale("ur"):
         assert choice_text(value) == urdu
+
+
+def _error_classes() -> set[str]:
+    """The names of every error class of the domain packages (AmanatError's family)."""
+    import importlib
+
+    from amanat.errors import AmanatError
+
+    for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
+                   "signing.recording", "vault.errors"):  # fmt: skip
+        importlib.import_module(module)  # each registers its classes
+
+    found, todo = set(), [AmanatError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _raised_error_codes() -> set[str]:
+    """Every ``code=`` given to a domain error below web, and the values of module-level
+    ``*_CODES`` tables handed to one (a code chosen by state)."""
+    classes = _error_classes()
+    codes: set[str] = set()
+    for package in ("amanat", "audit", "identity", "keys", "signing", "vault", "verification"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            tables = {
+                target.id: node.value
+                for node in tree.body
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                for target in node.targets
+                if isinstance(target, ast.Name) and target.id.endswith("_CODES")
+            }
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                # A domain error, or an error class handing its code to its parent's __init__.
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name not in classes and not (name == "__init__" and "errors" in path.name):
+                    continue
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg != "code":
+                        continue
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        codes.add(value.value)
+                    elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+                        table = tables[value.value.id]
+                        codes.update(v.value for v in table.values if isinstance(v, ast.Constant))
+    return codes
+
+
+def test_the_error_scan_finds_the_codes() -> None:
+    assert {"unsupported_type", "share_withdrawn", "share_purpose_length"} <= _raised_error_codes()
+
+
+def test_every_raised_error_code_has_words() -> None:
+    from web.messages import ERRORS
+
+    assert _raised_error_codes() - set(ERRORS) - {"upload_rejected"} == set()
+
+
+def test_every_error_word_is_for_a_raised_code() -> None:
+    from web.messages import ERRORS
+
+    assert set(ERRORS) - _raised_error_codes() == set()
+
+
+def _errors() -> list[str]:
+    from web.messages import ERRORS
+
+    return sorted(ERRORS)
+
+
+@pytest.mark.parametrize("code", _errors())
+def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
+    from web.messages import error_text
+
+    params = {"mib": 25, "low": 1, "high": 365, "n": 50}
+    with app.test_request_context("/"):
+        english = error_text(code, params)
+        with force_locale("ur"):
+            urdu = error_text(code, params)
+    assert english and urdu and english != urdu and "%(" not in urdu + english

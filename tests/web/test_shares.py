@@ -388,3 +388,40 @@ def test_a_receipt_keeps_every_urdu_character(app, client, keys, tmp_path, writt
     grant = _grant_id(_share(client, auth, [r.get_json()["id"]], purpose="قرض کی درخواست"))
     pdf = client.get(f"/shares/{grant}/receipt.pdf").data
     assert written in _pdf_text(pdf, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "words"),
+    [
+        ("en", "400", "A consent lasts 1 to 365 days."),
+        ("ur", "400", "رضامندی 1 سے 365 دن تک رہتی ہے۔"),
+        ("ur", "0", "رضامندی 1 سے 365 دن تک رہتی ہے۔"),
+    ],
+)
+def test_a_refused_consent_says_why_in_the_readers_language(
+    client, citizen, lang: str, days: str, words: str
+) -> None:
+    """Issue 10: the domain refuses with a code; the page words it in English or Urdu."""
+    _auth, ids = citizen
+    client.get(f"/lang/{lang}")
+    csrf = csrf_of(client, "/shares/new")
+    page = client.post(
+        "/shares/new",
+        data={"csrf_token": csrf, "document": ids, "recipient": "BANK", "purpose": "loan",
+              "days": days, "max_fetches": ""},
+    )  # fmt: skip
+    assert page.status_code == 400 and words in page.get_data(as_text=True)
+
+
+def test_a_refused_consent_names_its_code_in_json(client, citizen) -> None:
+    _auth, ids = citizen
+    csrf = csrf_of(client, "/shares/new")
+    res = client.post(
+        "/shares/new",
+        data={"csrf_token": csrf, "document": ids, "recipient": "BANK", "purpose": "x",
+              "days": "30", "max_fetches": ""},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "share_purpose_length"
+    assert "3 to 200 characters" in res.get_json()["message"]
