@@ -37,7 +37,7 @@ def normalize_cnic(value: str) -> str:
     )
     match = _CNIC.match(ascii_digits.strip())
     if not match:
-        raise InvalidInput("The CNIC must have 13 digits, written as 12345-1234567-1.")
+        raise InvalidInput("Malformed CNIC.", code="cnic_format")
     return "-".join(match.groups())
 
 
@@ -45,11 +45,11 @@ def clean_display_name(value: str) -> str:
     """A display name in NFC, trimmed, 1 to 120 characters, no control characters."""
     name = " ".join(unicodedata.normalize("NFC", value or "").split())
     if not name:
-        raise InvalidInput("Please enter your full name.")
+        raise InvalidInput("No name.", code="name_missing")
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"The name may have at most {MAX_NAME} characters.")
+        raise InvalidInput("Name too long.", code="name_too_long", n=MAX_NAME)
     if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise InvalidInput("The name contains characters that are not allowed.")
+        raise InvalidInput("Name characters.", code="name_characters")
     return name
 
 
@@ -57,7 +57,7 @@ def clean_login(value: str) -> str:
     """A staff login name: 3-64 lower-case letters, digits, dot, dash, underscore."""
     login = (value or "").strip().lower()
     if not _LOGIN.match(login):
-        raise InvalidInput("A login name has 3 to 64 letters, digits, '.', '-' or '_'.")
+        raise InvalidInput("Malformed login.", code="login_format", low=3, high=64)
     return login
 
 
@@ -69,7 +69,7 @@ def new_user_handle() -> bytes:
 def ensure_cnic_available(session: Session, *, cnic: str) -> None:
     """Conflict when a citizen with this CNIC is already registered."""
     if session.scalar(select(Account.id).where(Account.login == cnic)) is not None:
-        raise Conflict("An account with this CNIC already exists. Please sign in instead.")
+        raise Conflict("CNIC registered.", code="cnic_registered")
 
 
 def create_account(
@@ -89,7 +89,7 @@ def create_account(
     else:
         login = clean_login(login)
         if session.scalar(select(Account.id).where(Account.login == login)) is not None:
-            raise Conflict("This login name is taken.")
+            raise Conflict("Login taken.", code="login_taken")
     account = Account(
         role=role.value,
         display_name=clean_display_name(display_name),

@@ -52,15 +52,11 @@ def consume_ceremony(session: Session, *, token: str, kind: str, now: dt.datetim
         select(Ceremony).where(Ceremony.token_hash == _hash(token or "")).with_for_update()
     )
     if ceremony is None:
-        raise PasskeyRejected(
-            "This sign-in attempt has expired or was already used. Please try again."
-        )
+        raise PasskeyRejected("Ceremony expired or used.", code="ceremony_expired")
     session.delete(ceremony)
     session.flush()
     if ceremony.kind != kind or ceremony.expires_at < now:
-        raise PasskeyRejected(
-            "This sign-in attempt has expired or was already used. Please try again."
-        )
+        raise PasskeyRejected("Ceremony expired or used.", code="ceremony_expired")
     return ceremony
 
 

@@ -29,8 +29,11 @@ class AuthenticationFailed(IdentityError):
 class PasskeyRejected(IdentityError):
     """A WebAuthn ceremony response was refused (wrapped ``fido2`` errors land here)."""
 
-    def __init__(self, message: str = "the passkey response was not accepted") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "the passkey response was not accepted", *, code: str = ""
+    ) -> None:
+        # Deliberately vague unless a code says more (already registered, not yours, unknown).
+        super().__init__(message, code=code or "passkey_rejected")
 
 
 class RateLimited(IdentityError):

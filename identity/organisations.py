@@ -33,9 +33,7 @@ def normalize_org_code(value: str) -> str:
     """Organisation codes: 2-32 capital letters, digits, '-' or '_', starting with a letter."""
     code = (value or "").strip().upper()
     if not _CODE.match(code):
-        raise InvalidInput(
-            "An organisation code has 2 to 32 letters, digits, '-' or '_' and starts with a letter."
-        )
+        raise InvalidInput("Malformed organisation code.", code="org_code_format", low=2, high=32)
     return code
 
 
@@ -45,7 +43,7 @@ def create_organisation(
     """Register a verifying organisation."""
     code = normalize_org_code(code)
     if session.get(Organisation, code) is not None:
-        raise Conflict("An organisation with this code already exists.")
+        raise Conflict("Organisation exists.", code="org_exists")
     org = Organisation(
         code=code,
         name=clean_display_name(name),
@@ -109,7 +107,7 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     chosen = sorted({s.strip() for s in scopes if s and s.strip()})
     unknown = [s for s in chosen if s not in SCOPES]
     if unknown or not chosen:
-        raise InvalidInput(f"Scopes are one or more of: {', '.join(SCOPES)}.")
+        raise InvalidInput("Bad scopes.", code="api_key_scopes", scopes=", ".join(SCOPES))
     return chosen
 
 
@@ -133,7 +131,7 @@ def create_api_key(
     org = get_organisation(session, code=code)
     label = (label or "").strip()
     if not 1 <= len(label) <= 80:
-        raise InvalidInput("Give the key a label of 1 to 80 characters.")
+        raise InvalidInput("Bad label.", code="api_key_label", low=1, high=80)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     row = ApiKey(

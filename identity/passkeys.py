@@ -47,7 +47,9 @@ def clean_passkey_name(value: str) -> str:
     """A passkey label: trimmed, 1-64 characters."""
     name = " ".join((value or "").split())
     if not name or len(name) > MAX_PASSKEY_NAME:
-        raise InvalidInput(f"A passkey name has 1 to {MAX_PASSKEY_NAME} characters.")
+        raise InvalidInput(
+            "Passkey name length.", code="passkey_name_length", low=1, high=MAX_PASSKEY_NAME
+        )
     return name
 
 
@@ -73,7 +75,7 @@ def _store_passkey(
     session: Session, *, account: Account, cred: webauthn.NewCredential, name: str, now: dt.datetime
 ) -> Passkey:
     if session.scalar(select(Passkey.id).where(Passkey.credential_id == cred.credential_id)):
-        raise PasskeyRejected("This passkey is already registered.")
+        raise PasskeyRejected("Already registered.", code="passkey_already_registered")
     passkey = Passkey(
         account_id=account.id,
         credential_id=cred.credential_id,
@@ -193,7 +195,7 @@ def finish_sign_in(
     credential_id, _ = webauthn.assertion_credential(response)
     passkey = session.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
     if passkey is None:
-        raise PasskeyRejected("This passkey is not registered with Amanat.")
+        raise PasskeyRejected("Unknown passkey.", code="passkey_unknown")
     _use_passkey(session, rp=rp, ceremony=ceremony, passkey=passkey, response=response, now=now)
     return passkey.account
 
@@ -260,7 +262,7 @@ def remove_passkey(
         select(func.count()).select_from(Passkey).where(Passkey.account_id == account.id)
     )
     if (count or 0) <= 1:
-        raise NotAllowed("This is your only passkey. Add another one before removing it.")
+        raise NotAllowed("Only passkey.", code="passkey_last")
     name = passkey.name
     session.delete(passkey)
     session.flush()
@@ -298,7 +300,7 @@ def start_confirmation(
 ) -> Started:
     """Ask the account's passkey to sign ``challenge`` (a hash of ``payload``, kept server-side)."""
     if not account.passkeys:
-        raise NotAllowed("Add a passkey under Security first: consents are confirmed with one.")
+        raise NotAllowed("No passkey.", code="passkey_needed_for_consent")
     options, state = webauthn.authentication_options(
         rp, allow=[p.credential_data for p in account.passkeys], challenge=challenge
     )
@@ -326,7 +328,7 @@ def finish_confirmation(
         )
     )
     if passkey is None:
-        raise PasskeyRejected("Use one of your own passkeys to confirm.")
+        raise PasskeyRejected("Not own passkey.", code="passkey_not_yours")
     _use_passkey(session, rp=rp, ceremony=ceremony, passkey=passkey, response=response, now=now)
     return Confirmation(
         passkey_id=passkey.id,

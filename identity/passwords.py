@@ -55,7 +55,9 @@ def _verify(hash_: str, password: str) -> bool:
 def check_new_password(password: str) -> str:
     """Length rules (NIST SP 800-63B: at least 12 here, no composition rules)."""
     if not MIN_LENGTH <= len(password or "") <= MAX_LENGTH:
-        raise InvalidInput(f"A password has {MIN_LENGTH} to {MAX_LENGTH} characters.")
+        raise InvalidInput(
+            "Password length.", code="password_length", low=MIN_LENGTH, high=MAX_LENGTH
+        )
     return password
 
 

@@ -25,7 +25,7 @@ def hit(session: Session, *, key: str, limit: int, window: dt.timedelta, now: dt
     if now - row.window_start >= window:
         row.window_start, row.count = now, 1
     elif row.count >= limit:
-        raise RateLimited("Too many attempts. Please wait a minute and try again.")
+        raise RateLimited("Too many attempts.", code="rate_limited")
     else:
         row.count += 1
     session.flush()

@@ -87,7 +87,7 @@ class IssueRequest:
         try:
             cnic = normalize_cnic(citizen)
         except InvalidInput as exc:
-            raise InvalidRequest(str(exc)) from None
+            raise InvalidRequest(str(exc), code=exc.code, **exc.params) from None
         if level not in pades.LEVELS:
             raise InvalidRequest(
                 f"Unknown PAdES level {level!r} (use one of {', '.join(pades.LEVELS)})."

@@ -71,11 +71,19 @@ def _cover_with_head(settings: Settings, s: Any) -> None:
         publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
 
 
+def said(exc: AmanatError) -> str:
+    """What a refusal says on the command line: its code's words (web/messages.py), else its
+    own English line."""
+    from web.messages import error_text
+
+    return (error_text(exc.code, exc.params) if exc.code else None) or str(exc)
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
 
 
 @click.group()
@@ -92,7 +100,7 @@ def init(demo: bool) -> None:
     try:
         open_keystore(settings, create=True)
     except KeysError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     from web.app import _secret_key
 
     _secret_key(settings.secret_key_file)
@@ -132,7 +140,7 @@ def _upgrade(settings: Settings, engine: Any) -> None:
                 done = authenticate_legacy_events(s, keystore=keystore, now=utcnow())
                 publish_tree_head(s, keystore=keystore, now=utcnow())
         except (KeysError, AuditError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(said(exc)) from None
         click.echo(f"Ledger: {done} events from before revision 0005 authenticated.")
 
 
@@ -304,7 +312,7 @@ def witness(name: str, logs: tuple[str, ...], state_dir: str, host: str, port: i
     try:
         key = WitnessKey(folder / "witness.key")
     except KeysError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     app = create_witness_app(Witness(name=name, key=key, logs=known, state=folder / "state.json"))
     click.echo(f"Witness {name} (ed25519 {key.public_bytes.hex()}) at http://{host}:{port}")
     _serve(app, host, port, 1)
@@ -366,7 +374,7 @@ def keys_rotate() -> None:
             )
             publish_tree_head(s, keystore=store, now=now)
     except KeysError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     click.echo(
         f"Master key version {version} is now current; {count} owner keys and "
         f"{pki_count} PKI keys rewrapped."
@@ -397,7 +405,7 @@ def _run_signing(action: Any) -> Any:
             _cover_with_head(settings, s)
             return result
     except AmanatError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     finally:
         engine.dispose()
 
@@ -493,7 +501,7 @@ def issue(
             level=level,
         )
     except SigningError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
 
     def act(settings: Settings, s: Any) -> str:
         ctx = _issuance(settings, s)
@@ -539,7 +547,7 @@ def issue_batch(department_code: str, report: str | None, workers: int, csv_file
         with open(csv_file, "rb") as fh:
             rows = parse_batch(fh.read(), department=code)
     except (SigningError, KeysError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     results = []
     with click.progressbar(length=len(rows), label=f"Issuing {len(rows)} certificates") as bar:
         for result in run_batch_parallel(
@@ -743,7 +751,7 @@ def _in_transaction(action: Any) -> Any:
             _cover_with_head(settings, s)
             return result
     except AmanatError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(said(exc)) from None
     finally:
         engine.dispose()
 

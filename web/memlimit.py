@@ -32,5 +32,5 @@ class WindowLimiter:
             if start != window:
                 start, count = window, 0
             if count >= limit:
-                raise RateLimited("Too many requests. Please wait a minute and try again.")
+                raise RateLimited("Too many requests.", code="too_many_requests")
             self._counts[key] = (start, count + 1)

@@ -106,6 +106,7 @@ def reason_text(reason: Reason) -> str:
 # fails when a code raised below web has no entry here, or an entry is raised nowhere.
 ERRORS: dict[str, Any] = {
     # Uploads (vault/uploads.py, vault/service.py, vault/errors.py)
+    "no_file": _l("Please choose a file."),
     "bad_title": _l("A title has at most 200 characters."),
     "too_large": _l("The file is larger than the limit of %(mib)s MiB."),
     "bad_kind": _l("Unknown document kind."),
@@ -134,6 +135,36 @@ ERRORS: dict[str, Any] = {
     "share_exhausted": _l("The number of downloads this consent allows has been used."),
     "share_out_of_scope": _l("This document is not part of the consent."),
     "share_document_gone": _l("The citizen has deleted this document."),
+    # Accounts, passkeys, passwords, organisations (identity/)
+    "cnic_format": _l("The CNIC must have 13 digits, written as 12345-1234567-1."),
+    "name_missing": _l("Please enter your full name."),
+    "name_too_long": _l("The name may have at most %(n)s characters."),
+    "name_characters": _l("The name contains characters that are not allowed."),
+    "login_format": _l("A login name has %(low)s to %(high)s letters, digits, '.', '-' or '_'."),
+    "cnic_registered": _l("An account with this CNIC already exists. Please sign in instead."),
+    "login_taken": _l("This login name is taken."),
+    "password_length": _l("A password has %(low)s to %(high)s characters."),
+    "passkey_name_length": _l("A passkey name has %(low)s to %(high)s characters."),
+    "passkey_rejected": _l("The passkey response was not accepted. Please try again."),
+    "passkey_already_registered": _l("This passkey is already registered."),
+    "passkey_unknown": _l("This passkey is not registered with Amanat."),
+    "passkey_not_yours": _l("Use one of your own passkeys to confirm."),
+    "passkey_last": _l("This is your only passkey. Add another one before removing it."),
+    "passkey_needed_for_consent": _l(
+        "Add a passkey under Security first: consents are confirmed with one."
+    ),
+    "rate_limited": _l("Too many attempts. Please wait a minute and try again."),
+    "too_many_requests": _l("Too many requests. Please wait a minute and try again."),
+    "ceremony_expired": _l(
+        "This sign-in attempt has expired or was already used. Please try again."
+    ),
+    "org_code_format": _l(
+        "An organisation code has %(low)s to %(high)s letters, digits, '-' or '_' and starts"
+        " with a letter."
+    ),
+    "org_exists": _l("An organisation with this code already exists."),
+    "api_key_scopes": _l("Scopes are one or more of: %(scopes)s."),
+    "api_key_label": _l("Give the key a label of %(low)s to %(high)s characters."),
 }
 
 

@@ -57,7 +57,7 @@ def _doc_id(value: str) -> uuid.UUID:
 def _checked_upload() -> tuple[Upload, FileStorage]:
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise UploadRejected(_("Please choose a file."), code="no_file")
+        raise UploadRejected("No file.", code="no_file")
     upload = check_upload(
         cast(BinaryIO, file.stream),
         filename=file.filename,
