@@ -27,39 +27,36 @@ class BatchRow:
     line: int
     citizen: str
     request: IssueRequest | None
-    error: str | None
+    error: SigningError | None  # worded at the door (web/messages.py)
 
 
 def parse_batch(data: bytes, *, department: str) -> list[BatchRow]:
     """Check every row of a batch file; the file itself must be well-formed CSV with a header."""
     if len(data) > MAX_BYTES:
-        raise InvalidRequest(f"A batch file has at most {MAX_BYTES // (1024 * 1024)} MiB.")
+        raise InvalidRequest(
+            "Batch too large.", code="batch_too_large", mib=MAX_BYTES // (1024 * 1024)
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidRequest("The batch file must be UTF-8 text (CSV).") from None
+        raise InvalidRequest("Not UTF-8.", code="batch_not_utf8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if (
         not reader.fieldnames
         or "citizen" not in reader.fieldnames
         or "type" not in reader.fieldnames
     ):
-        raise InvalidRequest(
-            "The CSV needs a header row with at least 'citizen' and 'type' columns."
-        )
+        raise InvalidRequest("No header.", code="batch_header")
     digest = hashlib.sha256(data).hexdigest()[:24]
     rows: list[BatchRow] = []
     try:
         for record in reader:
             line = reader.line_num
             if len(rows) >= MAX_ROWS:
-                raise InvalidRequest(f"A batch has at most {MAX_ROWS} rows.")
+                raise InvalidRequest("Too many rows.", code="batch_too_many_rows", n=MAX_ROWS)
             if None in record:
-                rows.append(
-                    BatchRow(
-                        line, record.get("citizen") or "", None, "too many columns in this row"
-                    )
-                )
+                too_wide = InvalidRequest("Too many columns.", code="batch_too_many_columns")
+                rows.append(BatchRow(line, record.get("citizen") or "", None, too_wide))
                 continue
             fields = {
                 k: v for k, v in record.items() if k not in ("citizen", "type", "level") and v
@@ -74,9 +71,9 @@ def parse_batch(data: bytes, *, department: str) -> list[BatchRow]:
                     batch_key=f"{department}:{digest}:{line}",
                 )
             except SigningError as exc:
-                rows.append(BatchRow(line, record.get("citizen") or "", None, str(exc)))
+                rows.append(BatchRow(line, record.get("citizen") or "", None, exc))
                 continue
             rows.append(BatchRow(line, request.citizen, request, None))
     except csv.Error as exc:
-        raise InvalidRequest(f"The CSV cannot be read: {exc}.") from None
+        raise InvalidRequest("Unreadable CSV.", code="batch_unreadable", error=str(exc)) from None
     return rows

@@ -57,7 +57,7 @@ def normalize_serial(value: str) -> str:
     text = "".join(ch for ch in (value or "").upper() if ch.isalnum())
     text = text.translate(str.maketrans("OIL", "011"))
     if len(text) != 12 or any(ch not in _SERIAL_ALPHABET for ch in text):
-        raise CertificateNotFound("No certificate has this serial.")
+        raise CertificateNotFound("No such serial.", code="certificate_not_found")
     return f"{text[:4]}-{text[4:8]}-{text[8:]}"
 
 
@@ -90,7 +90,10 @@ class IssueRequest:
             raise InvalidRequest(str(exc), code=exc.code, **exc.params) from None
         if level not in pades.LEVELS:
             raise InvalidRequest(
-                f"Unknown PAdES level {level!r} (use one of {', '.join(pades.LEVELS)})."
+                f"Unknown level {level!r}.",
+                code="level_unknown",
+                level=level,
+                levels=", ".join(pades.LEVELS),
             )
         ctype = get_type(type_code)
         return cls(
@@ -148,7 +151,7 @@ def trust_data(
 def _citizen(session: Session, cnic: str) -> Account:
     account = session.scalar(select(Account).where(Account.login == cnic))
     if account is None or account.role != Role.CITIZEN:
-        raise UnknownCitizen("No citizen is registered with this CNIC.")
+        raise UnknownCitizen("Unknown citizen.", code="citizen_unknown")
     return account
 
 
@@ -354,7 +357,7 @@ def get_certificate(session: Session, *, serial: str) -> IssuedCertificate:
     """A registry entry by serial (typed forms accepted), or CertificateNotFound."""
     row = session.get(IssuedCertificate, normalize_serial(serial))
     if row is None:
-        raise CertificateNotFound("No certificate has this serial.")
+        raise CertificateNotFound("No such serial.", code="certificate_not_found")
     return row
 
 
@@ -370,12 +373,12 @@ def revoke_certificate(
     """Mark an issued certificate revoked; the holder sees it in their vault and activity."""
     row = get_certificate(session, serial=serial)
     if department is not None and row.department_code != department:
-        raise CertificateNotFound("No certificate has this serial.")
+        raise CertificateNotFound("No such serial.", code="certificate_not_found")
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 200:
-        raise InvalidRequest("Give a reason for the revocation (1 to 200 characters).")
+        raise InvalidRequest("No reason.", code="revocation_reason", low=1, high=200)
     if row.status == "revoked":
-        raise InvalidRequest("This certificate is already revoked.")
+        raise InvalidRequest("Already revoked.", code="already_revoked")
     row.status, row.revoked_at, row.revocation_reason = "revoked", now, reason
     session.flush()
     details = {

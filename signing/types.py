@@ -82,14 +82,16 @@ def get_type(code: str) -> CertificateType:
     found = certificate_types().get((code or "").strip().lower())
     if found is None:
         known = ", ".join(sorted(certificate_types()))
-        raise UnknownCertificateType(f"Unknown certificate type {code!r} (known: {known}).")
+        raise UnknownCertificateType(
+            f"Unknown certificate type {code!r}.", code="type_unknown", type=code, known=known
+        )
     return found
 
 
 def _clean(value: str) -> str:
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidRequest("Field values may not contain control characters.")
+        raise InvalidRequest("Control characters.", code="field_control_characters")
     return text
 
 
@@ -100,21 +102,26 @@ def check_fields(ctype: CertificateType, raw: Mapping[str, str]) -> dict[str, An
     for key, value in raw.items():
         base, _, lang = key.partition(":")
         if base not in specs or lang not in ("", "ur"):
-            raise InvalidRequest(f"Field {key!r} is not part of a {ctype.title_en}.")
+            raise InvalidRequest(
+                f"Unknown field {key!r}.", code="field_unknown", field=key, type=ctype.title_en
+            )
         spec = specs[base]
         text = _clean(str(value))
         if not text:
             continue
         if len(text) > min(spec.max, MAX_VALUE):
             raise InvalidRequest(
-                f"Field {base!r} has at most {min(spec.max, MAX_VALUE)} characters."
+                f"Field {base!r} too long.",
+                code="field_too_long",
+                field=base,
+                n=min(spec.max, MAX_VALUE),
             )
         if not lang:
             text = _check_kind(spec, text)
         clean[key] = text
     missing = [f.name for f in ctype.fields if f.required and f.name not in clean]
     if missing:
-        raise InvalidRequest(f"Missing required field(s): {', '.join(missing)}.")
+        raise InvalidRequest("Missing fields.", code="fields_missing", fields=", ".join(missing))
     return clean
 
 
@@ -123,11 +130,13 @@ def _check_kind(spec: FieldSpec, text: str) -> str:
         try:
             return dt.date.fromisoformat(text).isoformat()
         except ValueError:
-            raise InvalidRequest(f"Field {spec.name!r} must be a date like 2001-03-14.") from None
+            raise InvalidRequest("Not a date.", code="field_date", field=spec.name) from None
     if spec.kind == "year":
         if not (text.isdigit() and 1900 <= int(text) <= 2100):
-            raise InvalidRequest(f"Field {spec.name!r} must be a year like 2024.")
+            raise InvalidRequest("Not a year.", code="field_year", field=spec.name)
         return text
     if spec.kind == "choice" and text.lower() not in spec.choices:
-        raise InvalidRequest(f"Field {spec.name!r} must be one of: {', '.join(spec.choices)}.")
+        raise InvalidRequest(
+            "Not a choice.", code="field_choice", field=spec.name, choices=", ".join(spec.choices)
+        )
     return text.lower() if spec.kind == "choice" else text

@@ -167,3 +167,15 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     instance = tmp_path / "instance"
     instance.mkdir()
     return Settings(instance=instance, database_url=db_url, public_base_url="http://localhost:8000")
+
+
+@pytest.fixture(autouse=True)
+def _service_log_lines_stay_with_their_test() -> Iterator[None]:
+    """The service log is written by a listener thread (web/logs.py); each test's lines are
+    written before it ends, so they land in that test's captured output."""
+    yield
+    import sys
+
+    logs = sys.modules.get("web.logs")
+    if logs is not None:
+        logs.flush_logs()

@@ -26,6 +26,7 @@ from signing.errors import SigningError
 from signing.issuance import prepare_issue, record_issue, sign_certificate
 from signing.models import IssuedCertificate
 from vault.errors import VaultError
+from web.messages import refusal_text
 from web.runtime import Runtime, build_runtime, utcnow
 
 _ERRORS = (SigningError, VaultError, IdentityError, KeysError)
@@ -46,7 +47,9 @@ def issue_row(
 ) -> RowResult:
     """Issue one checked row (or report why not)."""
     if row.request is None:
-        return RowResult(row.line, row.citizen, None, row.error)
+        return RowResult(
+            row.line, row.citizen, None, refusal_text(row.error) if row.error else None
+        )
     ctx = rt.issuance()
     try:
         with transaction(rt.sessions) as s:
@@ -70,7 +73,7 @@ def issue_row(
             if serial is None:
                 raise
     except _ERRORS as exc:
-        return RowResult(row.line, row.citizen, None, str(exc))
+        return RowResult(row.line, row.citizen, None, refusal_text(exc))
     return RowResult(row.line, row.citizen, serial, None)
 
 

@@ -74,9 +74,9 @@ def _cover_with_head(settings: Settings, s: Any) -> None:
 def said(exc: AmanatError) -> str:
     """What a refusal says on the command line: its code's words (web/messages.py), else its
     own English line."""
-    from web.messages import error_text
+    from web.messages import refusal_text
 
-    return (error_text(exc.code, exc.params) if exc.code else None) or str(exc)
+    return refusal_text(exc)
 
 
 def _settings() -> Settings:

@@ -22,7 +22,7 @@ from keys import KeyStoreError
 from signing import errors as signing_errors
 from signing.recording import VerificationNotRecorded
 from vault import errors as vault_errors
-from web.messages import error_text
+from web.messages import refusal_text
 
 log = logging.getLogger("amanat.web")
 
@@ -100,9 +100,7 @@ def _public_message(exc: Exception, status: int) -> str:
             return str(_("This document could not be read. Nothing was shown. Please report it."))
         return str(_("The service is temporarily unavailable. Please try again later."))
     if isinstance(exc, AmanatError) and exc.code:
-        text = error_text(exc.code, exc.params)
-        if text is not None:
-            return text
+        return refusal_text(exc)
     return str(_(str(exc))) if str(exc) else str(_("The request was not accepted."))
 
 

@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from amanat.errors import AmanatError
 from verification import Reason
 
 REASONS: dict[str, Any] = {
@@ -165,6 +166,26 @@ ERRORS: dict[str, Any] = {
     "org_exists": _l("An organisation with this code already exists."),
     "api_key_scopes": _l("Scopes are one or more of: %(scopes)s."),
     "api_key_label": _l("Give the key a label of %(low)s to %(high)s characters."),
+    # Issuance and revocation (signing/)
+    "type_unknown": _l("Unknown certificate type '%(type)s' (known: %(known)s)."),
+    "field_control_characters": _l("Field values may not contain control characters."),
+    "field_unknown": _l("Field '%(field)s' is not part of a %(type)s."),
+    "field_too_long": _l("Field '%(field)s' has at most %(n)s characters."),
+    "fields_missing": _l("Missing required field(s): %(fields)s."),
+    "field_date": _l("Field '%(field)s' must be a date like 2001-03-14."),
+    "field_year": _l("Field '%(field)s' must be a year like 2024."),
+    "field_choice": _l("Field '%(field)s' must be one of: %(choices)s."),
+    "level_unknown": _l("Unknown PAdES level '%(level)s' (use one of %(levels)s)."),
+    "citizen_unknown": _l("No citizen is registered with this CNIC."),
+    "certificate_not_found": _l("No certificate has this serial."),
+    "revocation_reason": _l("Give a reason for the revocation (%(low)s to %(high)s characters)."),
+    "already_revoked": _l("This certificate is already revoked."),
+    "batch_too_large": _l("A batch file has at most %(mib)s MiB."),
+    "batch_not_utf8": _l("The batch file must be UTF-8 text (CSV)."),
+    "batch_header": _l("The CSV needs a header row with at least 'citizen' and 'type' columns."),
+    "batch_too_many_rows": _l("A batch has at most %(n)s rows."),
+    "batch_unreadable": _l("The CSV cannot be read: %(error)s."),
+    "batch_too_many_columns": _l("This row has more columns than the header."),
 }
 
 
@@ -177,6 +198,11 @@ def error_text(code: str, params: Mapping[str, Any]) -> str | None:
         return str(template) % dict(params) if params else str(template)
     except (KeyError, ValueError, TypeError):
         return str(template)
+
+
+def refusal_text(exc: AmanatError) -> str:
+    """What a refusal says to its reader: its code's words, else its own line."""
+    return (error_text(exc.code, exc.params) if exc.code else None) or str(exc)
 
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").

@@ -47,8 +47,9 @@ def test_revoking_twice_or_unknown_serial_is_a_clear_error(env) -> None:
     row = env.issue("degree")
     with env.sessions() as s:
         revoke_certificate(s, serial=row.serial, reason="x", now=env.now)
-        with pytest.raises(InvalidRequest, match="already revoked"):
+        with pytest.raises(InvalidRequest) as refused:
             revoke_certificate(s, serial=row.serial, reason="x", now=env.now)
+        assert refused.value.code == "already_revoked"
         with pytest.raises(CertificateNotFound):
             revoke_certificate(s, serial="0000-0000-0000", reason="x", now=env.now)
         with pytest.raises(InvalidRequest, match="reason"):
