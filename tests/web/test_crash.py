@@ -182,3 +182,63 @@ def test_kill_9_while_the_blob_is_written_is_swept_and_verifies(tmp_path: Path) 
     assert not list(tmp.glob("*.part"))
     verified = runner.invoke(main, ["audit", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
+
+
+def _issued_count(db: Path) -> int:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT count(*) FROM signing_certificates").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill_9_during_a_batch_then_a_rerun_issues_every_row_exactly_once(
+    tmp_path: Path,
+) -> None:
+    """The batch command (all its worker processes) dies mid-way; the same command again issues
+    the rest, no row twice, no blob left without its row, and the ledger verifies."""
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
+    env.pop("AMANAT_DATABASE_URL", None)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    rows = 30
+    csv_path = tmp_path / "batch.csv"
+    csv_path.write_text(
+        "citizen,type,name,degree,year\n"
+        + "".join(f"35202-1234567-1,degree,Ayesha Khan,BSc {n},2024\n" for n in range(rows)),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-c", "from web.cli import main; main()", "issue-batch",
+               "--department", "DEMO", "--workers", "2", str(csv_path)]  # fmt: skip
+    batch = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    db = tmp_path / "inst" / "amanat.db"
+    try:
+        deadline = time.monotonic() + 120
+        while _issued_count(db) < 5 and time.monotonic() < deadline and batch.poll() is None:
+            time.sleep(0.05)
+        assert batch.poll() is None, "the batch finished before it could be killed"
+        os.killpg(batch.pid, signal.SIGKILL)  # the command and its workers, mid-row
+    finally:
+        if batch.poll() is None:
+            os.killpg(batch.pid, signal.SIGKILL)
+        batch.wait(10)
+    killed_at = _issued_count(db)
+    assert 5 <= killed_at < rows
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"{rows} issued, 0 failed." in again.stdout
+    assert _issued_count(db) == rows  # every row once: batch keys are unique
+    swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
+    assert swept.exit_code == 0, swept.output
+    blobs = [p for p in (tmp_path / "inst" / "blobs").glob("??/??/*")]
+    assert len(blobs) == rows  # one encrypted PDF per certificate, none orphaned
+    verified = runner.invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
