@@ -242,3 +242,60 @@ def test_kill_9_during_a_batch_then_a_rerun_issues_every_row_exactly_once(
     assert len(blobs) == rows  # one encrypted PDF per certificate, none orphaned
     verified = runner.invoke(main, ["audit", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
+
+
+_APPENDER = r"""
+import datetime as dt, os, signal, sys
+from amanat.settings import load_settings
+from amanat.db import create_engine, session_factory
+from audit import EventTag, record_event
+from audit import service
+from audit.keyring import bind_keystore
+from keys.stores import open_keystore
+
+settings = load_settings()
+engine = create_engine(settings.database_url)
+sessions = bind_keystore(session_factory(engine), open_keystore(settings))
+kill_at = int(sys.argv[1])
+real = service._append_one
+calls = [0]
+
+def dying(session, fields, mac_key):
+    seq = real(session, fields, mac_key)
+    calls[0] += 1
+    if calls[0] == kill_at:  # chained, inside the locked transaction, not committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    return seq
+
+service._append_one = dying
+for n in range(kill_at + 5):
+    with sessions() as s:
+        record_event(s, tag=EventTag.ACCOUNT_SESSION_ENDED, actor="test", subject_id=None,
+                     now=dt.datetime.now(dt.UTC), details={"n": n})
+        s.commit()
+sys.exit("the appender was not killed")
+"""
+
+
+def test_kill_9_inside_a_ledger_append_leaves_it_whole_and_unlocked(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The process dies holding the ledger's lock (PostgreSQL's advisory lock, SQLite's write
+    lock) with an event chained but not committed: the lock is free again, the event is gone
+    whole, and after a head is signed the ledger verifies and grows."""
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path),
+           "AMANAT_DATABASE_URL": db_url}  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    child = subprocess.run(
+        [sys.executable, "-c", _APPENDER, "4"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    published = runner.invoke(main, ["audit", "publish"], env=env)
+    assert published.exit_code == 0, published.output
+    verified = runner.invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
+    # The lock is free: another process appends (an org is an audited action) and it verifies.
+    assert runner.invoke(main, ["org", "create", "BANK2", "--name", "Bank"], env=env).exit_code == 0
+    again = runner.invoke(main, ["audit", "verify"], env=env)
+    assert again.exit_code == 0, again.output
