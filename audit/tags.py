@@ -41,3 +41,4 @@ class EventTag(StrEnum):
     CONSENT_ACCESS_REFUSED = "consent:access-refused"
     SHARE_LISTED = "consent:shared-list-viewed"
     ACTIVITY_EXPORTED = "activity:exported"
+    VAULT_EXPORTED = "vault:exported"

@@ -278,12 +278,13 @@ def open_document(
 ) -> OpenedDocument:
     """Decrypt a document version into a temporary file, verify it, record the access.
 
-    ``purpose`` is ``"view"``, ``"download"`` or ``"share"`` (a fetch under a consent: the
-    caller, :mod:`vault.shares`, records it as such). The plaintext is released only after the
+    ``purpose`` is ``"view"``, ``"download"``, ``"share"`` (a fetch under a consent: the
+    caller, :mod:`vault.shares`, records it as such) or ``"export"`` (part of the citizen's
+    export of everything, which ``signing.export`` records once). The plaintext is released only after the
     whole blob authenticated and its size and SHA-256 match what was stored.
     """
-    if purpose not in ("view", "download", "share"):
-        raise ValueError("purpose must be 'view', 'download' or 'share'")
+    if purpose not in ("view", "download", "share", "export"):
+        raise ValueError("purpose must be 'view', 'download', 'share' or 'export'")
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     wanted = version or document.current_version
     row = next((v for v in document.versions if v.version == wanted), None)
@@ -320,7 +321,8 @@ def open_document(
         out.close()
         raise
     out.seek(0)
-    if purpose == "share":
+    if purpose in ("share", "export"):
+        # Recorded by the caller: a fetch under its consent, or the whole export as one event.
         return OpenedDocument(document=document, version=row, file=out)
     tag = (
         EventTag.VAULT_DOCUMENT_VIEWED if purpose == "view" else EventTag.VAULT_DOCUMENT_DOWNLOADED

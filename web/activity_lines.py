@@ -140,6 +140,10 @@ def describe(event: AuditEvent) -> str:
             EventTag.ACTIVITY_EXPORTED: _(
                 "You exported your activity (%(format)s).", format=d.get("format", "")
             ),
+            EventTag.VAULT_EXPORTED: _(
+                "You downloaded everything in your vault (%(n)s documents).",
+                n=d.get("documents", 0),
+            ),
         }
     )
     if event.actor.startswith("organisation:") and event.tag == EventTag.CERTIFICATE_VERIFIED:

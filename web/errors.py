@@ -19,6 +19,7 @@ from audit.keyring import LedgerKeyError
 from audit.ledger import LedgerError
 from identity import errors as identity_errors
 from keys import KeyStoreError
+from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
 from signing.recording import VerificationNotRecorded
 from vault import errors as vault_errors
@@ -46,6 +47,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (identity_errors.PasskeyRejected, 400, "passkey_rejected"),
     (identity_errors.RateLimited, 429, "rate_limited"),
     (identity_errors.NotAllowed, 409, "not_allowed"),
+    (AgeRecipientInvalid, 400, "invalid_recipient"),
     (KeyStoreError, 503, "keystore_unavailable"),
     (signing_errors.CertificateNotFound, 404, "not_found"),
     (signing_errors.InvalidRequest, 400, "invalid_request"),

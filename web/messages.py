@@ -166,6 +166,11 @@ ERRORS: dict[str, Any] = {
     "org_exists": _l("An organisation with this code already exists."),
     "api_key_scopes": _l("Scopes are one or more of: %(scopes)s."),
     "api_key_label": _l("Give the key a label of %(low)s to %(high)s characters."),
+    # The export of everything (keys/age.py)
+    "age_recipient_invalid": _l(
+        "This is not an age public key. It starts with age1, as age-keygen prints it."
+    ),
+    "age_passphrase_short": _l("Choose a passphrase of at least %(n)s characters."),
     # Issuance and revocation (signing/)
     "type_unknown": _l("Unknown certificate type '%(type)s' (known: %(known)s)."),
     "field_control_characters": _l("Field values may not contain control characters."),

@@ -1,6 +1,9 @@
-"""The security page: passkeys, sessions, recovery codes, password."""
+"""The security page: passkeys, sessions, recovery codes, password, and the export of everything."""
 
 from __future__ import annotations
+
+import tempfile
+from typing import BinaryIO, cast
 
 from flask import (
     Blueprint,
@@ -10,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -20,6 +24,8 @@ from identity.ceremonies import consume_ceremony
 from identity.errors import InvalidInput, PasskeyRejected
 from identity.models import Account
 from identity.sessions import end_session, list_sessions
+from keys import age
+from signing.export import write_export
 from web.context import current_account, db, login_required, now, runtime, side_transaction
 
 bp = Blueprint("account", __name__, url_prefix="/security")
@@ -43,6 +49,7 @@ def security() -> str:
         current_session_id=g.auth.id,
         recovery_left=recovery.remaining_codes(db(), account=me),
         has_password=me.password_hash is not None,
+        min_passphrase=age.MIN_PASSPHRASE,
     )
 
 
@@ -133,3 +140,44 @@ def set_password() -> Response:
         )
         flash(_("Your password was saved."))
     return redirect(url_for("account.security"))
+
+
+def _export_recipient() -> age.Recipient:
+    """Who the export is locked for: a pasted age key, else the passphrase (typed twice)."""
+    key = request.form.get("age_key", "").strip()
+    if key:
+        return age.x25519_recipient(key)
+    passphrase = request.form.get("passphrase", "")
+    if passphrase != request.form.get("confirm", ""):
+        raise InvalidInput(_("The two passphrases are not the same."))
+    return age.passphrase_recipient(passphrase)
+
+
+@bp.post("/export")
+@login_required()
+def export_everything() -> Response:
+    """Everything in the vault as one age-encrypted archive (the export is in the ledger)."""
+    recipient = _export_recipient()
+    rt = runtime()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after sending
+    try:
+        write_export(
+            db(),
+            vault=rt.vault,
+            keystore=rt.keystore,
+            owner_id=_me().id,
+            recipient=recipient,
+            out=cast(BinaryIO, out),
+            base_url=rt.settings.public_base_url,
+            now=now(),
+        )
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return send_file(
+        out,
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=f"amanat-export-{now():%Y%m%d}.tar.age",
+    )
