@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-_SCRIPT = r"""
+SCRIPT = r"""
 local body_file = os.getenv("BENCH_BODY")
 if body_file and body_file ~= "" then
   local f = assert(io.open(body_file, "rb"))
@@ -92,14 +92,15 @@ def wrk(
     connections: int = 8,
     seconds: float = 8.0,
     threads: int = 2,
+    script: str = SCRIPT,
 ) -> dict:
     """Drive ``url`` with wrk; every answer must be 200 (and contain ``expect``).
 
     Returns requests per second, p50/p99 in ms and the count of wrong answers.
     """
     with tempfile.TemporaryDirectory(prefix="amanat-wrk-") as tmp:
-        script = Path(tmp) / "bench.lua"
-        script.write_text(_SCRIPT)
+        lua = Path(tmp) / "bench.lua"
+        lua.write_text(script)
         env = {**os.environ, "BENCH_EXPECT": expect, "BENCH_BODY": ""}
         if body is not None:
             (Path(tmp) / "body").write_bytes(body)
@@ -111,7 +112,7 @@ def wrk(
                 f"-c{connections}",
                 f"-d{seconds:.0f}s",
                 "-s",
-                str(script),
+                str(lua),
                 url,
             ],
             env=env,
