@@ -280,8 +280,8 @@ def open_document(
 
     ``purpose`` is ``"view"``, ``"download"``, ``"share"`` (a fetch under a consent: the
     caller, :mod:`vault.shares`, records it as such) or ``"export"`` (part of the citizen's
-    export of everything, which ``signing.export`` records once). The plaintext is released only after the
-    whole blob authenticated and its size and SHA-256 match what was stored.
+    export of everything, which ``signing.export`` records once). The plaintext is released only
+    after the whole blob authenticated and its size and SHA-256 match what was stored.
     """
     if purpose not in ("view", "download", "share", "export"):
         raise ValueError("purpose must be 'view', 'download', 'share' or 'export'")
