@@ -188,6 +188,52 @@ def create_root(
 Purpose = Literal["ocsp", "tsa", "department"]
 
 
+def _with_purpose(builder: x509.CertificateBuilder, purpose: Purpose) -> x509.CertificateBuilder:
+    """Key usage for every end entity, nonRepudiation for departments, and the EKUs of the OCSP
+    responder (with id-pkix-ocsp-nocheck) and the TSA (critical)."""
+    usage = dict(
+        digital_signature=True,
+        content_commitment=purpose == "department",  # nonRepudiation
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
+    if purpose == "ocsp":
+        return builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
+        ).add_extension(x509.OCSPNoCheck(), critical=False)
+    if purpose == "tsa":
+        return builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+        )
+    return builder
+
+
+def _with_revocation_pointers(
+    builder: x509.CertificateBuilder, *, crl_url: str | None, ocsp_url: str | None
+) -> x509.CertificateBuilder:
+    """Where relying parties find revocation: the CRL distribution point and the OCSP URL."""
+    if crl_url:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if ocsp_url:
+        access = x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+    return builder
+
+
 def issue_certificate(
     *,
     issuer_key: PrivateKey,
@@ -222,54 +268,8 @@ def issue_certificate(
             critical=False,
         )
     )
-    usage = dict(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    if purpose == "department":
-        usage["content_commitment"] = True  # nonRepudiation
-    builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
-    if purpose == "ocsp":
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
-        ).add_extension(x509.OCSPNoCheck(), critical=False)
-    elif purpose == "tsa":
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
-        )
-    if crl_url:
-        builder = builder.add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(crl_url)],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
-        )
-    if ocsp_url:
-        builder = builder.add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        x509.oid.AuthorityInformationAccessOID.OCSP,
-                        x509.UniformResourceIdentifier(ocsp_url),
-                    )
-                ]
-            ),
-            critical=False,
-        )
+    builder = _with_purpose(builder, purpose)
+    builder = _with_revocation_pointers(builder, crl_url=crl_url, ocsp_url=ocsp_url)
     return builder.sign(issuer_key, _hash_for(issuer_key))
 
 

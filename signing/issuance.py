@@ -259,6 +259,27 @@ def sign_certificate(ctx: IssuanceContext, prepared: Prepared) -> Signed:
     return Signed(prepared=p, pdf=signed)
 
 
+def _register_row(signed: Signed, document_id: uuid.UUID) -> IssuedCertificate:
+    """The register's row for a signed certificate stored as ``document_id``."""
+    p = signed.prepared
+    return IssuedCertificate(
+        serial=p.serial,
+        department_code=p.department_code,
+        type_code=p.request.ctype.code,
+        holder_id=p.holder_id,
+        holder_name=p.holder_name,
+        fields=dict(p.request.fields),
+        level=p.request.level,
+        pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
+        document_id=document_id,
+        department_cert_id=p.cert_id,
+        batch_key=p.request.batch_key,
+        issued_at=p.issued_at,
+        expires_at=p.expires_at,
+        status="valid",
+    )
+
+
 def record_issue(
     session: Session,
     *,
@@ -267,7 +288,8 @@ def record_issue(
     now: dt.datetime,
     actor: str | None = None,
 ) -> IssuedCertificate:
-    """Store the signed PDF in the holder's vault, register it, write the ledger events."""
+    """Store the signed PDF in the holder's vault, register it, write the ledger events (one for
+    the holder, one for the department)."""
     p, ctype = signed.prepared, signed.prepared.request.ctype
     who = actor or f"department:{p.department_code}"
     document = store_document(
@@ -286,22 +308,7 @@ def record_issue(
             kind=DocumentKind.CERTIFICATE,
         ),
     )
-    row = IssuedCertificate(
-        serial=p.serial,
-        department_code=p.department_code,
-        type_code=ctype.code,
-        holder_id=p.holder_id,
-        holder_name=p.holder_name,
-        fields=dict(p.request.fields),
-        level=p.request.level,
-        pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
-        document_id=document.id,
-        department_cert_id=p.cert_id,
-        batch_key=p.request.batch_key,
-        issued_at=p.issued_at,
-        expires_at=p.expires_at,
-        status="valid",
-    )
+    row = _register_row(signed, document.id)
     session.add(row)
     session.flush()
     details = {
@@ -310,26 +317,20 @@ def record_issue(
         "title": ctype.title_en,
         "department": p.department_name,
     }
-    record_event(
-        session,
-        tag=EventTag.CERTIFICATE_ISSUED,
-        actor=who,
-        subject_id=p.holder_id,
-        now=now,
-        object_type="certificate",
-        object_id=p.serial,
-        details=details,
-    )
-    record_event(
-        session,
-        tag=EventTag.CERTIFICATE_ISSUED,
-        actor=who,
-        subject_id=None,
-        now=now,
-        object_type="department",
-        object_id=p.department_code,
-        details=details,
-    )
+    for subject, object_type, object_id in (
+        (p.holder_id, "certificate", p.serial),
+        (None, "department", p.department_code),
+    ):
+        record_event(
+            session,
+            tag=EventTag.CERTIFICATE_ISSUED,
+            actor=who,
+            subject_id=subject,
+            now=now,
+            object_type=object_type,
+            object_id=object_id,
+            details=details,
+        )
     return row
 
 

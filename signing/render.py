@@ -57,28 +57,14 @@ def _ur(pdf: FPDF, size: float) -> None:
     pdf.set_font("Nastaliq", "", size)
 
 
-def render_certificate(
-    *,
-    ctype: CertificateType,
-    department_name: str,
-    department_name_ur: str | None,
-    fields: Mapping[str, Any],
-    serial: str,
-    issued_at: dt.datetime,
-    qr_png: bytes,
-    verify_url: str,
-) -> bytes:
-    """The unsigned certificate PDF."""
-    pdf = _pdf()
-    pdf.set_title(f"{ctype.title_en} {serial}")
-    pdf.set_author(department_name)
-    pdf.add_page()
+def _heading(
+    pdf: FPDF, ctype: CertificateType, department_name: str, department_name_ur: str | None
+) -> None:
+    """The border, the department (English left, Urdu right) and the title in both languages."""
     width = pdf.w - pdf.l_margin - pdf.r_margin
-
     pdf.set_draw_color(*_GREEN)
     pdf.set_line_width(0.8)
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
-
     pdf.set_text_color(*_GREEN)
     _en(pdf, 15, bold=True, text=department_name)
     pdf.set_xy(pdf.l_margin, 22)
@@ -87,7 +73,6 @@ def render_certificate(
         _ur(pdf, 13)
         pdf.set_xy(pdf.l_margin, 20)
         pdf.cell(width, 12, department_name_ur, align="R")
-
     pdf.set_text_color(20, 20, 20)
     _en(pdf, 24, bold=True, text=ctype.title_en)
     pdf.set_xy(pdf.l_margin, 44)
@@ -96,6 +81,10 @@ def render_certificate(
     pdf.set_xy(pdf.l_margin, 58)
     pdf.cell(width, 16, ctype.title_ur, align="C")
 
+
+def _fields(pdf: FPDF, ctype: CertificateType, fields: Mapping[str, Any]) -> None:
+    """One row per field: English label, value (and its Urdu form below), Urdu label."""
+    width = pdf.w - pdf.l_margin - pdf.r_margin
     y = 88.0
     for spec in ctype.fields:
         value = fields.get(spec.name)
@@ -121,6 +110,11 @@ def render_certificate(
             y += 9
         y += 3
 
+
+def _footer(
+    pdf: FPDF, *, serial: str, issued_at: dt.datetime, qr_png: bytes, verify_url: str
+) -> None:
+    """Serial, date, how to verify, and the signed QR code."""
     verify_text = (
         "To verify this certificate, scan the QR code with a phone camera, or open "
         f"{verify_url} and enter the serial. The PDF carries the department's digital signature."
@@ -134,6 +128,27 @@ def render_certificate(
     pdf.set_xy(pdf.l_margin, 240)
     pdf.multi_cell(105, 5, verify_text)
     pdf.image(io.BytesIO(qr_png), x=pdf.w - pdf.r_margin - 60, y=205, w=60, h=60)
+
+
+def render_certificate(
+    *,
+    ctype: CertificateType,
+    department_name: str,
+    department_name_ur: str | None,
+    fields: Mapping[str, Any],
+    serial: str,
+    issued_at: dt.datetime,
+    qr_png: bytes,
+    verify_url: str,
+) -> bytes:
+    """The unsigned certificate PDF."""
+    pdf = _pdf()
+    pdf.set_title(f"{ctype.title_en} {serial}")
+    pdf.set_author(department_name)
+    pdf.add_page()
+    _heading(pdf, ctype, department_name, department_name_ur)
+    _fields(pdf, ctype, fields)
+    _footer(pdf, serial=serial, issued_at=issued_at, qr_png=qr_png, verify_url=verify_url)
     return bytes(pdf.output())
 
 

@@ -222,3 +222,25 @@ def test_every_package_error_derives_from_one_root(dotted: str) -> None:
 
     module, _, name = dotted.rpartition(".")
     assert issubclass(getattr(importlib.import_module(module), name), AmanatError)
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def _long_functions() -> list[str]:
+    found = []
+    for package in PACKAGES:
+        for path in _files(package):
+            if "migrations" in path.parts:
+                continue  # alembic revisions are written once and never called twice
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    assert node.end_lineno is not None
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} {lines}")
+    return found
+
+
+def test_no_function_is_longer_than_sixty_lines() -> None:
+    assert _long_functions() == []

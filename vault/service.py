@@ -265,31 +265,11 @@ class OpenedDocument:
     file: IO[bytes]
 
 
-def open_document(
-    session: Session,
-    *,
-    ctx: VaultContext,
-    owner_id: int,
-    document_id: uuid.UUID,
-    purpose: str,
-    now: dt.datetime,
-    version: int | None = None,
-    actor: str | None = None,
-) -> OpenedDocument:
-    """Decrypt a document version into a temporary file, verify it, record the access.
-
-    ``purpose`` is ``"view"``, ``"download"``, ``"share"`` (a fetch under a consent: the
-    caller, :mod:`vault.shares`, records it as such) or ``"export"`` (part of the citizen's
-    export of everything, which ``signing.export`` records once). The plaintext is released only
-    after the whole blob authenticated and its size and SHA-256 match what was stored.
-    """
-    if purpose not in ("view", "download", "share", "export"):
-        raise ValueError("purpose must be 'view', 'download', 'share' or 'export'")
-    document = get_document(session, owner_id=owner_id, document_id=document_id)
-    wanted = version or document.current_version
-    row = next((v for v in document.versions if v.version == wanted), None)
-    if row is None:
-        raise DocumentNotFound()
+def _decrypted(
+    session: Session, *, ctx: VaultContext, document: Document, row: DocumentVersion
+) -> IO[bytes]:
+    """The version's plaintext in a temporary file, released only once the whole blob
+    authenticated and its size and SHA-256 match the row (else DocumentUnreadable)."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     try:
         owner_row = session.get(OwnerKey, row.owner_key_id)
@@ -321,6 +301,35 @@ def open_document(
         out.close()
         raise
     out.seek(0)
+    return out
+
+
+def open_document(
+    session: Session,
+    *,
+    ctx: VaultContext,
+    owner_id: int,
+    document_id: uuid.UUID,
+    purpose: str,
+    now: dt.datetime,
+    version: int | None = None,
+    actor: str | None = None,
+) -> OpenedDocument:
+    """Decrypt a document version into a temporary file, verify it, record the access.
+
+    ``purpose`` is ``"view"``, ``"download"``, ``"share"`` (a fetch under a consent: the
+    caller, :mod:`vault.shares`, records it as such) or ``"export"`` (part of the citizen's
+    export of everything, which ``signing.export`` records once). The plaintext is released only
+    after the whole blob authenticated and its size and SHA-256 match what was stored.
+    """
+    if purpose not in ("view", "download", "share", "export"):
+        raise ValueError("purpose must be 'view', 'download', 'share' or 'export'")
+    document = get_document(session, owner_id=owner_id, document_id=document_id)
+    wanted = version or document.current_version
+    row = next((v for v in document.versions if v.version == wanted), None)
+    if row is None:
+        raise DocumentNotFound()
+    out = _decrypted(session, ctx=ctx, document=document, row=row)
     if purpose in ("share", "export"):
         # Recorded by the caller: a fetch under its consent, or the whole export as one event.
         return OpenedDocument(document=document, version=row, file=out)

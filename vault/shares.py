@@ -493,6 +493,42 @@ def grants_for_organisation(
 # -- consent receipts -----------------------------------------------------------------------------
 
 
+def _receipt_service(grant: Grant) -> dict[str, Any]:
+    """The receipt's one service: sharing these documents for this purpose (Kantara CR v1.1)."""
+    limit = f", at most {grant.max_fetches} downloads" if grant.max_fetches else ""
+    return {
+        "service": "Sharing of documents from the citizen's Amanat vault",
+        "purposes": [
+            {
+                "purpose": grant.purpose,
+                "purposeCategory": ["Core Function"],
+                "consentType": "EXPLICIT",
+                "piiCategory": [d["title"] for d in grant.terms["documents"]],
+                "primaryPurpose": True,
+                "termination": f"until {grant.expires_at.isoformat()} or withdrawal{limit}",
+                "thirdPartyDisclosure": True,
+                "thirdPartyName": recipient_name(grant),
+            }
+        ],
+    }
+
+
+def _consent_record(grant: Grant, now: dt.datetime) -> dict[str, Any]:
+    """The ISO/IEC TS 27560 consent record fields, with the evidence the passkey signed."""
+    return {
+        "recordId": str(grant.id),
+        "state": grant_state(grant, now).value,
+        "expiry": grant.expires_at.isoformat(),
+        "withdrawn": grant.withdrawn_at.isoformat() if grant.withdrawn_at else None,
+        "evidence": {
+            "terms": grant.terms,
+            "challenge_sha256": grant.challenge.hex(),
+            "webauthn_assertion": grant.evidence,
+        },
+        "issued_at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
 def consent_receipt(
     session: Session,
     *,
@@ -505,11 +541,9 @@ def consent_receipt(
 
     Signed by the ledger key; anyone can check it with the key the service publishes.
     """
-    terms = grant.terms
     org: Organisation | None = (
         session.get(Organisation, grant.organisation_code) if grant.organisation_code else None
     )
-    limit = f", at most {grant.max_fetches} downloads" if grant.max_fetches else ""
     receipt: dict[str, Any] = {
         # Kantara Initiative Consent Receipt Specification v1.1
         "version": "KI-CR-v1.1.0",
@@ -529,36 +563,10 @@ def consent_receipt(
             }
         ],
         "policyUrl": base_url.rstrip("/") + "/privacy",
-        "services": [
-            {
-                "service": "Sharing of documents from the citizen's Amanat vault",
-                "purposes": [
-                    {
-                        "purpose": grant.purpose,
-                        "purposeCategory": ["Core Function"],
-                        "consentType": "EXPLICIT",
-                        "piiCategory": [d["title"] for d in terms["documents"]],
-                        "primaryPurpose": True,
-                        "termination": f"until {grant.expires_at.isoformat()} or withdrawal{limit}",
-                        "thirdPartyDisclosure": True,
-                        "thirdPartyName": recipient_name(grant),
-                    }
-                ],
-            }
-        ],
+        "services": [_receipt_service(grant)],
         "sensitive": True,
         "spiCat": ["official identity and civil-status documents"],
-        # ISO/IEC TS 27560 consent record fields
-        "recordId": str(grant.id),
-        "state": grant_state(grant, now).value,
-        "expiry": grant.expires_at.isoformat(),
-        "withdrawn": grant.withdrawn_at.isoformat() if grant.withdrawn_at else None,
-        "evidence": {
-            "terms": terms,
-            "challenge_sha256": grant.challenge.hex(),
-            "webauthn_assertion": grant.evidence,
-        },
-        "issued_at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        **_consent_record(grant, now),
     }
     token = sign_statement(session, keystore=ctx.keystore, payload=receipt, now=now)
     return receipt, token

@@ -103,67 +103,51 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         message = cose.decode(payload)
     except cose.CoseError:
         return _fail("qr_damaged", now)
-    claims = message.claims
     candidates = [e for e in trust_list if e.kid == message.kid]
     if not candidates:
         return _fail("qr_untrusted_signer", now, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
     signer = next((e for e in candidates if message.verifies_with(e.public_key)), None)
     if signer is None:
-        return _fail(
-            "qr_bad_signature",
-            now,
-            SubIndication.SIG_CRYPTO_FAILURE,
-        )
+        return _fail("qr_bad_signature", now, SubIndication.SIG_CRYPTO_FAILURE)
     try:
-        parsed = _claims(claims)
+        parsed = _claims(message.claims)
     except (ValueError, TypeError, KeyError, OverflowError, OSError):
         return _fail("qr_malformed_content", now)
+    return _judge_claims(parsed, signer, url_serial, now)
+
+
+def _verdict(
+    code: str, now: dt.datetime, indication: Indication, sub: SubIndication, **params: Any
+) -> Verdict:
+    return Verdict(indication, sub, (Reason.of(code, **params),), (), now.isoformat())
+
+
+def _judge_claims(
+    parsed: QrClaims, signer: TrustEntry, url_serial: str | None, now: dt.datetime
+) -> QrResult:
+    """The offline verdict on signed claims: who signed, which serial, expiry, revoked key."""
     if parsed.department != signer.department:
-        return _fail(
-            "qr_wrong_department",
-            now,
-            SubIndication.SIG_CONSTRAINTS_FAILURE,
-        )
+        return _fail("qr_wrong_department", now, SubIndication.SIG_CONSTRAINTS_FAILURE)
     if url_serial is not None and url_serial != parsed.serial:
-        return _fail(
-            "qr_serial_mismatch",
-            now,
-            SubIndication.SIG_CONSTRAINTS_FAILURE,
-        )
+        return _fail("qr_serial_mismatch", now, SubIndication.SIG_CONSTRAINTS_FAILURE)
     if parsed.expires_at is not None and parsed.expires_at < now:
-        return QrResult(
-            Verdict(
-                Indication.TOTAL_FAILED,
-                SubIndication.EXPIRED,
-                (Reason.of("qr_expired", date=parsed.expires_at.date().isoformat()),),
-                (),
-                now.isoformat(),
-            ),
-            parsed,
+        expired = _verdict(
+            "qr_expired",
+            now,
+            Indication.TOTAL_FAILED,
+            SubIndication.EXPIRED,
+            date=parsed.expires_at.date().isoformat(),
         )
+        return QrResult(expired, parsed)
     if signer.revoked:
         # Offline there is no proof of when the code was made (its own date is signed by the very
         # key that was revoked): only the register can say whether it came before the revocation.
-        return QrResult(
-            Verdict(
-                Indication.INDETERMINATE,
-                SubIndication.REVOKED_NO_POE,
-                (Reason.of("qr_key_revoked_offline"),),
-                (),
-                now.isoformat(),
-            ),
-            parsed,
+        revoked = _verdict(
+            "qr_key_revoked_offline", now, Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE
         )
-    return QrResult(
-        Verdict(
-            Indication.INDETERMINATE,
-            SubIndication.TRY_LATER,
-            (Reason.of("qr_genuine_offline"),),
-            (),
-            now.isoformat(),
-        ),
-        parsed,
-    )
+        return QrResult(revoked, parsed)
+    genuine = _verdict("qr_genuine_offline", now, Indication.INDETERMINATE, SubIndication.TRY_LATER)
+    return QrResult(genuine, parsed)
 
 
 def _claims(claims: dict[Any, Any]) -> QrClaims:

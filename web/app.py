@@ -70,39 +70,25 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    runtime_: Runtime | None = None,
-    test_config: dict[str, Any] | None = None,
-) -> Flask:
-    """Build the web app. Tests pass a ready runtime (engine, key store, clock)."""
-    if runtime_ is None:
-        runtime_ = build_runtime(settings or load_settings())
-    cfg = runtime_.settings
-    app = Flask(__name__)
-    app.json = BoundedJSONProvider(app)
-    app.extensions["amanat"] = runtime_
-    app.config.update(
-        SECRET_KEY=_secret_key(cfg.secret_key_file),
+def _config(cfg: Settings) -> dict[str, Any]:
+    """Flask's settings from Amanat's."""
+    return {
+        "SECRET_KEY": _secret_key(cfg.secret_key_file),
         # Room for the multipart envelope around a file of the maximum size.
-        MAX_CONTENT_LENGTH=cfg.max_upload_bytes + 64 * 1024,
+        "MAX_CONTENT_LENGTH": cfg.max_upload_bytes + 64 * 1024,
         # Text fields stay small; must exceed the multipart parser's 64 KiB read buffer.
-        MAX_FORM_MEMORY_SIZE=512 * 1024,
-        SESSION_COOKIE_NAME="amanat_csrf",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=cfg.https,
-        BABEL_DEFAULT_LOCALE="en",
-        BABEL_DEFAULT_TIMEZONE=cfg.time_zone,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-    )
-    if test_config:
-        app.config.update(test_config)
-    configure_logging(cfg.log_level)
-    Babel(app, locale_selector=_select_locale)
-    register_error_handlers(app)
+        "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+        "SESSION_COOKIE_NAME": "amanat_csrf",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": cfg.https,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": cfg.time_zone,
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+    }
 
+
+def _register_views(app: Flask) -> None:
     from web.views import (
         account,
         activity,
@@ -118,7 +104,47 @@ def create_app(
 
     for module in (home, auth, vault, account, activity, pki, department, verify, shares, ledger):
         app.register_blueprint(module.bp)
+    app.add_url_rule("/healthz", "healthz", _healthz)
 
+
+def _healthz() -> Response:
+    """The database answers and the key store opens (200), or which of them does not (503)."""
+    rt = runtime()
+    status = {"database": "ok", "keystore": "ok"}
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        status["database"] = "unavailable"
+    try:
+        rt.keystore.check()
+    except Exception:
+        status["keystore"] = "unavailable"
+    response = jsonify(status)
+    response.status_code = 200 if set(status.values()) == {"ok"} else 503
+    return response
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime_: Runtime | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the web app. Tests pass a ready runtime (engine, key store, clock)."""
+    if runtime_ is None:
+        runtime_ = build_runtime(settings or load_settings())
+    cfg = runtime_.settings
+    app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
+    app.extensions["amanat"] = runtime_
+    app.config.update(_config(cfg))
+    if test_config:
+        app.config.update(test_config)
+    configure_logging(cfg.log_level)
+    Babel(app, locale_selector=_select_locale)
+    register_error_handlers(app)
+    _register_views(app)
     app.jinja_env.filters.update(when=_when, day=_day)
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
@@ -133,24 +159,6 @@ def create_app(
     app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(_teardown)
-
-    @app.get("/healthz")
-    def healthz() -> Response:
-        rt = runtime()
-        status = {"database": "ok", "keystore": "ok"}
-        try:
-            with rt.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            status["database"] = "unavailable"
-        try:
-            rt.keystore.check()
-        except Exception:
-            status["keystore"] = "unavailable"
-        response = jsonify(status)
-        response.status_code = 200 if set(status.values()) == {"ok"} else 503
-        return response
-
     return app
 
 

@@ -66,7 +66,6 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The document, with this deployment's URL as server."""
-    verdict = {"application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -76,106 +75,126 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": f"{base_url.rstrip('/')}/api/v1"}],
         "paths": {
-            "/verify": {
-                "post": {
-                    "summary": "Verify a certificate PDF (ETSI verdict, DESIGN 4.3)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            },
-                        },
-                    },
-                    "responses": {
-                        "200": {"description": "The verdict", "content": verdict},
-                        **_errors(400, 413, 429),
-                    },
-                }
-            },
-            "/verify-qr": {
-                "post": {
-                    "summary": "Verify a scanned certificate QR code (the URL or its AM1. payload)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["payload"],
-                                    "properties": {
-                                        "payload": {
-                                            "type": "string",
-                                            "minLength": 1,
-                                            "maxLength": 4096,
-                                            "pattern": "\\S",
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {"description": "The verdict", "content": verdict},
-                        **_errors(400, 429),
-                    },
-                }
-            },
-            "/certificates/{serial}": {
-                "get": {
-                    "summary": "Public status of a certificate",
-                    "parameters": [
-                        {
-                            "name": "serial",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "Status and register facts",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **_errors(404),
-                    },
-                }
-            },
-            "/trust-list": {
-                "get": {
-                    "summary": "Department certificates (with QR key ids) and the root that issued them",
-                    "responses": {
-                        "200": {
-                            "description": "Trust list",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
+            **_verification_paths(),
+            **_register_paths(),
             **_sharing_paths(),
             **_ledger_paths(),
         },
-        "components": {
-            "schemas": {
-                "Verdict": _VERDICT,
-                "Signature": _SIGNATURE,
-                "Error": _ERROR,
-                "Grant": _GRANT,
-                "TreeHead": _TREE_HEAD,
-            },
-            "securitySchemes": {
-                "apiKey": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "An organisation's API key (amanat_<id>_<secret>). Optional on "
-                    "/verify and /verify-qr (scope 'verify': the citizen sees who checked).",
-                }
-            },
+        "components": _components(),
+    }
+
+
+def _verification_paths() -> dict[str, Any]:
+    """The public verification endpoints (no account needed)."""
+    verdict = {"application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}}}
+    return {
+        "/verify": {
+            "post": {
+                "summary": "Verify a certificate PDF (ETSI verdict, DESIGN 4.3)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {"description": "The verdict", "content": verdict},
+                    **_errors(400, 413, 429),
+                },
+            }
+        },
+        "/verify-qr": {
+            "post": {
+                "summary": "Verify a scanned certificate QR code (the URL or its AM1. payload)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["payload"],
+                                "properties": {
+                                    "payload": {
+                                        "type": "string",
+                                        "minLength": 1,
+                                        "maxLength": 4096,
+                                        "pattern": "\\S",
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "The verdict", "content": verdict},
+                    **_errors(400, 429),
+                },
+            }
+        },
+    }
+
+
+def _register_paths() -> dict[str, Any]:
+    """What the register says about a serial, and the trust list."""
+    return {
+        "/certificates/{serial}": {
+            "get": {
+                "summary": "Public status of a certificate",
+                "parameters": [
+                    {
+                        "name": "serial",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Status and register facts",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+        "/trust-list": {
+            "get": {
+                "summary": "Department certificates (with QR key ids) and the root that issued them",
+                "responses": {
+                    "200": {
+                        "description": "Trust list",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    """Schemas and the API key scheme."""
+    return {
+        "schemas": {
+            "Verdict": _VERDICT,
+            "Signature": _SIGNATURE,
+            "Error": _ERROR,
+            "Grant": _GRANT,
+            "TreeHead": _TREE_HEAD,
+        },
+        "securitySchemes": {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An organisation's API key (amanat_<id>_<secret>). Optional on "
+                "/verify and /verify-qr (scope 'verify': the citizen sees who checked).",
+            }
         },
     }
 
@@ -262,6 +281,14 @@ def _sharing_paths() -> dict[str, Any]:
                 },
             }
         },
+        **_shared_document_paths(),
+    }
+
+
+def _shared_document_paths() -> dict[str, Any]:
+    """One shared document, and the consent receipt, for the organisation's API key."""
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
+    return {
         "/shared/{grant}/documents/{document}": {
             "get": {
                 "summary": "A shared document's bytes (counted; shown to the citizen)",

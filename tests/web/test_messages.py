@@ -15,7 +15,7 @@ from web.messages import REASONS, reason_text
 
 ROOT = Path(__file__).resolve().parents[2]
 # The calls that take a reason code as their first argument, below web.
-_MAKERS = {"of", "_fail", "_constraint"}
+_MAKERS = {"of", "_fail", "_constraint", "_verdict"}
 
 
 def _produced_codes() -> set[str]:
