@@ -71,34 +71,28 @@ def _record(message: str = "request %s", *args: object) -> logging.LogRecord:
 
 
 def test_the_request_thread_queues_records_unformatted_with_their_request_id(app) -> None:
-    """Formatting and writing happen on the listener thread, not on the request's."""
-    import queue
-
+    """Formatting and writing happen on the writer thread, not on the request's."""
     from web.logs import RequestQueueHandler
 
-    handler = RequestQueueHandler(queue.Queue(10))
+    handler = RequestQueueHandler(limit=10)
     with app.test_request_context("/"):
         from flask import g
 
         g.request_id = "req-9"
         handler.emit(_record("request %s", "x"))
-    queued = handler.queue.get_nowait()
+    (queued,) = handler.drain()
     assert queued.request_id == "req-9"
     assert queued.args == ("x",) and not hasattr(queued, "message")  # never formatted here
 
 
-def test_a_full_queue_drops_lines_and_the_next_written_line_says_so(capsys) -> None:
-    import queue
+def test_a_full_buffer_drops_lines_and_the_next_batch_says_so(capsys) -> None:
+    from web.logs import RequestQueueHandler, _Writer
 
-    from web.logs import JsonLogFormatter, RequestQueueHandler, _CountingStream
-
-    handler = RequestQueueHandler(queue.Queue(1))
+    handler = RequestQueueHandler(limit=1)
     for _ in range(3):
         handler.emit(_record())
     assert handler.dropped == 2
-    writer = _CountingStream(handler)
-    writer.setFormatter(JsonLogFormatter())
-    writer.emit(handler.queue.get_nowait())
+    _Writer(handler).write(handler.drain())
     lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
     assert lines[0]["message"] == "log lines dropped: 2" and lines[1]["message"] == "request %s"
     assert handler.dropped == 0
