@@ -55,6 +55,7 @@ class Verification:
     channel: str
     at: dt.datetime
     organisation: str | None = None
+    type_code: str = ""
 
     @classmethod
     def of(
@@ -79,6 +80,7 @@ class Verification:
             channel=channel,
             at=now,
             organisation=organisation,
+            type_code=entry.type_code,
         )
 
     @property
@@ -105,6 +107,8 @@ def record_verifications(session: Session, *, items: Iterable[tuple[Verification
             details={
                 "serial": item.serial,
                 "title": item.title,
+                # The type lets the activity page name the certificate in the reader's language.
+                **({"type": item.type_code} if item.type_code else {}),
                 "channel": item.channel,
                 "indication": item.indication,
                 "tally": item.tally_key,

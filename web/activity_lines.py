@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from audit import AuditEvent, EventTag
+from signing.types import certificate_types
 
 METHODS = {
     "passkey": _l("passkey"),
@@ -80,8 +82,18 @@ def _vault(event: AuditEvent, d: dict[str, Any]) -> Lines:
     return lines
 
 
+def certificate_title(d: dict[str, Any]) -> str:
+    """The certificate type an event names, in the reader's language: the type's Urdu title
+    for an Urdu reader when the event records its type, else the title it recorded."""
+    ctype = certificate_types().get(str(d.get("type", "")))
+    locale = get_locale()
+    if ctype is not None and ctype.title_ur and locale is not None and locale.language == "ur":
+        return ctype.title_ur
+    return str(d.get("title", ""))
+
+
 def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
-    title, serial = d.get("title", ""), d.get("serial", "")
+    title, serial = certificate_title(d), d.get("serial", "")
     if event.actor.startswith("organisation:"):
         verified = _(
             "%(who)s checked your %(title)s (serial %(serial)s).",

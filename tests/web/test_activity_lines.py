@@ -63,3 +63,33 @@ def test_a_certificate_issued_by_an_officer_is_not_something_you_did(app, actor:
     )
     with app.test_request_context("/"):
         assert describe(event) == "\u201cDegree Certificate\u201d was issued into your vault."
+
+
+@pytest.mark.parametrize(
+    ("tag", "actor"),
+    [
+        (EventTag.CERTIFICATE_VERIFIED, "anonymous"),
+        (EventTag.CERTIFICATE_VERIFIED, "organisation:BANK api-key:k"),
+        (EventTag.CERTIFICATE_ISSUED, "department:UNI"),
+        (EventTag.CERTIFICATE_REVOKED, "department:UNI"),
+    ],
+)
+def test_an_urdu_reader_sees_the_certificate_type_in_urdu(app, tag: EventTag, actor: str) -> None:
+    """Issue 10: the line names the certificate by its type's Urdu title, not the English one
+    the event recorded."""
+    from flask_babel import force_locale
+
+    event = AuditEvent(
+        seq=1,
+        tag=tag.value,
+        actor=actor,
+        subject_id=7,
+        details={"title": "Degree Certificate", "type": "degree", "serial": "AB12-CD34-EF56"},
+        occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    with app.test_request_context("/"):
+        english = describe(event)
+        with force_locale("ur"):
+            urdu = describe(event)
+    assert "Degree Certificate" in english
+    assert "Degree Certificate" not in urdu and "ڈگری" in urdu
