@@ -30,6 +30,7 @@ from amanat.settings import Settings, load_settings
 from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import AuthSession
 from identity.sessions import resolve_session
+from web.activity_lines import as_html
 from web.context import (
     LANGUAGES,
     SESSION_COOKIE,
@@ -153,6 +154,7 @@ def create_app(
         static_url=static_url,
         reason_text=reason_text,
         describe_agent=describe_agent,
+        line_html=as_html,
         pick=_pick,
         choice_text=choice_text,
     )

@@ -93,3 +93,19 @@ def test_an_urdu_reader_sees_the_certificate_type_in_urdu(app, tag: EventTag, ac
             urdu = describe(event)
     assert "Degree Certificate" in english
     assert "Degree Certificate" not in urdu and "ڈگری" in urdu
+
+
+@pytest.mark.parametrize(
+    ("line", "html"),
+    [
+        (
+            "Someone checked your degree (serial GZF9-Z1TP-0Y0M).",
+            'Someone checked your degree (serial <bdi class="serial">GZF9-Z1TP-0Y0M</bdi>).',
+        ),
+        ("You uploaded \u201c<b>x</b>\u201d.", "You uploaded \u201c&lt;b&gt;x&lt;/b&gt;\u201d."),
+    ],
+)
+def test_a_line_on_a_page_keeps_serials_whole_and_escapes_the_rest(line: str, html: str) -> None:
+    from web.activity_lines import as_html
+
+    assert str(as_html(line)) == html
