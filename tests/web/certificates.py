@@ -13,8 +13,15 @@ from vault.service import open_document
 
 def issue_degree(app, client, sessions, file_keystore, clock):
     """A registered citizen with a B-LTA degree certificate from 'UNI': (row, PDF)."""
-    now = clock.value = dt.datetime.now(dt.UTC)
+    clock.value = dt.datetime.now(dt.UTC)
     register(client, cnic="35202-1234567-1")
+    return issue_degree_to(app, sessions, file_keystore, clock, cnic="35202-1234567-1")
+
+
+def issue_degree_to(app, sessions, file_keystore, clock, *, cnic: str):
+    """A B-LTA degree certificate from 'UNI' for a citizen already registered, at the clock's
+    time (which stays where it is, so the citizen stays signed in): (row, PDF)."""
+    now = clock.value
     with sessions() as s:
         ensure_pki(s, keystore=file_keystore, now=now)
         material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -29,7 +36,7 @@ def issue_degree(app, client, sessions, file_keystore, clock):
         s.commit()
     ctx = app.extensions["amanat"].issuance()
     request = IssueRequest.build(
-        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
+        department="UNI", citizen=cnic, type_code="degree", fields=FIELDS["degree"]
     )
     with sessions() as s:
         row = issue_certificate(s, ctx=ctx, request=request, now=now)

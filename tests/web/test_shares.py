@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import html
 import io
 import json
@@ -425,3 +426,34 @@ def test_a_refused_consent_names_its_code_in_json(client, citizen) -> None:
     assert res.status_code == 400
     assert res.get_json()["error"] == "share_purpose_length"
     assert "3 to 200 characters" in res.get_json()["message"]
+
+
+def test_a_bank_clerk_sees_the_certificate_status_and_downloads_left(
+    app, client, sessions, file_keystore, clock, keys
+) -> None:
+    """33-org-grant.png: the clerk's page said nothing of whether a shared certificate is still
+    valid, nor how many downloads were left."""
+    from identity import passwords
+    from identity.organisations import add_member
+    from tests.web.certificates import issue_degree_to
+    from vault.models import Document
+
+    clock.value = dt.datetime.now(dt.UTC)  # issuance signs with the machine's clock
+    auth = register(client)
+    row, _pdf = issue_degree_to(app, sessions, file_keystore, clock, cnic="35202-1234567-1")
+    with sessions() as s:
+        assert s.get(Document, row.document_id) is not None
+    grant = _grant_id(_share(client, auth, [str(row.document_id)], max_fetches="5"))
+    with transaction(_sessions(app)) as s:
+        clerk = add_member(s, code="BANK", login="clerk", display_name="Clerk", now=clock())
+        passwords.set_password(s, account=clerk, password="a clerk's password", now=clock())
+    bank = app.test_client()
+    csrf = csrf_of(bank, "/login")
+    signed_in = bank.post(
+        "/login/password",
+        data={"csrf_token": csrf, "login": "clerk", "password": "a clerk's password"},
+    )
+    assert signed_in.status_code == 302
+    page = bank.get(f"/org/grants/{grant}").get_data(as_text=True)
+    assert "Downloads left: 5 of 5" in page
+    assert "certificate valid in the register" in page and row.serial in page

@@ -32,6 +32,7 @@ from identity.errors import PasskeyRejected
 from identity.models import Account, ApiKey, Role
 from identity.organisations import list_organisations
 from identity.passkeys import finish_confirmation, start_confirmation
+from signing.issuance import certificates_for_documents
 from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
 from vault.service import list_documents
@@ -307,7 +308,12 @@ def org_grant(grant_id: str) -> str:
     recipient = _member_recipient()
     gid = _uuid(grant_id)
     grant = _shared_grant(gid, recipient)
-    return render_template("org_grant.html", grant=grant)
+    # What a clerk must know before relying on a document: is it a certificate the register
+    # still lists as valid, and how many downloads the consent has left.
+    certificates = certificates_for_documents(
+        db(), document_ids=[d.document_id for d in grant.documents]
+    )
+    return render_template("org_grant.html", grant=grant, certificates=certificates)
 
 
 @bp.get("/org/grants/<grant_id>/documents/<document_id>")
