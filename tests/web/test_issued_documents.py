@@ -53,8 +53,8 @@ def test_holder_sees_issuance_and_revocation(
     assert "University of the Punjab issued your Degree Certificate" in activity
     assert "\u201cDegree Certificate\u201d was issued into your vault." in activity
     assert (
-        f"Your Degree Certificate (serial {row.serial}) was revoked: Degree withdrawn by the senate"
-        in activity
+        f'Your Degree Certificate (serial <bdi class="serial">{row.serial}</bdi>) was revoked:'
+        " Degree withdrawn by the senate" in activity
     )
     new_version = client.post(
         f"/vault/{row.document_id}/versions",
