@@ -266,11 +266,6 @@ def trust_snapshot(session: Session) -> TrustSnapshot:
     return _snapshot_at(session, _version_of(row))
 
 
-def trust_entries(session: Session) -> list[TrustEntry]:
-    """Every department certificate, for QR payload checks."""
-    return list(trust_snapshot(session).entries)
-
-
 def _lookup(session: Session, query: Any, value: str) -> tuple[tuple[Any, ...], Any | None]:
     """(the version of the department certificates, the register's row or None): one query."""
     row = session.connection().execute(query, {"value": value}).one()

@@ -119,21 +119,6 @@ def record_verifications(session: Session, *, items: Iterable[tuple[Verification
     return written
 
 
-def record_verification(
-    session: Session,
-    *,
-    check: CertificateCheck,
-    actor: str,
-    channel: str,
-    now: dt.datetime,
-    organisation: str | None = None,
-) -> None:
-    """Record one verification now, in ``session``'s transaction (the CLI's way)."""
-    item = Verification.of(check, actor=actor, channel=channel, now=now, organisation=organisation)
-    if item is not None:
-        record_verifications(session, items=[(item, 1)])
-
-
 _Key = tuple[str, str, dt.date]
 
 

@@ -395,8 +395,9 @@ def _issuance(settings: Settings, session: Any) -> IssuanceContext:
     )
 
 
-def _run_signing(action: Any) -> Any:
-    """Run a signing action in one transaction; domain errors become clear CLI errors."""
+def _in_transaction(action: Any) -> Any:
+    """Run ``action(settings, session)`` in one transaction (a tree head covers what it wrote);
+    domain errors become clear CLI errors."""
     settings = _settings()
     engine = create_engine(settings.database_url)
     try:
@@ -439,7 +440,7 @@ def department_create(code: str, name: str, name_ur: str | None, rsa: bool, hsm:
         )
         click.echo(f"Department {d.code} created; signing certificate {d.certs[-1].serial_hex}.")
 
-    _run_signing(act)
+    _in_transaction(act)
 
 
 @department.command("revoke-key")
@@ -455,7 +456,7 @@ def department_revoke_key(code: str, reason: str) -> None:
         )
         click.echo(f"Old certificate revoked; new signing certificate {new.serial_hex}.")
 
-    _run_signing(act)
+    _in_transaction(act)
 
 
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -522,7 +523,7 @@ def issue(
                 fh.write(opened.file.read())
         return row.serial
 
-    click.echo(_run_signing(act))
+    click.echo(_in_transaction(act))
 
 
 @main.command("issue-batch")
@@ -583,7 +584,7 @@ def revoke(serial: str, reason: str) -> None:
     def act(settings: Settings, s: Any) -> str:
         return revoke_certificate(s, serial=serial, reason=reason, now=utcnow()).serial
 
-    click.echo(f"Certificate {_run_signing(act)} revoked.")
+    click.echo(f"Certificate {_in_transaction(act)} revoked.")
 
 
 class CouldNotCheck(click.ClickException):
@@ -720,7 +721,7 @@ def pki_refresh_crl() -> None:
         state = s.get(CrlState, "root")
         return f"CRL #{state.number} issued; it is valid for one day."
 
-    click.echo(_run_signing(act))
+    click.echo(_in_transaction(act))
 
 
 @main.group("vault")
@@ -739,21 +740,6 @@ def vault_sweep(min_age: int) -> None:
             s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age
         )
     click.echo(f"{removed} orphan blobs removed.")
-
-
-def _in_transaction(action: Any) -> Any:
-    """Run ``action(settings, session)`` in one transaction; domain errors become CLI errors."""
-    settings = _settings()
-    engine = create_engine(settings.database_url)
-    try:
-        with transaction(_sessions(settings, engine)) as s:
-            result = action(settings, s)
-            _cover_with_head(settings, s)
-            return result
-    except AmanatError as exc:
-        raise click.ClickException(said(exc)) from None
-    finally:
-        engine.dispose()
 
 
 @main.group()

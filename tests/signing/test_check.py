@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from signing.check import CertificateStatus, check_pdf, check_qr, trust_entries
+from signing.check import CertificateStatus, check_pdf, check_qr, trust_snapshot
 from signing.models import DepartmentCert
 from signing.pki import revoke_department_key
 from tests.signing.test_issuance import _decode_qr
@@ -76,7 +76,7 @@ def test_offline_a_code_signed_by_a_revoked_key_is_indeterminate(env, issued) ->
     _row, _pdf, url = issued
     _revoke_key(env, at=env.now + dt.timedelta(minutes=1))
     with env.sessions() as s:
-        offline = verify_qr(url, trust_list=trust_entries(s), now=env.now)
+        offline = verify_qr(url, trust_list=trust_snapshot(s).entries, now=env.now)
     assert offline.verdict.indication is Indication.INDETERMINATE
     assert offline.verdict.sub_indication is SubIndication.REVOKED_NO_POE
 
@@ -116,8 +116,6 @@ def test_a_revocation_made_through_another_engine_is_seen_by_a_warm_cache(env, i
 
 
 def test_a_warm_cache_is_not_reloaded_when_nothing_changed(env, issued) -> None:
-    from signing.check import trust_snapshot
-
     _row, _pdf, url = issued
     with env.sessions() as s:
         first = trust_snapshot(s)

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from flask.testing import FlaskClient
 
-from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
-from signing.pki import create_department, ensure_pki, load_pki
-from tests.signing.conftest import FIELDS
+from signing.issuance import revoke_certificate
+from tests.web.certificates import issue_degree
 from tests.web.conftest import csrf_of
-from tests.web.helpers import register
 
 
 def test_holder_sees_issuance_and_revocation(
-    app, client: FlaskClient, sessions, file_keystore
+    app, client: FlaskClient, sessions, file_keystore, clock
 ) -> None:
-    register(client, cnic="35202-1234567-1")
-    now = dt.datetime.now(dt.UTC)
-    with sessions() as s:
-        ensure_pki(s, keystore=file_keystore, now=now)
-        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
-        create_department(
-            s,
-            keystore=file_keystore,
-            material=material,
-            code="UNI",
-            name="University of the Punjab",
-            now=now,
-        )
-        s.commit()
-    ctx = app.extensions["amanat"].issuance()
-    request = IssueRequest.build(
-        department="UNI", citizen="35202-1234567-1", type_code="degree", fields=FIELDS["degree"]
-    )
-    with sessions() as s:
-        row = issue_certificate(s, ctx=ctx, request=request, now=now)
-        s.commit()
+    row, _pdf = issue_degree(app, client, sessions, file_keystore, clock)
+    now = clock.value
     listing = client.get("/vault").get_data(as_text=True)
     assert "Degree Certificate" in listing and "issued" in listing and "revoked" not in listing
     page = client.get(f"/vault/{row.document_id}").get_data(as_text=True)
