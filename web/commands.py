@@ -570,6 +570,7 @@ def issue_batch(department_code: str, report: str | None, workers: int, csv_file
     with transaction(rt.sessions) as s:
         head = publish_tree_head(s, keystore=rt.keystore, now=utcnow())
         click.echo(f"Ledger tree head signed at {head.tree_size} events.")
+    rt.close()  # the readers' engine it opened too
     rt.engine.dispose()
     if failed:
         raise SystemExit(1)
