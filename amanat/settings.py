@@ -49,6 +49,11 @@ class Settings:
     # Dates and times on pages are shown in this zone, in words of the reader's language.
     time_zone: str = "Asia/Karachi"
     log_level: str = "INFO"
+    # The task engine's queue: empty for the database's own (a file beside SQLite, the same
+    # PostgreSQL), or sqlite:<file>, postgresql://..., redis://... (web/tasks.py).
+    tasks: str = ""
+    # A worker holds a batch row this long; one that died leaves the row to be taken again then.
+    batch_lease_seconds: int = 60
 
     @property
     def origin(self) -> str:
@@ -97,6 +102,7 @@ _INT_FIELDS = {
     "api_requests_per_minute",
     "tree_head_seconds",
     "verification_flush_seconds",
+    "batch_lease_seconds",
 }
 _STR_FIELDS = {
     "database_url",
@@ -110,6 +116,7 @@ _STR_FIELDS = {
     "tsa_trust",
     "time_zone",
     "log_level",
+    "tasks",
 }
 
 

@@ -27,6 +27,12 @@ class CertificateNotFound(SigningError):
     """No issued certificate with this serial."""
 
 
+class BatchNotFound(SigningError):
+    """No batch with this id (for this department)."""
+
+    code = "batch_not_found"
+
+
 class PkiNotReady(SigningError):
     """The deployment PKI has not been created (run ``amanat init``)."""
 

@@ -129,3 +129,50 @@ class CrlState(Base):
     number: Mapped[int] = mapped_column(BigInteger, nullable=False)
     der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Batch(Base):
+    """A batch issuance: one CSV file of one department, worked on by the task engine's workers.
+
+    Its key (department and the file's SHA-256) makes sending the same file again resume the batch
+    instead of starting a second one.
+    """
+
+    __tablename__ = "signing_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code"), nullable=False
+    )
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    total: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class BatchItem(Base):
+    """One row of a batch: waiting, issued (with its serial) or failed (with its refusal code).
+
+    A worker leases a row before it signs it; a worker that dies leaves the lease to run out, and
+    the row is then taken again (its batch key makes sure it is never issued twice).
+    """
+
+    __tablename__ = "signing_batch_items"
+    __table_args__ = (Index("ix_signing_batch_items_batch_status", "batch_id", "status", "line"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_batches.id"), nullable=False)
+    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    citizen: Mapped[str] = mapped_column(String(40), nullable=False)
+    # The checked request while the row waits; cleared once it is done (the registry keeps it).
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    status: Mapped[str] = mapped_column(String(8), nullable=False)  # pending | issued | failed
+    serial: Mapped[str | None] = mapped_column(String(24))
+    error: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True)
+    )  # {"code": ..., "params": {...}}
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    leased_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

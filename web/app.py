@@ -44,7 +44,7 @@ from web.context import (
 from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.logs import configure_logging
-from web.messages import choice_text, reason_text
+from web.messages import choice_text, reason_text, refusal_text
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
 
@@ -157,6 +157,7 @@ def create_app(
         line_html=as_html,
         pick=_pick,
         choice_text=choice_text,
+        refusal=refusal_text,
     )
     app.before_request(_before)
     app.after_request(_after)

@@ -1,111 +1,75 @@
-"""Running a batch: each row on its own, so a broken row never touches the good ones.
+"""Working on a batch, as a task-engine job: row after row, each on its own.
 
-A row reads what it needs in one short transaction, signs with no transaction open (the slow part:
-on SQLite an open transaction holds the write lock), and records the result in a second short
-transaction. :func:`run_batch_parallel` spreads rows over one process per core.
+A row is leased in one short transaction, read and checked in a second, signed with no transaction
+open (the slow part: on SQLite an open transaction holds the write lock) and recorded in a third.
+A broken row never touches the good ones; a worker killed mid-row leaves the lease to run out.
+Every query lives in ``signing/batches.py``; this module only orders the transactions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import multiprocessing
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+import uuid
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from amanat.db import transaction
-from amanat.settings import Settings
+from amanat.errors import AmanatError
 from identity.errors import IdentityError
 from keys import KeysError
-from signing.batch import BatchRow
+from signing.batches import Claimed, claim_row, finish_row, issued_by_key
 from signing.errors import SigningError
 from signing.issuance import prepare_issue, record_issue, sign_certificate
 from signing.models import IssuedCertificate
 from vault.errors import VaultError
-from web.messages import refusal_text
-from web.runtime import Runtime, build_runtime, utcnow
+from web.runtime import Runtime
 
 _ERRORS = (SigningError, VaultError, IdentityError, KeysError)
 
 
-@dataclass(frozen=True)
-class RowResult:
-    """What happened to one row."""
+def work_on_batch(rt: Runtime, *, batch_id: uuid.UUID, lease: dt.timedelta, budget: float) -> bool:
+    """Take a batch's rows one after the other for about ``budget`` seconds.
 
-    line: int
-    citizen: str
-    serial: str | None
-    error: str | None
+    True when rows may be left (the caller puts the job back on the queue, so that one long batch
+    does not keep a worker from everything else); False when no row was left to take.
+    """
+    deadline = time.monotonic() + budget
+    while time.monotonic() < deadline:
+        with transaction(rt.sessions) as s:
+            claimed = claim_row(s, batch_id=batch_id, now=rt.clock(), lease=lease)
+        if claimed is None:
+            return False
+        serial, error = _issue(rt, claimed)
+        with transaction(rt.sessions) as s:
+            finish_row(s, item_id=claimed.item_id, now=rt.clock(), serial=serial, error=error)
+    return True
 
 
-def issue_row(
-    rt: Runtime, row: BatchRow, *, actor: str, clock: Callable[[], dt.datetime]
-) -> RowResult:
-    """Issue one checked row (or report why not)."""
-    if row.request is None:
-        return RowResult(
-            row.line, row.citizen, None, refusal_text(row.error) if row.error else None
-        )
+def _issue(rt: Runtime, claimed: Claimed) -> tuple[str | None, AmanatError | None]:
+    """Issue one leased row: its serial, or the refusal that stopped it."""
+    request = claimed.request
+    if request is None:
+        return None, claimed.refusal
     ctx = rt.issuance()
     try:
         with transaction(rt.sessions) as s:
-            prepared = prepare_issue(s, ctx=ctx, request=row.request, now=clock())
-        if isinstance(prepared, IssuedCertificate):
-            return RowResult(row.line, row.citizen, prepared.serial, None)
+            prepared = prepare_issue(s, ctx=ctx, request=request, now=rt.clock())
+        if isinstance(prepared, IssuedCertificate):  # issued before the worker died
+            return prepared.serial, None
         signed = sign_certificate(ctx, prepared)
-        serial: str | None
         try:
             with transaction(rt.sessions) as s:
-                issued = record_issue(s, ctx=ctx, signed=signed, now=clock(), actor=actor)
-                serial = issued.serial
-        except IntegrityError:
-            # Another worker issued this batch row meanwhile: report the one that exists.
-            with rt.sessions() as s:
-                serial = s.scalar(
-                    select(IssuedCertificate.serial).where(
-                        IssuedCertificate.batch_key == row.request.batch_key
-                    )
+                issued = record_issue(
+                    s, ctx=ctx, signed=signed, now=rt.clock(), actor=claimed.actor
                 )
+                return issued.serial, None
+        except IntegrityError:
+            # A worker whose lease ran out issued this row meanwhile: report the one that exists.
+            with rt.sessions() as s:
+                serial = issued_by_key(s, key=request.batch_key or "")
             if serial is None:
                 raise
+            return serial, None
     except _ERRORS as exc:
-        return RowResult(row.line, row.citizen, None, refusal_text(exc))
-    return RowResult(row.line, row.citizen, serial, None)
-
-
-def run_batch(
-    rt: Runtime, rows: list[BatchRow], *, actor: str, clock: Callable[[], dt.datetime]
-) -> Iterator[RowResult]:
-    """Issue the rows one after the other in this process, yielding each result."""
-    for row in rows:
-        yield issue_row(rt, row, actor=actor, clock=clock)
-
-
-_worker_runtime: Runtime | None = None
-_worker_actor = ""
-
-
-def _init_worker(settings: Settings, actor: str) -> None:
-    global _worker_runtime, _worker_actor
-    logging.getLogger("pyhanko").setLevel(logging.ERROR)
-    _worker_runtime = build_runtime(settings)
-    _worker_actor = actor
-
-
-def _work(row: BatchRow) -> RowResult:
-    assert _worker_runtime is not None
-    return issue_row(_worker_runtime, row, actor=_worker_actor, clock=utcnow)
-
-
-def run_batch_parallel(
-    settings: Settings, rows: list[BatchRow], *, actor: str, workers: int | None = None
-) -> Iterator[RowResult]:
-    """Issue the rows on ``workers`` processes (default: one per core); results as they finish."""
-    count = max(1, min(workers or os.cpu_count() or 1, len(rows) or 1))
-    context = multiprocessing.get_context("spawn")  # fresh processes: no inherited connections
-    with context.Pool(count, initializer=_init_worker, initargs=(settings, actor)) as pool:
-        yield from pool.imap_unordered(_work, rows, chunksize=4)
+        return None, exc

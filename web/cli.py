@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "verify-qr": (
         "Check a certificate QR code: signature offline, then the register (exit codes as verify)."
     ),
+    "worker": "Run a task-engine worker: batch rows and the periodic jobs (Ctrl+C stops it).",
     "witness": "Run a C2SP witness: cosign ledger checkpoints only when they extend what it saw.",
 }
 

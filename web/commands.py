@@ -235,7 +235,12 @@ def _demo_password() -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=0, type=int, help="Worker processes (default: one per core).")
-def run(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--task-worker/--no-task-worker", default=True, show_default=True,
+    help="Also run a task-engine worker beside the web server (batches, periodic jobs); a "
+    "production install runs 'amanat worker' as a service of its own and passes --no-task-worker.",
+)  # fmt: skip
+def run(host: str, port: int, workers: int, task_worker: bool) -> None:
     """Serve the web app with gunicorn."""
     from web.app import create_app
 
@@ -243,9 +248,37 @@ def run(host: str, port: int, workers: int) -> None:
     app = create_app(settings)
     rt = app.extensions["amanat"]
     click.echo(f"Amanat is running at {settings.public_base_url}  (Ctrl+C stops it)")
-    # Connections must not be shared across fork: each worker opens its own. A worker that stops
-    # writes its buffered verifications and signs its last events first.
-    _serve(app, host, port, workers or (os.cpu_count() or 1), rt.after_fork, rt.close)
+    beside = _task_worker() if task_worker else None
+    try:
+        # Connections must not be shared across fork: each worker opens its own. A worker that
+        # stops writes its buffered verifications and signs its last events first.
+        _serve(app, host, port, workers or (os.cpu_count() or 1), rt.after_fork, rt.close)
+    finally:
+        if beside is not None:
+            _stop(beside)
+
+
+def _task_worker() -> Any:
+    """``amanat worker`` as a child of the web server (the embedded default needs nothing else)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from web.cli import main; main()", "worker"]
+    return subprocess.Popen(command)  # noqa: S603 (our own interpreter and command, no shell)
+
+
+def _stop(child: Any) -> None:
+    """Stop a child gracefully (Huey finishes the job in hand on SIGINT), then for good."""
+    import signal
+    import subprocess
+
+    if child.poll() is None:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
 
 
 def _serve(
@@ -529,51 +562,69 @@ def issue(
 @main.command("issue-batch")
 @click.option("--department", "department_code", required=True)
 @click.option("--report", type=click.Path(dir_okay=False), help="Write a per-row CSV report here.")
-@click.option("--workers", default=0, type=int, help="Processes (default: one per core).")
+@click.option(
+    "--workers", default=0, type=int,
+    help="Run this many worker processes here until the batch is done (default: none, the "
+    "running workers take it).",
+)  # fmt: skip
+@click.option("--no-wait", is_flag=True, help="Put the batch on the queue, print its id, return.")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
-def issue_batch(department_code: str, report: str | None, workers: int, csv_file: str) -> None:
+def issue_batch(
+    department_code: str, report: str | None, workers: int, no_wait: bool, csv_file: str
+) -> None:
     """Issue every row of a CSV; resumable (rows issued before are skipped, never issued twice)."""
-    import csv
+    from signing.batches import submit_file
+    from web.batch_follow import follow_batch
+    from web.tasks import task_engine
 
-    from signing.batch import parse_batch
-    from signing.pki import get_department
-    from web.batch import run_batch_parallel
-    from web.runtime import build_runtime
+    def act(settings: Settings, s: Any) -> Any:
+        with open(csv_file, "rb") as fh:
+            data = fh.read()
+        name = os.path.basename(csv_file)
+        return submit_file(s, department=department_code, actor=None, name=name, data=data,
+                           now=utcnow())  # fmt: skip
+
+    progress = _in_transaction(act)
+    settings = _settings()
+    if not progress.done:
+        try:
+            task_engine(settings).enqueue_batch(progress.id)
+        except AmanatError as exc:
+            raise click.ClickException(said(exc)) from None
+    if no_wait:
+        click.echo(str(progress.id))
+        return
+    if follow_batch(settings, batch_id=progress.id, workers=workers, report=report):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--workers", default=0, type=int, help="Processes taking jobs (default: 1 per core).")
+@click.option(
+    "--periodic/--no-periodic", default=True, show_default=True,
+    help="Also run the schedule: tree heads, CRL renewal, ended consents, stalled batches.",
+)  # fmt: skip
+def worker(workers: int, periodic: bool) -> None:
+    """Run a task-engine worker: batch rows and the periodic jobs (Ctrl+C stops it)."""
+    from web.tasks import queue_location, run_worker
 
     settings = _settings()
+    count = workers or (os.cpu_count() or 1)
     try:
-        rt = build_runtime(settings)
-        with rt.sessions() as s:
-            code = get_department(s, code=department_code).code
-        with open(csv_file, "rb") as fh:
-            rows = parse_batch(fh.read(), department=code)
-    except (SigningError, KeysError) as exc:
+        click.echo(f"Worker: {count} processes on {_redacted(queue_location(settings))}")
+        run_worker(settings, workers=count, periodic=periodic)
+    except AmanatError as exc:
         raise click.ClickException(said(exc)) from None
-    results = []
-    with click.progressbar(length=len(rows), label=f"Issuing {len(rows)} certificates") as bar:
-        for result in run_batch_parallel(
-            settings, rows, actor=f"department:{code}", workers=workers or None
-        ):
-            results.append(result)
-            bar.update(1)
-    results.sort(key=lambda r: r.line)
-    failed = [r for r in results if r.error]
-    for r in failed:
-        click.echo(f"line {r.line}: {r.error}", err=True)
-    if report:
-        with open(report, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["line", "citizen", "serial", "error"])
-            for r in results:
-                writer.writerow([r.line, r.citizen, r.serial or "", r.error or ""])
-    click.echo(f"{len(results) - len(failed)} issued, {len(failed)} failed.")
-    with transaction(rt.sessions) as s:
-        head = publish_tree_head(s, keystore=rt.keystore, now=utcnow())
-        click.echo(f"Ledger tree head signed at {head.tree_size} events.")
-    rt.close()  # the readers' engine it opened too
-    rt.engine.dispose()
-    if failed:
-        raise SystemExit(1)
+
+
+def _redacted(location: str) -> str:
+    """A queue's address without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    if parts.password:
+        return location.replace(f":{parts.password}@", ":***@")
+    return location
 
 
 @main.command()
@@ -713,7 +764,7 @@ def pki() -> None:
 
 @pki.command("refresh-crl")
 def pki_refresh_crl() -> None:
-    """Issue a fresh CRL now (run it from cron: the CRL is valid for a day)."""
+    """Issue a fresh CRL now (the task worker renews it hourly as it nears its next update)."""
     from signing.pki import refresh_crl
 
     def act(settings: Settings, s: Any) -> str:
@@ -834,7 +885,7 @@ def shares() -> None:
 
 @shares.command("settle")
 def shares_settle() -> None:
-    """Record consents that ended by time or download count (for cron, e.g. every 10 minutes).
+    """Record consents that ended by time or download count (the task worker does every 10 min).
 
     They are also recorded the first time anyone uses or lists them; this makes the citizen's
     activity show the end when it happens.
@@ -938,8 +989,8 @@ def audit_verify(witnesses: tuple[str, ...]) -> None:
 @audit.command("publish")
 @_WITNESS
 def audit_publish(witnesses: tuple[str, ...]) -> None:
-    """Sign a tree head for the current ledger (run it from cron, e.g. every minute); with
-    --witness, have it cosigned."""
+    """Sign a tree head for the current ledger (the task worker does every minute); with
+    --witness, have it cosigned (run that from cron)."""
 
     def act(settings: Settings, s: Any) -> Any:
         keystore = open_keystore(settings)

@@ -50,6 +50,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (AgeRecipientInvalid, 400, "invalid_recipient"),
     (KeyStoreError, 503, "keystore_unavailable"),
     (signing_errors.CertificateNotFound, 404, "not_found"),
+    (signing_errors.BatchNotFound, 404, "not_found"),
     (signing_errors.InvalidRequest, 400, "invalid_request"),
     (signing_errors.PkiNotReady, 503, "pki_not_ready"),
     (signing_errors.SigningFailed, 500, "signing_failed"),

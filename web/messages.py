@@ -191,6 +191,12 @@ ERRORS: dict[str, Any] = {
     "batch_too_many_rows": _l("A batch has at most %(n)s rows."),
     "batch_unreadable": _l("The CSV cannot be read: %(error)s."),
     "batch_too_many_columns": _l("This row has more columns than the header."),
+    "batch_not_found": _l("There is no such batch."),
+    "batch_row_invalid": _l("This row cannot be read."),
+    "batch_row_gave_up": _l(
+        "Issuing this row stopped a worker %(n)s times; it was set aside. Please report it."
+    ),
+    "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 
 

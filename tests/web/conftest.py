@@ -69,3 +69,12 @@ def csrf_of(client: FlaskClient, path: str = "/login") -> str:
 
 
 Signer = Callable[..., Any]
+
+
+def run_jobs(app: Flask) -> int:
+    """Run every job the app has put on its task queue, here, on the app's own runtime (a worker
+    process would take them the same way); how many ran."""
+    from web.tasks import drain, task_engine
+
+    rt = app.extensions["amanat"]
+    return drain(task_engine(rt.settings), runtime=rt)

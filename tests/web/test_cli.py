@@ -178,6 +178,56 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
         assert (tmp_path / path).stat().st_mode & 0o077 == 0, path
 
 
+def test_run_starts_a_task_worker_that_issues_a_batch_and_stops_with_it(tmp_path: Path) -> None:
+    """The embedded default needs nothing else: `amanat run` has a worker beside it, which takes
+    a batch sent with `amanat issue-batch`; stopping the server stops the worker too."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "AMANAT_INSTANCE": str(tmp_path / "inst"),
+           "HOME": str(tmp_path)}  # fmt: skip
+    env.pop("AMANAT_DATABASE_URL", None)
+    amanat = [sys.executable, "-c", "from web.cli import main; main()"]
+    subprocess.run([*amanat, "init", "--demo"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*amanat, "run", "--port", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        csv_path = tmp_path / "batch.csv"
+        csv_path.write_text(
+            "citizen,type,name,degree,year\n"
+            "35202-1234567-1,degree,Ayesha Khan,BSc,2024\n"
+            "35202-1234567-1,degree,Ayesha Khan,MSc,2026\n",
+            encoding="utf-8",
+        )
+        batch = subprocess.run(
+            [*amanat, "issue-batch", "--department", "DEMO", str(csv_path)],
+            env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(60)
+    assert batch.returncode == 0, batch.stderr
+    assert "2 issued, 0 failed." in batch.stdout
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert alive == [], "a child of the server outlived it"
+
+
 def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> None:
     """department create, issue -o, revoke and revoke-key work, after a key rotation too."""
     runner = CliRunner()
@@ -318,7 +368,16 @@ def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str
     report = tmp_path / "report.csv"
     first = runner.invoke(
         main,
-        ["issue-batch", "--department", "DEMO", "--report", str(report), str(csv_path)],
+        [
+            "issue-batch",
+            "--department",
+            "DEMO",
+            "--workers",
+            "1",
+            "--report",
+            str(report),
+            str(csv_path),
+        ],
         env=env,
     )
     assert first.exit_code == 1
@@ -327,7 +386,8 @@ def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str
     assert "line 4: No citizen" in first.output and "line 6:" in first.output
     lines = report.read_text().splitlines()
     assert len(lines) == 6 and lines[1].startswith("2,35202-1234567-1,") and lines[1].split(",")[2]
-    second = runner.invoke(main, ["issue-batch", "--department", "DEMO", str(csv_path)], env=env)
+    again = ["issue-batch", "--department", "DEMO", "--workers", "1", str(csv_path)]
+    second = runner.invoke(main, again, env=env)
     assert "2 issued, 3 failed." in second.output
     engine = create_engine(db_url)
     with session_factory(engine)() as s:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -184,58 +185,107 @@ def test_kill_9_while_the_blob_is_written_is_swept_and_verifies(tmp_path: Path) 
     assert verified.exit_code == 0, verified.output
 
 
-def _issued_count(db: Path) -> int:
-    import sqlite3
+def _issued_count(db_url: str) -> int:
+    from sqlalchemy import text
 
+    from amanat.db import create_engine
+
+    engine = create_engine(db_url)
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT count(*) FROM signing_certificates").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.OperationalError:
-        return 0
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM signing_certificates")).scalar_one())
+    finally:
+        engine.dispose()
 
 
-def test_kill_9_during_a_batch_then_a_rerun_issues_every_row_exactly_once(
-    tmp_path: Path,
+def _batch_ids(db_url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from amanat.db import create_engine
+    from signing.models import Batch
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [str(i) for i in conn.execute(select(Batch.id)).scalars()]
+    finally:
+        engine.dispose()
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`amanat worker` with two processes, in a process group of its own (killed as one)."""
+    command = [sys.executable, "-c", "from web.cli import main; main()", "worker",
+               "--workers", "2", "--no-periodic"]  # fmt: skip
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_kill_9_of_a_worker_mid_batch_leaves_the_rest_to_another_worker_exactly_once(
+    tmp_path: Path, db_url: str
 ) -> None:
-    """The batch command (all its worker processes) dies mid-way; the same command again issues
-    the rest, no row twice, no blob left without its row, and the ledger verifies."""
-    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
-    env.pop("AMANAT_DATABASE_URL", None)
+    """A worker (all its processes) dies with kill -9 in the middle of a 50-row batch; a new
+    worker finishes it: 50 certificates, no row twice, no blob without its row, ledger intact."""
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path),
+           "AMANAT_DATABASE_URL": db_url, "AMANAT_BATCH_LEASE_SECONDS": "2"}  # fmt: skip
     runner = CliRunner()
     assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
-    rows = 30
+    rows = 50
     csv_path = tmp_path / "batch.csv"
     csv_path.write_text(
         "citizen,type,name,degree,year\n"
         + "".join(f"35202-1234567-1,degree,Ayesha Khan,BSc {n},2024\n" for n in range(rows)),
         encoding="utf-8",
     )
-    command = [sys.executable, "-c", "from web.cli import main; main()", "issue-batch",
-               "--department", "DEMO", "--workers", "2", str(csv_path)]  # fmt: skip
-    batch = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    db = tmp_path / "inst" / "amanat.db"
+    sent = runner.invoke(
+        main, ["issue-batch", "--department", "DEMO", "--no-wait", str(csv_path)], env=env
+    )
+    assert sent.exit_code == 0, sent.output
+    batch_id = sent.output.strip()
+    first = _worker(env)
     try:
-        deadline = time.monotonic() + 120
-        while _issued_count(db) < 5 and time.monotonic() < deadline and batch.poll() is None:
-            time.sleep(0.05)
-        assert batch.poll() is None, "the batch finished before it could be killed"
-        os.killpg(batch.pid, signal.SIGKILL)  # the command and its workers, mid-row
+        _wait_for(lambda: _issued_count(db_url) >= 5 or first.poll() is not None, 180, "5 rows")
+        assert first.poll() is None, "the worker stopped before it could be killed"
+        os.killpg(first.pid, signal.SIGKILL)  # the consumer and its processes, mid-row
     finally:
-        if batch.poll() is None:
-            os.killpg(batch.pid, signal.SIGKILL)
-        batch.wait(10)
-    killed_at = _issued_count(db)
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    killed_at = _issued_count(db_url)
     assert 5 <= killed_at < rows
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr
-    assert f"{rows} issued, 0 failed." in again.stdout
-    assert _issued_count(db) == rows  # every row once: batch keys are unique
+    time.sleep(2.5)  # the dead worker's leases run out
+    second = _worker(env)
+    try:
+        _wait_for(lambda: _issued_count(db_url) >= rows, 300, "the rest of the batch")
+        again = runner.invoke(
+            main,
+            [
+                "issue-batch",
+                "--department",
+                "DEMO",
+                "--report",
+                str(tmp_path / "r.csv"),
+                str(csv_path),
+            ],
+            env=env,
+        )  # fmt: skip the same file again: the same batch, already done
+    finally:
+        os.killpg(second.pid, signal.SIGKILL)
+        second.wait(10)
+    assert again.exit_code == 0, again.output
+    assert f"{rows} issued, 0 failed." in again.output
+    assert _issued_count(db_url) == rows  # every row once: batch keys are unique
+    report = (tmp_path / "r.csv").read_text().splitlines()
+    assert len(report) == rows + 1 and len({line.split(",")[2] for line in report[1:]}) == rows
+    assert _batch_ids(db_url) == [batch_id]  # sending the file again found the same batch
     swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
     assert swept.exit_code == 0, swept.output
     blobs = [p for p in (tmp_path / "inst" / "blobs").glob("??/??/*")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+import uuid
 
 from flask import (
     Blueprint,
@@ -11,15 +13,20 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_template,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from identity.models import Role
-from signing.batch import parse_batch
+from signing.batches import (
+    FAILED,
+    ISSUED,
+    batch_outcomes,
+    batch_progress,
+    recent_batches,
+    submit_file,
+)
 from signing.errors import InvalidRequest
 from signing.issuance import (
     IssueRequest,
@@ -31,8 +38,9 @@ from signing.issuance import (
 from signing.pades import LEVELS
 from signing.pki import get_department
 from signing.types import certificate_types, get_type
-from web.batch import RowResult, run_batch
 from web.context import current_account, db, login_required, now, runtime
+from web.messages import refusal_text
+from web.tasks import task_engine
 
 bp = Blueprint("department", __name__, url_prefix="/department")
 
@@ -136,41 +144,65 @@ def revoke(serial: str) -> Response:
 @bp.get("/batch")
 @login_required(Role.OFFICER)
 def batch_form() -> str:
-    """Upload a CSV of certificates to issue."""
+    """Upload a CSV of certificates to issue; the department's latest batches."""
     department = get_department(db(), code=_code())
     return render_template(
-        "department_batch.html", department=department, types=certificate_types()
+        "department_batch.html",
+        department=department,
+        types=certificate_types(),
+        batches=recent_batches(db(), department=department.code),
     )
 
 
 @bp.post("/batch")
 @login_required(Role.OFFICER)
 def batch() -> Response:
-    """Issue every row, streaming the per-row report as each row completes (that is the progress
-    display: it works without JavaScript). Re-uploading the same file resumes it."""
-    code = get_department(db(), code=_code()).code
+    """Put every row of a CSV on the task engine's queue and go to the batch's page. Uploading the
+    same file again resumes it (and takes up rows that failed)."""
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidRequest(_("Please choose a CSV file."))
-    rows = parse_batch(file.stream.read(), department=code)
-    actor = _actor()
-    rt = runtime()
-    rt.issuance(db)
-    # The rows commit one by one, each in its own transaction: end the request's own first
-    # (committed, not rolled back, so that the page can still show the signed-in account).
-    db().commit()
-    counts = {"issued": 0, "failed": 0}
+    progress = submit_file(
+        db(), department=_code(), actor=_actor(), name=file.filename,
+        data=file.stream.read(), now=now(),
+    )  # fmt: skip
+    db().commit()  # the rows are in the database before any worker looks for them
+    if not progress.done:
+        task_engine(runtime().settings).enqueue_batch(progress.id)
+    return redirect(url_for("department.batch_status", batch_id=progress.id), code=303)
 
-    def results() -> Iterator[tuple[int, RowResult]]:
-        for number, result in enumerate(run_batch(rt, rows, actor=actor, clock=rt.clock), 1):
-            counts["issued" if result.serial else "failed"] += 1
-            yield number, result
 
-    return Response(
-        stream_with_context(
-            stream_template(
-                "department_batch_report.html", results=results(), total=len(rows), counts=counts
-            )
-        ),
-        mimetype="text/html",
+# Issued rows listed on the page; the CSV report has every row.
+_ISSUED_SHOWN = 100
+
+
+@bp.get("/batch/<uuid:batch_id>")
+@login_required(Role.OFFICER)
+def batch_status(batch_id: uuid.UUID) -> str:
+    """A batch's progress (the page refreshes itself until it is done: no JavaScript needed) and
+    its rows: every refused one, the first issued ones."""
+    progress = batch_progress(db(), batch_id=batch_id, department=_code())
+    return render_template(
+        "department_batch_report.html",
+        progress=progress,
+        failed=batch_outcomes(db(), batch_id=batch_id, status=FAILED),
+        issued=batch_outcomes(db(), batch_id=batch_id, status=ISSUED, limit=_ISSUED_SHOWN),
+        refresh_seconds=None if progress.done else 3,
     )
+
+
+@bp.get("/batch/<uuid:batch_id>/report.csv")
+@login_required(Role.OFFICER)
+def batch_report(batch_id: uuid.UUID) -> Response:
+    """Every row of a batch as CSV: line, citizen, serial, refusal (in the reader's language)."""
+    batch_progress(db(), batch_id=batch_id, department=_code())  # 404 for another department's
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "citizen", "serial", "error"])
+    for o in batch_outcomes(db(), batch_id=batch_id):
+        error = refusal_text(o.error) if o.error else ""
+        writer.writerow([o.line, o.citizen, o.serial or "", error])
+    return Response(
+        out.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'},
+    )  # fmt: skip
