@@ -180,3 +180,78 @@ def test_batch_upload_issues_good_rows_and_reports_broken_ones(officer, sessions
     assert "2 issued, 1 failed" in again
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(IssuedCertificate)) == 2
+
+
+_TWO_ROWS = (
+    b"citizen,type,name,degree,year\n"
+    b"35202-1234567-1,degree,Ayesha Khan,BSc,2020\n"
+    b"35202-1234567-1,degree,Ayesha Khan,MSc,2022\n"
+)
+
+
+def _upload(client: FlaskClient, data: bytes) -> str:
+    """Upload a batch without running its jobs; the batch page's address."""
+    csrf = csrf_of(client, "/department/batch")
+    sent = client.post(
+        "/department/batch",
+        data={"csrf_token": csrf, "file": (io.BytesIO(data), "two.csv")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 303
+    return sent.headers["Location"]
+
+
+def test_a_waiting_batch_page_refreshes_itself_and_a_done_one_does_not(officer) -> None:
+    where = _upload(officer, _TWO_ROWS)
+    waiting = officer.get(where).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in waiting and "0 of 2 rows done" in waiting
+    run_jobs(officer.application)
+    done = officer.get(where).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in done and "2 of 2 rows done: 2 issued" in done
+
+
+def test_the_batch_list_links_each_batch(officer) -> None:
+    where = _upload(officer, _TWO_ROWS)
+    listing = officer.get("/department/batch").get_data(as_text=True)
+    assert f'href="{where}"' in listing and "two.csv" in listing
+
+
+def test_the_batch_report_has_every_row_as_csv(officer) -> None:
+    where = _upload(officer, _TWO_ROWS)
+    run_jobs(officer.application)
+    report = officer.get(where + "/report.csv")
+    assert report.mimetype == "text/csv"
+    lines = report.get_data(as_text=True).splitlines()
+    assert lines[0] == "line,citizen,serial,error" and len(lines) == 3
+    assert all(re.fullmatch(r"\d,35202-1234567-1,[0-9A-Z-]{14},", line) for line in lines[1:])
+
+
+def test_another_departments_batch_is_not_found(app, officer) -> None:
+    where = _upload(officer, _TWO_ROWS)
+    other = app.test_client()
+    _sign_in(other, "crd.officer")
+    assert other.get(where).status_code == 404
+    assert other.get(where + "/report.csv").status_code == 404
+
+
+def test_a_batch_whose_jobs_were_lost_is_put_back_on_the_queue(officer, sessions) -> None:
+    """The queue lost the batch's jobs (a worker killed as it took them): the periodic resume
+    finds the batch nobody works on and the rows are issued."""
+    from sqlalchemy import update
+
+    from signing.models import Batch, BatchItem
+    from web.tasks import task_engine
+
+    where = _upload(officer, _TWO_ROWS)
+    rt = officer.application.extensions["amanat"]
+    engine = task_engine(rt.settings)
+    engine.huey.flush()  # the jobs are gone
+    assert run_jobs(officer.application) == 0
+    sent_at = rt.clock() - dt.timedelta(minutes=10)
+    with sessions() as s:
+        s.execute(update(Batch).values(created_at=sent_at))
+        s.execute(update(BatchItem).values(updated_at=sent_at))
+        s.commit()
+    engine.resume_batches()
+    assert run_jobs(officer.application) >= 2
+    assert "2 of 2 rows done: 2 issued" in officer.get(where).get_data(as_text=True)

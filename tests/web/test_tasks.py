@@ -1,0 +1,151 @@
+"""The task engine: where its queue lives, JSON (never pickle) on it, the schedule that replaced
+the cron lines, and each periodic job doing its work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from huey.registry import Message
+
+from amanat.settings import Settings
+from web.tasks import (
+    TaskEngineError,
+    _JsonSerializer,
+    drain,
+    queue_location,
+    renew_crl,
+    settle_consents,
+    sign_tree_head,
+    task_engine,
+)
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+def _message(**changes: object) -> Message:
+    fields = dict.fromkeys(Message._fields)
+    fields.update(id="j1", name="queuecmd_issue_batch", retries=0, retry_delay=0,
+                  args=("9ef78ac4-459f-4f1b-93a2-365bb1819738",), kwargs={})  # fmt: skip
+    fields.update(changes)
+    return Message(**fields)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        _message(),
+        _message(eta=dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)),
+        _message(kwargs={"n": [1, 2]}),
+    ],
+    ids=["plain", "with-eta", "nested-kwargs"],
+)
+def test_a_job_goes_on_the_queue_as_json_and_comes_back_the_same(message: Message) -> None:
+    serializer = _JsonSerializer()
+    data = serializer.serialize(message)
+    assert data.startswith(b'{"$message":')
+    back = serializer.deserialize(data)
+    assert back.args == message.args and back.eta == message.eta and back.name == message.name
+
+
+def test_a_pickled_job_on_the_queue_is_refused_not_run() -> None:
+    planted = pickle.dumps(_message())
+    with pytest.raises(ValueError):  # json.JSONDecodeError: nothing was unpickled
+        _JsonSerializer().deserialize(planted)
+
+
+def test_only_task_messages_go_on_the_queue() -> None:
+    with pytest.raises(TypeError):
+        _JsonSerializer().serialize({"not": "a message"})
+
+
+def test_the_queue_is_a_file_beside_a_sqlite_database(tmp_path: Path) -> None:
+    settings = Settings(instance=tmp_path, database_url=f"sqlite:///{tmp_path / 'amanat.db'}")
+    assert queue_location(settings) == f"sqlite:{tmp_path / 'tasks.db'}"
+
+
+def test_the_queue_is_in_the_same_postgresql_database() -> None:
+    url = "postgresql+psycopg://amanat@db/amanat"
+    assert queue_location(Settings(instance=Path("/x"), database_url=url)) == url
+
+
+def test_an_unusable_queue_setting_is_a_clear_error(tmp_path: Path) -> None:
+    settings = Settings(instance=tmp_path, database_url="sqlite:///x.db", tasks="amqp://rabbit")
+    with pytest.raises(TaskEngineError) as caught:
+        task_engine(settings)
+    assert caught.value.code == "tasks_setting"
+
+
+@pytest.mark.parametrize(
+    ("at", "jobs"),
+    [
+        (
+            dt.datetime(2026, 12, 1, 12, 0),
+            {"resume_batches_every_minute", "sign_tree_head", "settle_consents"},
+        ),
+        (
+            dt.datetime(2026, 12, 1, 12, 7),
+            {"resume_batches_every_minute", "sign_tree_head", "renew_crl"},
+        ),
+        (dt.datetime(2026, 12, 1, 12, 8), {"resume_batches_every_minute", "sign_tree_head"}),
+    ],
+    ids=["on-the-ten", "at-seven", "any-minute"],
+)
+def test_the_engine_schedules_what_were_cron_lines(
+    settings: Settings, at: dt.datetime, jobs: set[str]
+) -> None:
+    due = task_engine(settings).huey.read_periodic(at)
+    assert {task.name for task in due} == jobs
+
+
+def test_the_tree_head_job_covers_every_committed_event(app: Flask) -> None:
+    from audit import EventTag, record_event
+    from audit.ledger import verify_ledger
+
+    rt = app.extensions["amanat"]
+    with rt.sessions() as s:
+        record_event(s, tag=EventTag.ACCOUNT_CREATED, actor="test", subject_id=None, now=rt.clock())
+        s.commit()
+    assert sign_tree_head(rt) >= 1
+    with rt.sessions() as s:
+        report = verify_ledger(s, keystore=rt.keystore)
+    assert report.intact and report.heads >= 1 and report.waiting == 0
+
+
+def test_the_crl_job_renews_only_a_crl_near_its_next_update(app: Flask) -> None:
+    from signing.pki import ensure_pki
+
+    rt = app.extensions["amanat"]
+    with rt.sessions() as s:
+        ensure_pki(s, keystore=rt.keystore, now=rt.clock())
+        s.commit()
+    first = renew_crl(rt)
+    assert renew_crl(rt) == first  # fresh: kept
+    rt.clock.value = rt.clock() + dt.timedelta(hours=23)
+    assert renew_crl(rt) == first + 1
+
+
+def test_the_consent_job_records_nothing_when_nothing_ended(app: Flask) -> None:
+    assert settle_consents(app.extensions["amanat"]) == 0
+
+
+def test_redis_carries_the_queue_for_several_machines(tmp_path: Path) -> None:
+    """A job put on a real Redis is taken off it and run (Redis on 127.0.0.1:6379)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS} ({exc}); start it (.ci/run does)")
+    settings = Settings(instance=tmp_path, database_url="sqlite:///x.db", tasks=REDIS)
+    engine = task_engine(settings)
+    engine.huey.flush()
+    engine.resume_batches()
+    assert engine.pending() == 1
+    raw = redis.Redis.from_url(REDIS).lrange("huey.redis.amanat", 0, -1)
+    assert raw and raw[0].startswith(b'{"$message":')  # JSON on the shared server
+    engine.huey.flush()
+    assert drain(engine) == 0
