@@ -176,11 +176,14 @@ def run(*, sizes: list[str] | None = None) -> list[dict]:
                 }
             )
         results.append(_batch_through_cli(tmp))
+        results.append(_workers_scale(tmp))
     return results
 
 
-def _timed_batch(tmp: str, rows: int) -> float:
-    """Seconds for a real `amanat issue-batch` of ``rows`` B-LTA rows on a fresh SQLite instance."""
+def _timed_batch(tmp: str, rows: int, workers: int = 0) -> float:
+    """Seconds for a real `amanat issue-batch --workers N` of ``rows`` B-LTA rows on a fresh
+    SQLite instance (the task engine's queue beside it; N worker processes, default one per
+    core, started by the command: their start-up is counted)."""
     root = Path(__file__).resolve().parents[1]
     instance = Path(tempfile.mkdtemp(dir=tmp, prefix="batch-"))
     env = {**os.environ, "AMANAT_INSTANCE": str(instance), "AMANAT_LOG_LEVEL": "WARNING"}
@@ -192,9 +195,18 @@ def _timed_batch(tmp: str, rows: int) -> float:
         f"35202-1234567-1,degree,Ayesha Khan {i},BSc Computer Science,2024,A" for i in range(rows)
     ]
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cores = os.cpu_count() or 1
     start = time.perf_counter()
     done = subprocess.run(
-        [*amanat, "issue-batch", "--department", "DEMO", str(csv_path)],
+        [
+            *amanat,
+            "issue-batch",
+            "--department",
+            "DEMO",
+            "--workers",
+            str(workers or cores),
+            str(csv_path),
+        ],
         env=env,
         cwd=root,
         capture_output=True,
@@ -204,6 +216,26 @@ def _timed_batch(tmp: str, rows: int) -> float:
     if done.returncode != 0 or f"{rows} issued, 0 failed." not in done.stdout:
         raise SystemExit(f"batch failed: {done.stdout[-300:]} {done.stderr[-300:]}")
     return elapsed
+
+
+def _workers_scale(tmp: str) -> dict:
+    """Rows per second of the same batch with two task-engine workers against one (the marginal
+    rate between two sizes, so that start-up does not count)."""
+    small, large = BATCH_ROWS
+    print(f"issue: batch rows/s with 1 and 2 workers ({small} and {large} rows) ...", flush=True)
+    rates = {}
+    for workers in (1, 2):
+        t_small, t_large = _timed_batch(tmp, small, workers), _timed_batch(tmp, large, workers)
+        rates[workers] = (large - small) / (t_large - t_small)
+    return {
+        "name": "issue.batch.workers2_vs_1",
+        "value": round(rates[2], 2),
+        "unit": "rows/s",
+        "baseline": "the same batch with one worker process",
+        "baseline_value": round(rates[1], 2),
+        "ratio": round(rates[2] / rates[1], 2),
+        "target": ">= 1.7",
+    }
 
 
 def _batch_through_cli(tmp: str) -> dict:
