@@ -34,7 +34,7 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert "revision 0006" in result.output and "Deployment PKI created" in result.output
+    assert "revision 0007" in result.output and "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
