@@ -109,7 +109,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and "revision 0006" in result.output
+    assert result.exit_code == 0 and "revision 0007" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
