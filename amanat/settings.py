@@ -54,6 +54,9 @@ class Settings:
     tasks: str = ""
     # A worker holds a batch row this long; one that died leaves the row to be taken again then.
     batch_lease_seconds: int = 60
+    # /metrics answers a request with this bearer token; without one, only this machine's own
+    # address, not through a proxy.
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def origin(self) -> str:
@@ -117,6 +120,7 @@ _STR_FIELDS = {
     "time_zone",
     "log_level",
     "tasks",
+    "metrics_token",
 }
 
 

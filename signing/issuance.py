@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
@@ -428,3 +428,13 @@ def list_issued(
         by_name = IssuedCertificate.holder_name.ilike(pattern)
         stmt = stmt.where(or_(by_name, IssuedCertificate.serial == serial) if serial else by_name)
     return list(session.scalars(stmt.order_by(IssuedCertificate.issued_at.desc()).limit(limit)))
+
+
+def certificate_counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many certificates the register holds, by level and status (for the metrics)."""
+    counted = session.execute(
+        select(IssuedCertificate.level, IssuedCertificate.status, func.count()).group_by(
+            IssuedCertificate.level, IssuedCertificate.status
+        )
+    )
+    return {(level, status): n for level, status, n in counted}

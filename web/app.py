@@ -45,6 +45,7 @@ from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.logs import configure_logging
 from web.messages import choice_text, reason_text, refusal_text
+from web.metrics import observe_request
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
 
@@ -97,13 +98,15 @@ def _register_views(app: Flask) -> None:
         department,
         home,
         ledger,
+        ops,
         pki,
         shares,
         vault,
         verify,
     )
 
-    for module in (home, auth, vault, account, activity, pki, department, verify, shares, ledger):
+    modules = (home, auth, vault, account, activity, pki, department, verify, shares, ledger, ops)
+    for module in modules:
         app.register_blueprint(module.bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
 
@@ -168,7 +171,7 @@ def create_app(
 def _before() -> None:
     g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     g.started = time.perf_counter()
-    if request.endpoint in ("healthz", "static"):
+    if request.endpoint in ("healthz", "static", "ops.readyz", "ops.metrics"):
         return
     check_csrf()
     token = request.cookies.get(SESSION_COOKIE, "")
@@ -276,6 +279,8 @@ def _after(response: Response) -> Response:
     elif _carries_citizen_data():
         headers.setdefault("Cache-Control", "no-store")
     headers["X-Request-Id"] = g.get("request_id", "")
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    observe_request(request.endpoint, request.method, response.status_code, seconds)
     logging.getLogger("amanat.web.access").info(
         "request",
         extra={
@@ -283,7 +288,7 @@ def _after(response: Response) -> Response:
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+            "ms": round(seconds * 1000, 1),
         },
     )
     return response

@@ -242,9 +242,10 @@ def _demo_password() -> str:
 )  # fmt: skip
 def run(host: str, port: int, workers: int, task_worker: bool) -> None:
     """Serve the web app with gunicorn."""
-    from web.app import create_app
-
     settings = _settings()
+    _metrics_folder(settings)
+    from web.app import create_app  # after the metrics folder is set: see web/metrics.py
+
     app = create_app(settings)
     rt = app.extensions["amanat"]
     click.echo(f"Amanat is running at {settings.public_base_url}  (Ctrl+C stops it)")
@@ -256,6 +257,16 @@ def run(host: str, port: int, workers: int, task_worker: bool) -> None:
     finally:
         if beside is not None:
             _stop(beside)
+
+
+def _metrics_folder(settings: Settings) -> None:
+    """One folder for every web worker's counters (``/metrics`` adds them up), emptied of an
+    earlier run's; set before prometheus-client is imported, which reads it then."""
+    folder = settings.instance / "metrics"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _task_worker() -> Any:

@@ -18,8 +18,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from amanat.db import transaction
 from identity.models import Account
+from signing.check import CertificateCheck
 from signing.recording import Verification
 from web.errors import CsrfFailed, Forbidden, LoginRequired
+from web.metrics import observe_verification
 from web.runtime import Runtime
 
 SESSION_COOKIE = "amanat_session"
@@ -52,8 +54,15 @@ def read_db() -> Session:
     return cast(Session, g.read_db)
 
 
-def record(item: Verification | None) -> None:
-    """Hand a verification to the recorder (written off the request path)."""
+def record(
+    check: CertificateCheck, *, actor: str, channel: str, organisation: str | None = None
+) -> None:
+    """Count the verdict, and hand the check of a certificate the register knows to the recorder
+    (written to its holder's ledger off the request path)."""
+    observe_verification(channel, check.verdict.indication.value)
+    item = Verification.of(
+        check, actor=actor, channel=channel, now=now(), organisation=organisation
+    )
     recorder = runtime().recorder
     if recorder is not None:
         recorder.add(item)

@@ -20,7 +20,6 @@ from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.pki import get_department
-from signing.recording import Verification
 from signing.types import certificate_types
 from verification import Indication
 from web.apikeys import api_key
@@ -89,7 +88,7 @@ def verify_upload() -> Any:
     if not data:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
     check = check_pdf(read_db(), data=data, now=now())
-    record(Verification.of(check, actor="anonymous", channel="web", now=now()))
+    record(check, actor="anonymous", channel="web")
     css, headline = _headline(check)
     pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
     report = {**check.to_json(reason_text), "file_sha256": check.file_sha256}
@@ -218,7 +217,7 @@ def api_verify() -> Response:
         )
     actor, organisation = _verifier()
     check = check_pdf(read_db(), data=data, now=now())
-    record(Verification.of(check, actor=actor, channel="api", now=now(), organisation=organisation))
+    record(check, actor=actor, channel="api", organisation=organisation)
     return jsonify(check.to_json(reason_text))
 
 
@@ -238,7 +237,7 @@ def api_verify_qr() -> Response:
         )
     actor, organisation = _verifier()
     check = check_qr(read_db(), text=text, now=now())
-    record(Verification.of(check, actor=actor, channel="qr", now=now(), organisation=organisation))
+    record(check, actor=actor, channel="qr", organisation=organisation)
     return jsonify(check.to_json(reason_text))
 
 
