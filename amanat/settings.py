@@ -6,6 +6,7 @@ Nothing else in Amanat reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import zoneinfo
@@ -57,6 +58,10 @@ class Settings:
     # /metrics answers a request with this bearer token; without one, only this machine's own
     # address, not through a proxy.
     metrics_token: str = field(default="", repr=False)
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: str = ""
+    # Sent as X-Amanat-Node on every answer when set (which node of several served a request).
+    node_name: str = ""
 
     @property
     def origin(self) -> str:
@@ -92,6 +97,13 @@ class Settings:
         """File holding the web tier's signing secret (CSRF tokens)."""
         return self.instance / "secret.key"
 
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The trusted proxies as networks (``"127.0.0.1, 10.0.0.0/8"``); ValueError names a bad
+        entry."""
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, CLI flags)."""
         return replace(self, **changes)
@@ -121,6 +133,8 @@ _STR_FIELDS = {
     "log_level",
     "tasks",
     "metrics_token",
+    "trusted_proxies",
+    "node_name",
 }
 
 
@@ -169,6 +183,10 @@ def load_settings(
         zoneinfo.ZoneInfo(settings.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"AMANAT_TIME_ZONE: unknown time zone {settings.time_zone!r}") from None
+    try:
+        settings.proxy_networks  # noqa: B018 (parsed here so that a typo stops the start)
+    except ValueError as exc:
+        raise SettingsError(f"AMANAT_TRUSTED_PROXIES: {exc}") from None
     if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
         raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
     return settings

@@ -46,6 +46,7 @@ from web.inputs import BoundedJSONProvider
 from web.logs import configure_logging
 from web.messages import choice_text, reason_text, refusal_text
 from web.metrics import observe_request
+from web.proxies import TrustedProxies
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
 
@@ -140,6 +141,7 @@ def create_app(
         runtime_ = build_runtime(settings or load_settings())
     cfg = runtime_.settings
     app = Flask(__name__)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, cfg.proxy_networks)  # type: ignore[method-assign]
     app.json = BoundedJSONProvider(app)
     app.extensions["amanat"] = runtime_
     app.config.update(_config(cfg))
@@ -279,6 +281,8 @@ def _after(response: Response) -> Response:
     elif _carries_citizen_data():
         headers.setdefault("Cache-Control", "no-store")
     headers["X-Request-Id"] = g.get("request_id", "")
+    if settings.node_name:
+        headers["X-Amanat-Node"] = settings.node_name
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     observe_request(request.endpoint, request.method, response.status_code, seconds)
     logging.getLogger("amanat.web.access").info(
