@@ -18,6 +18,7 @@ import click
 # Each command's first help line, as the command itself says it (a test compares them).
 COMMANDS: dict[str, str] = {
     "audit": "The tamper-evident ledger.",
+    "backup": "Back up the database, the encrypted blobs and the key material into a new folder.",
     "db": "Database commands.",
     "department": "Issuing departments.",
     "init": "Create or upgrade the database, the master key and the secret key.",
@@ -28,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "keys": "Master-key commands.",
     "org": "Verifying organisations (banks, employers): registration, members, API keys.",
     "pki": "Deployment PKI.",
+    "restore": (
+        "Restore a backup into this instance (every file is checked first), then check the ledger."
+    ),
     "revoke": "Revoke an issued certificate (the registry reflects it at once).",
     "run": "Serve the web app with gunicorn.",
     "shares": "Consents.",

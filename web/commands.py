@@ -610,6 +610,71 @@ def issue_batch(
 
 
 @main.command()
+@click.argument("into", type=click.Path(file_okay=False))
+@click.option("--no-keys", is_flag=True, help="Leave the key material out (kept elsewhere).")
+def backup(into: str, no_keys: bool) -> None:
+    """Back up the database, the encrypted blobs and the key material into a new folder."""
+    from pathlib import Path
+
+    from web.backup import make_backup
+
+    settings = _settings()
+    try:
+        made = make_backup(settings, into=Path(into), keys=not no_keys, now=utcnow())
+    except AmanatError as exc:
+        raise click.ClickException(said(exc)) from None
+    click.echo(f"Backup written to {made.folder} ({made.files} files, {made.database}).")
+    if made.with_keys:
+        click.echo("It holds the key material: keep it apart from other copies of the data.")
+    else:
+        click.echo("No key material in it: the master key must come back from where it is kept.")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.option("--replace", is_flag=True, help="Replace an instance that already has data.")
+def restore(source: str, replace: bool) -> None:
+    """Restore a backup into this instance (every file is checked first), then check the ledger."""
+    from pathlib import Path
+
+    from web.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        if not replace and _has_data(settings):
+            raise BackupError("Not empty.", code="backup_instance_not_empty")
+        restored = restore_backup(settings, source=Path(source))
+    except AmanatError as exc:
+        raise click.ClickException(said(exc)) from None
+    click.echo(f"Restored {restored.files} files from {restored.folder}.")
+    engine = create_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        with _sessions(settings, engine)() as s:
+            report = verify_ledger(s, keystore=open_keystore(settings))
+    finally:
+        engine.dispose()
+    if not report.intact:
+        raise click.ClickException(f"The restored ledger is not intact: {report.problem}")
+    click.echo(f"Ledger intact: {report.events} events, {report.heads} signed tree heads checked.")
+
+
+def _has_data(settings: Settings) -> bool:
+    """The instance already holds a database with Amanat's tables."""
+    from sqlalchemy import inspect
+
+    if settings.database_url.startswith("sqlite"):
+        path = settings.database_url.removeprefix("sqlite:///")
+        if not os.path.exists(path):
+            return False
+    engine = create_engine(settings.database_url)
+    try:
+        return "alembic_version" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@main.command()
 @click.option("--workers", default=0, type=int, help="Processes taking jobs (default: 1 per core).")
 @click.option(
     "--periodic/--no-periodic", default=True, show_default=True,

@@ -196,6 +196,18 @@ ERRORS: dict[str, Any] = {
     "batch_row_gave_up": _l(
         "Issuing this row stopped a worker %(n)s times; it was set aside. Please report it."
     ),
+    "backup_tool_failed": _l("%(tool)s could not copy the database; nothing was changed."),
+    "backup_folder": _l("The backup folder %(path)s cannot be made."),
+    "backup_no_manifest": _l("This is not an Amanat backup folder (no readable manifest)."),
+    "backup_damaged": _l(
+        "The backup is damaged (%(file)s differs from its manifest); nothing was restored."
+    ),
+    "backup_other_database": _l(
+        "This backup is of a %(kind)s database; this instance uses another kind."
+    ),
+    "backup_instance_not_empty": _l(
+        "This instance already holds data: restore into an empty one, or pass --replace."
+    ),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 

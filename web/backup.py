@@ -1,0 +1,165 @@
+"""``amanat backup`` and ``amanat restore``: the database, the encrypted blobs and the key material
+in one folder, checked file by file before anything is restored.
+
+The database is copied consistently while the service runs: SQLite through its online backup API,
+PostgreSQL with ``pg_dump`` (custom format, restored with ``pg_restore``). Blobs are encrypted
+already; the key material (``master.keys``, ``secret.key``) is what opens them, so ``--no-keys``
+leaves it out for operators who keep it elsewhere (an HSM's keys are never copied: the token has
+its own backup). The task engine's queue is not copied: every job is rebuilt from the database
+(a batch's rows are in it; periodic jobs come back on their own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from amanat.errors import AmanatError
+from amanat.settings import Settings
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+class BackupError(AmanatError):
+    """A backup could not be made or restored; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    """What a backup folder holds."""
+
+    folder: Path
+    database: str  # "sqlite" | "postgresql"
+    files: int
+    with_keys: bool
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    return Path(settings.database_url.removeprefix("sqlite:///"))
+
+
+def _libpq(settings: Settings) -> tuple[str, list[str]]:
+    """The libpq URI of the database, and the pg_dump options naming its schema (when the URL
+    pins one with ``options=-csearch_path=...``)."""
+    parts = urlsplit(settings.database_url)
+    query = parse_qs(parts.query)
+    schema = []
+    for option in query.get("options", []):
+        option = unquote(option)
+        if option.startswith("-csearch_path="):
+            schema = [f"--schema={option.removeprefix('-csearch_path=')}"]
+    uri = "postgresql://" + settings.database_url.split("://", 1)[1]
+    return uri, schema
+
+
+def _run(command: list[str]) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BackupError(
+            f"{command[0]}: {exc}", code="backup_tool_failed", tool=command[0]
+        ) from None
+    if done.returncode != 0:
+        raise BackupError(
+            f"{command[0]} failed: {done.stderr.strip()[-300:]}",
+            code="backup_tool_failed", tool=command[0],
+        )  # fmt: skip
+
+
+def _dump_database(settings: Settings, folder: Path) -> str:
+    if settings.database_url.startswith("sqlite"):
+        source = sqlite3.connect(_sqlite_path(settings))
+        target = sqlite3.connect(folder / "database.sqlite")
+        try:
+            source.backup(target)  # a consistent copy while writers go on
+        finally:
+            target.close()
+            source.close()
+        return "sqlite"
+    uri, schema = _libpq(settings)
+    _run(["pg_dump", "--format=custom", "--no-owner", *schema,
+          f"--file={folder / 'database.pgdump'}", uri])  # fmt: skip
+    return "postgresql"
+
+
+def make_backup(settings: Settings, *, into: Path, keys: bool, now: dt.datetime) -> Backup:
+    """Write a backup folder under ``into`` (created); its files' SHA-256 in its manifest."""
+    folder = into / f"amanat-backup-{now:%Y%m%dT%H%M%SZ}"
+    try:
+        folder.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise BackupError(f"{folder}: {exc}", code="backup_folder", path=str(folder)) from None
+    database = _dump_database(settings, folder)
+    if settings.blob_dir.is_dir():
+        shutil.copytree(settings.blob_dir, folder / "blobs", ignore=shutil.ignore_patterns("tmp"))
+    with_keys = keys and settings.keystore == "file"
+    if with_keys:
+        (folder / "keys").mkdir(mode=0o700)
+        for source in (settings.key_file, settings.secret_key_file):
+            if source.exists():
+                shutil.copy2(source, folder / "keys" / source.name)
+    files = {
+        str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+    manifest = {"format": FORMAT, "created_at": now.isoformat(), "database": database,
+                "keys": with_keys, "files": files}  # fmt: skip
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return Backup(folder, database, len(files), with_keys)
+
+
+def _checked(folder: Path) -> dict[str, Any]:
+    """The manifest, once every file it names is there with its SHA-256 (else BackupError)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise BackupError("No readable manifest.", code="backup_no_manifest") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError("Unknown backup format.", code="backup_no_manifest")
+    for name, digest in dict(manifest.get("files") or {}).items():
+        path = folder / name
+        if ".." in Path(name).parts or not path.is_file() or _sha256(path) != digest:
+            raise BackupError(f"{name} is damaged.", code="backup_damaged", file=name)
+    return manifest
+
+
+def restore_backup(settings: Settings, *, source: Path) -> Backup:
+    """Put a checked backup back into this instance: database, blobs, key material."""
+    manifest = _checked(source)
+    database = str(manifest["database"])
+    if database != ("sqlite" if settings.database_url.startswith("sqlite") else "postgresql"):
+        raise BackupError("Another kind of database.", code="backup_other_database", kind=database)
+    settings.instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if database == "sqlite":
+        target = _sqlite_path(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_suffix(".restoring")
+        shutil.copyfile(source / "database.sqlite", staged)
+        staged.replace(target)  # whole or not at all
+    else:
+        uri, _schema = _libpq(settings)
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={uri}",
+              str(source / "database.pgdump")])  # fmt: skip
+    if (source / "blobs").is_dir():
+        shutil.copytree(source / "blobs", settings.blob_dir, dirs_exist_ok=True)
+    if manifest.get("keys"):
+        for name in ("master.keys", "secret.key"):
+            if (source / "keys" / name).exists():
+                shutil.copy2(source / "keys" / name, settings.instance / name)
+    return Backup(source, database, len(dict(manifest.get("files") or {})), bool(manifest["keys"]))
