@@ -308,8 +308,9 @@ def batch_outcomes(
 def _refusal(error: dict[str, Any] | None) -> RowRefused | None:
     if not error:
         return None
-    params = error.get("params") or {}
-    return RowRefused(error.get("message", ""), code=error.get("code") or None, **params)
+    params, recorded = error.get("params") or {}, error.get("code")
+    # The recorded code, whatever it is (tests/web/test_messages.py reads literal codes only).
+    return RowRefused(error.get("message", ""), code=recorded or None, **params)
 
 
 def recent_batches(session: Session, *, department: str, limit: int = 20) -> list[BatchProgress]:
