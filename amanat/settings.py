@@ -62,6 +62,18 @@ class Settings:
     trusted_proxies: str = ""
     # Sent as X-Amanat-Node on every answer when set (which node of several served a request).
     node_name: str = ""
+    # Notices (web/notices.py): e-mail through this SMTP server (STARTTLS unless "none"), SMS
+    # through an HTTP gateway that takes the JSON body of sms_template.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "Amanat <no-reply@localhost>"
+    smtp_tls: str = "starttls"
+    smtp_ca_file: str = ""
+    sms_url: str = ""
+    sms_token: str = field(default="", repr=False)
+    sms_template: str = '{"to": "{to}", "text": "{text}"}'
 
     @property
     def origin(self) -> str:
@@ -118,6 +130,7 @@ _INT_FIELDS = {
     "tree_head_seconds",
     "verification_flush_seconds",
     "batch_lease_seconds",
+    "smtp_port",
 }
 _STR_FIELDS = {
     "database_url",
@@ -135,6 +148,15 @@ _STR_FIELDS = {
     "metrics_token",
     "trusted_proxies",
     "node_name",
+    "smtp_host",
+    "smtp_user",
+    "smtp_password",
+    "smtp_from",
+    "smtp_tls",
+    "smtp_ca_file",
+    "sms_url",
+    "sms_token",
+    "sms_template",
 }
 
 

@@ -18,6 +18,7 @@ class EventTag(StrEnum):
     ACCOUNT_PASSWORD_REMOVED = "account:password-removed"
     ACCOUNT_RECOVERY_CODES_CREATED = "account:recovery-codes-created"
     ACCOUNT_RECOVERY_CODE_USED = "account:recovery-code-used"
+    ACCOUNT_NOTICES_CHANGED = "account:notices-changed"
     VAULT_DOCUMENT_UPLOADED = "vault:document-uploaded"
     VAULT_DOCUMENT_VERSION_ADDED = "vault:document-version-added"
     VAULT_DOCUMENT_VIEWED = "vault:document-viewed"

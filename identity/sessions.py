@@ -33,9 +33,16 @@ def _hash(token: str) -> bytes:
 
 
 def start_session(
-    session: Session, *, account: Account, method: str, user_agent: str, now: dt.datetime
+    session: Session,
+    *,
+    account: Account,
+    method: str,
+    user_agent: str,
+    now: dt.datetime,
+    new_device: bool = False,
 ) -> str:
-    """Open a session after a successful sign-in; return the cookie token."""
+    """Open a session after a successful sign-in; return the cookie token. ``new_device``: this
+    browser had not signed in to the account before (the citizen may be told)."""
     token = secrets.token_urlsafe(32)
     row = AuthSession(
         token_hash=_hash(token),
@@ -55,7 +62,7 @@ def start_session(
         subject_id=account.id,
         object_type="session",
         object_id=str(row.id),
-        details={"method": method},
+        details={"method": method, "new_device": True} if new_device else {"method": method},
     )
     return token
 

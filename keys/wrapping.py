@@ -29,3 +29,17 @@ def unwrap_key(kek: bytes, wrapped: bytes, *, aad: bytes) -> bytes:
         raise DecryptionFailed()
     nonce, body = wrapped[: _hazmat.NONCE_BYTES], wrapped[_hazmat.NONCE_BYTES :]
     return _hazmat.gcm_decrypt(_hazmat.aesgcm(kek), nonce, body, aad)
+
+
+def seal_value(key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
+    """Encrypt a short value (a contact address) under an owner key, bound to ``aad``."""
+    nonce = os.urandom(_hazmat.NONCE_BYTES)
+    return nonce + _hazmat.gcm_encrypt(_hazmat.aesgcm(key), nonce, plaintext, aad)
+
+
+def open_value(key: bytes, sealed: bytes, *, aad: bytes) -> bytes:
+    """Reverse :func:`seal_value`; any mismatch is :class:`DecryptionFailed`."""
+    if len(sealed) < _hazmat.NONCE_BYTES + _hazmat.TAG_BYTES:
+        raise DecryptionFailed()
+    nonce, body = sealed[: _hazmat.NONCE_BYTES], sealed[_hazmat.NONCE_BYTES :]
+    return _hazmat.gcm_decrypt(_hazmat.aesgcm(key), nonce, body, aad)

@@ -60,3 +60,7 @@ class ShareRefused(VaultError):
 
 class InvalidShare(VaultError):
     """A consent request is malformed or asks for something not allowed; the message says why."""
+
+
+class NoticeRefused(VaultError):
+    """The notice settings cannot be used as given."""

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -139,3 +140,28 @@ class GrantDocument(Base):
         ForeignKey("vault_documents.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     title: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class NoticePrefs(Base):
+    """How a citizen is told of what happens to their vault: channels, topics, and where.
+
+    The e-mail address and phone number are sealed under the owner's key, as documents are: a copy
+    of the database shows no contact details. ``seen_seq`` is the last ledger event considered, so
+    that each event is noticed once.
+    """
+
+    __tablename__ = "vault_notice_prefs"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    by_email: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    by_sms: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    topics: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(512))
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    seen_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    retry_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -37,7 +37,11 @@ def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
     name = d.get("name", "")
     return {
         EventTag.ACCOUNT_CREATED: _("Your account was created."),
-        EventTag.ACCOUNT_SIGNED_IN: _("You signed in (%(method)s).", method=method),
+        EventTag.ACCOUNT_SIGNED_IN: (
+            _("You signed in (%(method)s) on a device not used before.", method=method)
+            if d.get("new_device")
+            else _("You signed in (%(method)s).", method=method)
+        ),
         EventTag.ACCOUNT_SIGN_IN_FAILED: _(
             "A sign-in to your account failed (%(method)s).", method=method
         ),
@@ -52,7 +56,19 @@ def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
         EventTag.ACCOUNT_PASSWORD_REMOVED: _("Your password was removed."),
         EventTag.ACCOUNT_RECOVERY_CODES_CREATED: _("New recovery codes were created."),
         EventTag.ACCOUNT_RECOVERY_CODE_USED: _("A recovery code was used to sign in."),
+        EventTag.ACCOUNT_NOTICES_CHANGED: _notices_line(d),
     }
+
+
+def _notices_line(d: dict[str, Any]) -> str:
+    channels = set(d.get("channels") or [])
+    if channels == {"email", "sms"}:
+        return str(_("You chose to be told of new activity by e-mail and SMS."))
+    if channels == {"email"}:
+        return str(_("You chose to be told of new activity by e-mail."))
+    if channels == {"sms"}:
+        return str(_("You chose to be told of new activity by SMS."))
+    return str(_("You chose not to be told of new activity."))
 
 
 def _by_issuer(event: AuditEvent) -> bool:

@@ -208,6 +208,14 @@ ERRORS: dict[str, Any] = {
     "backup_instance_not_empty": _l(
         "This instance already holds data: restore into an empty one, or pass --replace."
     ),
+    "notice_email_invalid": _l("Please give an e-mail address such as name@example.pk."),
+    "notice_phone_invalid": _l(
+        "Please give the mobile number with its country code, such as +923001234567."
+    ),
+    "notice_choice_unknown": _l("Please choose from the options shown."),
+    "notice_undelivered": _l("The notice could not be delivered; it will be tried again."),
+    "notice_no_smtp": _l("Notices by e-mail need an SMTP server (AMANAT_SMTP_HOST)."),
+    "notice_no_sms": _l("Notices by SMS need an SMS gateway (AMANAT_SMS_URL)."),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import huey
 from huey import crontab
+from huey.exceptions import TaskLockedException
 from huey.registry import Message
 from huey.serializer import Serializer
 
@@ -40,6 +41,9 @@ QUEUE = "amanat"
 BATCH_JOBS = 8
 # A batch job gives its worker back this often, so periodic jobs and other batches get a turn.
 SLICE_SECONDS = 15.0
+# Notices go out this many seconds after what they tell of, at most (grouped when many come).
+NOTICE_SECONDS = 5.0
+_NOTICES_NEXT = "amanat:notices:next"
 
 
 class TaskEngineError(SettingsError):
@@ -118,6 +122,13 @@ class TaskEngine:
     huey: huey.Huey
     issue_batch: Any
     resume_batches: Any
+    send_notices: Any
+
+    def start_notices(self) -> None:
+        """Start the notices round (every NOTICE_SECONDS); an earlier round's chain stops."""
+        following = uuid.uuid4().hex
+        self.huey.storage.put_data(_NOTICES_NEXT, following.encode())
+        self.send_notices.schedule(delay=1.0, id=following)
 
     def enqueue_batch(self, batch_id: uuid.UUID, *, jobs: int = BATCH_JOBS) -> bool:
         """Put a batch on the queue, for up to ``jobs`` workers at once; False when the queue
@@ -163,6 +174,20 @@ def _job_runtime(settings: Settings) -> Any:
     return rt
 
 
+def _job_app(settings: Settings) -> Any:
+    """The web app on this worker's runtime: notices are worded as pages are (language, dates)."""
+    from web.app import create_app
+
+    rt = _job_runtime(settings)
+    app = _apps.get(id(rt))
+    if app is None:
+        app = _apps[id(rt)] = create_app(runtime_=rt)
+    return app
+
+
+_apps: dict[int, Any] = {}
+
+
 def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
     lease = dt.timedelta(seconds=settings.batch_lease_seconds)
 
@@ -184,12 +209,32 @@ def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
             for _ in range(BATCH_JOBS):
                 issue_batch_task(str(batch_id))
 
+    def send_notices(task: Any = None) -> None:
+        from web.notices import send_due_notices
+
+        expected = h.storage.peek_data(_NOTICES_NEXT)
+        if task is None or expected != task.id.encode():
+            return  # a chain that a newer start replaced: it ends here
+        try:
+            with h.lock_task("notices"):
+                send_due_notices(_job_app(settings))
+        except TaskLockedException:
+            pass  # another worker's round is on it
+        finally:
+            following = uuid.uuid4().hex
+            h.storage.put_data(_NOTICES_NEXT, following.encode())
+            notices_task.schedule(delay=NOTICE_SECONDS, id=following)
+
+    notices_task = h.task(name="send_notices", context=True)(send_notices)
     issue_batch_task = h.task(name="issue_batch")(issue_batch)
     resume_task = h.task(name="resume_batches")(resume_batches)
     h.periodic_task(crontab(minute="*"), name="resume_batches_every_minute")(resume_batches)
     for name, schedule, job in _periodic_jobs():
         h.periodic_task(schedule, name=name)(_with_runtime(settings, job))
-    return TaskEngine(huey=h, issue_batch=issue_batch_task, resume_batches=resume_task)
+    return TaskEngine(
+        huey=h, issue_batch=issue_batch_task, resume_batches=resume_task,
+        send_notices=notices_task,
+    )  # fmt: skip
 
 
 def _with_runtime(settings: Settings, job: Callable[[Any], object]) -> Callable[[], None]:
@@ -240,6 +285,8 @@ def run_worker(settings: Settings, *, workers: int, periodic: bool) -> None:
     """Run a consumer: ``workers`` processes taking jobs, and (with ``periodic``) the schedule."""
     engine = task_engine(settings)
     engine.resume_batches()  # a worker that starts takes up what a dead one left
+    if periodic:
+        engine.start_notices()
     consumer = engine.huey.create_consumer(
         workers=workers,
         worker_type="process",

@@ -90,7 +90,8 @@ def _error_classes() -> set[str]:
     from amanat.errors import AmanatError
 
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
-                   "signing.recording", "vault.errors", "web.tasks", "web.backup"):  # fmt: skip
+                   "signing.recording", "vault.errors", "web.tasks", "web.backup",
+                   "vault.notices", "web.notices"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 
     found, todo = set(), [AmanatError]

@@ -149,3 +149,17 @@ def test_redis_carries_the_queue_for_several_machines(tmp_path: Path) -> None:
     assert raw and raw[0].startswith(b'{"$message":')  # JSON on the shared server
     engine.huey.flush()
     assert drain(engine) == 0
+
+
+def test_the_notices_round_runs_again_and_a_replaced_round_stops(app: Flask) -> None:
+    rt = app.extensions["amanat"]
+    engine = task_engine(rt.settings)
+    drain(engine, runtime=rt)  # this process's jobs run on the app's runtime
+    engine.start_notices()
+    first = engine.huey.dequeue()  # a worker takes it, and runs it at its time:
+    when = first.eta + dt.timedelta(seconds=1)
+    engine.huey.execute(first, timestamp=when)  # sends what is due, then plans the next round
+    following = engine.huey.dequeue()
+    assert following.name == "send_notices" and following.id != first.id
+    engine.huey.execute(first, timestamp=when)  # the replaced round again: it ends, no more
+    assert engine.huey.dequeue() is None

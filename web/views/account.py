@@ -22,10 +22,11 @@ from werkzeug.wrappers import Response
 from identity import passkeys, passwords, recovery
 from identity.ceremonies import consume_ceremony
 from identity.errors import InvalidInput, PasskeyRejected
-from identity.models import Account
+from identity.models import Account, Role
 from identity.sessions import end_session, list_sessions
 from keys import age
 from signing.export import write_export
+from vault.notices import TOPICS, NoticeSettings, get_notice_settings, set_notice_settings
 from web.context import current_account, db, login_required, now, runtime, side_transaction
 
 bp = Blueprint("account", __name__, url_prefix="/security")
@@ -42,8 +43,13 @@ def _me() -> Account:
 def security() -> str:
     """Passkeys, sessions, recovery codes and password of the signed-in account."""
     me = _me()
+    citizen = me.role == Role.CITIZEN
     return render_template(
         "security.html",
+        notices=get_notice_settings(db(), ctx=runtime().vault, account_id=me.id, now=now())
+        if citizen
+        else None,
+        topics=TOPICS,
         passkeys=me.passkeys,
         sessions=list_sessions(db(), account=me, policy=runtime().policy, now=now()),
         current_session_id=g.auth.id,
@@ -115,6 +121,24 @@ def end_other_session(session_id: int) -> Response:
     end_session(db(), account=_me(), session_id=session_id, now=now())
     flash(_("That session was ended."))
     return redirect(url_for("account.security"))
+
+
+@bp.post("/notices")
+@login_required(Role.CITIZEN)
+def save_notices() -> Response:
+    """How and of what the citizen is told (e-mail, SMS, both or neither)."""
+    form = request.form
+    wanted = NoticeSettings(
+        by_email=form.get("by_email") == "1",
+        by_sms=form.get("by_sms") == "1",
+        topics=tuple(form.getlist("topic")),
+        email=form.get("email", "")[:320],
+        phone=form.get("phone", "")[:40],
+        language=form.get("language", "en"),
+    )
+    set_notice_settings(db(), ctx=runtime().vault, account_id=_me().id, wanted=wanted, now=now())
+    flash(_("Your notice settings were saved."))
+    return redirect(url_for("account.security") + "#notices")
 
 
 @bp.post("/recovery-codes")

@@ -116,12 +116,16 @@ def _record_failure(account: Account | None, method: str) -> None:
 def _signed_in(account: Account, method: str, target: str) -> Response:
     # A new anti-forgery token with the new privileges (no fixation across sign-in).
     flask_session.pop("csrf", None)
+    known = lockout.device_of(
+        _secret(), token=request.cookies.get(DEVICE_COOKIE), login=account.login, now=now()
+    )
     token = start_session(
         db(),
         account=account,
         method=method,
         user_agent=request.headers.get("User-Agent", ""),
         now=now(),
+        new_device=known is None,
     )
     target = target or home_of(account)
     response = jsonify({"redirect": target}) if request.is_json else redirect(target)

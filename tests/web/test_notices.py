@@ -1,0 +1,186 @@
+"""Notices delivered to real servers started here: an SMTP server that demands STARTTLS
+(aiosmtpd) and an HTTP stand-in for an SMS gateway. In the citizen's language, a link to the
+activity line, told once; a gateway that is down loses nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from amanat.settings import Settings
+from audit import EventTag, record_event
+from keys.stores import FileKeyStore
+from tests.web.conftest import Clock, csrf_of
+from tests.web.helpers import register
+from web.app import create_app
+from web.notices import send_due_notices
+from web.runtime import build_runtime
+
+EMAIL = "ayesha.khan@example.pk"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[tuple[_Mailbox, int, Path]]:
+    cert, key = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    mailbox, port = _Mailbox(), _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True)  # fmt: skip
+    controller.start()
+    yield mailbox, port, cert
+    controller.stop()
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, dict[str, Any]]]]
+    failing: ClassVar[bool]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).failing:
+            self.send_response(503)
+        else:
+            type(self).received.append((self.headers.get("Authorization", ""), json.loads(body)))
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway() -> Iterator[tuple[type[_Gateway], int]]:
+    class Gateway(_Gateway):
+        pass
+
+    Gateway.received, Gateway.failing = [], False
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Gateway, server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture
+def noticing_app(settings: Settings, engine: Engine, file_keystore: FileKeyStore, clock: Clock,
+                 smtp: tuple, gateway: tuple) -> Iterator[Flask]:  # fmt: skip
+    _mailbox, smtp_port, cert = smtp
+    _gateway, sms_port = gateway
+    configured = settings.with_overrides(
+        smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_ca_file=str(cert),
+        sms_url=f"http://127.0.0.1:{sms_port}/sms", sms_token="gateway-token",
+    )  # fmt: skip
+    rt = build_runtime(configured, engine=engine, keystore=file_keystore, clock=clock)
+    yield create_app(runtime_=rt, test_config={"TESTING": True})
+    rt.close()
+
+
+def _citizen_with_notices(app: Flask, language: str = "ur") -> int:
+    client = app.test_client()
+    register(client, cnic="35202-1234567-1")
+    res = client.post("/security/notices", data={
+        "csrf_token": csrf_of(client, "/security"), "by_email": "1", "email": EMAIL,
+        "by_sms": "1", "phone": "+92 300 1234567", "topic": ["access", "certificates"],
+        "language": language,
+    })  # fmt: skip
+    assert res.status_code == 302, res.get_data(as_text=True)[:300]
+    rt = app.extensions["amanat"]
+    with rt.sessions() as s:
+        from identity.accounts import find_by_login
+
+        account = find_by_login(s, login="35202-1234567-1")
+        assert account is not None
+        return account.id
+
+
+def _bank_fetches(app: Flask, citizen: int) -> int:
+    rt = app.extensions["amanat"]
+    with rt.sessions() as s:
+        seq = record_event(s, tag=EventTag.CONSENT_USED, actor="organisation:DEMOBANK",
+                           subject_id=citizen, now=rt.clock(),
+                           details={"organisation": "Demo Bank"})  # fmt: skip
+        s.commit()
+    return int(seq) if isinstance(seq, int) else 0
+
+
+def test_a_fetch_is_told_by_email_and_sms_in_urdu_once(
+    noticing_app: Flask, smtp: tuple, gateway: tuple
+) -> None:
+    mailbox, _port, _cert = smtp
+    sms, _sms_port = gateway
+    citizen = _citizen_with_notices(noticing_app)
+    _bank_fetches(noticing_app, citizen)
+    assert send_due_notices(noticing_app) == 1
+    (mail,) = mailbox.messages
+    assert mail["To"] == EMAIL and mail["Subject"] == "امانت: آپ کی والٹ میں نئی سرگرمی"
+    body = mail.get_content()
+    assert re.search(r"http://localhost:8000/activity#event-\d+", body)
+    ((authorization, posted),) = sms.received
+    assert authorization == "Bearer gateway-token" and posted["to"] == "+923001234567"
+    assert posted["text"].startswith("Amanat: ") and "/activity#event-" in posted["text"]
+    assert send_due_notices(noticing_app) == 0  # told once
+
+
+def test_a_gateway_that_is_down_loses_nothing(
+    noticing_app: Flask, smtp: tuple, gateway: tuple, clock: Clock
+) -> None:
+    import datetime as dt
+
+    mailbox, _port, _cert = smtp
+    sms, _sms_port = gateway
+    citizen = _citizen_with_notices(noticing_app, language="en")
+    _bank_fetches(noticing_app, citizen)
+    sms.failing = True
+    assert send_due_notices(noticing_app) == 0
+    assert send_due_notices(noticing_app) == 0  # not before its time
+    sms.failing = False
+    clock.value = clock.value + dt.timedelta(minutes=5)
+    assert send_due_notices(noticing_app) == 1
+    assert len(sms.received) == 1 and mailbox.messages[-1]["Subject"].startswith("Amanat:")
+
+
+def test_unusable_settings_are_said_and_change_nothing(noticing_app: Flask) -> None:
+    client = noticing_app.test_client()
+    register(client, cnic="35202-7654321-1")
+    res = client.post("/security/notices", data={
+        "csrf_token": csrf_of(client, "/security"), "by_email": "1", "email": "nope",
+        "topic": "access", "language": "en",
+    })  # fmt: skip
+    assert res.status_code == 400 and "name@example.pk" in res.get_data(as_text=True)
+    page = client.get("/security").get_data(as_text=True)
+    assert 'id="by-email" name="by_email" type="checkbox" value="1" >' in page  # still off
