@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ONLY ?=
 
-.PHONY: run test lint typecheck pytest bench deps clean translations
+.PHONY: run test lint typecheck pytest bench deps clean translations services services-down
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,12 +48,20 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP) deps
+	@deploy/services up > /dev/null
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test: $(STAMP) deps lint typecheck pytest
 
 bench: $(STAMP)
 	$(PY) -m bench $(if $(ONLY),--only $(ONLY),)
+
+# PostgreSQL and Redis on this machine, started when down; prints the export lines to use them.
+services:
+	@deploy/services up
+
+services-down:
+	@deploy/services down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
