@@ -93,11 +93,9 @@ class Settings:
 
     @property
     def blob_dir(self) -> Path:
-        """Folder of the filesystem blob store."""
-        spec = self.blobstore or f"file:{self.instance / 'blobs'}"
-        if not spec.startswith("file:"):
-            raise SettingsError("AMANAT_BLOBSTORE must be file:<folder>")
-        return Path(spec[len("file:") :])
+        """Folder of the filesystem blob store (the default one when blobs are in S3)."""
+        spec = self.blobstore if self.blobstore.startswith("file:") else ""
+        return Path(spec[len("file:") :]) if spec else self.instance / "blobs"
 
     @property
     def key_file(self) -> Path:

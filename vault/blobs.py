@@ -47,6 +47,20 @@ class BlobStore(Protocol):
     def ids(self) -> Iterator[str]: ...
     def age_seconds(self, blob_id: str) -> float: ...
     def sweep_partial(self, *, min_age_seconds: float) -> int: ...
+    def check(self) -> None: ...
+
+
+def open_blobstore(spec: str, *, default_dir: Path) -> BlobStore:
+    """The store ``AMANAT_BLOBSTORE`` names: ``file:<folder>`` (the default, ``default_dir``) or
+    ``s3://BUCKET[/PREFIX]`` (boto3 reads its own configuration)."""
+    if spec.startswith("s3://"):
+        from vault.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(spec)
+    if spec and not spec.startswith("file:"):
+        raise BlobStoreError("AMANAT_BLOBSTORE must be file:<folder> or s3://bucket[/prefix]",
+                             code="storage_setting")  # fmt: skip
+    return FileBlobStore(Path(spec.removeprefix("file:")) if spec else default_dir)
 
 
 class _FileBlobWriter:
@@ -145,6 +159,18 @@ class FileBlobStore:
             return time.time() - self.path_of(blob_id).stat().st_mtime
         except OSError:
             return 0.0
+
+    def check(self) -> None:
+        """A file can be written and removed where blobs go (``/readyz``)."""
+        try:
+            with tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="check-") as fh:
+                fh.write(b"x")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError:
+            raise BlobStoreError(
+                "the blob folder cannot be written", code="storage_unavailable"
+            ) from None
 
     def sweep_partial(self, *, min_age_seconds: float) -> int:
         """Remove half-written blobs (``tmp/*.part``) a crash left behind; how many."""

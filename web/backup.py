@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from amanat.errors import AmanatError
 from amanat.settings import Settings
+from vault.blobs import BlobStore, open_blobstore
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -99,6 +100,30 @@ def _dump_database(settings: Settings, folder: Path) -> str:
     return "postgresql"
 
 
+def _store(settings: Settings) -> BlobStore:
+    return open_blobstore(settings.blobstore, default_dir=settings.blob_dir)
+
+
+def _copy_blobs_out(store: BlobStore, folder: Path) -> None:
+    """Every blob of the store (a folder or a bucket) as a file ``ab/cd/<id>``."""
+    for blob_id in store.ids():
+        target = folder / blob_id[:2] / blob_id[2:4] / blob_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with store.open(blob_id) as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+
+
+def _copy_blobs_in(folder: Path, store: BlobStore) -> None:
+    """Every backed-up blob into the store; each must come back under its own id."""
+    for path in sorted(folder.glob("??/??/*")):
+        writer = store.writer()
+        with path.open("rb") as src:
+            for block in iter(lambda: src.read(1024 * 1024), b""):
+                writer.write(block)
+        if writer.publish() != path.name:
+            raise BackupError(f"{path.name} is damaged.", code="backup_damaged", file=path.name)
+
+
 def make_backup(settings: Settings, *, into: Path, keys: bool, now: dt.datetime) -> Backup:
     """Write a backup folder under ``into`` (created); its files' SHA-256 in its manifest."""
     folder = into / f"amanat-backup-{now:%Y%m%dT%H%M%SZ}"
@@ -107,8 +132,7 @@ def make_backup(settings: Settings, *, into: Path, keys: bool, now: dt.datetime)
     except OSError as exc:
         raise BackupError(f"{folder}: {exc}", code="backup_folder", path=str(folder)) from None
     database = _dump_database(settings, folder)
-    if settings.blob_dir.is_dir():
-        shutil.copytree(settings.blob_dir, folder / "blobs", ignore=shutil.ignore_patterns("tmp"))
+    _copy_blobs_out(_store(settings), folder / "blobs")
     with_keys = keys and settings.keystore == "file"
     if with_keys:
         (folder / "keys").mkdir(mode=0o700)
@@ -157,7 +181,7 @@ def restore_backup(settings: Settings, *, source: Path) -> Backup:
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={uri}",
               str(source / "database.pgdump")])  # fmt: skip
     if (source / "blobs").is_dir():
-        shutil.copytree(source / "blobs", settings.blob_dir, dirs_exist_ok=True)
+        _copy_blobs_in(source / "blobs", _store(settings))
     if manifest.get("keys"):
         for name in ("master.keys", "secret.key"):
             if (source / "keys" / name).exists():

@@ -49,7 +49,7 @@ from signing.pki import (
     revoke_department_key,
     rewrap_pki_keys,
 )
-from vault.blobs import FileBlobStore
+from vault.blobs import BlobStore, open_blobstore
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
 
@@ -79,6 +79,11 @@ def said(exc: AmanatError) -> str:
     return refusal_text(exc)
 
 
+def _blobs(settings: Settings) -> BlobStore:
+    """The blob store the settings name (file folder or S3 bucket)."""
+    return open_blobstore(settings.blobstore, default_dir=settings.blob_dir)
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
@@ -104,7 +109,12 @@ def init(demo: bool) -> None:
     from web.app import _secret_key
 
     _secret_key(settings.secret_key_file)
-    FileBlobStore(settings.blob_dir)
+    try:
+        store = _blobs(settings)
+        if hasattr(store, "ensure_bucket") and store.ensure_bucket():
+            click.echo(f"Bucket {getattr(store, 'bucket', '')} created.")
+    except AmanatError as exc:
+        raise click.ClickException(said(exc)) from None
     engine = create_engine(settings.database_url)
     _upgrade(settings, engine)
     if engine.url.get_backend_name() == "sqlite" and engine.url.database:
@@ -433,7 +443,7 @@ def _issuance(settings: Settings, session: Any) -> IssuanceContext:
     return IssuanceContext(
         keystore=keystore,
         material=material,
-        vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
+        vault=VaultContext(keystore=keystore, blobs=_blobs(settings)),
         tsa_url=settings.tsa_url,
         tsa_roots=tsa_roots(settings),
     )
@@ -688,9 +698,16 @@ def worker(workers: int, periodic: bool) -> None:
     count = workers or (os.cpu_count() or 1)
     try:
         click.echo(f"Worker: {count} processes on {_redacted(queue_location(settings))}")
-        run_worker(settings, workers=count, periodic=periodic)
+        run_worker(settings, workers=count, periodic=periodic, app_factory=_worker_app)
     except AmanatError as exc:
         raise click.ClickException(said(exc)) from None
+
+
+def _worker_app(rt: Any) -> Any:
+    """The web app a worker words its notices with (its own runtime, no server)."""
+    from web.app import create_app
+
+    return create_app(runtime_=rt)
 
 
 def _redacted(location: str) -> str:
@@ -864,9 +881,7 @@ def vault_sweep(min_age: int) -> None:
     settings = _settings()
     engine = create_engine(settings.database_url)
     with transaction(_sessions(settings, engine)) as s:
-        removed = sweep_orphan_blobs(
-            s, blobs=FileBlobStore(settings.blob_dir), min_age_seconds=min_age
-        )
+        removed = sweep_orphan_blobs(s, blobs=_blobs(settings), min_age_seconds=min_age)
     click.echo(f"{removed} orphan blobs removed.")
 
 

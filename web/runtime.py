@@ -23,7 +23,7 @@ from keys.stores import KeyStore, open_keystore
 from signing.issuance import IssuanceContext
 from signing.pki import PkiMaterial, load_pki
 from signing.recording import VerificationRecorder
-from vault.blobs import FileBlobStore
+from vault.blobs import open_blobstore
 from vault.service import VaultContext
 from web.memlimit import WindowLimiter
 
@@ -186,7 +186,10 @@ def build_runtime(
         read_engine=read_engine,
         read_sessions=bind_keystore(session_factory(read_engine), keystore),
         keystore=keystore,
-        vault=VaultContext(keystore=keystore, blobs=FileBlobStore(settings.blob_dir)),
+        vault=VaultContext(
+            keystore=keystore,
+            blobs=open_blobstore(settings.blobstore, default_dir=settings.blob_dir),
+        ),
         rp=RelyingParty(id=settings.rp_id, name="Amanat", origin=settings.origin),
         policy=SessionPolicy(
             idle=dt.timedelta(minutes=settings.session_idle_minutes),

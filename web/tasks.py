@@ -175,17 +175,20 @@ def _job_runtime(settings: Settings) -> Any:
 
 
 def _job_app(settings: Settings) -> Any:
-    """The web app on this worker's runtime: notices are worded as pages are (language, dates)."""
-    from web.app import create_app
-
+    """The web app on this worker's runtime: notices are worded as pages are (language, dates).
+    Made by the factory ``run_worker`` was given (this module never imports web.app, which
+    imports the views, which import this module)."""
     rt = _job_runtime(settings)
     app = _apps.get(id(rt))
     if app is None:
-        app = _apps[id(rt)] = create_app(runtime_=rt)
+        if _app_factory is None:
+            raise RuntimeError("no web app for the notices: run_worker(app_factory=...)")
+        app = _apps[id(rt)] = _app_factory(rt)
     return app
 
 
 _apps: dict[int, Any] = {}
+_app_factory: Callable[[Any], Any] | None = None
 
 
 def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
@@ -281,8 +284,13 @@ def settle_consents(rt: Any) -> int:
         return settle_ended(s, now=rt.clock())
 
 
-def run_worker(settings: Settings, *, workers: int, periodic: bool) -> None:
-    """Run a consumer: ``workers`` processes taking jobs, and (with ``periodic``) the schedule."""
+def run_worker(
+    settings: Settings, *, workers: int, periodic: bool, app_factory: Callable[[Any], Any]
+) -> None:
+    """Run a consumer: ``workers`` processes taking jobs, and (with ``periodic``) the schedule.
+    ``app_factory(runtime)`` makes the web app that words notices."""
+    global _app_factory
+    _app_factory = app_factory
     engine = task_engine(settings)
     engine.resume_batches()  # a worker that starts takes up what a dead one left
     if periodic:
@@ -298,12 +306,14 @@ def run_worker(settings: Settings, *, workers: int, periodic: bool) -> None:
     consumer.run()
 
 
-def drain(engine: TaskEngine, *, runtime: Any = None, limit: int = 10_000) -> int:
+def drain(engine: TaskEngine, *, app: Any = None, limit: int = 10_000) -> int:
     """Run the waiting jobs in this process, one after the other, until none is left (for tests,
-    and commands that must not wait for a worker), on ``runtime`` if given; how many ran."""
-    if runtime is not None:
+    and commands that must not wait for a worker), on ``app``'s runtime if given; how many ran."""
+    if app is not None:
+        runtime = app.extensions["amanat"]
         settings = runtime.settings
         _runtime_for_jobs[(os.getpid(), f"{settings.instance}|{settings.database_url}")] = runtime
+        _apps[id(runtime)] = app
     ran = 0
     while ran < limit:
         task = engine.huey.dequeue()

@@ -76,5 +76,4 @@ def run_jobs(app: Flask) -> int:
     process would take them the same way); how many ran."""
     from web.tasks import drain, task_engine
 
-    rt = app.extensions["amanat"]
-    return drain(task_engine(rt.settings), runtime=rt)
+    return drain(task_engine(app.extensions["amanat"].settings), app=app)

@@ -154,7 +154,7 @@ def test_redis_carries_the_queue_for_several_machines(tmp_path: Path) -> None:
 def test_the_notices_round_runs_again_and_a_replaced_round_stops(app: Flask) -> None:
     rt = app.extensions["amanat"]
     engine = task_engine(rt.settings)
-    drain(engine, runtime=rt)  # this process's jobs run on the app's runtime
+    drain(engine, app=app)  # this process's jobs run on the app's runtime
     engine.start_notices()
     first = engine.huey.dequeue()  # a worker takes it, and runs it at its time:
     when = first.eta + dt.timedelta(seconds=1)
