@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := chromium chromium-driver softhsm2 opensc poppler-utils age wrk nginx
+DEBIAN_PACKAGES := chromium chromium-driver softhsm2 opensc poppler-utils age wrk nginx \
+  swift swift-proxy swift-object swift-container swift-account memcached
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ONLY ?=

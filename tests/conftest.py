@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -179,3 +180,42 @@ def _service_log_lines_stay_with_their_test() -> Iterator[None]:
     logs = sys.modules.get("web.logs")
     if logs is not None:
         logs.flush_logs()
+
+
+@pytest.fixture(scope="session")
+def swift_s3() -> Iterator[dict[str, str]]:
+    """OpenStack Swift with s3api on this machine (deploy/swift-saio, Debian's packages): the
+    boto3 variables that reach it. Started once for the run, left running for the next."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run([str(root / "deploy" / "swift-saio"), "up"], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"Swift could not be started ({exc}); `make deps` installs it")
+    if done.returncode != 0:
+        pytest.fail(f"Swift could not be started: {done.stderr.strip()[-400:]}")
+    values = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield values
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def s3_store(swift_s3: dict[str, str]) -> Any:
+    """A blob store in the test bucket, under a prefix of its own."""
+    from vault.s3 import S3BlobStore
+
+    store = S3BlobStore("amanat-tests", prefix=f"t-{uuid.uuid4().hex[:12]}")
+    store.ensure_bucket()
+    return store

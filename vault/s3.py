@@ -204,13 +204,18 @@ class S3BlobStore:
             head = self.client.head_object(Bucket=self.bucket, Key=self.key_of(blob_id))
         except _ERRORS:
             return 0.0
-        return float((dt.datetime.now(dt.UTC) - head["LastModified"]).total_seconds())
+        # Swift rounds Last-Modified up to the second: a new blob may seem a little young.
+        return max(0.0, float((dt.datetime.now(dt.UTC) - head["LastModified"]).total_seconds()))
 
     def sweep_partial(self, *, min_age_seconds: float) -> int:
         """Remove what a crash left mid-write: temporary objects and unfinished uploads."""
         now, removed = dt.datetime.now(dt.UTC), 0
+
+        def old(when: dt.datetime) -> bool:  # times rounded up to the second: never negative
+            return max(0.0, (now - when).total_seconds()) >= min_age_seconds
+
         for item in list(self._keys("tmp/")):
-            if (now - item["LastModified"]).total_seconds() >= min_age_seconds:
+            if old(item["LastModified"]):
                 self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
                 removed += 1
         try:
@@ -218,7 +223,7 @@ class S3BlobStore:
                 Bucket=self.bucket, Prefix=self.prefix + "tmp/"
             ).get("Uploads", [])
             for up in uploads:
-                if (now - up["Initiated"]).total_seconds() >= min_age_seconds:
+                if old(up["Initiated"]):
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
                     )

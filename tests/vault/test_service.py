@@ -15,6 +15,7 @@ from audit import verify_chain
 from audit.models import AuditEvent
 from keys.pkcs11 import Pkcs11KeyStore
 from keys.stores import FileKeyStore
+from tests.vault.conftest import partial_blobs, tamper_blob
 from vault.blobs import FileBlobStore
 from vault.errors import DocumentNotFound, DocumentUnreadable, UploadRejected, UploadTooLarge
 from vault.models import Document, DocumentVersion, OwnerKey
@@ -261,7 +262,7 @@ def test_oversized_stream_is_refused_and_leaves_nothing(sessions, ctx, owner, no
             max_bytes=1000,
             now=now,
         )
-    assert _blobs(ctx) == [] and list(ctx.blobs.tmp_dir.iterdir()) == []  # type: ignore[attr-defined]
+    assert _blobs(ctx) == [] and partial_blobs(ctx) == []
     assert _rows(sessions, Document) == 0
 
 
@@ -284,10 +285,7 @@ def test_tampered_blob_is_never_released(sessions, ctx, owner, now) -> None:
     """A flipped bit in the stored blob makes the document unreadable, with no partial output."""
     doc_id = _store(sessions, ctx, owner, now)
     (blob_id,) = _blobs(ctx)
-    path = ctx.blobs.path_of(blob_id)  # type: ignore[attr-defined]
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0x80
-    path.write_bytes(bytes(raw))
+    tamper_blob(ctx, blob_id)
     with sessions() as s, pytest.raises(DocumentUnreadable):
         open_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="view", now=now)
 
@@ -322,26 +320,45 @@ def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> Non
     assert orphan not in _blobs(ctx) and len(_blobs(ctx)) == 1
 
 
-def test_sweep_removes_half_written_blobs_a_crash_left(sessions, ctx, owner, now) -> None:
-    """A writer killed mid-write leaves tmp/blob.*.part; the sweep removes it once it is old."""
+def test_sweep_removes_half_written_blobs_a_crash_left(sessions, tmp_path, owner) -> None:
+    """A file writer killed mid-write leaves tmp/blob.*.part; the sweep removes it once old."""
     import os
 
-    writer = ctx.blobs.writer()
+    store = FileBlobStore(tmp_path / "blobs")
+    writer = store.writer()
     writer.write(b"half a blob")
     writer._fh.flush()  # the process dies here: no publish, no abort
-    (part,) = ctx.blobs.tmp_dir.glob("blob.*.part")
+    (part,) = store.tmp_dir.glob("blob.*.part")
     with sessions() as s:
-        assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=3600) == 0
+        assert sweep_orphan_blobs(s, blobs=store, min_age_seconds=3600) == 0
     assert part.exists()  # a write in flight is never touched
     os.utime(part, (0, 0))
     with sessions() as s:
-        assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=3600) == 1
+        assert sweep_orphan_blobs(s, blobs=store, min_age_seconds=3600) == 1
     assert not part.exists()
 
 
-def test_the_blob_folder_is_private(ctx) -> None:
-    assert ctx.blobs.root.stat().st_mode & 0o077 == 0
-    assert ctx.blobs.tmp_dir.stat().st_mode & 0o077 == 0
+def test_sweep_aborts_an_upload_a_crash_left_in_s3(sessions, s3_store, owner) -> None:
+    """An S3 writer killed in the middle of a multipart upload leaves the upload open; the sweep
+    aborts it once it is old enough, never while it may still be in flight."""
+    from vault.s3 import PART
+
+    writer = s3_store.writer()
+    writer.write(b"\0" * (PART + 1))  # one part sent: a multipart upload is open
+    ctx = VaultContext(keystore=None, blobs=s3_store)  # type: ignore[arg-type]
+    (upload,) = partial_blobs(ctx)  # the process dies here: no publish, no abort
+    with sessions() as s:
+        assert sweep_orphan_blobs(s, blobs=s3_store, min_age_seconds=3600) == 0
+    assert partial_blobs(ctx) == [upload]
+    with sessions() as s:
+        assert sweep_orphan_blobs(s, blobs=s3_store, min_age_seconds=0) == 1
+    assert partial_blobs(ctx) == []
+
+
+def test_the_blob_folder_is_private(tmp_path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    assert store.root.stat().st_mode & 0o077 == 0
+    assert store.tmp_dir.stat().st_mode & 0o077 == 0
 
 
 def test_every_action_is_chained_in_the_ledger(sessions, ctx, owner, now) -> None:
