@@ -227,7 +227,9 @@ def api_verify_qr() -> Response:
     _limit("api")
     body = request.get_json(silent=True)
     text = body.get("payload") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text.strip():
+    # Only a missing or empty payload is refused: one of spaces (U+0085 included) is judged
+    # like any other unreadable code, as the schema promises.
+    if not isinstance(text, str) or not text:
         return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
     if len(text) > MAX_QR_TEXT:
         return error_response(
