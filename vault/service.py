@@ -421,3 +421,8 @@ def sweep_orphan_blobs(session: Session, *, blobs: BlobStore, min_age_seconds: f
             blobs.delete(blob_id)
             removed += 1
     return removed
+
+
+def referenced_blob_ids(session: Session) -> list[str]:
+    """Every blob a document version points at (what a migration must carry over)."""
+    return sorted(set(session.scalars(select(DocumentVersion.blob_id))))

@@ -874,6 +874,32 @@ def vault_group() -> None:
     """Vault maintenance."""
 
 
+@vault_group.command("migrate-blobs")
+@click.option("--to", "target_spec", required=True, help="The new store, e.g. s3://bucket/prefix.")
+def vault_migrate_blobs(target_spec: str) -> None:
+    """Copy every blob to another store, resumably (blobs already there are skipped)."""
+    from vault.service import referenced_blob_ids
+    from web.migrate_blobs import migrate_blobs
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        with _sessions(settings, engine)() as s:
+            ids = referenced_blob_ids(s)
+        source = _blobs(settings)
+        target = open_blobstore(target_spec, default_dir=settings.blob_dir)
+        if hasattr(target, "ensure_bucket"):
+            target.ensure_bucket()
+        with click.progressbar(length=len(ids), label=f"Copying {len(ids)} blobs") as bar:
+            done = migrate_blobs(ids, source=source, target=target, progress=lambda: bar.update(1))
+    except AmanatError as exc:
+        raise click.ClickException(said(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"{done.copied} copied, {done.present} were there already: the new store holds "
+               f"every blob. Set AMANAT_BLOBSTORE={target_spec} and restart.")  # fmt: skip
+
+
 @vault_group.command("sweep")
 @click.option("--min-age", default=3600, show_default=True, help="Seconds a blob must be old.")
 def vault_sweep(min_age: int) -> None:
