@@ -149,6 +149,86 @@ def run(*, sizes: list[str]) -> list[dict]:
             for p in (plain, sealed, raw_ct, out):
                 p.unlink(missing_ok=True)
         results.append(_upload_peak(work, parse_size(sizes[-1]), sizes[-1]))
+        results.extend(_s3_against_file(work, parse_size(sizes[-1]), sizes[-1]))
+    return results
+
+
+# Sealing into a blob store and opening from it, as the vault does (one child per measurement).
+_STORE_CHILD = r"""
+import json, resource, sys, time, uuid
+sys.path.insert(0, {root!r})
+kind, op, src, where = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+from pathlib import Path
+from keys import stream
+from vault.blobs import FileBlobStore
+from vault.s3 import S3BlobStore
+store = FileBlobStore(Path(where)) if kind == "file" else S3BlobStore("amanat-bench", prefix=where)
+key, doc = bytes(range(32)), uuid.UUID(int=7)
+idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t = time.perf_counter()
+if op == "seal":
+    writer = store.writer()
+    with open(src, "rb") as fin:
+        stream.seal(fin, writer, dek=key, document_id=doc, version=1)
+    blob = writer.publish()
+else:
+    blob = open(src + ".id").read()
+    with store.open(blob) as fin, open("/dev/null", "wb") as out:
+        stream.open_(fin, out, dek=key, document_id=doc, version=1)
+seconds = time.perf_counter() - t
+if op == "seal":
+    open(src + ".id", "w").write(blob)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"seconds": seconds, "peak_rss": peak, "idle_rss": idle}}))
+"""
+
+
+def _store_child(kind: str, op: str, src: Path, where: str) -> dict:
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", _STORE_CHILD.format(root=root), kind, op, str(src), where],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _s3_against_file(work: Path, size: int, label: str) -> list[dict]:
+    """Seal into and open from S3 (a Swift with s3api on loopback, deploy/swift-saio) against
+    the file store, same document, same run; and the peak memory of the S3 side."""
+    root = Path(__file__).resolve().parents[1]
+    started = subprocess.run([str(root / "deploy" / "swift-saio"), "up"], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+    for line in started.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        os.environ[name] = value
+    sys.path.insert(0, str(root))
+    from vault.s3 import S3BlobStore
+
+    S3BlobStore("amanat-bench").ensure_bucket()
+    print(f"vault: {label} into S3 (Swift, loopback) and the file store ...", flush=True)
+    plain = work / "s3-plain"
+    _make_file(plain, size)
+    prefix = f"run-{secrets.token_hex(4)}"
+    runs = {}
+    for kind, where in (("file", str(work / "blobs")), ("s3", prefix)):
+        for op in ("seal", "open"):
+            runs[kind, op] = _store_child(kind, op, plain, where)
+    plain.unlink()
+    results = []
+    for op in ("seal", "open"):
+        s3, file = runs["s3", op], runs["file", op]
+        rate, base = size / s3["seconds"] / MIB, size / file["seconds"] / MIB
+        results.append({
+            "name": f"vault.s3.{op}.{label}", "value": round(rate, 1), "unit": "MiB/s",
+            "baseline": "the file store, same document, same run", "baseline_value": round(base, 1),
+            "ratio": round(rate / base, 3), "target": ">= 0.5",
+        })  # fmt: skip
+        results.append({
+            "name": f"vault.s3.{op}.{label}.peak_rss", "value": s3["peak_rss"], "unit": "bytes",
+            "baseline": "the same process before the blob", "baseline_value": s3["idle_rss"],
+            "ratio": round(s3["idle_rss"] / s3["peak_rss"], 3),
+            "target": "growth (value - baseline) < 64 MiB",
+        })  # fmt: skip
     return results
 
 

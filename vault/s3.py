@@ -103,8 +103,11 @@ class _S3Writer:
                     self._send_part(bytes(self._buffer))
                 s3.complete_multipart_upload(Bucket=bucket, Key=self._temp, UploadId=self._upload,
                                              MultipartUpload={"Parts": self._parts})  # fmt: skip
-                # A managed copy: multipart itself for blobs past the service's 5 GiB copy limit.
-                s3.copy({"Bucket": bucket, "Key": self._temp}, bucket, key)
+                # One server-side copy (S3 allows 5 GiB in one; boto3's managed copy is not used:
+                # it compares ETags, which Swift forms differently for multipart objects).
+                s3.copy_object(
+                    Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": self._temp}
+                )
                 s3.delete_object(Bucket=bucket, Key=self._temp)
         except _ERRORS:
             self.abort()
