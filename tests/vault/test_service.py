@@ -339,14 +339,12 @@ def test_sweep_removes_half_written_blobs_a_crash_left(sessions, tmp_path, owner
 
 
 def test_sweep_aborts_an_upload_a_crash_left_in_s3(sessions, s3_store, owner) -> None:
-    """An S3 writer killed in the middle of a multipart upload leaves the upload open; the sweep
+    """A process killed in the middle of a multipart upload leaves the upload open; the sweep
     aborts it once it is old enough, never while it may still be in flight."""
-    from vault.s3 import PART
-
-    writer = s3_store.writer()
-    writer.write(b"\0" * (PART + 1))  # one part sent: a multipart upload is open
+    key = s3_store.key_of("ab" * 32)
+    s3_store.client.create_multipart_upload(Bucket=s3_store.bucket, Key=key)  # then it died
     ctx = VaultContext(keystore=None, blobs=s3_store)  # type: ignore[arg-type]
-    (upload,) = partial_blobs(ctx)  # the process dies here: no publish, no abort
+    (upload,) = partial_blobs(ctx)
     with sessions() as s:
         assert sweep_orphan_blobs(s, blobs=s3_store, min_age_seconds=3600) == 0
     assert partial_blobs(ctx) == [upload]
