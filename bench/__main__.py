@@ -15,7 +15,15 @@ import os
 import sys
 from pathlib import Path
 
-from bench import cli_bench, issue_bench, ledger_bench, soak_bench, vault_bench, verify_bench
+from bench import (
+    cli_bench,
+    issue_bench,
+    ledger_bench,
+    nodes_bench,
+    soak_bench,
+    vault_bench,
+    verify_bench,
+)
 from bench.load import load_average
 
 SUITES = {
@@ -24,6 +32,7 @@ SUITES = {
     "verify": verify_bench.run,
     "ledger": ledger_bench.run,
     "cli": cli_bench.run,
+    "nodes": nodes_bench.run,
     "soak": soak_bench.run,
 }
 
