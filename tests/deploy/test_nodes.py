@@ -1,5 +1,6 @@
-"""The production shape on this machine: two `amanat run` nodes on one PostgreSQL database, behind
-a real nginx (Debian's) with TLS, configured from deploy/nginx/amanat.conf. A citizen signs in
+"""The production shape on this machine: two `amanat run` nodes on one PostgreSQL database and one
+S3 bucket (a real Swift with s3api), behind a real nginx (Debian's) with TLS, configured from
+deploy/nginx/amanat.conf. A citizen signs in
 through the proxy, uploads on one node and downloads on the other, a certificate is verified, and
 the ledger both nodes wrote verifies afterwards."""
 
@@ -125,11 +126,15 @@ def _multipart(csrf: str, name: str, data: bytes) -> tuple[bytes, str]:
 
 
 @pytest.fixture
-def two_nodes(tmp_path: Path, nginx_binary: str, pg_schema_url: str) -> Iterator[dict]:
+def two_nodes(
+    tmp_path: Path, nginx_binary: str, pg_schema_url: str, swift_s3: dict[str, str]
+) -> Iterator[dict]:
     port, http_port, nodes = _free_port(), _free_port(), [_free_port(), _free_port()]
     env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path),
            "AMANAT_DATABASE_URL": pg_schema_url, "AMANAT_PUBLIC_BASE_URL": f"https://localhost:{port}",
-           "AMANAT_TRUSTED_PROXIES": "127.0.0.1", "AMANAT_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "AMANAT_TRUSTED_PROXIES": "127.0.0.1", "AMANAT_LOG_LEVEL": "WARNING",
+           "AMANAT_BLOBSTORE": f"s3://amanat-tests/nodes-{uuid.uuid4().hex[:10]}",
+           **swift_s3}  # fmt: skip
     shown = CliRunner().invoke(main, ["init", "--demo"], env=env)
     assert shown.exit_code == 0, shown.output
     password = re.search(r"CNIC 35202-1234567-1\s+password (\S+)", shown.output).group(1)
@@ -217,6 +222,9 @@ def test_a_citizen_walks_through_two_nodes_behind_nginx(two_nodes: dict) -> None
     doc_id = __import__("json").loads(data)["id"]
     res, data = _until_node(web, uploaded_on, "GET", f"/vault/{doc_id}/file?download=1")
     assert res.status == 200 and data == document, "the other node opened what the first stored"
+    assert not (two_nodes["tmp"] / "inst" / "blobs").exists() or not any(
+        (two_nodes["tmp"] / "inst" / "blobs").glob("??/??/*")
+    ), "the blobs are in the bucket, not on a node's disk"
     assert {uploaded_on, res.headers["X-Amanat-Node"]} == {"node-a", "node-b"}
 
     issued = CliRunner().invoke(main, [
