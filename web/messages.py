@@ -216,6 +216,10 @@ ERRORS: dict[str, Any] = {
     "notice_undelivered": _l("The notice could not be delivered; it will be tried again."),
     "notice_no_smtp": _l("Notices by e-mail need an SMTP server (AMANAT_SMTP_HOST)."),
     "notice_no_sms": _l("Notices by SMS need an SMS gateway (AMANAT_SMS_URL)."),
+    "storage_setting": _l(
+        "AMANAT_BLOBSTORE must be file:<folder> or s3://bucket[/prefix] with a valid bucket name."
+    ),
+    "storage_unavailable": _l("The document store cannot be reached just now; please try again."),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 

@@ -34,7 +34,7 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert "revision 0007" in result.output and "Deployment PKI created" in result.output
+    assert "revision 0008" in result.output and "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
@@ -109,7 +109,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and "revision 0007" in result.output
+    assert result.exit_code == 0 and "revision 0008" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:

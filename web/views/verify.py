@@ -221,15 +221,21 @@ def api_verify() -> Response:
     return jsonify(check.to_json(reason_text))
 
 
+_ECMA_BLANK = re.compile(
+    "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*"
+)
+
+
 @bp.post("/api/v1/verify-qr")
 def api_verify_qr() -> Response:
     """A scanned QR (the URL, or the ``AM1.`` payload) → verdict JSON."""
     _limit("api")
     body = request.get_json(silent=True)
     text = body.get("payload") if isinstance(body, dict) else None
-    # Only a missing or empty payload is refused: one of spaces (U+0085 included) is judged
-    # like any other unreadable code, as the schema promises.
-    if not isinstance(text, str) or not text:
+    # Refused exactly as the schema says ("\\S", a JSON Schema (ECMA-262) pattern): nothing but
+    # ECMA white space. Python's own idea of space is wider (U+0085 and U+001C-U+001F), so
+    # str.strip() would refuse payloads the schema accepts; those are judged instead.
+    if not isinstance(text, str) or _ECMA_BLANK.fullmatch(text):
         return error_response(400, "no_payload", _('Send JSON {"payload": "<the scanned link>"}.'))
     if len(text) > MAX_QR_TEXT:
         return error_response(
