@@ -267,6 +267,22 @@ def finish_row(
             session.flush()
 
 
+def close_if_done(session: Session, *, batch_id: uuid.UUID, now: dt.datetime) -> bool:
+    """Mark a batch finished when no row waits (two workers finishing its last rows at once each
+    saw the other's row still waiting); True when it is finished."""
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.finished_at is not None:
+        return batch is not None
+    waiting = session.scalar(
+        select(func.count()).where(BatchItem.batch_id == batch_id, BatchItem.status == PENDING)
+    )
+    if waiting:
+        return False
+    batch.finished_at = now
+    session.flush()
+    return True
+
+
 def issued_by_key(session: Session, *, key: str) -> str | None:
     """The serial a batch row's key already issued (a worker racing this one may have)."""
     query = select(IssuedCertificate.serial).where(IssuedCertificate.batch_key == key)

@@ -18,7 +18,7 @@ from amanat.db import transaction
 from amanat.errors import AmanatError
 from identity.errors import IdentityError
 from keys import KeysError
-from signing.batches import Claimed, claim_row, finish_row, issued_by_key
+from signing.batches import Claimed, claim_row, close_if_done, finish_row, issued_by_key
 from signing.errors import SigningError
 from signing.issuance import prepare_issue, record_issue, sign_certificate
 from signing.models import IssuedCertificate
@@ -38,6 +38,8 @@ def work_on_batch(rt: Runtime, *, batch_id: uuid.UUID, lease: dt.timedelta, budg
     while time.monotonic() < deadline:
         with transaction(rt.sessions) as s:
             claimed = claim_row(s, batch_id=batch_id, now=rt.clock(), lease=lease)
+            if claimed is None:
+                close_if_done(s, batch_id=batch_id, now=rt.clock())
         if claimed is None:
             return False
         serial, error = _issue(rt, claimed)

@@ -145,3 +145,18 @@ def test_a_departments_latest_batches_come_newest_first(env: Env) -> None:
     second = _submit(env, ("citizen,type,name,degree,year\n" + GOOD).encode(), at=env.now + LEASE)
     with env.sessions() as s:
         assert [b.id for b in recent_batches(s, department="UNI")] == [second.id, first.id]
+
+
+def test_a_batch_whose_last_rows_ended_apart_is_closed_by_the_next_look(env: Env) -> None:
+    from signing.batches import close_if_done
+
+    progress = _submit(env, ("citizen,type,name,degree,year\n" + GOOD).encode())
+    with env.sessions() as s:
+        claimed = claim_row(s, batch_id=progress.id, now=env.now, lease=LEASE)
+        assert claimed is not None
+        assert close_if_done(s, batch_id=progress.id, now=env.now) is False  # a row is out
+        finish_row(s, item_id=claimed.item_id, now=env.now, serial="AAAA-BBBB-CCC1")
+        s.get(Batch, progress.id).finished_at = None  # as if a racing worker had missed it
+        assert close_if_done(s, batch_id=progress.id, now=env.now) is True
+        s.commit()
+        assert s.get(Batch, progress.id).finished_at is not None
