@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -67,12 +68,17 @@ def _libpq(settings: Settings) -> tuple[str, list[str]]:
         if option.startswith("-csearch_path="):
             schema = [f"--schema={option.removeprefix('-csearch_path=')}"]
     uri = "postgresql://" + settings.database_url.split("://", 1)[1]
+    if parts.password:  # to pg_dump through PGPASSWORD, never on a command line others can read
+        uri = uri.replace(f":{parts.password}@", "@", 1)
     return uri, schema
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], *, password: str | None = None) -> None:
+    env = {**os.environ, "PGPASSWORD": unquote(password)} if password else None
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)  # noqa: S603
+        done = subprocess.run(  # noqa: S603 (our own tools, no shell)
+            command, capture_output=True, text=True, timeout=3600, env=env
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BackupError(
             f"{command[0]}: {exc}", code="backup_tool_failed", tool=command[0]
@@ -96,7 +102,8 @@ def _dump_database(settings: Settings, folder: Path) -> str:
         return "sqlite"
     uri, schema = _libpq(settings)
     _run(["pg_dump", "--format=custom", "--no-owner", *schema,
-          f"--file={folder / 'database.pgdump'}", uri])  # fmt: skip
+          f"--file={folder / 'database.pgdump'}", uri],
+         password=urlsplit(settings.database_url).password)  # fmt: skip
     return "postgresql"
 
 
@@ -179,7 +186,8 @@ def restore_backup(settings: Settings, *, source: Path) -> Backup:
     else:
         uri, _schema = _libpq(settings)
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={uri}",
-              str(source / "database.pgdump")])  # fmt: skip
+              str(source / "database.pgdump")],
+             password=urlsplit(settings.database_url).password)  # fmt: skip
     if (source / "blobs").is_dir():
         _copy_blobs_in(source / "blobs", _store(settings))
     if manifest.get("keys"):

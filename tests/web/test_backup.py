@@ -111,3 +111,13 @@ def test_a_restore_over_an_instance_with_data_needs_replace(
     env, folder, _before = backed_up
     result = CliRunner().invoke(main, ["restore", str(folder)], env=env)
     assert result.exit_code != 0 and "--replace" in result.output
+
+
+def test_the_database_password_never_goes_on_a_command_line() -> None:
+    from amanat.settings import Settings
+    from web.backup import _libpq
+
+    url = "postgresql+psycopg://amanat:s3cr%40t@db:5432/amanat?options=-csearch_path%3Dfoo"
+    uri, schema = _libpq(Settings(instance=Path("/x"), database_url=url))
+    assert "s3cr" not in uri and uri.startswith("postgresql://amanat@db:5432/amanat")
+    assert schema == ["--schema=foo"]
