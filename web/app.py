@@ -44,7 +44,13 @@ from web.context import (
 from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.logs import configure_logging
-from web.messages import choice_text, reason_text, refusal_text
+from web.messages import (
+    certificate_type_title,
+    choice_text,
+    reason_text,
+    refusal_text,
+    scope_text,
+)
 from web.metrics import observe_request
 from web.proxies import TrustedProxies
 from web.runtime import Runtime, build_runtime
@@ -101,12 +107,26 @@ def _register_views(app: Flask) -> None:
         ledger,
         ops,
         pki,
+        public,
         shares,
         vault,
         verify,
     )
 
-    modules = (home, auth, vault, account, activity, pki, department, verify, shares, ledger, ops)
+    modules = (
+        home,
+        auth,
+        vault,
+        account,
+        activity,
+        pki,
+        department,
+        verify,
+        shares,
+        ledger,
+        ops,
+        public,
+    )
     for module in modules:
         app.register_blueprint(module.bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
@@ -163,6 +183,8 @@ def create_app(
         pick=_pick,
         choice_text=choice_text,
         refusal=refusal_text,
+        scope_text=scope_text,
+        certificate_type_title=certificate_type_title,
     )
     app.before_request(_before)
     app.after_request(_after)

@@ -22,6 +22,7 @@ from keys import KeyStoreError
 from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
 from signing.recording import VerificationNotRecorded
+from signing.transparency import NotInRecord
 from vault import errors as vault_errors
 from web.messages import refusal_text
 
@@ -52,6 +53,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (KeyStoreError, 503, "keystore_unavailable"),
     (signing_errors.CertificateNotFound, 404, "not_found"),
     (signing_errors.BatchNotFound, 404, "not_found"),
+    (NotInRecord, 404, "not_found"),
     (signing_errors.InvalidRequest, 400, "invalid_request"),
     (signing_errors.PkiNotReady, 503, "pki_not_ready"),
     (signing_errors.SigningFailed, 500, "signing_failed"),

@@ -220,6 +220,7 @@ ERRORS: dict[str, Any] = {
         "AMANAT_BLOBSTORE must be file:<folder> or s3://bucket[/prefix] with a valid bucket name."
     ),
     "storage_unavailable": _l("The document store cannot be reached just now; please try again."),
+    "record_not_found": _l("Nobody with this code is registered."),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 
@@ -252,3 +253,30 @@ def choice_text(value: str) -> str:
     """A fixed-vocabulary field value in the reader's language (other values as they are)."""
     template = CHOICES.get(value)
     return str(template) if template is not None else value
+
+
+# What an API scope lets an organisation do, for the public record.
+SCOPE_WORDS: dict[str, Any] = {
+    "shares:read": _l("Fetch the documents a citizen shared with it, within that consent"),
+    "verify": _l("Check certificates in its own name (the citizen sees each check)"),
+}
+
+
+def scope_text(scope: str) -> str:
+    """An API scope in the reader's language."""
+    words = SCOPE_WORDS.get(scope)
+    return str(words) if words is not None else scope
+
+
+def certificate_type_title(code: str) -> str:
+    """A certificate type's title in the reader's language (its code when unknown)."""
+    from flask_babel import get_locale
+
+    from signing.types import certificate_types
+
+    ctype = certificate_types().get(code)
+    if ctype is None:
+        return code
+    locale = get_locale()
+    urdu = locale is not None and locale.language == "ur"
+    return ctype.title_ur if urdu and ctype.title_ur else ctype.title_en

@@ -91,6 +91,7 @@ def _error_classes() -> set[str]:
 
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
+                   "signing.transparency",
                    "vault.notices", "web.notices"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 

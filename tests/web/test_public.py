@@ -1,0 +1,95 @@
+"""The public record: who is registered (searchable in either language), what each may do, and
+counts by month, as a page, CSV and JSON; never a citizen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from identity.accounts import create_account
+from identity.models import Role
+from identity.organisations import create_api_key, create_organisation
+from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
+from signing.pki import create_department, ensure_pki, load_pki
+
+CNIC = "35202-1234567-1"
+
+
+@pytest.fixture
+def registered(app: Flask, sessions, file_keystore, clock) -> FlaskClient:
+    """A university with two degrees issued (one revoked) and a bank with a verify key."""
+    now = clock.value = dt.datetime.now(dt.UTC)
+    rt = app.extensions["amanat"]
+    with sessions() as s:
+        ensure_pki(s, keystore=file_keystore, now=now)
+        material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        create_department(
+            s, keystore=file_keystore, material=material, code="UNI",
+            name="University of the Punjab", name_ur="جامعہ پنجاب", now=now,
+        )  # fmt: skip
+        create_account(s, role=Role.CITIZEN, display_name="Ayesha Khan", login=CNIC, now=now)
+        create_organisation(s, code="DEMOBANK", name="Demo Bank", name_ur="ڈیمو بینک", now=now)
+        create_api_key(s, code="DEMOBANK", label="checks", scopes=["verify"], now=now)
+        s.commit()
+    serials = []
+    for degree in ("BSc", "MSc"):
+        request = IssueRequest.build(department="UNI", citizen=CNIC, type_code="degree",
+                                     fields={"name": "Ayesha Khan", "degree": degree,
+                                             "year": "2024"})  # fmt: skip
+        with sessions() as s:
+            serials.append(issue_certificate(s, ctx=rt.issuance(), request=request, now=now).serial)
+            s.commit()
+    with sessions() as s:
+        revoke_certificate(s, serial=serials[0], reason="issued in error", now=now)
+        s.commit()
+    return app.test_client()
+
+
+def test_everyone_registered_is_listed(registered: FlaskClient) -> None:
+    page = registered.get("/public").get_data(as_text=True)
+    assert "University of the Punjab" in page and "Demo Bank" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("bank", "Demo Bank"), ("جامعہ", "University"), ("UNI", "University")],
+    ids=["name", "urdu", "code"],
+)
+def test_a_citizen_can_check_who_asks(registered: FlaskClient, query: str, found: str) -> None:
+    page = registered.get("/public", query_string={"q": query}).get_data(as_text=True)
+    assert found in page
+
+
+def test_someone_not_registered_is_said_plainly(registered: FlaskClient) -> None:
+    page = registered.get("/public", query_string={"q": "Fake Lenders"}).get_data(as_text=True)
+    assert "Nobody by that name or code is registered." in page
+
+
+def test_a_departments_record_counts_this_month(registered: FlaskClient) -> None:
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    record = registered.get("/api/v1/public/department/UNI").get_json()
+    assert record["name_ur"] == "جامعہ پنجاب" and record["active"] is True
+    assert record["may"] == ["degree"] and len(record["months"]) == 12
+    assert record["months"][0] == {"month": month, "first": 2, "second": 1}
+    csv_text = registered.get("/public/department/UNI.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[:2] == ["month,issued,revoked", f"{month},2,1"]
+
+
+def test_an_organisations_record_says_what_it_may_do(registered: FlaskClient) -> None:
+    page = registered.get("/public/organisation/DEMOBANK").get_data(as_text=True)
+    assert "Check certificates in its own name" in page and "Fetch the documents" not in page
+
+
+def test_the_record_names_no_citizen(registered: FlaskClient) -> None:
+    for path in ("/public/department/UNI", "/api/v1/public/department/UNI", "/public"):
+        text = registered.get(path).get_data(as_text=True)
+        assert "Ayesha" not in text and CNIC not in text
+
+
+@pytest.mark.parametrize("path", ["/public/department/NOPE", "/public/bakery/UNI",
+                                  "/api/v1/public/organisation/NOPE"])  # fmt: skip
+def test_an_unknown_record_is_404(registered: FlaskClient, path: str) -> None:
+    assert registered.get(path).status_code == 404
