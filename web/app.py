@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import logging
@@ -171,7 +172,7 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
     _register_views(app)
-    app.jinja_env.filters.update(when=_when, day=_day)
+    app.jinja_env.filters.update(when=_when, day=_day, month=_month_name)
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         current_account=current_account,
@@ -241,6 +242,15 @@ def _when(value: Any) -> str:
     # Urdu separates with its own comma (،), which also keeps the order right to left.
     comma = "\u060c" if locale is not None and locale.language == "ur" else ","
     return str(format_datetime(value, f"d MMMM y{comma} HH:mm"))
+
+
+def _month_name(value: str) -> str:
+    """A ``YYYY-MM`` month as a person reads it ("December 2026", "دسمبر 2026")."""
+    try:
+        first = dt.datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        return value
+    return str(format_datetime(first, "MMMM y"))
 
 
 def _day(value: Any) -> str:
