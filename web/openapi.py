@@ -164,6 +164,32 @@ def _register_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/public/{kind}/{code}": {
+            "get": {
+                "summary": "The public record of a department or organisation (counts only)",
+                "parameters": [
+                    {
+                        "name": "kind",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["department", "organisation"]},
+                    },
+                    {
+                        "name": "code",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": 32},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Names, status, what it may do, 12 months of counts",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
         "/trust-list": {
             "get": {
                 "summary": "Department certificates (with QR key ids) and the root that issued them",
