@@ -20,9 +20,8 @@ CNIC = "35202-1234567-1"
 
 @pytest.fixture
 def registered(app: Flask, sessions, file_keystore, clock) -> FlaskClient:
-    """A university with two degrees issued (one revoked) and a bank with a verify key."""
+    """A university and a bank with a verify key, nothing issued."""
     now = clock.value = dt.datetime.now(dt.UTC)
-    rt = app.extensions["amanat"]
     with sessions() as s:
         ensure_pki(s, keystore=file_keystore, now=now)
         material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -34,18 +33,25 @@ def registered(app: Flask, sessions, file_keystore, clock) -> FlaskClient:
         create_organisation(s, code="DEMOBANK", name="Demo Bank", name_ur="ڈیمو بینک", now=now)
         create_api_key(s, code="DEMOBANK", label="checks", scopes=["verify"], now=now)
         s.commit()
+    return app.test_client()
+
+
+@pytest.fixture
+def issued(registered: FlaskClient, app: Flask, sessions, clock) -> FlaskClient:
+    """The university has issued two degrees (B-B: the level does not matter here), one revoked."""
+    now, rt = clock.value, app.extensions["amanat"]
     serials = []
     for degree in ("BSc", "MSc"):
         request = IssueRequest.build(department="UNI", citizen=CNIC, type_code="degree",
                                      fields={"name": "Ayesha Khan", "degree": degree,
-                                             "year": "2024"})  # fmt: skip
+                                             "year": "2024"}, level="B-B")  # fmt: skip
         with sessions() as s:
             serials.append(issue_certificate(s, ctx=rt.issuance(), request=request, now=now).serial)
             s.commit()
     with sessions() as s:
         revoke_certificate(s, serial=serials[0], reason="issued in error", now=now)
         s.commit()
-    return app.test_client()
+    return registered
 
 
 def test_everyone_registered_is_listed(registered: FlaskClient) -> None:
@@ -68,13 +74,13 @@ def test_someone_not_registered_is_said_plainly(registered: FlaskClient) -> None
     assert "Nobody by that name or code is registered." in page
 
 
-def test_a_departments_record_counts_this_month(registered: FlaskClient) -> None:
+def test_a_departments_record_counts_this_month(issued: FlaskClient) -> None:
     month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
-    record = registered.get("/api/v1/public/department/UNI").get_json()
+    record = issued.get("/api/v1/public/department/UNI").get_json()
     assert record["name_ur"] == "جامعہ پنجاب" and record["active"] is True
     assert record["may"] == ["degree"] and len(record["months"]) == 12
     assert record["months"][0] == {"month": month, "first": 2, "second": 1}
-    csv_text = registered.get("/public/department/UNI.csv").get_data(as_text=True)
+    csv_text = issued.get("/public/department/UNI.csv").get_data(as_text=True)
     assert csv_text.splitlines()[:2] == ["month,issued,revoked", f"{month},2,1"]
 
 
@@ -83,9 +89,9 @@ def test_an_organisations_record_says_what_it_may_do(registered: FlaskClient) ->
     assert "Check certificates in its own name" in page and "Fetch the documents" not in page
 
 
-def test_the_record_names_no_citizen(registered: FlaskClient) -> None:
+def test_the_record_names_no_citizen(issued: FlaskClient) -> None:
     for path in ("/public/department/UNI", "/api/v1/public/department/UNI", "/public"):
-        text = registered.get(path).get_data(as_text=True)
+        text = issued.get(path).get_data(as_text=True)
         assert "Ayesha" not in text and CNIC not in text
 
 
