@@ -77,6 +77,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "paths": {
             **_verification_paths(),
             **_register_paths(),
+            **_public_paths(),
             **_sharing_paths(),
             **_ledger_paths(),
         },
@@ -141,29 +142,9 @@ def _verification_paths() -> dict[str, Any]:
     }
 
 
-def _register_paths() -> dict[str, Any]:
-    """What the register says about a serial, and the trust list."""
+def _public_paths() -> dict[str, Any]:
+    """The public record of departments and organisations."""
     return {
-        "/certificates/{serial}": {
-            "get": {
-                "summary": "Public status of a certificate",
-                "parameters": [
-                    {
-                        "name": "serial",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": {
-                        "description": "Status and register facts",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    **_errors(404),
-                },
-            }
-        },
         "/public/{kind}/{code}": {
             "get": {
                 "summary": "The public record of a department or organisation (counts only)",
@@ -184,6 +165,32 @@ def _register_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "Names, status, what it may do, 12 months of counts",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+    }
+
+
+def _register_paths() -> dict[str, Any]:
+    """What the register says about a serial, and the trust list."""
+    return {
+        "/certificates/{serial}": {
+            "get": {
+                "summary": "Public status of a certificate",
+                "parameters": [
+                    {
+                        "name": "serial",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Status and register facts",
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
                     **_errors(404),

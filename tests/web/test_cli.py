@@ -151,7 +151,7 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
     amanat = [sys.executable, "-c", "from web.cli import main; main()"]
     subprocess.run([*amanat, "init"], env=env, check=True, capture_output=True)
     server = subprocess.Popen(
-        [*amanat, "run", "--port", str(port), "--workers", "2"],
+        [*amanat, "run", "--port", str(port), "--workers", "2", "--no-task-worker"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
