@@ -51,11 +51,10 @@ class TaskEngineError(SettingsError):
 
 
 class _JsonSerializer(Serializer):  # type: ignore[misc]
-    """Huey messages as JSON: plain values and datetimes only, nothing that runs on loading."""
+    """Huey's messages, and the plain values it keeps beside them (a lock's marker), as JSON:
+    plain values and datetimes only, nothing that runs on loading."""
 
     def _serialize(self, data: Any) -> bytes:
-        if not isinstance(data, Message):
-            raise TypeError("only task messages go on Amanat's queue")
         return json.dumps(_encode(data), separators=(",", ":")).encode()
 
     def _deserialize(self, data: bytes) -> Any:
@@ -302,6 +301,9 @@ def run_worker(
         initial_delay=0.05,
         max_delay=1.0,
         check_worker_health=True,
+        # A worker killed with kill -9 inside a notices round leaves its lock behind (SQLite and
+        # PostgreSQL locks have no expiry in Huey): a starting worker clears it.
+        extra_locks="notices",
     )
     consumer.run()
 

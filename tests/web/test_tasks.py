@@ -57,9 +57,14 @@ def test_a_pickled_job_on_the_queue_is_refused_not_run() -> None:
         _JsonSerializer().deserialize(planted)
 
 
-def test_only_task_messages_go_on_the_queue() -> None:
+@pytest.mark.parametrize("value", [{1, 2}, object(), b"raw"], ids=["set", "object", "bytes"])
+def test_only_plain_values_go_on_the_queue(value: object) -> None:
     with pytest.raises(TypeError):
-        _JsonSerializer().serialize({"not": "a message"})
+        _JsonSerializer().serialize(value)
+
+
+def test_a_locks_marker_goes_on_the_queue_as_json() -> None:
+    assert _JsonSerializer().deserialize(_JsonSerializer().serialize("1")) == "1"
 
 
 def test_the_queue_is_a_file_beside_a_sqlite_database(tmp_path: Path) -> None:
@@ -158,8 +163,43 @@ def test_the_notices_round_runs_again_and_a_replaced_round_stops(app: Flask) -> 
     engine.start_notices()
     first = engine.huey.dequeue()  # a worker takes it, and runs it at its time:
     when = first.eta + dt.timedelta(seconds=1)
-    engine.huey.execute(first, timestamp=when)  # sends what is due, then plans the next round
+    # Run here, so that an error inside the round fails the test (Huey would only log it).
+    engine.send_notices.call_local(task=first)  # sends what is due, then plans the next round
     following = engine.huey.dequeue()
     assert following.name == "send_notices" and following.id != first.id
     engine.huey.execute(first, timestamp=when)  # the replaced round again: it ends, no more
     assert engine.huey.dequeue() is None
+
+
+def test_a_starting_worker_clears_a_notices_lock_a_killed_one_left(tmp_path: Path) -> None:
+    """kill -9 inside a notices round leaves its lock (no expiry on SQLite): the next worker
+    clears it, or notices would stop for good."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from click.testing import CliRunner
+
+    from amanat.settings import load_settings
+    from web.cli import main
+
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
+    env.pop("AMANAT_DATABASE_URL", None)
+    env.pop("AMANAT_TASKS", None)
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    engine = task_engine(load_settings(env))
+    engine.huey.lock_task("notices").__enter__()  # held by a worker that then died
+    assert engine.huey.is_locked("notices")
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "worker", "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while engine.huey.is_locked("notices") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not engine.huey.is_locked("notices")
+    finally:
+        os.killpg(worker.pid, 9)
+        worker.wait(10)
