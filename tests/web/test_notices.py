@@ -184,3 +184,55 @@ def test_unusable_settings_are_said_and_change_nothing(noticing_app: Flask) -> N
     assert res.status_code == 400 and "name@example.pk" in res.get_data(as_text=True)
     page = client.get("/security").get_data(as_text=True)
     assert '<input name="by_email" type="checkbox" value="1" >' in page  # still off
+
+
+def test_a_running_worker_sends_the_notice_within_seconds(
+    tmp_path: Path, smtp: tuple, gateway: tuple
+) -> None:
+    """The whole path: `amanat worker` (the engine's schedule, its lock, its own web app for the
+    words) reads the new event and the mail reaches the SMTP server."""
+    import datetime as dt
+    import os
+    import sys
+    import time
+
+    from click.testing import CliRunner
+
+    from amanat.settings import load_settings
+    from identity.accounts import find_by_login
+    from vault.notices import TOPICS, NoticeSettings, set_notice_settings
+    from web.cli import main
+
+    mailbox, smtp_port, cert = smtp
+    _sms, sms_port = gateway
+    env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path),
+           "AMANAT_SMTP_HOST": "127.0.0.1", "AMANAT_SMTP_PORT": str(smtp_port),
+           "AMANAT_SMTP_CA_FILE": str(cert),
+           "AMANAT_SMS_URL": f"http://127.0.0.1:{sms_port}/"}  # fmt: skip
+    env.pop("AMANAT_DATABASE_URL", None)
+    env.pop("AMANAT_TASKS", None)
+    assert CliRunner().invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    rt = build_runtime(load_settings(env))
+    now = dt.datetime.now(dt.UTC)
+    with rt.sessions() as s:
+        account = find_by_login(s, login="35202-1234567-1")
+        assert account is not None
+        wanted = NoticeSettings(True, False, TOPICS, EMAIL, "", "en")
+        set_notice_settings(s, ctx=rt.vault, account_id=account.id, wanted=wanted, now=now)
+        record_event(s, tag=EventTag.CONSENT_USED, actor="organisation:DEMOBANK",
+                     subject_id=account.id, now=now, details={})  # fmt: skip
+        s.commit()
+    rt.close()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "worker", "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not mailbox.messages and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.2)
+    finally:
+        os.killpg(worker.pid, 9)
+        worker.wait(10)
+    assert mailbox.messages, "no notice reached the SMTP server"
+    assert mailbox.messages[0]["To"] == EMAIL
