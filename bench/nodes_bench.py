@@ -14,25 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.load import free_port, wait_until_up, wrk
-from bench.verify_bench import AMANAT, ROOT, _instance, _qr_url
+from bench.verify_bench import ROOT, _instance, _qr_url, _server
 
 SECONDS = 8.0
 
 
-@contextlib.contextmanager
-def _node(env: dict, port: int, workers: int, name: str) -> Iterator[str]:
-    server = subprocess.Popen(
-        [*AMANAT, "run", "--port", str(port), "--workers", str(workers), "--no-task-worker"],
-        env={**env, "AMANAT_NODE_NAME": name, "AMANAT_TRUSTED_PROXIES": "127.0.0.1"}, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base + "/healthz")
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def _node(env: dict, port: int, workers: int, name: str) -> contextlib.AbstractContextManager[str]:
+    """A web node of ``workers`` processes behind the proxy (verify_bench's server)."""
+    return _server(env, port, "--workers", str(workers), "--no-task-worker",
+                   AMANAT_NODE_NAME=name, AMANAT_TRUSTED_PROXIES="127.0.0.1")  # fmt: skip
 
 
 @contextlib.contextmanager

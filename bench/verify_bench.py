@@ -169,9 +169,9 @@ def _qr_url(pdf: Path) -> str:
 
 
 @contextlib.contextmanager
-def _server(env: dict, port: int, **extra: str) -> Iterator[str]:
+def _server(env: dict, port: int, *args: str, **extra: str) -> Iterator[str]:
     server = subprocess.Popen(
-        [*AMANAT, "run", "--port", str(port)],
+        [*AMANAT, "run", "--port", str(port), *args],
         env={**env, **extra},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

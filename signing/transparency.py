@@ -75,6 +75,12 @@ def _months(now: dt.datetime) -> list[str]:
     return out
 
 
+def _window(now: dt.datetime) -> tuple[list[str], dt.datetime]:
+    """The record's months, newest first, and the first moment of the oldest."""
+    months = _months(now)
+    return months, dt.datetime.strptime(months[-1], "%Y-%m").replace(tzinfo=dt.UTC)
+
+
 def _counted(session: Session, column: Any, *where: Any, since: dt.datetime) -> dict[str, int]:
     month = _month(session, column)
     rows = session.execute(
@@ -107,8 +113,7 @@ def department_record(session: Session, *, code: str, now: dt.datetime) -> Publi
     department = session.get(Department, (code or "").strip().upper())
     if department is None:
         raise NotInRecord("Not in the record.", code="record_not_found")
-    months = _months(now)
-    since = dt.datetime.strptime(months[-1], "%Y-%m").replace(tzinfo=dt.UTC)
+    months, since = _window(now)
     mine = IssuedCertificate.department_code == department.code
     issued = _counted(session, IssuedCertificate.issued_at, mine, since=since)
     revoked = _counted(session, IssuedCertificate.revoked_at, mine, since=since)
@@ -135,8 +140,7 @@ def organisation_record(session: Session, *, code: str, now: dt.datetime) -> Pub
     org = session.get(Organisation, (code or "").strip().upper())
     if org is None:
         raise NotInRecord("Not in the record.", code="record_not_found")
-    months = _months(now)
-    since = dt.datetime.strptime(months[-1], "%Y-%m").replace(tzinfo=dt.UTC)
+    months, since = _window(now)
     keys = session.scalars(
         select(ApiKey).where(ApiKey.organisation_code == org.code, ApiKey.revoked_at.is_(None))
     ).all()

@@ -7,6 +7,7 @@ that needs a component that is missing fails and says what is missing; nothing i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -54,6 +55,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    with pg_schema_url() as (url, schema):
+        request.node.pg_schema = schema
+        yield url
+
+
+@contextlib.contextmanager
+def pg_schema_url() -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL schema of its own: (a URL pinned to it, its name); dropped after."""
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = _pg_engine()
     try:
@@ -64,12 +73,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             f"PostgreSQL is not reachable at {pg_url()} ({type(exc).__name__}). Start it "
             "(.ci/run does) or set AMANAT_TEST_DATABASE_URL."
         )
-    request.node.pg_schema = schema
     try:
-        yield pg_url() + ("&" if "?" in pg_url() else "?") + f"options=-csearch_path%3D{schema}"
+        yield (
+            pg_url() + ("&" if "?" in pg_url() else "?") + f"options=-csearch_path%3D{schema}",
+            schema,
+        )
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -92,10 +92,16 @@ def _run(command: list[str], *, password: str | None = None) -> None:
 
 def _dump_database(settings: Settings, folder: Path) -> str:
     if settings.database_url.startswith("sqlite"):
-        source = sqlite3.connect(_sqlite_path(settings))
+        try:
+            # Read-only: a missing database is an error, not a new empty one quietly backed up.
+            source = sqlite3.connect(f"file:{_sqlite_path(settings)}?mode=ro", uri=True)
+        except sqlite3.Error:
+            raise BackupError("No database.", code="backup_tool_failed", tool="sqlite3") from None
         target = sqlite3.connect(folder / "database.sqlite")
         try:
             source.backup(target)  # a consistent copy while writers go on
+        except sqlite3.Error:
+            raise BackupError("Copy failed.", code="backup_tool_failed", tool="sqlite3") from None
         finally:
             target.close()
             source.close()

@@ -168,25 +168,12 @@ def two_nodes(
 
 
 @pytest.fixture
-def pg_schema_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL schema of its own (the shared database of both nodes)."""
-    from sqlalchemy import text
+    from tests.conftest import pg_schema_url as schema_of_its_own
 
-    from tests.conftest import _pg_engine, pg_url
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = _pg_engine()
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {pg_url()} ({type(exc).__name__})")
-    try:
-        yield pg_url() + ("&" if "?" in pg_url() else "?") + f"options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with schema_of_its_own() as (url, _schema):
+        yield url
 
 
 def _sign_in(web: Https, password: str) -> str:

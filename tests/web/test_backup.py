@@ -121,3 +121,10 @@ def test_the_database_password_never_goes_on_a_command_line() -> None:
     uri, schema = _libpq(Settings(instance=Path("/x"), database_url=url))
     assert "s3cr" not in uri and uri.startswith("postgresql://amanat@db:5432/amanat")
     assert schema == ["--schema=foo"]
+
+
+def test_a_backup_without_a_database_is_refused_and_makes_none(tmp_path: Path) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'missing.db'}")
+    result = CliRunner().invoke(main, ["backup", str(tmp_path / "backups")], env=env)
+    assert result.exit_code != 0 and "could not copy the database" in result.output
+    assert not (tmp_path / "missing.db").exists()
