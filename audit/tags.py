@@ -28,6 +28,8 @@ class EventTag(StrEnum):
     KEYS_MASTER_KEY_ROTATED = "keys:master-key-rotated"
     DEPARTMENT_CREATED = "department:created"
     DEPARTMENT_KEY_REVOKED = "department:key-revoked"
+    DEPARTMENT_API_KEY_CREATED = "department:api-key-created"
+    DEPARTMENT_API_KEY_REVOKED = "department:api-key-revoked"
     CERTIFICATE_ISSUED = "certificate:issued"
     CERTIFICATE_REVOKED = "certificate:revoked"
     CERTIFICATE_VERIFIED = "certificate:verified"

@@ -36,6 +36,13 @@ class PasskeyRejected(IdentityError):
         super().__init__(message, code=code or "passkey_rejected")
 
 
+class ApiKeyScopeMissing(IdentityError):
+    """A valid key that may not do this (it lacks the scope): answered 403, naming the scope."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__("the API key lacks the scope", code="api_key_scope", scope=scope)
+
+
 class RateLimited(IdentityError):
     """Too many attempts; try again later."""
 

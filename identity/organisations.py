@@ -103,12 +103,56 @@ def add_member(
     return account
 
 
-def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+def clean_scopes(scopes: Iterable[str], allowed: Sequence[str] = SCOPES) -> list[str]:
+    """The chosen scopes, sorted; at least one, each of ``allowed``."""
     chosen = sorted({s.strip() for s in scopes if s and s.strip()})
-    unknown = [s for s in chosen if s not in SCOPES]
+    unknown = [s for s in chosen if s not in allowed]
     if unknown or not chosen:
-        raise InvalidInput("Bad scopes.", code="api_key_scopes", scopes=", ".join(SCOPES))
+        raise InvalidInput("Bad scopes.", code="api_key_scopes", scopes=", ".join(allowed))
     return chosen
+
+
+def clean_label(label: str) -> str:
+    """An API key's label: 1 to 80 characters."""
+    label = (label or "").strip()
+    if not 1 <= len(label) <= 80:
+        raise InvalidInput("Bad label.", code="api_key_label", low=1, high=80)
+    return label
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """A fresh API key: its id, the hash that is stored, and the text shown once."""
+
+    key_id: str
+    secret_hash: bytes
+    token: str
+
+
+def mint_key() -> KeyMaterial:
+    """A new ``amanat_<key id>_<secret>`` key (organisations' and departments' alike)."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(secret.encode()).digest()
+    return KeyMaterial(key_id, digest, f"amanat_{key_id}_{secret}")
+
+
+_DUMMY = hashlib.sha256(b"no such key").digest()
+
+
+def split_key(token: str) -> tuple[str, str] | None:
+    """The key id and secret of a well-formed key text, else None."""
+    match = _KEY.match((token or "").strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def secret_matches(secret: str, expected: bytes | None) -> bool:
+    """Whether ``secret`` is the one ``expected`` hashes; compared even when there is no row,
+    so timing does not tell which keys exist."""
+    digest = hashlib.sha256(secret.encode()).digest()
+    return hmac.compare_digest(digest, expected if expected is not None else _DUMMY) and (
+        expected is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -129,17 +173,14 @@ def create_api_key(
 ) -> NewApiKey:
     """Create an API key for the organisation; return it with the one-time key text."""
     org = get_organisation(session, code=code)
-    label = (label or "").strip()
-    if not 1 <= len(label) <= 80:
-        raise InvalidInput("Bad label.", code="api_key_label", low=1, high=80)
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    label = clean_label(label)
+    minted = mint_key()
     row = ApiKey(
-        key_id=key_id,
+        key_id=minted.key_id,
         organisation_code=org.code,
         label=label,
-        secret_hash=hashlib.sha256(secret.encode()).digest(),
-        scopes=_clean_scopes(scopes),
+        secret_hash=minted.secret_hash,
+        scopes=clean_scopes(scopes),
         created_at=now,
     )
     session.add(row)
@@ -150,11 +191,11 @@ def create_api_key(
         actor="operator",
         subject_id=None,
         object_type="api-key",
-        object_id=key_id,
+        object_id=minted.key_id,
         details={"organisation": org.code, "scopes": row.scopes},
         now=now,
     )
-    return NewApiKey(row, f"amanat_{key_id}_{secret}")
+    return NewApiKey(row, minted.token)
 
 
 def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey:
@@ -185,17 +226,11 @@ def list_api_keys(session: Session, *, code: str) -> Sequence[ApiKey]:
     ).all()
 
 
-_DUMMY = hashlib.sha256(b"no such key").digest()
-
-
 def authenticate_api_key(session: Session, *, token: str, scope: str, now: dt.datetime) -> ApiKey:
     """The live key for ``token`` with ``scope``; ApiKeyRejected otherwise (no reason given)."""
-    match = _KEY.match((token or "").strip())
-    key_id, secret = match.groups() if match else ("", "")
-    row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id)) if match else None
-    # Compare even when there is no row, so timing does not tell which keys exist.
-    expected = row.secret_hash if row is not None else _DUMMY
-    ok = hmac.compare_digest(hashlib.sha256(secret.encode()).digest(), expected)
+    key_id, secret = split_key(token) or ("", "")
+    row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id)) if key_id else None
+    ok = secret_matches(secret, row.secret_hash if row is not None else None)
     if row is None or not ok or row.revoked_at is not None or scope not in row.scopes:
         raise ApiKeyRejected()
     row.last_used_at = now
@@ -205,5 +240,5 @@ def authenticate_api_key(session: Session, *, token: str, scope: str, now: dt.da
 
 def key_id_of(token: str) -> str | None:
     """The key id a presented key claims (for logging refused attempts), if well-formed."""
-    match = _KEY.match((token or "").strip())
-    return match.group(1) if match else None
+    parts = split_key(token)
+    return parts[0] if parts else None

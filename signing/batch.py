@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 
 from signing.errors import InvalidRequest, SigningError
@@ -18,6 +19,7 @@ from signing.issuance import IssueRequest
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 1024 * 1024
+_NOT_FIELDS = ("citizen", "type", "level")
 
 
 @dataclass(frozen=True)
@@ -63,22 +65,60 @@ def parse_batch(data: bytes, *, department: str) -> list[BatchRow]:
                 too_wide = InvalidRequest("Too many columns.", code="batch_too_many_columns")
                 rows.append(BatchRow(line, record.get("citizen") or "", None, too_wide))
                 continue
-            fields = {
-                k: v for k, v in record.items() if k not in ("citizen", "type", "level") and v
-            }
-            try:
-                request = IssueRequest.build(
-                    department=department,
-                    citizen=record.get("citizen") or "",
-                    type_code=record.get("type") or "",
-                    fields=fields,
-                    level=(record.get("level") or "B-LTA").strip(),
-                    batch_key=f"{department}:{digest}:{line}",
-                )
-            except SigningError as exc:
-                rows.append(BatchRow(line, record.get("citizen") or "", None, exc))
-                continue
-            rows.append(BatchRow(line, request.citizen, request, None))
+            fields = {k: v for k, v in record.items() if k not in _NOT_FIELDS and v}
+            rows.append(_row(line, record, fields, department=department, digest=digest))
     except csv.Error as exc:
         raise InvalidRequest("Unreadable CSV.", code="batch_unreadable", error=str(exc)) from None
     return rows
+
+
+def _row(
+    line: int, record: dict[str, str], fields: dict[str, str], *, department: str, digest: str
+) -> BatchRow:
+    """One row checked: its request, or why it cannot be issued."""
+    try:
+        request = IssueRequest.build(
+            department=department,
+            citizen=record.get("citizen") or "",
+            type_code=record.get("type") or "",
+            fields=fields,
+            level=(record.get("level") or "B-LTA").strip(),
+            batch_key=f"{department}:{digest}:{line}",
+        )
+    except SigningError as exc:
+        return BatchRow(line, record.get("citizen") or "", None, exc)
+    return BatchRow(line, request.citizen, request, None)
+
+
+def _strings(value: object) -> dict[str, str] | None:
+    """A JSON object whose values are all strings, else None."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return None
+    return {str(k): v for k, v in value.items()}
+
+
+def parse_json_rows(rows: object, *, department: str) -> tuple[str, list[BatchRow]]:
+    """Check rows sent as JSON (``[{"citizen", "type", "level"?, "fields": {...}}]``, line = the
+    row's position from 1) and name them by their canonical JSON's digest, so that sending the
+    same rows again finds the same batch."""
+    if not isinstance(rows, list) or not rows:
+        raise InvalidRequest("No rows.", code="batch_rows_missing")
+    if len(rows) > MAX_ROWS:
+        raise InvalidRequest("Too many rows.", code="batch_too_many_rows", n=MAX_ROWS)
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = file_digest(canonical.encode())
+    checked = []
+    for line, raw in enumerate(rows, start=1):
+        record = (
+            _strings({k: v for k, v in raw.items() if k in _NOT_FIELDS})
+            if isinstance(raw, dict)
+            else None
+        )
+        fields = _strings(raw.get("fields", {})) if isinstance(raw, dict) else None
+        if record is None or fields is None:
+            bad = InvalidRequest("Malformed row.", code="batch_row_invalid")
+            checked.append(BatchRow(line, "", None, bad))
+            continue
+        fields = {k: v for k, v in fields.items() if v}
+        checked.append(_row(line, record, fields, department=department, digest=digest))
+    return digest, checked

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from amanat.errors import AmanatError
-from signing.batch import BatchRow, file_digest, parse_batch
+from signing.batch import BatchRow, file_digest, parse_batch, parse_json_rows
 from signing.errors import BatchNotFound, SigningError
 from signing.issuance import IssueRequest
 from signing.models import Batch, BatchItem, IssuedCertificate
@@ -160,6 +160,25 @@ def submit_file(
         session, department=code, actor=actor or f"department:{code}", name=name,
         digest=file_digest(data), rows=rows, now=now,
     )  # fmt: skip
+    return batch_progress(session, batch_id=batch.id)
+
+
+def submit_rows(
+    session: Session,
+    *,
+    department: str,
+    actor: str,
+    name: str,
+    rows: object,
+    now: dt.datetime,
+) -> BatchProgress:
+    """Check rows sent as JSON and record them as a batch (or find the batch they already
+    made), as :func:`submit_file` does for a CSV file."""
+    code = get_department(session, code=department).code
+    digest, checked = parse_json_rows(rows, department=code)
+    batch, _created = create_batch(
+        session, department=code, actor=actor, name=name, digest=digest, rows=checked, now=now
+    )
     return batch_progress(session, batch_id=batch.id)
 
 

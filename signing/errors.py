@@ -11,6 +11,10 @@ class InvalidRequest(SigningError):
     """An issuance or department request is malformed; the message says what to fix."""
 
 
+class BodyTooLarge(InvalidRequest):
+    """A request body over its limit (answered 413)."""
+
+
 class UnknownDepartment(InvalidRequest):
     """No department with this code."""
 
@@ -21,6 +25,13 @@ class UnknownCertificateType(InvalidRequest):
 
 class UnknownCitizen(InvalidRequest):
     """No citizen with this CNIC."""
+
+
+class IdempotencyKeyReused(SigningError):
+    """An ``Idempotency-Key`` already issued a different certificate (another citizen, type,
+    field or level): nothing is issued, the first certificate stands."""
+
+    code = "idempotency_key_reused"
 
 
 class CertificateNotFound(SigningError):

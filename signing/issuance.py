@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
@@ -27,7 +28,12 @@ from identity.models import Account, Role
 from keys import pki
 from keys.stores import KeyStore
 from signing import pades, qr
-from signing.errors import CertificateNotFound, InvalidRequest, UnknownCitizen
+from signing.errors import (
+    CertificateNotFound,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    UnknownCitizen,
+)
 from signing.models import DepartmentCert, IssuedCertificate
 from signing.pki import (
     PkiMaterial,
@@ -352,6 +358,55 @@ def issue_certificate(
     return record_issue(
         session, ctx=ctx, signed=sign_certificate(ctx, prepared), now=now, actor=actor
     )
+
+
+def _same_request(session: Session, row: IssuedCertificate, request: IssueRequest) -> None:
+    """Refuse a key's second use for a different certificate."""
+    holder = session.get(Account, row.holder_id)
+    same = (
+        holder is not None
+        and holder.login == request.citizen
+        and row.type_code == request.ctype.code
+        and row.level == request.level
+        and {k: str(v) for k, v in row.fields.items()}
+        == {k: str(v) for k, v in request.fields.items()}
+    )
+    if not same:
+        raise IdempotencyKeyReused(
+            "Idempotency key reused.", code="idempotency_key_reused", serial=row.serial
+        )
+
+
+def issue_once(
+    session: Session,
+    *,
+    ctx: IssuanceContext,
+    request: IssueRequest,
+    now: dt.datetime,
+    actor: str | None = None,
+) -> tuple[IssuedCertificate, bool]:
+    """Issue ``request`` once per its key (``request.batch_key``): the certificate and whether it
+    is new. A retry with the same key and the same request finds the first certificate, also
+    when two arrive at once; the same key with a different request is refused."""
+    assert request.batch_key, "issue_once needs the request's key"
+    prepared = prepare_issue(session, ctx=ctx, request=request, now=now)
+    if isinstance(prepared, IssuedCertificate):
+        _same_request(session, prepared, request)
+        return prepared, False
+    signed = sign_certificate(ctx, prepared)
+    try:
+        with session.begin_nested():
+            row = record_issue(session, ctx=ctx, signed=signed, now=now, actor=actor)
+    except IntegrityError:
+        # A twin request recorded first (the register's key is unique): its certificate stands.
+        first = session.scalar(
+            select(IssuedCertificate).where(IssuedCertificate.batch_key == request.batch_key)
+        )
+        if first is None:
+            raise
+        _same_request(session, first, request)
+        return first, False
+    return row, True
 
 
 def get_certificate(session: Session, *, serial: str) -> IssuedCertificate:

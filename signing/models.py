@@ -176,3 +176,22 @@ class BatchItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     leased_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class DepartmentApiKey(Base):
+    """A department's API key for its own record system (``amanat_<key id>_<secret>``): the
+    secret's SHA-256 is kept, never the secret; scopes say what the key may do."""
+
+    __tablename__ = "signing_department_keys"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code"), nullable=False
+    )
+    label: Mapped[str] = mapped_column(String(80), nullable=False)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -39,6 +39,11 @@ from identity.organisations import (
 )
 from keys import KeysError
 from keys.stores import open_keystore
+from signing.apikeys import (
+    create_department_api_key,
+    list_department_api_keys,
+    revoke_department_api_key,
+)
 from signing.errors import SigningError
 from signing.issuance import IssuanceContext, IssueRequest, issue_certificate, revoke_certificate
 from signing.models import CrlState, Department
@@ -511,6 +516,60 @@ def department_revoke_key(code: str, reason: str) -> None:
         click.echo(f"Old certificate revoked; new signing certificate {new.serial_hex}.")
 
     _in_transaction(act)
+
+
+@department.command("create-key")
+@click.argument("code")
+@click.option("--label", required=True, help="What the key is for (e.g. 'registrar system').")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=("issue",),
+    show_default=True,
+    help="issue (certificates and batches), revoke, applications; repeatable.",
+)
+def department_create_api_key(code: str, label: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key for the department's own system; it is printed once, never stored."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return create_department_api_key(
+            s, code=code, label=label, scopes=scopes, now=utcnow()
+        ).token
+
+    token = _in_transaction(act)
+    click.echo("API key (shown once; store it in the department's secret store):")
+    click.echo(token)
+
+
+@department.command("list-keys")
+@click.argument("code")
+def department_list_api_keys(code: str) -> None:
+    """The department's API keys: id, label, scopes, created, last used, revoked."""
+
+    def when(value: Any) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    def act(settings: Settings, s: Any) -> list[str]:
+        return [
+            f"{k.key_id}\t{k.label}\t{','.join(k.scopes)}\tcreated {when(k.created_at)}"
+            f"\tlast used {when(k.last_used_at)}\trevoked {when(k.revoked_at)}"
+            for k in list_department_api_keys(s, code=code)
+        ]
+
+    for line in _in_transaction(act):
+        click.echo(line)
+
+
+@department.command("revoke-api-key")
+@click.argument("key_id")
+def department_revoke_api_key(key_id: str) -> None:
+    """Revoke a department API key at once (KEY_ID is the part after 'amanat_')."""
+
+    def act(settings: Settings, s: Any) -> str:
+        return revoke_department_api_key(s, key_id=key_id, now=utcnow()).key_id
+
+    click.echo(f"API key {_in_transaction(act)} revoked.")
 
 
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:

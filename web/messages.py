@@ -166,6 +166,18 @@ ERRORS: dict[str, Any] = {
     "org_exists": _l("An organisation with this code already exists."),
     "api_key_scopes": _l("Scopes are one or more of: %(scopes)s."),
     "api_key_label": _l("Give the key a label of %(low)s to %(high)s characters."),
+    "api_key_scope": _l("This API key may not do this: it needs the scope '%(scope)s'."),
+    "api_body_not_object": _l("Send a JSON object as the request body."),
+    "api_body_too_large": _l("A JSON request body has at most %(kib)s KiB."),
+    "api_field_not_string": _l("'%(name)s' must be a string."),
+    "api_fields_not_strings": _l("'%(name)s' must be an object whose values are strings."),
+    "idempotency_key_format": _l(
+        "An Idempotency-Key has 1 to %(n)s printable characters without spaces."
+    ),
+    "idempotency_key_reused": _l(
+        "This Idempotency-Key already issued certificate %(serial)s for a different request;"
+        " nothing was issued."
+    ),
     # The export of everything (keys/age.py)
     "age_recipient_invalid": _l(
         "This is not an age public key. It starts with age1, as age-keygen prints it."
@@ -193,6 +205,7 @@ ERRORS: dict[str, Any] = {
     "batch_too_many_columns": _l("This row has more columns than the header."),
     "batch_not_found": _l("There is no such batch."),
     "batch_row_invalid": _l("This row cannot be read."),
+    "batch_rows_missing": _l('Send the rows as JSON {"rows": [...]} (at least one) or as CSV.'),
     "batch_row_gave_up": _l(
         "Issuing this row stopped a worker %(n)s times; it was set aside. Please report it."
     ),

@@ -53,9 +53,11 @@ def _errors(*codes: int) -> dict[str, Any]:
             "description": {
                 400: "Bad input",
                 401: "API key missing, unknown, revoked or without the scope",
-                403: "The consent was withdrawn, has expired or its downloads are used up",
+                403: "The consent was withdrawn, has expired or its downloads are used up, or"
+                " the API key lacks the scope",
                 404: "Not found",
                 413: "Too large",
+                422: "The Idempotency-Key already issued a different certificate",
                 429: "Rate limited",
             }[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -80,6 +82,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             **_public_paths(),
             **_sharing_paths(),
             **_ledger_paths(),
+            **_department_paths(),
+            **_batch_paths(),
         },
         "components": _components(),
     }
@@ -219,6 +223,8 @@ def _components() -> dict[str, Any]:
             "Signature": _SIGNATURE,
             "Error": _ERROR,
             "Grant": _GRANT,
+            "Certificate": _CERTIFICATE,
+            "Batch": _BATCH,
             "TreeHead": _TREE_HEAD,
         },
         "securitySchemes": {
@@ -227,7 +233,13 @@ def _components() -> dict[str, Any]:
                 "scheme": "bearer",
                 "description": "An organisation's API key (amanat_<id>_<secret>). Optional on "
                 "/verify and /verify-qr (scope 'verify': the citizen sees who checked).",
-            }
+            },
+            "departmentKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A department's API key (amanat department create-key CODE "
+                "--scope issue|revoke|applications); each key has its own rate limit.",
+            },
         },
     }
 
@@ -406,6 +418,196 @@ def _ledger_paths() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
                     **_errors(400, 404),
+                },
+            }
+        },
+    }
+
+
+_CERTIFICATE = {
+    "type": "object",
+    "required": ["serial", "status", "department", "type", "level", "issued_at", "links"],
+    "properties": {
+        "serial": {"type": "string", "examples": ["7K2M-9QXD-41TB"]},
+        "status": {"enum": ["valid", "revoked"]},
+        "department": {"type": "string"},
+        "type": {"type": "string"},
+        "level": {"enum": ["B-B", "B-T", "B-LT", "B-LTA"]},
+        "holder": {"type": "string"},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+        "revocation_reason": {"type": ["string", "null"]},
+        "links": {
+            "type": "object",
+            "properties": {"status": {"type": "string"}, "verify": {"type": "string"}},
+        },
+    },
+}
+_ROW = {
+    "type": "object",
+    "required": ["citizen", "type"],
+    "properties": {
+        "citizen": {"type": "string", "description": "CNIC, 35202-1234567-1"},
+        "type": {"type": "string", "description": "certificate type code"},
+        "level": {"enum": ["B-B", "B-T", "B-LT", "B-LTA"], "default": "B-LTA"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "the type's fields; Urdu values under '<field>:ur'",
+        },
+    },
+}
+_BATCH = {
+    "type": "object",
+    "required": ["batch", "total", "issued", "failed", "waiting", "done", "href"],
+    "properties": {
+        "batch": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "total": {"type": "integer"},
+        "issued": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "waiting": {"type": "integer"},
+        "done": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "href": {"type": "string"},
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": "integer"},
+                    "citizen": {"type": "string"},
+                    "status": {"enum": ["pending", "issued", "failed"]},
+                    "serial": {"type": ["string", "null"]},
+                    "error": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+_DEGREE_EXAMPLE = {
+    "citizen": "35202-1234567-1",
+    "type": "degree",
+    "fields": {"name": "Ayesha Khan", "name:ur": "عائشہ خان", "degree": "BSc", "year": "2024"},
+}
+
+
+def _json_body(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": schema, "example": example}},
+    }
+
+
+def _department_paths() -> dict[str, Any]:
+    """Issuing and revoking with a department key."""
+    key: list[dict[str, list[str]]] = [{"departmentKey": []}]
+    certificate = {"application/json": {"schema": {"$ref": "#/components/schemas/Certificate"}}}
+    return {
+        "/certificates": {
+            "post": {
+                "summary": "Issue one certificate into a citizen's vault (scope 'issue')",
+                "security": key,
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A retry with the same key answers with the first "
+                        "certificate (200, Idempotent-Replayed: true) instead of issuing again",
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+                    }
+                ],
+                "requestBody": _json_body(_ROW, _DEGREE_EXAMPLE),
+                "responses": {
+                    "201": {"description": "Issued", "content": certificate},
+                    "200": {
+                        "description": "A retry: the first certificate",
+                        "content": certificate,
+                    },
+                    **_errors(400, 401, 403, 413, 422, 429),
+                },
+            }
+        },
+        "/certificates/{serial}/revoke": {
+            "post": {
+                "summary": "Revoke a certificate the department issued (scope 'revoke')",
+                "security": key,
+                "parameters": [_uuid_param("serial")],
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["reason"],
+                        "properties": {"reason": {"type": "string", "maxLength": 200}},
+                    },
+                    {"reason": "issued with a wrong year"},
+                ),
+                "responses": {
+                    "200": {"description": "Revoked", "content": certificate},
+                    **_errors(400, 401, 403, 404, 429),
+                },
+            }
+        },
+    }
+
+
+def _batch_paths() -> dict[str, Any]:
+    """Batches with a department key."""
+    key: list[dict[str, list[str]]] = [{"departmentKey": []}]
+    batch = {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}}
+    rows = {
+        "type": "object",
+        "required": ["rows"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "rows": {"type": "array", "minItems": 1, "items": _ROW},
+        },
+    }
+    return {
+        "/batches": {
+            "post": {
+                "summary": "Issue many certificates: JSON rows (up to 256 KiB) or the department "
+                "page's CSV (text/csv, up to 20 MiB); the same rows again find the same batch",
+                "security": key,
+                "parameters": [
+                    {"name": "name", "in": "query", "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": rows,
+                            "example": {"name": "2026 degrees", "rows": [_DEGREE_EXAMPLE]},
+                        },
+                        "text/csv": {
+                            "schema": {"type": "string"},
+                            "example": "citizen,type,name,degree,year\n"
+                            "35202-1234567-1,degree,Ayesha Khan,BSc,2024\n",
+                        },
+                    },
+                },
+                "responses": {
+                    "202": {"description": "Accepted; follow href", "content": batch},
+                    **_errors(400, 401, 403, 413, 429),
+                },
+            }
+        },
+        "/batches/{batch}": {
+            "get": {
+                "summary": "A batch's progress and each row's serial or refusal",
+                "security": key,
+                "parameters": [_uuid_param("batch")],
+                "responses": {
+                    "200": {"description": "Progress and rows", "content": batch},
+                    **_errors(401, 403, 404, 429),
                 },
             }
         },

@@ -23,6 +23,20 @@ from vault.uploads import DocumentKind, Upload
 from web.cli import main
 
 
+def _head() -> str:
+    """The newest migration's revision."""
+    from alembic.script import ScriptDirectory
+
+    from amanat.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    assert head is not None
+    return head
+
+
+_HEAD = _head()
+
+
 def _env(tmp_path: Path, db_url: str) -> dict[str, str]:
     return {"AMANAT_INSTANCE": str(tmp_path / "inst"), "AMANAT_DATABASE_URL": db_url}
 
@@ -34,7 +48,7 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert "revision 0008" in result.output and "Deployment PKI created" in result.output
+    assert f"revision {_HEAD}" in result.output and "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
@@ -109,7 +123,7 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and "revision 0008" in result.output
+    assert result.exit_code == 0 and f"revision {_HEAD}" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
@@ -278,6 +292,35 @@ def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> No
     assert again.exit_code != 0 and "already revoked" in again.output
     rolled = runner.invoke(main, ["department", "revoke-key", "CRD"], env=env)
     assert rolled.exit_code == 0 and "new signing certificate" in rolled.output
+
+
+def test_department_api_key_commands(tmp_path: Path, db_url: str) -> None:
+    """create-key prints the key once; list-keys shows it without its secret; revoke-api-key
+    ends it; a scope that does not exist is a clear error."""
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    made = runner.invoke(
+        main,
+        ["department", "create-key", "DEMO", "--label", "registrar", "--scope", "issue",
+         "--scope", "revoke"],
+        env=env,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    key_id = re.fullmatch(r"amanat_([0-9a-f]{16})_[A-Za-z0-9_-]{43}", token)
+    assert key_id, made.output
+    listed = runner.invoke(main, ["department", "list-keys", "DEMO"], env=env).output
+    assert key_id.group(1) in listed and "issue,revoke" in listed and token not in listed
+    revoked = runner.invoke(main, ["department", "revoke-api-key", key_id.group(1)], env=env)
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    listed = runner.invoke(main, ["department", "list-keys", "DEMO"], env=env).output
+    assert "revoked -" not in listed
+    bad = runner.invoke(
+        main, ["department", "create-key", "DEMO", "--label", "x", "--scope", "fly"], env=env
+    )
+    assert bad.exit_code != 0 and "applications, issue, revoke" in bad.output
+    assert "Traceback" not in bad.output
 
 
 def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:

@@ -177,7 +177,8 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
     params = {"mib": 25, "low": 1, "high": 365, "n": 50, "scopes": "verify", "type": "T",
               "known": "a, b", "field": "f", "fields": "f", "choices": "a, b", "level": "X",
               "levels": "B-B", "error": "E", "tool": "pg_dump", "path": "/b", "file": "x",
-              "kind": "sqlite"}  # fmt: skip
+              "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
+              "kib": 256}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):

@@ -1,0 +1,125 @@
+"""Department API keys: a department's own record system issues, revokes and works its
+application queue through the API (``Authorization: Bearer amanat_<key id>_<secret>``).
+
+The key text is the same shape as an organisation's (``identity.organisations``); a department key
+is looked up only here, so it opens no organisation endpoint and an organisation key opens none of
+these. Shown once when created; only the secret's SHA-256 is kept; revoking ends it at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import EventTag, record_event
+from identity.errors import ApiKeyRejected, ApiKeyScopeMissing, NotFound
+from identity.organisations import (
+    clean_label,
+    clean_scopes,
+    mint_key,
+    secret_matches,
+    split_key,
+)
+from signing.models import DepartmentApiKey
+from signing.pki import get_department
+
+# issue: POST /certificates and /batches; revoke: POST /certificates/<serial>/revoke;
+# applications: the application queue.
+DEPARTMENT_SCOPES = ("applications", "issue", "revoke")
+
+
+@dataclass(frozen=True)
+class NewDepartmentKey:
+    """A created key: the row and the full key text, which is never shown again."""
+
+    key: DepartmentApiKey
+    token: str
+
+
+def create_department_api_key(
+    session: Session, *, code: str, label: str, scopes: Iterable[str], now: dt.datetime
+) -> NewDepartmentKey:
+    """Create an API key for the department; return it with the one-time key text."""
+    department = get_department(session, code=code)
+    minted = mint_key()
+    row = DepartmentApiKey(
+        key_id=minted.key_id,
+        department_code=department.code,
+        label=clean_label(label),
+        secret_hash=minted.secret_hash,
+        scopes=clean_scopes(scopes, DEPARTMENT_SCOPES),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        tag=EventTag.DEPARTMENT_API_KEY_CREATED,
+        actor="operator",
+        subject_id=None,
+        object_type="department",
+        object_id=department.code,
+        details={"key": row.key_id, "scopes": row.scopes},
+        now=now,
+    )
+    return NewDepartmentKey(row, minted.token)
+
+
+def revoke_department_api_key(
+    session: Session, *, key_id: str, now: dt.datetime
+) -> DepartmentApiKey:
+    """End a key at once (idempotent)."""
+    row = session.scalar(
+        select(DepartmentApiKey).where(DepartmentApiKey.key_id == (key_id or "").strip())
+    )
+    if row is None:
+        raise NotFound("no such API key")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        record_event(
+            session,
+            tag=EventTag.DEPARTMENT_API_KEY_REVOKED,
+            actor="operator",
+            subject_id=None,
+            object_type="department",
+            object_id=row.department_code,
+            details={"key": row.key_id},
+            now=now,
+        )
+        session.flush()
+    return row
+
+
+def list_department_api_keys(session: Session, *, code: str) -> Sequence[DepartmentApiKey]:
+    """A department's keys, newest first (the secrets are not stored, so never listed)."""
+    department = get_department(session, code=code)
+    return session.scalars(
+        select(DepartmentApiKey)
+        .where(DepartmentApiKey.department_code == department.code)
+        .order_by(DepartmentApiKey.id.desc())
+    ).all()
+
+
+def authenticate_department_api_key(
+    session: Session, *, token: str, scope: str, now: dt.datetime
+) -> DepartmentApiKey:
+    """The live department key for ``token`` with ``scope``: ApiKeyRejected for an unknown,
+    malformed or revoked key (no reason given), ApiKeyScopeMissing for a live key without it."""
+    key_id, secret = split_key(token) or ("", "")
+    row = (
+        session.scalar(select(DepartmentApiKey).where(DepartmentApiKey.key_id == key_id))
+        if key_id
+        else None
+    )
+    ok = secret_matches(secret, row.secret_hash if row is not None else None)
+    if row is None or not ok or row.revoked_at is not None:
+        raise ApiKeyRejected()
+    row.last_used_at = now
+    session.flush()
+    if scope not in row.scopes:
+        raise ApiKeyScopeMissing(scope)
+    return row

@@ -1,0 +1,203 @@
+"""The department API: a department's own record system issues and revokes certificates and
+sends batches (``Authorization: Bearer`` with a department key, ``amanat department create-key``).
+
+Every answer is JSON; errors are ``{"error": code, "message": text}`` as everywhere. Each key has
+its own rate limit. ``Idempotency-Key`` on ``POST /certificates`` makes a retried request answer
+with the first certificate instead of issuing a second one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from werkzeug.wrappers import Response
+
+from signing.apikeys import authenticate_department_api_key
+from signing.batches import (
+    BatchProgress,
+    batch_outcomes,
+    batch_progress,
+    submit_file,
+    submit_rows,
+)
+from signing.errors import BodyTooLarge, InvalidRequest
+from signing.issuance import IssueRequest, issue_once, revoke_certificate
+from signing.models import DepartmentApiKey, IssuedCertificate
+from web.context import db, now, runtime
+from web.inputs import MAX_JSON_BYTES
+from web.messages import refusal_text
+from web.tasks import task_engine
+
+bp = Blueprint("department_api", __name__, url_prefix="/api/v1")
+
+# RFC draft-ietf-httpapi-idempotency-key-header: an opaque client string; printable ASCII here.
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+def _key(scope: str) -> DepartmentApiKey:
+    """The request's department key with ``scope`` (401 unknown, 403 without the scope), within
+    its own per-minute limit."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    key = authenticate_department_api_key(db(), token=token, scope=scope, now=now())
+    limit = runtime().settings.api_requests_per_minute
+    runtime().api_limiter.hit(f"department-key:{key.key_id}", limit=limit)
+    return key
+
+
+def _actor(key: DepartmentApiKey) -> str:
+    return f"department:{key.department_code} api-key:{key.key_id}"
+
+
+def _body() -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise BodyTooLarge("Body too large.", code="api_body_too_large", kib=MAX_JSON_BYTES // 1024)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("Not a JSON object.", code="api_body_not_object")
+    return body
+
+
+def _strings(body: dict[str, Any], name: str) -> dict[str, str]:
+    value = body.get(name, {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidRequest("Bad fields.", code="api_fields_not_strings", name=name)
+    return {str(k): v for k, v in value.items() if v}
+
+
+def _text(body: dict[str, Any], name: str, default: str = "") -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise InvalidRequest("Not a string.", code="api_field_not_string", name=name)
+    return value
+
+
+def _idempotency_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(raw):
+        raise InvalidRequest("Bad Idempotency-Key.", code="idempotency_key_format", n=64)
+    return raw
+
+
+def _certificate_json(row: IssuedCertificate) -> dict[str, Any]:
+    base = runtime().settings.public_base_url.rstrip("/")
+    return {
+        "serial": row.serial,
+        "status": row.status,
+        "department": row.department_code,
+        "type": row.type_code,
+        "level": row.level,
+        "holder": row.holder_name,
+        "issued_at": row.issued_at.isoformat(),
+        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "revocation_reason": row.revocation_reason,
+        "links": {
+            "status": url_for("verify.api_certificate", serial=row.serial),
+            "verify": f"{base}/v/{row.serial}",
+        },
+    }
+
+
+@bp.post("/certificates")
+def issue() -> tuple[Response, int]:
+    """Issue one certificate into a citizen's vault (201), or answer a retry with the first one
+    (200 with ``Idempotent-Replayed: true``)."""
+    key = _key("issue")
+    body = _body()
+    idempotency = _idempotency_key()
+    issue_request = IssueRequest.build(
+        department=key.department_code,
+        citizen=_text(body, "citizen"),
+        type_code=_text(body, "type"),
+        fields=_strings(body, "fields"),
+        level=_text(body, "level", "B-LTA"),
+        batch_key=f"api:{key.department_code}:{idempotency or uuid.uuid4().hex}",
+    )
+    row, created = issue_once(
+        db(), ctx=runtime().issuance(db), request=issue_request, now=now(), actor=_actor(key)
+    )
+    response = jsonify(_certificate_json(row))
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201 if created else 200
+
+
+@bp.post("/certificates/<serial>/revoke")
+def revoke(serial: str) -> Response:
+    """Revoke a certificate this department issued (``{"reason": "..."}``)."""
+    key = _key("revoke")
+    row = revoke_certificate(
+        db(),
+        serial=serial,
+        reason=_text(_body(), "reason"),
+        now=now(),
+        actor=_actor(key),
+        department=key.department_code,
+    )
+    return jsonify(_certificate_json(row))
+
+
+def _batch_json(progress: BatchProgress, *, rows: bool) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "batch": str(progress.id),
+        "name": progress.name,
+        "total": progress.total,
+        "issued": progress.issued,
+        "failed": progress.failed,
+        "waiting": progress.left,
+        "done": progress.done,
+        "created_at": progress.created_at.isoformat(),
+        "finished_at": progress.finished_at.isoformat() if progress.finished_at else None,
+        "href": url_for("department_api.batch", batch_id=progress.id),
+    }
+    if rows:
+        answer["rows"] = [
+            {
+                "line": o.line,
+                "citizen": o.citizen,
+                "status": o.status,
+                "serial": o.serial,
+                "error": None
+                if o.error is None
+                else {"code": o.error.code, "message": refusal_text(o.error)},
+            }
+            for o in batch_outcomes(db(), batch_id=progress.id)
+        ]
+    return answer
+
+
+@bp.post("/batches")
+def submit_batch() -> tuple[Response, int]:
+    """A batch as CSV (``text/csv``, the department page's format) or JSON rows; 202 with the
+    batch to follow. The same rows sent again find the same batch (and retry its failed rows)."""
+    key = _key("issue")
+    name = (request.args.get("name") or "api").strip()[:200] or "api"
+    if request.mimetype == "text/csv":
+        progress = submit_file(
+            db(), department=key.department_code, actor=_actor(key), name=name,
+            data=request.get_data(cache=False), now=now(),
+        )  # fmt: skip
+    else:
+        body = _body()
+        progress = submit_rows(
+            db(), department=key.department_code, actor=_actor(key),
+            name=_text(body, "name", name)[:200] or name, rows=body.get("rows"), now=now(),
+        )  # fmt: skip
+    db().commit()  # the rows are in the database before any worker looks for them
+    if not progress.done:
+        task_engine(runtime().settings).enqueue_batch(progress.id)
+    return jsonify(_batch_json(progress, rows=False)), 202
+
+
+@bp.get("/batches/<uuid:batch_id>")
+def batch(batch_id: uuid.UUID) -> Response:
+    """A batch's progress and every row's outcome (serial, or refusal in the reader's words)."""
+    key = _key("issue")
+    progress = batch_progress(db(), batch_id=batch_id, department=key.department_code)
+    return jsonify(_batch_json(progress, rows=True))
