@@ -74,6 +74,9 @@ class Settings:
     sms_url: str = ""
     sms_token: str = field(default="", repr=False)
     sms_template: str = '{"to": "{to}", "text": "{text}"}'
+    # Private networks that organisations' callback URLs may point into all the same (a bank's
+    # system inside the same data centre; tests on this machine): "10.1.0.0/16, 127.0.0.1".
+    webhook_allowed_networks: str = ""
 
     @property
     def origin(self) -> str:
@@ -112,6 +115,12 @@ class Settings:
         """The trusted proxies as networks (``"127.0.0.1, 10.0.0.0/8"``); ValueError names a bad
         entry."""
         parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
+
+    @property
+    def webhook_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The private networks callbacks may point into; ValueError names a bad entry."""
+        parts = (p.strip() for p in self.webhook_allowed_networks.split(","))
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -155,6 +164,7 @@ _STR_FIELDS = {
     "sms_url",
     "sms_token",
     "sms_template",
+    "webhook_allowed_networks",
 }
 
 
@@ -207,6 +217,10 @@ def load_settings(
         settings.proxy_networks  # noqa: B018 (parsed here so that a typo stops the start)
     except ValueError as exc:
         raise SettingsError(f"AMANAT_TRUSTED_PROXIES: {exc}") from None
+    try:
+        settings.webhook_networks  # noqa: B018 (the same)
+    except ValueError as exc:
+        raise SettingsError(f"AMANAT_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
     if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
         raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
     return settings

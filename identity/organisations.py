@@ -24,7 +24,7 @@ from identity.accounts import clean_display_name, create_account
 from identity.errors import ApiKeyRejected, Conflict, InvalidInput, NotFound
 from identity.models import Account, ApiKey, Organisation, Role
 
-SCOPES = ("shares:read", "verify")
+SCOPES = ("requests", "shares:read", "verify")
 _CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 _KEY = re.compile(r"^amanat_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -195,3 +196,88 @@ class DepartmentApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class DocumentRequest(Base):
+    """An organisation's request for documents: answered once by one citizen (approved with a
+    passkey-signed consent, or declined) or left to expire.
+
+    A request naming a CNIC is for that citizen only; one without is bound to the first citizen
+    who opens its link while signed in, and nobody else can answer it after that.
+    """
+
+    __tablename__ = "signing_requests"
+    __table_args__ = (
+        Index("ix_signing_requests_organisation", "organisation_code", "created_at"),
+        Index("ix_signing_requests_cnic", "cnic"),
+        Index("ix_signing_requests_citizen", "citizen_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisation_code: Mapped[str] = mapped_column(
+        ForeignKey("identity_organisations.code"), nullable=False
+    )
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    types: Mapped[list[str]] = mapped_column(JSON, nullable=False)  # certificate type codes
+    kinds: Mapped[list[str]] = mapped_column(JSON, nullable=False)  # kinds of uploaded document
+    purpose: Mapped[str] = mapped_column(String(200), nullable=False)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)  # how long the consent would last
+    max_fetches: Mapped[int | None] = mapped_column(Integer)
+    cnic: Mapped[str | None] = mapped_column(String(15))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("identity_accounts.id"))
+    callback_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    grant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vault_grants.id"))
+
+
+class WebhookSecret(Base):
+    """An organisation's webhook signing secret, wrapped by the key store's master key."""
+
+    __tablename__ = "signing_webhook_secrets"
+
+    organisation_code: Mapped[str] = mapped_column(
+        ForeignKey("identity_organisations.code"), primary_key=True
+    )
+    key_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class WebhookDelivery(Base):
+    """One event to tell an organisation's callback URL: the exact body, retried with back-off
+    until it is answered 2xx or given up."""
+
+    __tablename__ = "signing_webhook_deliveries"
+    __table_args__ = (Index("ix_signing_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_requests.id"), nullable=False)
+    organisation_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    tries: Mapped[list[WebhookAttempt]] = relationship(order_by="WebhookAttempt.id")
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery: when, the HTTP status (or why there was none), how long."""
+
+    __tablename__ = "signing_webhook_attempts"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("signing_webhook_deliveries.id"), nullable=False
+    )
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    ms: Mapped[int] = mapped_column(Integer, nullable=False)

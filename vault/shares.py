@@ -137,10 +137,12 @@ def prepare_grant(
     now: dt.datetime,
     organisation_code: str | None = None,
     max_fetches: int | None = None,
+    request: str | None = None,
 ) -> PendingGrant:
     """Check a consent request and spell out its terms (nothing is stored yet).
 
-    ``organisation_code`` None means a one-off link for someone without an account.
+    ``organisation_code`` None means a one-off link for someone without an account; ``request``
+    names the organisation's request this consent answers (it becomes part of what is signed).
     """
     owner = session.get(Account, owner_id)
     if owner is None:
@@ -169,6 +171,8 @@ def prepare_grant(
         .isoformat(timespec="seconds"),
         "max_fetches": max_fetches,
     }
+    if request is not None:
+        terms["request"] = request
     return PendingGrant(terms, consent_challenge(terms))
 
 

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 
 from audit import AuditEvent, EventTag
 from signing.types import certificate_types
+from web.messages import KIND_LABELS
 
 METHODS = {
     "passkey": _l("passkey"),
@@ -209,6 +210,48 @@ def _consent(event: AuditEvent, d: dict[str, Any]) -> Lines:
     }
 
 
+def _asked(d: dict[str, Any]) -> str:
+    """What a request asked for, in the reader's language ("Domicile Certificate, ID card")."""
+    types = certificate_types()
+    urdu = (locale := get_locale()) is not None and locale.language == "ur"
+    names = [
+        (types[c].title_ur if urdu and types[c].title_ur else types[c].title_en)
+        if c in types
+        else str(c)
+        for c in d.get("types") or []
+    ]
+    names += [str(KIND_LABELS.get(k, k)) for k in d.get("kinds") or []]
+    return "، ".join(names) if urdu else ", ".join(names)
+
+
+def _request(event: AuditEvent, d: dict[str, Any]) -> Lines:
+    urdu = (locale := get_locale()) is not None and locale.language == "ur"
+    who = str((d.get("organisation_ur") if urdu else None) or d.get("organisation") or _("someone"))
+    purpose, asked = d.get("purpose", ""), _asked(d)
+    return {
+        EventTag.REQUEST_CREATED: _(
+            "%(who)s made a request for documents.", who=who
+        ),
+        EventTag.REQUEST_RECEIVED: _(
+            "%(who)s asked for your %(asked)s for \u201c%(purpose)s\u201d.",
+            who=who, asked=asked, purpose=purpose,
+        ),
+        EventTag.REQUEST_APPROVED: _(
+            "You approved %(who)s's request for \u201c%(purpose)s\u201d and shared %(n)s"
+            " documents.",
+            who=who, purpose=purpose, n=len(d.get("documents") or []),
+        ),
+        EventTag.REQUEST_DECLINED: _(
+            "You declined %(who)s's request for \u201c%(purpose)s\u201d.", who=who,
+            purpose=purpose,
+        ),
+        EventTag.REQUEST_EXPIRED: _(
+            "%(who)s's request for \u201c%(purpose)s\u201d expired without an answer.",
+            who=who, purpose=purpose,
+        ),
+    }  # fmt: skip
+
+
 def _activity(event: AuditEvent, d: dict[str, Any]) -> Lines:
     return {
         EventTag.ACTIVITY_EXPORTED: _(
@@ -225,6 +268,7 @@ _AREAS = {
     "certificate": _certificate,
     "consent": _consent,
     "activity": _activity,
+    "request": _request,
 }
 
 

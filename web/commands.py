@@ -54,6 +54,7 @@ from signing.pki import (
     revoke_department_key,
     rewrap_pki_keys,
 )
+from signing.webhooks import rotate_webhook_secret
 from vault.blobs import BlobStore, open_blobstore
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
@@ -1030,7 +1031,8 @@ def org_add_member(code: str, login: str, display_name: str) -> None:
     multiple=True,
     default=("shares:read",),
     show_default=True,
-    help="shares:read (fetch shared documents) and/or verify (verification API).",
+    help="shares:read (fetch shared documents), verify (verification API), requests (ask"
+    " citizens for documents); repeatable.",
 )
 def org_create_key(code: str, label: str, scopes: tuple[str, ...]) -> None:
     """Create an API key; it is printed once and never stored."""
@@ -1052,6 +1054,20 @@ def org_revoke_key(key_id: str) -> None:
         return revoke_api_key(s, key_id=key_id, now=utcnow()).key_id
 
     click.echo(f"API key {_in_transaction(act)} revoked.")
+
+
+@org.command("webhook-secret")
+@click.argument("code")
+def org_webhook_secret(code: str) -> None:
+    """Make a new webhook signing secret (the old one stops at once); it is printed once."""
+
+    def act(settings: Settings, s: Any) -> str:
+        keystore = open_keystore(settings)
+        return rotate_webhook_secret(s, keystore=keystore, code=code, now=utcnow())
+
+    secret = _in_transaction(act)
+    click.echo("Webhook secret (shown once; the organisation checks Amanat-Signature with it):")
+    click.echo(secret)
 
 
 @main.group()

@@ -22,7 +22,9 @@ from keys import KeyStoreError
 from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
 from signing.recording import VerificationNotRecorded
+from signing.requests import RequestClosed, RequestNotFound
 from signing.transparency import NotInRecord
+from signing.webhooks import WebhookRefused
 from vault import errors as vault_errors
 from web.messages import refusal_text
 
@@ -55,6 +57,9 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (signing_errors.CertificateNotFound, 404, "not_found"),
     (signing_errors.BatchNotFound, 404, "not_found"),
     (NotInRecord, 404, "not_found"),
+    (RequestNotFound, 404, "not_found"),
+    (RequestClosed, 409, "request_closed"),
+    (WebhookRefused, 400, "callback_refused"),
     (signing_errors.IdempotencyKeyReused, 422, "idempotency_key_reused"),
     (signing_errors.BodyTooLarge, 413, "too_large"),
     (signing_errors.InvalidRequest, 400, "invalid_request"),

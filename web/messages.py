@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from amanat.errors import AmanatError
+from vault.uploads import DocumentKind
 from verification import Reason
 
 REASONS: dict[str, Any] = {
@@ -234,6 +235,30 @@ ERRORS: dict[str, Any] = {
     ),
     "storage_unavailable": _l("The document store cannot be reached just now; please try again."),
     "record_not_found": _l("Nobody with this code is registered."),
+    # Requests for documents and their webhooks (signing/requests.py, signing/webhooks.py)
+    "request_not_found": _l("There is no such request."),
+    "request_expired": _l("This request has expired and can no longer be answered."),
+    "request_answered": _l("This request has already been answered."),
+    "request_kind_unknown": _l("Kinds of uploaded document are: %(kinds)s."),
+    "request_nothing_asked": _l("Choose at least one document to ask for."),
+    "request_purpose_length": _l("State the purpose in %(low)s to %(high)s characters."),
+    "request_days_range": _l("The consent lasts %(low)s to %(high)s days."),
+    "request_fetches_range": _l("The download limit is %(low)s to %(high)s, or none."),
+    "request_open_days_range": _l("The citizen has %(low)s to %(high)s days to answer."),
+    "request_number": _l("'%(name)s' must be a whole number."),
+    "request_lists": _l("'types' and 'kinds' must be lists of strings."),
+    "callback_url_format": _l(
+        "The callback URL must be an http(s) URL of at most %(n)s characters, without a password."
+    ),
+    "callback_url_not_https": _l("The callback URL must use https."),
+    "callback_url_unresolved": _l("The callback URL's host name cannot be found."),
+    "callback_url_private": _l(
+        "The callback URL points at a private or local address, which Amanat does not call."
+    ),
+    "callback_needs_secret": _l(
+        "Callbacks are signed with your organisation's webhook secret, and %(organisation)s has"
+        " none yet: ask the operator for one (amanat org webhook-secret)."
+    ),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 
@@ -253,6 +278,16 @@ def refusal_text(exc: AmanatError) -> str:
     """What a refusal says to its reader: its code's words, else its own line."""
     return (error_text(exc.code, exc.params) if exc.code else None) or str(exc)
 
+
+# What a document is, in words (the vault's pages, requests for documents).
+KIND_LABELS = {
+    DocumentKind.ID_CARD: _l("ID card"),
+    DocumentKind.DEGREE: _l("Degree"),
+    DocumentKind.LAND_RECORD: _l("Land record"),
+    DocumentKind.PAY_SLIP: _l("Pay slip"),
+    DocumentKind.CERTIFICATE: _l("Certificate"),
+    DocumentKind.OTHER: _l("Other"),
+}
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").
 CHOICES: dict[str, Any] = {

@@ -84,6 +84,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             **_ledger_paths(),
             **_department_paths(),
             **_batch_paths(),
+            **_request_paths(),
         },
         "components": _components(),
     }
@@ -225,6 +226,7 @@ def _components() -> dict[str, Any]:
             "Grant": _GRANT,
             "Certificate": _CERTIFICATE,
             "Batch": _BATCH,
+            "Request": _REQUEST,
             "TreeHead": _TREE_HEAD,
         },
         "securitySchemes": {
@@ -608,6 +610,98 @@ def _batch_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "Progress and rows", "content": batch},
                     **_errors(401, 403, 404, 429),
+                },
+            }
+        },
+    }
+
+
+_REQUEST = {
+    "type": "object",
+    "required": ["request", "status", "link", "qr", "deliveries"],
+    "properties": {
+        "request": {"type": "string", "format": "uuid"},
+        "status": {"enum": ["pending", "approved", "declined", "expired"]},
+        "types": {"type": "array", "items": {"type": "string"}},
+        "kinds": {"type": "array", "items": {"type": "string"}},
+        "purpose": {"type": "string"},
+        "days": {"type": "integer"},
+        "max_fetches": {"type": ["integer", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "answered_at": {"type": ["string", "null"], "format": "date-time"},
+        "link": {"type": "string", "description": "for the citizen: show it, or its QR code"},
+        "qr": {"type": "string", "description": "PNG of the link's QR code"},
+        "grant": {"type": ["string", "null"], "format": "uuid"},
+        "grant_href": {"type": ["string", "null"], "description": "fetch under the consent"},
+        "callback_url": {"type": ["string", "null"]},
+        "deliveries": {
+            "type": "array",
+            "description": "Webhooks: body signed as Amanat-Signature: t=<unix>,v1=<hex "
+            "HMAC-SHA256(secret, t + '.' + body)>; refuse a t older than 5 minutes",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "event": {"enum": ["request.approved", "request.declined", "request.expired"]},
+                    "status": {"enum": ["pending", "delivered", "failed"]},
+                    "attempts": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+}
+_ASK = {
+    "type": "object",
+    "required": ["purpose"],
+    "properties": {
+        "types": {"type": "array", "items": {"type": "string"}, "description": "certificate types"},
+        "kinds": {
+            "type": "array",
+            "items": {"enum": ["id-card", "degree", "land-record", "pay-slip", "other"]},
+            "description": "kinds of document the citizen uploaded",
+        },
+        "purpose": {"type": "string", "minLength": 3, "maxLength": 200},
+        "days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 30},
+        "max_fetches": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
+        "cnic": {"type": "string", "description": "puts it on the citizen's Requests page"},
+        "callback_url": {"type": "string", "description": "https; signed webhooks go here"},
+        "open_days": {"type": "integer", "minimum": 1, "maximum": 30, "default": 7},
+    },
+}
+
+
+def _request_paths() -> dict[str, Any]:
+    """Asking citizens for documents with an organisation key (scope 'requests')."""
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
+    answer = {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}
+    example = {
+        "types": ["domicile"],
+        "purpose": "home loan",
+        "days": 30,
+        "max_fetches": 3,
+        "cnic": "35202-1234567-1",
+        "callback_url": "https://loans.bank.example/amanat",
+    }
+    return {
+        "/requests": {
+            "post": {
+                "summary": "Ask a citizen for documents (scope 'requests')",
+                "security": key,
+                "requestBody": _json_body(_ASK, example),
+                "responses": {
+                    "201": {"description": "The request, its link and QR code", "content": answer},
+                    **_errors(400, 401, 413, 429),
+                },
+            }
+        },
+        "/requests/{request}": {
+            "get": {
+                "summary": "Where the request stands; the consent when approved; webhook tries",
+                "security": key,
+                "parameters": [_uuid_param("request")],
+                "responses": {
+                    "200": {"description": "The request", "content": answer},
+                    **_errors(401, 404, 429),
                 },
             }
         },

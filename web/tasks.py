@@ -212,7 +212,9 @@ def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
                 issue_batch_task(str(batch_id))
 
     def send_notices(task: Any = None) -> None:
+        """The outbox round: notices to citizens, then webhooks to organisations."""
         from web.notices import send_due_notices
+        from web.webhooks import deliver_due_webhooks
 
         expected = h.storage.peek_data(_NOTICES_NEXT)
         if task is None or expected != task.id.encode():
@@ -220,6 +222,7 @@ def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
         try:
             with h.lock_task("notices"):
                 send_due_notices(_job_app(settings))
+                deliver_due_webhooks(_job_runtime(settings))
         except TaskLockedException:
             pass  # another worker's round is on it
         finally:
@@ -276,11 +279,13 @@ def renew_crl(rt: Any) -> int:
 
 
 def settle_consents(rt: Any) -> int:
-    """Record the consents that ended by time or download count since the last run."""
+    """Record the consents that ended by time or download count, and the requests that expired
+    unanswered, since the last run."""
+    from signing.requests import settle_expired_requests
     from vault.shares import settle_ended
 
     with transaction(rt.sessions) as s:
-        return settle_ended(s, now=rt.clock())
+        return settle_ended(s, now=rt.clock()) + settle_expired_requests(s, now=rt.clock())
 
 
 def run_worker(

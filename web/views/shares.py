@@ -33,6 +33,7 @@ from identity.models import Account, ApiKey, Role
 from identity.organisations import list_organisations
 from identity.passkeys import finish_confirmation, start_confirmation
 from signing.issuance import certificates_for_documents
+from signing.requests import confirm_consent
 from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
 from vault.service import list_documents
@@ -41,7 +42,6 @@ from vault.shares import (
     Recipient,
     accesses,
     consent_receipt,
-    create_grant,
     fetch_shared_document,
     get_own_grant,
     grant_state,
@@ -213,7 +213,7 @@ def confirm() -> Response:
         response=body["credential"],
         now=now(),
     )
-    created = create_grant(db(), owner_id=me.id, confirmation=confirmation, now=now())
+    created = confirm_consent(db(), owner_id=me.id, confirmation=confirmation, now=now())
     target = url_for("shares.detail", grant_id=str(created.grant.id))
     if created.link_secret:
         # The secret travels only in the fragment: the page shows the link once, it is never sent.

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -24,21 +23,13 @@ from identity.models import Role
 from signing.issuance import certificates_for_documents
 from vault import service
 from vault.errors import UploadRejected
-from vault.uploads import DocumentKind, Upload, check_upload
+from vault.uploads import Upload, check_upload
 from web.context import current_account, db, login_required, now, runtime
 from web.errors import wants_json
+from web.messages import KIND_LABELS
 from web.responses import send_opened
 
 bp = Blueprint("vault", __name__, url_prefix="/vault")
-
-KIND_LABELS = {
-    DocumentKind.ID_CARD: _l("ID card"),
-    DocumentKind.DEGREE: _l("Degree"),
-    DocumentKind.LAND_RECORD: _l("Land record"),
-    DocumentKind.PAY_SLIP: _l("Pay slip"),
-    DocumentKind.CERTIFICATE: _l("Certificate"),
-    DocumentKind.OTHER: _l("Other"),
-}
 
 
 def _owner_id() -> int:
