@@ -221,7 +221,11 @@ def _demo_accounts(settings: Settings, s: Any) -> dict[str, str]:
         passwords.set_password(s, account=account, password=demo[key], now=now)
     demo["code"] = recovery.generate_codes(s, account=citizen, now=now)[0]
     demo["api_key"] = create_api_key(
-        s, code=DEMO_ORGANISATION, label="demo", scopes=["shares:read", "verify"], now=now
+        s,
+        code=DEMO_ORGANISATION,
+        label="demo",
+        scopes=["requests", "shares:read", "verify"],
+        now=now,
     ).token
     return demo
 

@@ -21,8 +21,25 @@ CHROMIUM = os.environ.get("AMANAT_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
+def live_overrides() -> dict[str, Any]:
+    """Settings a test module wants changed on its live server (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def live_state() -> dict[str, Any]:
+    """The live server's runtime, for tests that run its jobs themselves ("runtime")."""
+    return {}
+
+
+@pytest.fixture
 def live_server(
-    tmp_path: Path, db_url: str, engine: Engine, file_keystore: FileKeyStore
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    file_keystore: FileKeyStore,
+    live_overrides: dict[str, Any],
+    live_state: dict[str, Any],
 ) -> Iterator[str]:
     """The app served on http://localhost:<free port> in a background thread."""
     instance = tmp_path / "live-instance"
@@ -30,9 +47,10 @@ def live_server(
     server = make_server("localhost", 0, None, threaded=True)  # type: ignore[arg-type]
     port = server.socket.getsockname()[1]
     settings = Settings(
-        instance=instance, database_url=db_url, public_base_url=f"http://localhost:{port}"
-    )
-    runtime = build_runtime(settings, engine=engine, keystore=file_keystore)
+        instance=instance, database_url=db_url, public_base_url=f"http://localhost:{port}",
+        **live_overrides,
+    )  # fmt: skip
+    runtime = live_state["runtime"] = build_runtime(settings, engine=engine, keystore=file_keystore)
     server.app = create_app(runtime_=runtime)  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -323,6 +323,18 @@ def test_department_api_key_commands(tmp_path: Path, db_url: str) -> None:
     assert "Traceback" not in bad.output
 
 
+def test_org_webhook_secret_prints_a_new_secret_each_time(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    first = runner.invoke(main, ["org", "webhook-secret", "DEMOBANK"], env=env)
+    second = runner.invoke(main, ["org", "webhook-secret", "DEMOBANK"], env=env)
+    secrets = [r.output.strip().splitlines()[-1] for r in (first, second)]
+    assert all(s.startswith("whsec_") for s in secrets) and secrets[0] != secrets[1]
+    unknown = runner.invoke(main, ["org", "webhook-secret", "NOPE"], env=env)
+    assert unknown.exit_code != 0 and "Traceback" not in unknown.output
+
+
 def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
     runner = CliRunner()
     env = _env(tmp_path, db_url)
