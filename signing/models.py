@@ -281,3 +281,62 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(200))
     ms: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class DepartmentOffer(Base):
+    """A certificate type citizens may apply to a department for."""
+
+    __tablename__ = "signing_department_offers"
+
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code"), primary_key=True
+    )
+    type_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Application(Base):
+    """A citizen's application to a department for a certificate, and where it stands.
+
+    Supporting documents are shared with the department under consents (``grant_ids``) that end
+    when the application is decided; each step is kept in ``steps`` and written to the ledger.
+    """
+
+    __tablename__ = "signing_applications"
+    __table_args__ = (
+        Index("ix_signing_applications_queue", "department_code", "status", "created_at"),
+        Index("ix_signing_applications_citizen", "citizen_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("signing_departments.code"), nullable=False
+    )
+    type_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("identity_accounts.id"), nullable=False)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # draft (waiting for the passkey) | submitted | in_review | info_requested | issued | rejected
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("identity_accounts.id"))
+    grant_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    serial: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    steps: Mapped[list[ApplicationStep]] = relationship(order_by="ApplicationStep.id")
+
+
+class ApplicationStep(Base):
+    """One step of an application's timeline: who did what, when, and what they said."""
+
+    __tablename__ = "signing_application_steps"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("signing_applications.id"), nullable=False
+    )
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    note: Mapped[str | None] = mapped_column(String(1000))

@@ -26,6 +26,7 @@ from identity.accounts import actor_of, normalize_cnic
 from identity.models import Account, Organisation
 from identity.organisations import get_organisation
 from identity.passkeys import Confirmation
+from signing.applications import attach_consent
 from signing.errors import InvalidRequest, SigningError
 from signing.models import DocumentRequest, IssuedCertificate, WebhookSecret
 from signing.types import get_type
@@ -378,8 +379,12 @@ def confirm_consent(
     session: Session, *, owner_id: int, confirmation: Confirmation, now: dt.datetime
 ) -> CreatedGrant:
     """Store the consent the citizen's passkey signed; when it answers a request, the request is
-    approved with it (in the same transaction: an answered or expired request refuses it all)."""
+    approved with it (in the same transaction: an answered or expired request refuses it all);
+    when it is for an application, the application gets its documents (a draft is sent)."""
     created = create_grant(session, owner_id=owner_id, confirmation=confirmation, now=now)
+    if confirmation.payload.get("application"):
+        attach_consent(session, grant=created.grant, now=now)
+        return created
     request_id = confirmation.payload.get("request")
     if not request_id:
         return created

@@ -109,6 +109,9 @@ class Grant(Base):
     organisation_code: Mapped[str | None] = mapped_column(
         ForeignKey("identity_organisations.code"), index=True
     )
+    # A department the citizen applied to (signing's table: named here, not joined, so that the
+    # vault does not depend on signing).
+    department_code: Mapped[str | None] = mapped_column(String(16), index=True)
     link_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     purpose: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

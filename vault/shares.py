@@ -17,7 +17,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -138,11 +138,15 @@ def prepare_grant(
     organisation_code: str | None = None,
     max_fetches: int | None = None,
     request: str | None = None,
+    department: Mapping[str, str] | None = None,
+    application: str | None = None,
 ) -> PendingGrant:
     """Check a consent request and spell out its terms (nothing is stored yet).
 
     ``organisation_code`` None means a one-off link for someone without an account; ``request``
-    names the organisation's request this consent answers (it becomes part of what is signed).
+    names the organisation's request this consent answers (it becomes part of what is signed);
+    ``department`` (code and name, checked by the caller) with ``application`` makes it a consent
+    for a department to read supporting documents of an application.
     """
     owner = session.get(Account, owner_id)
     if owner is None:
@@ -153,7 +157,9 @@ def prepare_grant(
     if max_fetches is not None and not 1 <= max_fetches <= MAX_FETCHES:
         raise InvalidShare("Bad fetch limit.", code="share_fetches_range", low=1, high=MAX_FETCHES)
     recipient: dict[str, Any]
-    if organisation_code:
+    if department is not None:
+        recipient = {"type": "department", "code": department["code"], "name": department["name"]}
+    elif organisation_code:
         org = get_organisation(session, code=organisation_code)
         recipient = {"type": "organisation", "code": org.code, "name": org.name}
     else:
@@ -173,6 +179,8 @@ def prepare_grant(
     }
     if request is not None:
         terms["request"] = request
+    if application is not None:
+        terms["application"] = application
     return PendingGrant(terms, consent_challenge(terms))
 
 
@@ -205,13 +213,15 @@ def create_grant(
     docs = _owned_documents(session, owner_id=owner_id, document_ids=ids)
     recipient = terms["recipient"]
     org_code = recipient.get("code") if recipient.get("type") == "organisation" else None
+    department_code = recipient.get("code") if recipient.get("type") == "department" else None
     if org_code:
         get_organisation(session, code=org_code)
-    secret = None if org_code else secrets.token_urlsafe(32)
+    secret = None if org_code or department_code else secrets.token_urlsafe(32)
     grant = Grant(
         id=uuid.UUID(terms["grant"]),
         owner_id=owner_id,
         organisation_code=org_code,
+        department_code=department_code,
         link_secret_hash=_hash_secret(secret) if secret else None,
         purpose=terms["purpose"],
         created_at=now,
@@ -295,6 +305,21 @@ def settle(session: Session, grant: Grant, *, now: dt.datetime) -> GrantState:
     return state
 
 
+def end_grant(session: Session, *, grant_id: uuid.UUID, now: dt.datetime) -> None:
+    """End a consent now because what it was for is over (an application was decided): nothing
+    can be fetched under it any more, and the citizen's ledger says why."""
+    grant = session.get(Grant, grant_id)
+    if grant is None or grant.withdrawn_at is not None or grant.ended_at is not None:
+        return
+    grant.expires_at = min(grant.expires_at, now)
+    grant.ended_at = now
+    _log(
+        session, grant, EventTag.CONSENT_EXPIRED, actor="system", now=now,
+        details={"reason": "closed"},
+    )  # fmt: skip
+    session.flush()
+
+
 def settle_ended(session: Session, *, now: dt.datetime) -> int:
     """Record every grant that ended by time or fetch count and is not yet recorded (cron)."""
     grants = session.scalars(
@@ -354,6 +379,7 @@ class Recipient:
     actor: str  # for the ledger: "organisation:BANK (api-key k1)", "link"
     organisation_code: str | None = None
     link_secret: str | None = None
+    department_code: str | None = None
 
 
 def _lock(session: Session, grant_id: uuid.UUID) -> Grant | None:
@@ -374,7 +400,12 @@ def authorize(
     )
     if grant is None:
         raise unknown
-    if recipient.organisation_code is not None:
+    if recipient.department_code is not None:
+        if grant.department_code != recipient.department_code:
+            raise ShareRefused(
+                "Another recipient.", code="share_not_found", reason="other-recipient", status=404
+            )
+    elif recipient.organisation_code is not None:
         if grant.organisation_code != recipient.organisation_code:
             # Another organisation's grant: answer as if it did not exist.
             raise ShareRefused(

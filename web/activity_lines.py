@@ -166,6 +166,7 @@ def _refusal(code: str) -> str:
         "other-recipient": _("the consent is not for them"),
         "bad-link-secret": _("the link was wrong"),
         "out-of-scope": _("that document is not part of the consent"),
+        "closed": _("the application it was given for was decided"),
         "api-key-refused": _("their API key was not accepted"),
         "document-gone": _("you had deleted the document"),
     }
@@ -252,6 +253,37 @@ def _request(event: AuditEvent, d: dict[str, Any]) -> Lines:
     }  # fmt: skip
 
 
+def _application(event: AuditEvent, d: dict[str, Any]) -> Lines:
+    urdu = (locale := get_locale()) is not None and locale.language == "ur"
+    dept = str((d.get("department_ur") if urdu else None) or d.get("department") or "")
+    title, note, serial = certificate_title(d), d.get("note", ""), d.get("serial", "")
+    return {
+        EventTag.APPLICATION_SUBMITTED: _(
+            "You applied to %(department)s for a %(title)s.", department=dept, title=title
+        ),
+        EventTag.APPLICATION_IN_REVIEW: _(
+            "%(department)s began reviewing your application for a %(title)s.",
+            department=dept, title=title,
+        ),
+        EventTag.APPLICATION_INFO_REQUESTED: _(
+            "%(department)s asked for more information on your application for a %(title)s:"
+            " \u201c%(note)s\u201d", department=dept, title=title, note=note,
+        ),
+        EventTag.APPLICATION_ANSWERED: _(
+            "You answered %(department)s about your application for a %(title)s.",
+            department=dept, title=title,
+        ),
+        EventTag.APPLICATION_ISSUED: _(
+            "%(department)s approved your application: your %(title)s (serial %(serial)s) is in"
+            " your vault.", department=dept, title=title, serial=serial,
+        ),
+        EventTag.APPLICATION_REJECTED: _(
+            "%(department)s rejected your application for a %(title)s: \u201c%(note)s\u201d",
+            department=dept, title=title, note=note,
+        ),
+    }  # fmt: skip
+
+
 def _activity(event: AuditEvent, d: dict[str, Any]) -> Lines:
     return {
         EventTag.ACTIVITY_EXPORTED: _(
@@ -269,6 +301,7 @@ _AREAS = {
     "consent": _consent,
     "activity": _activity,
     "request": _request,
+    "application": _application,
 }
 
 

@@ -23,7 +23,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -102,9 +102,11 @@ def _register_views(app: Flask) -> None:
     from web.views import (
         account,
         activity,
+        applications,
         auth,
         department,
         department_api,
+        department_applications,
         home,
         ledger,
         ops,
@@ -125,6 +127,8 @@ def _register_views(app: Flask) -> None:
         pki,
         department,
         department_api,
+        department_applications,
+        applications,
         verify,
         shares,
         requests,
@@ -176,7 +180,7 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
     _register_views(app)
-    app.jinja_env.filters.update(when=_when, day=_day, month=_month_name)
+    app.jinja_env.filters.update(when=_when, day=_day, month=_month_name, duration=_duration)
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         current_account=current_account,
@@ -255,6 +259,11 @@ def _month_name(value: str) -> str:
     except ValueError:
         return value
     return str(format_datetime(first, "MMMM y"))
+
+
+def _duration(value: Any) -> str:
+    """A length of time as a person says it, in their language ("3 days", "5 hours")."""
+    return str(format_timedelta(value, granularity="minute")) if value is not None else "—"
 
 
 def _day(value: Any) -> str:

@@ -44,6 +44,7 @@ from signing.apikeys import (
     list_department_api_keys,
     revoke_department_api_key,
 )
+from signing.applications import set_offers
 from signing.errors import SigningError
 from signing.issuance import IssuanceContext, IssueRequest, issue_certificate, revoke_certificate
 from signing.models import CrlState, Department
@@ -54,6 +55,7 @@ from signing.pki import (
     revoke_department_key,
     rewrap_pki_keys,
 )
+from signing.types import certificate_types
 from signing.webhooks import rotate_webhook_secret
 from vault.blobs import BlobStore, open_blobstore
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
@@ -211,6 +213,7 @@ def _demo_accounts(settings: Settings, s: Any) -> dict[str, str]:
         affiliation="DEMO",
         now=now,
     )
+    set_offers(s, code="DEMO", types=certificate_types())
     if s.get(Organisation, DEMO_ORGANISATION) is None:
         create_organisation(s, code=DEMO_ORGANISATION, name="Demo Bank", now=now)
     banker = find_by_login(s, login=DEMO_BANKER) or add_member(
@@ -545,6 +548,21 @@ def department_create_api_key(code: str, label: str, scopes: tuple[str, ...]) ->
     token = _in_transaction(act)
     click.echo("API key (shown once; store it in the department's secret store):")
     click.echo(token)
+
+
+@department.command("offer")
+@click.argument("code")
+@click.option("--type", "types", multiple=True, help="A certificate type code; repeatable.")
+def department_offer(code: str, types: tuple[str, ...]) -> None:
+    """Set what citizens may apply to the department for (no --type: nothing)."""
+
+    def act(settings: Settings, s: Any) -> list[str]:
+        return set_offers(s, code=code, types=types)
+
+    offered = _in_transaction(act)
+    click.echo(
+        f"Department {code.upper()} takes applications for: {', '.join(offered) or 'nothing'}."
+    )
 
 
 @department.command("list-keys")

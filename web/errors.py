@@ -21,6 +21,7 @@ from identity import errors as identity_errors
 from keys import KeyStoreError
 from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
+from signing.applications import ApplicationNotFound, ApplicationRefused
 from signing.recording import VerificationNotRecorded
 from signing.requests import RequestClosed, RequestNotFound
 from signing.transparency import NotInRecord
@@ -58,6 +59,8 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (signing_errors.BatchNotFound, 404, "not_found"),
     (NotInRecord, 404, "not_found"),
     (RequestNotFound, 404, "not_found"),
+    (ApplicationNotFound, 404, "not_found"),
+    (ApplicationRefused, 409, "application_refused"),
     (RequestClosed, 409, "request_closed"),
     (WebhookRefused, 400, "callback_refused"),
     (signing_errors.IdempotencyKeyReused, 422, "idempotency_key_reused"),

@@ -8,6 +8,7 @@ characters: a redirect target must parse as a path on this site, and a JSON body
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,12 @@ MAX_JSON_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def form_fields(form: Mapping[str, str]) -> dict[str, str]:
+    """A certificate type's field values from a form (inputs named ``f_<field>``), blanks left
+    out."""
+    return {k[len("f_") :]: v for k, v in form.items() if k.startswith("f_") and v.strip()}
 
 
 def client_ip() -> str:

@@ -235,6 +235,14 @@ ERRORS: dict[str, Any] = {
     ),
     "storage_unavailable": _l("The document store cannot be reached just now; please try again."),
     "record_not_found": _l("Nobody with this code is registered."),
+    # Applications (signing/applications.py)
+    "application_not_found": _l("There is no such application."),
+    "application_not_offered": _l("This department does not take applications for this."),
+    "application_decided": _l("This application has already been decided."),
+    "application_not_asked": _l("The department has not asked for anything on this application."),
+    "application_note_length": _l("Write at most %(n)s characters (and something, when asked)."),
+    "application_status": _l("The state is one of: %(statuses)s."),
+    "application_age": _l("The waiting time is %(low)s to %(high)s days."),
     # Requests for documents and their webhooks (signing/requests.py, signing/webhooks.py)
     "request_not_found": _l("There is no such request."),
     "request_expired": _l("This request has expired and can no longer be answered."),
@@ -287,6 +295,24 @@ KIND_LABELS = {
     DocumentKind.PAY_SLIP: _l("Pay slip"),
     DocumentKind.CERTIFICATE: _l("Certificate"),
     DocumentKind.OTHER: _l("Other"),
+}
+
+# Where an application stands, in words (signing/applications.py).
+APPLICATION_STATES = {
+    "submitted": _l("Sent, waiting to be reviewed"),
+    "in_review": _l("In review"),
+    "info_requested": _l("More information asked"),
+    "issued": _l("Issued into your vault"),
+    "rejected": _l("Rejected"),
+}
+# Each step of an application's timeline.
+APPLICATION_STEPS = {
+    "submitted": _l("You sent the application."),
+    "in_review": _l("An officer began reviewing it."),
+    "info_requested": _l("The department asked for more information:"),
+    "answered": _l("You answered."),
+    "issued": _l("The certificate was issued into your vault."),
+    "rejected": _l("The application was rejected:"),
 }
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").

@@ -57,6 +57,7 @@ def _errors(*codes: int) -> dict[str, Any]:
                 " the API key lacks the scope",
                 404: "Not found",
                 413: "Too large",
+                409: "The application or request was already decided",
                 422: "The Idempotency-Key already issued a different certificate",
                 429: "Rate limited",
             }[code],
@@ -85,6 +86,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             **_department_paths(),
             **_batch_paths(),
             **_request_paths(),
+            **_application_paths(),
         },
         "components": _components(),
     }
@@ -227,6 +229,7 @@ def _components() -> dict[str, Any]:
             "Certificate": _CERTIFICATE,
             "Batch": _BATCH,
             "Request": _REQUEST,
+            "Application": _APPLICATION,
             "TreeHead": _TREE_HEAD,
         },
         "securitySchemes": {
@@ -702,6 +705,109 @@ def _request_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "The request", "content": answer},
                     **_errors(401, 404, 429),
+                },
+            }
+        },
+    }
+
+
+_APPLICATION = {
+    "type": "object",
+    "required": ["application", "department", "type", "status", "fields", "steps"],
+    "properties": {
+        "application": {"type": "string", "format": "uuid"},
+        "department": {"type": "string"},
+        "type": {"type": "string"},
+        "status": {"enum": ["submitted", "in_review", "info_requested", "issued", "rejected"]},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "serial": {"type": ["string", "null"]},
+        "assigned_to": {"type": ["integer", "null"]},
+        "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "closed_at": {"type": ["string", "null"], "format": "date-time"},
+        "steps": {"type": "array", "items": {"type": "object"}},
+        "documents": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _application_paths() -> dict[str, Any]:
+    """The application queue with a department key (scope 'applications')."""
+    key: list[dict[str, list[str]]] = [{"departmentKey": []}]
+    one = {"application/json": {"schema": {"$ref": "#/components/schemas/Application"}}}
+    listing = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "applications": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Application"},
+                    }
+                },
+            }
+        }
+    }
+    return {
+        "/applications": {
+            "get": {
+                "summary": "Open applications, oldest first (or those in one state)",
+                "security": key,
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "older_than", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {"description": "Applications", "content": listing},
+                    **_errors(400, 401, 403, 429),
+                },
+            }
+        },
+        "/applications/{application}": {
+            "get": {
+                "summary": "One application, its steps and supporting documents",
+                "security": key,
+                "parameters": [_uuid_param("application")],
+                "responses": {
+                    "200": {"description": "The application", "content": one},
+                    **_errors(401, 403, 404, 429),
+                },
+            }
+        },
+        **_application_step_path(key, one),
+    }
+
+
+def _application_step_path(key: list[dict[str, list[str]]], one: dict[str, Any]) -> dict[str, Any]:
+    """The steps an officer's system takes on an application."""
+    step_body = {
+        "type": "object",
+        "properties": {
+            "note": {"type": "string", "maxLength": 1000, "description": "ask: the question"},
+            "reason": {"type": "string", "maxLength": 1000, "description": "reject: why"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "level": {"enum": ["B-B", "B-T", "B-LT", "B-LTA"]},
+        },
+    }
+    return {
+        "/applications/{application}/{step}": {
+            "post": {
+                "summary": "review (take it up), ask (note), approve (fields?, level?: issues the"
+                " certificate) or reject (reason)",
+                "security": key,
+                "parameters": [
+                    _uuid_param("application"),
+                    {
+                        "name": "step",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": ["review", "ask", "approve", "reject"]},
+                    },
+                ],
+                "requestBody": _json_body(step_body, {"note": "Please attach your transcript."}),
+                "responses": {
+                    "200": {"description": "The application after the step", "content": one},
+                    **_errors(400, 401, 403, 404, 409, 429),
                 },
             }
         },

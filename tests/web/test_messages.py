@@ -92,6 +92,7 @@ def _error_classes() -> set[str]:
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
+                   "signing.applications",
                    "vault.notices", "web.notices"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 
@@ -178,7 +179,8 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "known": "a, b", "field": "f", "fields": "f", "choices": "a, b", "level": "X",
               "levels": "B-B", "error": "E", "tool": "pg_dump", "path": "/b", "file": "x",
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
-              "kib": 256, "kinds": "id-card", "organisation": "BANK"}  # fmt: skip
+              "kib": 256, "kinds": "id-card", "organisation": "BANK",
+              "statuses": "submitted"}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):

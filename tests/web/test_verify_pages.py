@@ -169,7 +169,8 @@ def test_openapi_document_describes_every_endpoint(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     names = {"grant_id": "grant", "document_id": "document", "serial": "serial", "kind": "kind",
-             "code": "code", "batch_id": "batch", "request_id": "request"}  # fmt: skip
+             "code": "code", "batch_id": "batch", "request_id": "request",
+             "application_id": "application", "step": "step"}  # fmt: skip
     routes = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + names[m.group(1)] + "}", r.rule)
         for r in client.application.url_map.iter_rules()

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from identity.models import Role
+from signing.applications import waiting
 from signing.batches import (
     FAILED,
     ISSUED,
@@ -39,6 +40,7 @@ from signing.pades import LEVELS
 from signing.pki import get_department
 from signing.types import certificate_types, get_type
 from web.context import current_account, db, login_required, now, runtime
+from web.inputs import form_fields
 from web.messages import refusal_text
 from web.tasks import task_engine
 
@@ -71,6 +73,7 @@ def index() -> str:
         query=query,
         types=certificate_types(),
         certificates=list_issued(db(), department=department.code, query=query),
+        wait=waiting(db(), department=department.code, now=now()),
     )
 
 
@@ -96,11 +99,7 @@ def issue() -> Response:
     """Issue one certificate into a citizen's vault."""
     code = _code()
     ctype = get_type(request.form.get("type", ""))
-    fields = {
-        key[len("f_") :]: value
-        for key, value in request.form.items()
-        if key.startswith("f_") and value.strip()
-    }
+    fields = form_fields(request.form)
     issue_request = IssueRequest.build(
         department=code,
         citizen=request.form.get("citizen", ""),

@@ -16,6 +16,17 @@ from flask import Blueprint, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from signing.apikeys import authenticate_department_api_key
+from signing.applications import (
+    ApplicationNotFound,
+    application_json,
+    approve,
+    ask_for_information,
+    department_application,
+    department_queue,
+    reject,
+    supporting_documents,
+    take_up,
+)
 from signing.batches import (
     BatchProgress,
     batch_outcomes,
@@ -25,7 +36,7 @@ from signing.batches import (
 )
 from signing.errors import BodyTooLarge, InvalidRequest
 from signing.issuance import IssueRequest, issue_once, revoke_certificate
-from signing.models import DepartmentApiKey, IssuedCertificate
+from signing.models import Application, DepartmentApiKey, IssuedCertificate
 from web.context import db, now, runtime
 from web.inputs import MAX_JSON_BYTES
 from web.messages import refusal_text
@@ -201,3 +212,69 @@ def batch(batch_id: uuid.UUID) -> Response:
     key = _key("issue")
     progress = batch_progress(db(), batch_id=batch_id, department=key.department_code)
     return jsonify(_batch_json(progress, rows=True))
+
+
+# -- the application queue (scope "applications") -------------------------------------------------
+
+
+def _application(key: DepartmentApiKey, application_id: str) -> Application:
+    try:
+        app_id = uuid.UUID(application_id)
+    except ValueError:
+        raise ApplicationNotFound("No such application.", code="application_not_found") from None
+    return department_application(db(), department=key.department_code, application_id=app_id)
+
+
+def _application_json(app: Application) -> dict[str, Any]:
+    answer = application_json(app)
+    answer["documents"] = [
+        {"grant": str(d.grant_id), "id": str(d.document_id), "title": d.title}
+        for d in supporting_documents(db(), app=app)
+    ]
+    return answer
+
+
+@bp.get("/applications")
+def applications() -> Response:
+    """The department's open applications, oldest first (``?status=``, ``?older_than=`` days)."""
+    key = _key("applications")
+    raw_age = (request.args.get("older_than") or "").strip()
+    if raw_age and not raw_age.isdigit():
+        raise InvalidRequest("Bad age.", code="application_age", low=0, high=3650)
+    rows = department_queue(
+        db(), department=key.department_code, status=request.args.get("status") or None,
+        older_than_days=int(raw_age) if raw_age else None, now=now(),
+    )  # fmt: skip
+    return jsonify({"applications": [application_json(a) for a in rows]})
+
+
+@bp.get("/applications/<application_id>")
+def application(application_id: str) -> Response:
+    """One application with its steps and supporting documents."""
+    return jsonify(_application_json(_application(_key("applications"), application_id)))
+
+
+@bp.post("/applications/<application_id>/<step>")
+def application_step(application_id: str, step: str) -> Response:
+    """A step: ``review`` (take it up), ``ask`` ({"note"}), ``approve`` ({"fields"?, "level"?},
+    issues from the application's data or the fields sent), ``reject`` ({"reason"})."""
+    key = _key("applications")
+    app = _application(key, application_id)
+    body, actor, code = _body(), _actor(key), key.department_code
+    if step == "review":
+        take_up(db(), department=code, application_id=app.id, officer_id=None, actor=actor,
+                now=now())  # fmt: skip
+    elif step == "ask":
+        ask_for_information(db(), department=code, application_id=app.id,
+                            note=_text(body, "note"), actor=actor, now=now())  # fmt: skip
+    elif step == "approve":
+        fields = _strings(body, "fields") if "fields" in body else None
+        level = _text(body, "level", "B-LTA")
+        approve(db(), ctx=runtime().issuance(db), department=code, application_id=app.id,
+                fields=fields, level=level, actor=actor, now=now())  # fmt: skip
+    elif step == "reject":
+        reject(db(), department=code, application_id=app.id, reason=_text(body, "reason"),
+               actor=actor, now=now())  # fmt: skip
+    else:
+        raise ApplicationNotFound("No such step.", code="application_not_found")
+    return jsonify(_application_json(app))

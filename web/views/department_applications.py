@@ -1,0 +1,150 @@
+"""Applications, the officers' side: the department's queue (filter by state and age), one
+application with its supporting documents, and its steps: take it up, ask for more information,
+issue from its data (editable before signing) or reject with a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from identity.models import Account, Role
+from signing.applications import (
+    STATUSES,
+    approve,
+    ask_for_information,
+    department_application,
+    department_queue,
+    fetch_supporting,
+    reject,
+    supporting_documents,
+    take_up,
+    waiting,
+)
+from signing.errors import InvalidRequest
+from signing.pades import LEVELS
+from signing.types import get_type
+from web.context import current_account, db, login_required, now, runtime
+from web.inputs import form_fields
+from web.messages import APPLICATION_STATES, APPLICATION_STEPS
+from web.responses import send_opened
+
+bp = Blueprint("department_applications", __name__, url_prefix="/department/applications")
+
+
+def _officer() -> tuple[Account, str]:
+    account = current_account()
+    assert account is not None
+    if not account.affiliation:
+        abort(403)
+    return account, account.affiliation
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def _age() -> int | None:
+    raw = (request.args.get("older_than") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest("Bad age.", code="application_age", low=0, high=3650)
+    return int(raw)
+
+
+@bp.get("")
+@login_required(Role.OFFICER)
+def queue() -> str:
+    """Open applications, oldest first, or those in one state; how long they wait."""
+    _me, code = _officer()
+    status = (request.args.get("status") or "").strip() or None
+    rows = department_queue(db(), department=code, status=status, older_than_days=_age(), now=now())
+    return render_template(
+        "department_applications.html", rows=rows, status=status, statuses=STATUSES,
+        states=APPLICATION_STATES, older_than=request.args.get("older_than", ""),
+        wait=waiting(db(), department=code, now=now()),
+    )  # fmt: skip
+
+
+@bp.get("/<application_id>")
+@login_required(Role.OFFICER)
+def detail(application_id: str) -> str:
+    """One application: data (editable for issuing), documents, timeline, the next steps."""
+    _me, code = _officer()
+    app = department_application(db(), department=code, application_id=_uuid(application_id))
+    return render_template(
+        "department_application.html", app=app, ctype=get_type(app.type_code),
+        documents=supporting_documents(db(), app=app), states=APPLICATION_STATES,
+        steps=APPLICATION_STEPS, levels=LEVELS,
+    )  # fmt: skip
+
+
+def _back(application_id: str) -> Response:
+    return redirect(url_for(".detail", application_id=application_id), code=303)
+
+
+@bp.post("/<application_id>/take")
+@login_required(Role.OFFICER)
+def take(application_id: str) -> Response:
+    """Assign it to me and put it in review."""
+    me, code = _officer()
+    take_up(db(), department=code, application_id=_uuid(application_id), officer_id=me.id,
+            actor=f"account:{me.id}", now=now())  # fmt: skip
+    return _back(application_id)
+
+
+@bp.post("/<application_id>/ask")
+@login_required(Role.OFFICER)
+def ask(application_id: str) -> Response:
+    """Ask the citizen for more information."""
+    me, code = _officer()
+    ask_for_information(
+        db(), department=code, application_id=_uuid(application_id),
+        note=request.form.get("note", ""), actor=f"account:{me.id}", now=now(),
+    )  # fmt: skip
+    flash(_("Your question was sent to the citizen."))
+    return _back(application_id)
+
+
+@bp.post("/<application_id>/approve")
+@login_required(Role.OFFICER)
+def issue(application_id: str) -> Response:
+    """Sign and issue the certificate from the (edited) data into the citizen's vault."""
+    me, code = _officer()
+    app = approve(
+        db(), ctx=runtime().issuance(db), department=code, application_id=_uuid(application_id),
+        fields=form_fields(request.form), level=request.form.get("level", "B-LTA"),
+        actor=f"account:{me.id}", now=now(),
+    )  # fmt: skip
+    flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=app.serial))
+    return _back(application_id)
+
+
+@bp.post("/<application_id>/reject")
+@login_required(Role.OFFICER)
+def refuse(application_id: str) -> Response:
+    """Reject with a reason the citizen reads."""
+    me, code = _officer()
+    reject(db(), department=code, application_id=_uuid(application_id),
+           reason=request.form.get("reason", ""), actor=f"account:{me.id}", now=now())  # fmt: skip
+    flash(_("The application was rejected; the citizen was told why."))
+    return _back(application_id)
+
+
+@bp.get("/<application_id>/documents/<grant_id>/<document_id>")
+@login_required(Role.OFFICER)
+def document(application_id: str, grant_id: str, document_id: str) -> Response:
+    """A supporting document (counted and shown to the citizen)."""
+    me, code = _officer()
+    app = department_application(db(), department=code, application_id=_uuid(application_id))
+    opened = fetch_supporting(
+        db(), ctx=runtime().vault, app=app, grant_id=_uuid(grant_id),
+        document_id=_uuid(document_id), actor=f"department:{code} account:{me.id}", now=now(),
+    )  # fmt: skip
+    return send_opened(opened, download=True)
