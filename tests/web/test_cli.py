@@ -323,6 +323,17 @@ def test_department_api_key_commands(tmp_path: Path, db_url: str) -> None:
     assert "Traceback" not in bad.output
 
 
+def test_department_offer_sets_what_citizens_may_apply_for(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    set_ = runner.invoke(main, ["department", "offer", "DEMO", "--type", "birth"], env=env)
+    assert set_.exit_code == 0 and "applications for: birth." in set_.output
+    bad = runner.invoke(main, ["department", "offer", "DEMO", "--type", "spaceship"], env=env)
+    assert bad.exit_code != 0 and "Unknown certificate type" in bad.output
+    assert "Traceback" not in bad.output
+
+
 def test_org_webhook_secret_prints_a_new_secret_each_time(tmp_path: Path, db_url: str) -> None:
     runner = CliRunner()
     env = _env(tmp_path, db_url)

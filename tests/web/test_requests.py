@@ -389,3 +389,10 @@ def test_a_callback_that_became_private_is_not_called(app, client, bank, citizen
     assert deliver_due_webhooks(_rt(app)) == 0 and hook.received == []
     with _rt(app).sessions() as s:
         assert s.scalars(select(WebhookAttempt.error)).all() == ["callback_url_private"]
+
+
+def test_in_production_a_callback_must_be_https(app, client, bank, hook) -> None:
+    _rt(app).settings = _rt(app).settings.with_overrides(public_base_url="https://amanat.example")
+    res = _ask(client, bank["key"], callback_url=hook.url)
+    assert res.status_code == 400 and res.get_json()["error"] == "callback_url_not_https"
+    assert _requests(app) == 0
