@@ -130,12 +130,21 @@ def _contacts(
     return opened[0], opened[1]
 
 
+# A department's doings about the citizen's certificates and applications ("certificates").
+_CERTIFICATE_TAGS = (
+    EventTag.CERTIFICATE_ISSUED,
+    EventTag.CERTIFICATE_REVOKED,
+    EventTag.APPLICATION_INFO_REQUESTED,
+    EventTag.APPLICATION_REJECTED,
+    EventTag.APPLICATION_ISSUED,
+)
+
+
 def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
     """Whether an event of the citizen's activity is one of their topics. Their own doings are
     never noticed (they know); an anonymous check of a certificate is not an access."""
     own = event.actor == f"account:{event.subject_id}"
-    if "certificates" in topics and event.tag in (EventTag.CERTIFICATE_ISSUED,
-                                                   EventTag.CERTIFICATE_REVOKED):  # fmt: skip
+    if "certificates" in topics and event.tag in _CERTIFICATE_TAGS:
         return True
     if "sign_in" in topics and event.tag == EventTag.ACCOUNT_SIGNED_IN:
         return bool((event.details or {}).get("new_device"))
@@ -144,7 +153,7 @@ def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
     if event.tag == EventTag.CERTIFICATE_VERIFIED:
         return event.actor != "anonymous"
     return event.tag in (EventTag.CONSENT_USED, EventTag.VAULT_DOCUMENT_VIEWED,
-                         EventTag.VAULT_DOCUMENT_DOWNLOADED)  # fmt: skip
+                         EventTag.VAULT_DOCUMENT_DOWNLOADED, EventTag.REQUEST_RECEIVED)  # fmt: skip
 
 
 def due_notices(

@@ -96,6 +96,11 @@ def test_the_change_is_in_the_citizens_activity(sessions, ctx, owner, now) -> No
         (EventTag.VAULT_DOCUMENT_DOWNLOADED, "OWN", {}, False),
         (EventTag.ACCOUNT_SIGNED_IN, "OWN", {"new_device": True}, True),
         (EventTag.ACCOUNT_SIGNED_IN, "OWN", {}, False),
+        (EventTag.REQUEST_RECEIVED, "organisation:DEMOBANK", {}, True),
+        (EventTag.REQUEST_DECLINED, "OWN", {}, False),
+        (EventTag.APPLICATION_INFO_REQUESTED, "account:99", {}, True),
+        (EventTag.APPLICATION_ISSUED, "department:UNI api-key:k", {}, True),
+        (EventTag.APPLICATION_SUBMITTED, "OWN", {}, False),
     ],
     ids=[
         "issued",
@@ -105,6 +110,11 @@ def test_the_change_is_in_the_citizens_activity(sessions, ctx, owner, now) -> No
         "own-download",
         "new-device",
         "known-device",
+        "asked-for-documents",
+        "own-decline",
+        "more-information",
+        "application-issued",
+        "own-application",
     ],
 )
 def test_only_the_chosen_kinds_of_event_are_told(
