@@ -333,6 +333,11 @@ def matching_documents(session: Session, *, req: DocumentRequest, owner_id: int)
     return Matches(documents, matching)
 
 
+def ensure_open(req: DocumentRequest, now: dt.datetime) -> None:
+    """RequestClosed unless the request can still be answered."""
+    _open(req, now)
+
+
 def _open(req: DocumentRequest, now: dt.datetime) -> None:
     state = request_state(req, now)
     if state == EXPIRED:

@@ -60,6 +60,15 @@ def _aad(account_id: int, what: str) -> bytes:
     return f"amanat/notice-contact/v1/{account_id}/{what}".encode()
 
 
+def normalize_phone(value: str) -> str:
+    """A mobile number in international form (+923001234567), spaces and dashes left out;
+    NoticeRefused otherwise."""
+    phone = (value or "").strip().replace(" ", "").replace("-", "")
+    if not _PHONE.fullmatch(phone):
+        raise NoticeRefused("Bad phone number.", code="notice_phone_invalid")
+    return phone
+
+
 def _check(*, by_email: bool, by_sms: bool, email: str, phone: str, topics: Sequence[str],
            language: str) -> None:  # fmt: skip
     if by_email and not _EMAIL.fullmatch(email):

@@ -48,6 +48,7 @@ from web.logs import configure_logging
 from web.messages import (
     certificate_type_title,
     choice_text,
+    pick,
     reason_text,
     refusal_text,
     scope_text,
@@ -189,7 +190,7 @@ def create_app(
         reason_text=reason_text,
         describe_agent=describe_agent,
         line_html=as_html,
-        pick=_pick,
+        pick=pick,
         choice_text=choice_text,
         refusal=refusal_text,
         scope_text=scope_text,
@@ -233,12 +234,6 @@ def static_url(filename: str) -> str:
     """The URL of a static file with its content version: browsers keep it for a year."""
     folder = current_app.static_folder or ""
     return url_for("static", filename=filename, v=_static_version(folder, filename))
-
-
-def _pick(english: Any, urdu: Any) -> Any:
-    """The Urdu text for an Urdu reader when there is one, else the English."""
-    locale = get_locale()
-    return urdu if urdu and locale is not None and locale.language == "ur" else english
 
 
 def _when(value: Any) -> str:

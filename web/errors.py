@@ -28,6 +28,7 @@ from signing.transparency import NotInRecord
 from signing.webhooks import WebhookRefused
 from vault import errors as vault_errors
 from web.messages import refusal_text
+from web.notices import NoticeUndelivered
 
 log = logging.getLogger("amanat.web")
 
@@ -138,6 +139,11 @@ def register_error_handlers(app: Flask) -> None:
     def _share_refused(exc: vault_errors.ShareRefused) -> Response:
         # 404 says nothing (another organisation's grant, a wrong link secret); 403 says why.
         return error_response(exc.status, "share_refused", _public_message(exc, exc.status))
+
+    @app.errorhandler(NoticeUndelivered)
+    def _undelivered(exc: NoticeUndelivered) -> Response:
+        # Said as it is (no SMS gateway set up, the gateway refused): not a generic outage.
+        return error_response(503, exc.code, refusal_text(exc))
 
     @app.errorhandler(CsrfFailed)
     def _csrf(_exc: CsrfFailed) -> Response:

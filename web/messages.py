@@ -323,6 +323,12 @@ CHOICES: dict[str, Any] = {
 }
 
 
+def pick(english: Any, urdu: Any) -> Any:
+    """The Urdu text for an Urdu reader when there is one, else the English."""
+    locale = get_locale()
+    return urdu if urdu and locale is not None and locale.language == "ur" else english
+
+
 def choice_text(value: str) -> str:
     """A fixed-vocabulary field value in the reader's language (other values as they are)."""
     template = CHOICES.get(value)

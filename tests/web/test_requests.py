@@ -396,3 +396,41 @@ def test_in_production_a_callback_must_be_https(app, client, bank, hook) -> None
     res = _ask(client, bank["key"], callback_url=hook.url)
     assert res.status_code == 400 and res.get_json()["error"] == "callback_url_not_https"
     assert _requests(app) == 0
+
+
+def _sms(member: FlaskClient, request_id: str, phone: str):
+    csrf = csrf_of(member, f"/org/requests/{request_id}")
+    return member.post(f"/org/requests/{request_id}/sms", data={"csrf_token": csrf, "phone": phone})
+
+
+def test_a_member_sends_the_link_by_sms(app, client, bank, hook) -> None:
+    _rt(app).settings = _rt(app).settings.with_overrides(sms_url=hook.url)
+    request_id = _ask(client, bank["key"]).get_json()["request"]
+    sent = _sms(_sign_in_member(app), request_id, "+92 300 1234567")
+    assert sent.status_code == 303
+    ((_, body),) = hook.received
+    message = json.loads(body)
+    assert message["to"] == "+923001234567" and f"/r/{request_id}" in message["text"]
+    assert "Demo Bank asks for your documents" in message["text"]
+
+
+@pytest.mark.parametrize(
+    ("gateway", "phone", "status"),
+    [(True, "0300-1234567", 400), (False, "+923001234567", 503)],
+    ids=["not-international", "no-gateway"],
+)
+def test_an_sms_that_cannot_go_says_why(app, client, bank, hook, gateway, phone, status) -> None:
+    if gateway:
+        _rt(app).settings = _rt(app).settings.with_overrides(sms_url=hook.url)
+    request_id = _ask(client, bank["key"]).get_json()["request"]
+    res = _sms(_sign_in_member(app), request_id, phone)
+    assert res.status_code == status and hook.received == []
+    assert "SMS" in res.get_data(as_text=True) or "country code" in res.get_data(as_text=True)
+
+
+def test_no_sms_for_an_answered_request(app, client, bank, citizen, hook) -> None:
+    _rt(app).settings = _rt(app).settings.with_overrides(sms_url=hook.url)
+    request_id = _ask(client, bank["key"], cnic=CNIC).get_json()["request"]
+    _decline(client, request_id)
+    assert _sms(_sign_in_member(app), request_id, "+923001234567").status_code == 409
+    assert hook.received == []

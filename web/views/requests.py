@@ -27,6 +27,7 @@ from signing.requests import (
     citizen_requests,
     create_request,
     decline_request,
+    ensure_open,
     find_request,
     matching_documents,
     organisation_request,
@@ -36,9 +37,11 @@ from signing.requests import (
 )
 from signing.types import certificate_types
 from signing.webhooks import deliveries_for
+from vault.notices import normalize_phone
 from web.apikeys import api_key
 from web.context import current_account, db, login_required, now, runtime
-from web.messages import KIND_LABELS
+from web.messages import KIND_LABELS, pick
+from web.notices import SMS_MAX, send_sms
 
 bp = Blueprint("requests", __name__)
 
@@ -226,6 +229,29 @@ def org_detail(request_id: str) -> str:
         "org_request.html", req=req, link=_link(req),
         deliveries=deliveries_for(db(), request_id=req.id), **_names([req]),
     )  # fmt: skip
+
+
+# Texts sent by SMS for one organisation in a minute (each costs money and reaches a phone).
+SMS_PER_MINUTE = 20
+
+
+@bp.post("/org/requests/<request_id>/sms")
+@login_required(Role.VERIFIER)
+def org_sms(request_id: str) -> Response:
+    """Send the request's link to the citizen's phone (in the language of this page)."""
+    code = _member_org()
+    req = organisation_request(
+        db(), request_id=_request_id(request_id), organisation_code=code, now=now()
+    )
+    ensure_open(req, now())
+    phone = normalize_phone(request.form.get("phone", ""))
+    runtime().api_limiter.hit(f"request-sms:{code}", limit=SMS_PER_MINUTE)
+    org = db().get(Organisation, code)
+    who = pick(org.name, org.name_ur) if org is not None else code
+    text = _("%(who)s asks for your documents on Amanat: %(link)s", who=who, link=_link(req))
+    send_sms(runtime().settings, to=phone, text=text[:SMS_MAX])
+    flash(_("The link was sent by SMS to %(phone)s.", phone=phone))
+    return redirect(url_for("requests.org_detail", request_id=request_id), code=303)
 
 
 # -- the API --------------------------------------------------------------------------------------
