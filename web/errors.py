@@ -56,6 +56,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (identity_errors.NotAllowed, 409, "not_allowed"),
     (AgeRecipientInvalid, 400, "invalid_recipient"),
     (KeyStoreError, 503, "keystore_unavailable"),
+    (NoticeUndelivered, 503, "notice_undelivered"),
     (signing_errors.CertificateNotFound, 404, "not_found"),
     (signing_errors.BatchNotFound, 404, "not_found"),
     (NotInRecord, 404, "not_found"),
@@ -114,6 +115,9 @@ def _public_message(exc: Exception, status: int) -> str:
     if status == 401 and isinstance(exc, identity_errors.AuthenticationFailed):
         return str(_("Sign-in failed. Check what you entered and try again."))
     if status >= 500:
+        if isinstance(exc, NoticeUndelivered):
+            # Said as it is (no SMS gateway set up, the gateway refused): not a generic outage.
+            return refusal_text(exc)
         if isinstance(exc, vault_errors.DocumentUnreadable):
             return str(_("This document could not be read. Nothing was shown. Please report it."))
         return str(_("The service is temporarily unavailable. Please try again later."))
@@ -139,11 +143,6 @@ def register_error_handlers(app: Flask) -> None:
     def _share_refused(exc: vault_errors.ShareRefused) -> Response:
         # 404 says nothing (another organisation's grant, a wrong link secret); 403 says why.
         return error_response(exc.status, "share_refused", _public_message(exc, exc.status))
-
-    @app.errorhandler(NoticeUndelivered)
-    def _undelivered(exc: NoticeUndelivered) -> Response:
-        # Said as it is (no SMS gateway set up, the gateway refused): not a generic outage.
-        return error_response(503, exc.code, refusal_text(exc))
 
     @app.errorhandler(CsrfFailed)
     def _csrf(_exc: CsrfFailed) -> Response:
