@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -30,7 +30,7 @@ from signing.applications import attach_consent
 from signing.errors import InvalidRequest, SigningError
 from signing.models import DocumentRequest, IssuedCertificate, WebhookSecret
 from signing.types import get_type
-from signing.webhooks import Networks, Resolver, check_callback_url, queue_event, resolve
+from signing.webhooks import Networks, Resolver, check_callback_url, queue_event
 from vault.models import Document
 from vault.service import list_documents
 from vault.shares import MAX_DAYS, MAX_FETCHES, CreatedGrant, PendingGrant, create_grant
@@ -57,7 +57,7 @@ class CallbackPolicy:
 
     require_https: bool
     allowed: Networks = ()
-    resolver: Resolver = field(default=resolve)
+    resolver: Resolver | None = None  # None: the system's resolver
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,21 @@ def check_callback_url(
     *,
     require_https: bool,
     allowed: Networks = (),
-    resolver: Resolver = resolve,
+    resolver: Resolver | None = None,
 ) -> str:
     """The URL, if Amanat may call it; WebhookRefused (code says why) otherwise."""
+    return callback_target(url, require_https=require_https, allowed=allowed, resolver=resolver)[0]
+
+
+def callback_target(
+    url: str,
+    *,
+    require_https: bool,
+    allowed: Networks = (),
+    resolver: Resolver | None = None,
+) -> tuple[str, str]:
+    """The URL and the checked address to connect to (the connection goes to that address, so
+    a name that resolves elsewhere a moment later cannot lead inside); WebhookRefused else."""
     text = (url or "").strip()
     parts = urlsplit(text)
     try:
@@ -85,12 +97,12 @@ def check_callback_url(
         raise WebhookRefused("Bad callback URL.", code="callback_url_format", n=MAX_URL)
     if require_https and parts.scheme != "https":
         raise WebhookRefused("Callback not https.", code="callback_url_not_https")
-    addresses = resolver(parts.hostname, port)
+    addresses = (resolver or resolve)(parts.hostname, port)
     if not addresses:
         raise WebhookRefused("Callback host unknown.", code="callback_url_unresolved")
     if any(_blocked(a, allowed) for a in addresses):
         raise WebhookRefused("Callback private.", code="callback_url_private")
-    return text
+    return text, addresses[0]
 
 
 # -- the organisation's secret --------------------------------------------------------------------
@@ -251,11 +263,12 @@ def refused_outcome(error: WebhookRefused) -> Outcome:
     return Outcome(status_code=None, error=error.code, ms=0)
 
 
-def check_or_refuse(url: str, *, require_https: bool, allowed: Networks) -> WebhookRefused | None:
-    """None when ``url`` may be called now, else why not (checked again before each attempt:
-    a name that resolved to a public address may since point inside)."""
+def check_or_refuse(
+    url: str, *, require_https: bool, allowed: Networks
+) -> tuple[str, WebhookRefused | None]:
+    """The address to connect to now, or why ``url`` may not be called (checked again before
+    each attempt: a name that resolved to a public address may since point inside)."""
     try:
-        check_callback_url(url, require_https=require_https, allowed=allowed)
+        return callback_target(url, require_https=require_https, allowed=allowed)[1], None
     except WebhookRefused as refused:
-        return refused
-    return None
+        return "", refused

@@ -2,8 +2,10 @@
 signature, and the attempt is recorded (``signing/webhooks.py`` keeps the rows and the back-off).
 
 Run in the task engine's outbox round, with the notices, every few seconds. No transaction stays
-open while a receiver answers; redirects are not followed (a 3xx is a failed attempt), so a
-callback cannot send Amanat somewhere its check did not look.
+open while a receiver answers. The connection goes to the address the check resolved and
+approved (the host name is still sent, and for https checked against the certificate), so a name
+that answers differently a moment later cannot lead inside; redirects are not followed (a 3xx is
+a failed attempt).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
+import urllib3
 
 from amanat.db import transaction
 from signing.models import WebhookDelivery
@@ -28,15 +31,35 @@ from signing.webhooks import (
 )
 
 _log = logging.getLogger("amanat.webhooks")
-TIMEOUT = (5.0, 10.0)  # connect, read (seconds)
+TIMEOUT = urllib3.Timeout(connect=5.0, read=10.0)
+
+
+def _pool(url: str, address: str) -> tuple[urllib3.HTTPConnectionPool, str, str]:
+    """A connection pool to ``address`` for ``url``'s host, the path to post to, the Host."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.hostname or ""
+    if https:
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+            address, port, timeout=TIMEOUT, retries=False, cert_reqs="CERT_REQUIRED",
+            server_hostname=host, assert_hostname=host,
+        )  # fmt: skip
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=TIMEOUT, retries=False)
+    return pool, path, parts.netloc
 
 
 def post_signed(
-    url: str, *, body: str, secret: str, event: str, delivery_id: int, now: float
+    url: str, *, address: str, body: str, secret: str, event: str, delivery_id: int, now: float
 ) -> Outcome:
-    """Post ``body`` with its signature; what the receiver answered, or why it did not."""
+    """Post ``body`` with its signature to ``address``; what the receiver answered, or why it
+    did not."""
     data = body.encode()
+    pool, path, netloc = _pool(url, address)
     headers = {
+        "Host": netloc,
         "Content-Type": "application/json",
         "User-Agent": "Amanat-Webhook/1",
         "Amanat-Event": event,
@@ -45,13 +68,14 @@ def post_signed(
     }
     started = time.monotonic()
     try:
-        answer = requests.post(url, data=data, headers=headers, timeout=TIMEOUT,
-                               allow_redirects=False)  # fmt: skip
-    except requests.RequestException as exc:
+        with pool:
+            answer = pool.urlopen("POST", path, body=data, headers=headers, redirect=False,
+                                  retries=False, preload_content=True)  # fmt: skip
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         ms = int((time.monotonic() - started) * 1000)
         return Outcome(status_code=None, error=type(exc).__name__, ms=ms)
     ms = int((time.monotonic() - started) * 1000)
-    return Outcome(status_code=answer.status_code, error=None, ms=ms)
+    return Outcome(status_code=answer.status, error=None, ms=ms)
 
 
 def _attempt(rt: Any, delivery_id: int) -> Outcome | None:
@@ -62,13 +86,17 @@ def _attempt(rt: Any, delivery_id: int) -> Outcome | None:
         url, body, event = delivery.url, delivery.body, delivery.event
         secret = webhook_secret(s, keystore=rt.keystore, code=delivery.organisation_code)
     settings = rt.settings
-    refused = check_or_refuse(url, require_https=settings.https, allowed=settings.webhook_networks)
+    address, refused = check_or_refuse(
+        url, require_https=settings.https, allowed=settings.webhook_networks
+    )
     if refused is not None:
         return refused_outcome(refused)
     if secret is None:
         return Outcome(status_code=None, error="no_webhook_secret", ms=0)
-    now = rt.clock().timestamp()
-    return post_signed(url, body=body, secret=secret, event=event, delivery_id=delivery_id, now=now)
+    return post_signed(
+        url, address=address, body=body, secret=secret, event=event, delivery_id=delivery_id,
+        now=rt.clock().timestamp(),
+    )  # fmt: skip
 
 
 def deliver_due_webhooks(rt: Any, *, limit: int = 20) -> int:

@@ -434,3 +434,63 @@ def test_no_sms_for_an_answered_request(app, client, bank, citizen, hook) -> Non
     _decline(client, request_id)
     assert _sms(_sign_in_member(app), request_id, "+923001234567").status_code == 409
     assert hook.received == []
+
+
+def test_the_call_goes_to_the_address_that_was_checked(
+    app, client, bank, citizen, hook, monkeypatch
+) -> None:
+    # The name resolves (for Amanat's check) to the receiver; the system cannot resolve it at
+    # all, so only a connection to the checked address, with the name as Host, can arrive.
+    import signing.webhooks
+
+    port = int(hook.url.split(":")[2].split("/")[0])
+    monkeypatch.setattr(signing.webhooks, "resolve", lambda host, p: ["127.0.0.1"])
+    url = f"http://hooks.bank.invalid:{port}/amanat-hook"
+    request_id = _ask(client, bank["key"], cnic=CNIC, callback_url=url).get_json()["request"]
+    _decline(client, request_id)
+    assert deliver_due_webhooks(_rt(app)) == 1
+    ((headers, _),) = hook.received
+    assert headers["Host"] == f"hooks.bank.invalid:{port}"
+
+
+def test_an_https_callback_with_an_untrusted_certificate_is_not_delivered(
+    app, client, bank, citizen, tmp_path, monkeypatch
+) -> None:
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import signing.webhooks
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=hooks.bank.invalid"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    got: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            self.send_response(200)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(signing.webhooks, "resolve", lambda host, p: ["127.0.0.1"])
+        url = f"https://hooks.bank.invalid:{server.server_address[1]}/hook"
+        request_id = _ask(client, bank["key"], cnic=CNIC, callback_url=url).get_json()["request"]
+        _decline(client, request_id)
+        assert deliver_due_webhooks(_rt(app)) == 0 and got == []
+        with _rt(app).sessions() as s:
+            (error,) = s.scalars(select(WebhookAttempt.error)).all()
+        assert error and "SSL" in error
+    finally:
+        server.shutdown()
+        server.server_close()
