@@ -8,6 +8,8 @@ whether the organisation asking is registered, and what it is allowed to do.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from identity.models import ApiKey, Organisation
 from signing.errors import SigningError
-from signing.models import Department, DepartmentCert, IssuedCertificate
+from signing.models import (
+    Application,
+    Department,
+    DepartmentCert,
+    DepartmentOffer,
+    DocumentRequest,
+    IssuedCertificate,
+)
 from vault.models import Grant
 
 MONTHS = 12
@@ -35,6 +44,7 @@ class MonthCount:
     month: str
     first: int  # issued / consents received
     second: int  # revoked / consents withdrawn
+    third: int = 0  # applications received / requests for documents made
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,11 @@ class PublicRecord:
     name_ur: str | None
     registered_at: dt.datetime
     active: bool
-    may: tuple[str, ...]  # certificate types issued, or API scopes held
+    may: tuple[str, ...]  # certificate types offered or issued, or API scopes held
     months: tuple[MonthCount, ...]
+    # Days from sending to decision of the applications decided in the window (departments).
+    wait_median_days: float | None = None
+    wait_p90_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +130,16 @@ def department_record(session: Session, *, code: str, now: dt.datetime) -> Publi
     mine = IssuedCertificate.department_code == department.code
     issued = _counted(session, IssuedCertificate.issued_at, mine, since=since)
     revoked = _counted(session, IssuedCertificate.revoked_at, mine, since=since)
-    types = session.scalars(
-        select(IssuedCertificate.type_code)
-        .where(mine)
-        .distinct()
-        .order_by(IssuedCertificate.type_code)
-    ).all()
+    issued_types = session.scalars(select(IssuedCertificate.type_code).where(mine).distinct())
+    offered = session.scalars(
+        select(DepartmentOffer.type_code).where(DepartmentOffer.department_code == department.code)
+    )
+    types = sorted({*issued_types, *offered})
+    applied = _counted(
+        session, Application.submitted_at, Application.department_code == department.code,
+        since=since,
+    )  # fmt: skip
+    median, p90 = _waits(session, department.code, since)
     active = session.scalar(
         select(func.count()).where(
             DepartmentCert.department_code == department.code, DepartmentCert.status == "active"
@@ -131,8 +148,28 @@ def department_record(session: Session, *, code: str, now: dt.datetime) -> Publi
     return PublicRecord(
         "department", department.code, department.name, department.name_ur,
         department.created_at, bool(active), tuple(types),
-        tuple(MonthCount(m, issued.get(m, 0), revoked.get(m, 0)) for m in months),
+        tuple(MonthCount(m, issued.get(m, 0), revoked.get(m, 0), applied.get(m, 0))
+              for m in months),
+        median, p90,
     )  # fmt: skip
+
+
+def _waits(session: Session, code: str, since: dt.datetime) -> tuple[float | None, float | None]:
+    """Median and 90th percentile, in days, from sending to decision (applications decided
+    since ``since``)."""
+    rows = session.execute(
+        select(Application.submitted_at, Application.closed_at).where(
+            Application.department_code == code, Application.closed_at >= since,
+            Application.submitted_at.is_not(None),
+        )
+    ).all()  # fmt: skip
+    days = sorted(
+        (closed - sent).total_seconds() / 86400 for sent, closed in rows if sent and closed
+    )
+    if not days:
+        return None, None
+    p90 = days[min(len(days) - 1, math.ceil(0.9 * len(days)) - 1)]  # nearest rank
+    return round(statistics.median(days), 1), round(p90, 1)
 
 
 def organisation_record(session: Session, *, code: str, now: dt.datetime) -> PublicRecord:
@@ -148,7 +185,12 @@ def organisation_record(session: Session, *, code: str, now: dt.datetime) -> Pub
     mine = Grant.organisation_code == org.code
     received = _counted(session, Grant.created_at, mine, since=since)
     withdrawn = _counted(session, Grant.withdrawn_at, mine, since=since)
+    asked = _counted(
+        session, DocumentRequest.created_at, DocumentRequest.organisation_code == org.code,
+        since=since,
+    )  # fmt: skip
     return PublicRecord(
         "organisation", org.code, org.name, org.name_ur, org.created_at, True, tuple(scopes),
-        tuple(MonthCount(m, received.get(m, 0), withdrawn.get(m, 0)) for m in months),
+        tuple(MonthCount(m, received.get(m, 0), withdrawn.get(m, 0), asked.get(m, 0))
+              for m in months),
     )  # fmt: skip

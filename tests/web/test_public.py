@@ -79,9 +79,9 @@ def test_a_departments_record_counts_this_month(issued: FlaskClient) -> None:
     record = issued.get("/api/v1/public/department/UNI").get_json()
     assert record["name_ur"] == "جامعہ پنجاب" and record["active"] is True
     assert record["may"] == ["degree"] and len(record["months"]) == 12
-    assert record["months"][0] == {"month": month, "first": 2, "second": 1}
+    assert record["months"][0] == {"month": month, "first": 2, "second": 1, "third": 0}
     csv_text = issued.get("/public/department/UNI.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[:2] == ["month,issued,revoked", f"{month},2,1"]
+    assert csv_text.splitlines()[:2] == ["month,issued,revoked,applications", f"{month},2,1,0"]
 
 
 def test_an_organisations_record_says_what_it_may_do(registered: FlaskClient) -> None:
@@ -99,3 +99,51 @@ def test_the_record_names_no_citizen(issued: FlaskClient) -> None:
                                   "/api/v1/public/organisation/NOPE"])  # fmt: skip
 def test_an_unknown_record_is_404(registered: FlaskClient, path: str) -> None:
     assert registered.get(path).status_code == 404
+
+
+def _decided(sessions, clock, waits_days: list[float]) -> None:
+    """Applications to UNI sent and decided ``waits_days`` apart, and one still open."""
+    import uuid
+
+    from identity.models import Account
+    from signing.models import Application
+
+    now = clock.value
+    with sessions() as s:
+        citizen = s.query(Account).filter_by(login=CNIC).one()
+        for days in [*waits_days, None]:
+            sent = now - dt.timedelta(days=days or 1)
+            s.add(Application(
+                id=uuid.uuid4(), department_code="UNI", type_code="degree",
+                citizen_id=citizen.id, fields={}, status="issued" if days else "submitted",
+                grant_ids=[], created_at=sent, submitted_at=sent, updated_at=now,
+                closed_at=now if days else None,
+            ))  # fmt: skip
+        s.commit()
+
+
+def test_a_departments_record_says_how_long_applications_wait(
+    registered: FlaskClient, sessions, clock
+) -> None:
+    _decided(sessions, clock, [1, 2, 3, 4, 10])
+    record = registered.get("/api/v1/public/department/UNI").get_json()
+    assert (record["wait_median_days"], record["wait_p90_days"]) == (3.0, 10.0)
+    assert sum(m["third"] for m in record["months"]) == 6
+    page = registered.get("/public/department/UNI").get_data(as_text=True)
+    assert "half within 3.0 days, nine in ten within 10.0 days" in page
+
+
+def test_an_organisations_record_counts_its_requests(registered: FlaskClient, sessions, clock):
+    from signing.requests import CallbackPolicy, check_asked, create_request
+
+    with sessions() as s:
+        asked = check_asked(
+            types=["degree"], kinds=[], purpose="hiring", days=30, max_fetches=None, cnic=None,
+            callback_url=None, open_days=7, policy=CallbackPolicy(require_https=False),
+        )  # fmt: skip
+        for _ in range(3):
+            create_request(s, organisation_code="DEMOBANK", actor="t", asked=asked, now=clock.value)
+        s.commit()
+    record = registered.get("/api/v1/public/organisation/DEMOBANK").get_json()
+    assert record["months"][0]["third"] == 3
+    assert "Requests made" in registered.get("/public/organisation/DEMOBANK").get_data(as_text=True)

@@ -47,10 +47,14 @@ def record_csv(kind: str, code: str) -> Response:
     r = _record(kind, code)
     out = io.StringIO()
     writer = csv.writer(out)
-    first, second = ("issued", "revoked") if kind == "department" else ("consents", "withdrawn")
-    writer.writerow(["month", first, second])
+    columns = (
+        ("issued", "revoked", "applications")
+        if kind == "department"
+        else ("consents", "withdrawn", "requests")
+    )
+    writer.writerow(["month", *columns])
     for m in r.months:
-        writer.writerow([m.month, m.first, m.second])
+        writer.writerow([m.month, m.first, m.second, m.third])
     disposition = f'attachment; filename="{r.code}.csv"'
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": disposition}
