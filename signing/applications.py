@@ -27,7 +27,13 @@ from identity.accounts import actor_of
 from identity.models import Account
 from signing.errors import InvalidRequest, SigningError
 from signing.issuance import IssuanceContext, IssueRequest, issue_certificate
-from signing.models import Application, ApplicationStep, Department, DepartmentOffer
+from signing.models import (
+    Application,
+    ApplicationStep,
+    Department,
+    DepartmentOffer,
+    IssuedCertificate,
+)
 from signing.pki import get_department
 from signing.types import CertificateType, certificate_types, check_fields, get_type
 from vault.models import Grant
@@ -142,6 +148,35 @@ def _consent(
 
 
 @dataclass(frozen=True)
+class Known:
+    """A value the state already holds for the citizen, and where it comes from: their
+    registration (``serial`` None) or a valid certificate issued to them."""
+
+    value: str
+    serial: str | None
+    type_code: str | None
+
+
+def known_values(session: Session, *, account: Account, ctype: CertificateType) -> dict[str, Known]:
+    """The type's fields the citizen need not type again ("asked once"): each from the newest
+    valid certificate that carries it, the name from the registration when none does."""
+    wanted = {f.name for f in ctype.fields} | {f"{f.name}:ur" for f in ctype.fields}
+    found: dict[str, Known] = {}
+    rows = session.scalars(
+        select(IssuedCertificate)
+        .where(IssuedCertificate.holder_id == account.id, IssuedCertificate.status == "valid")
+        .order_by(IssuedCertificate.issued_at.desc())
+    )
+    for row in rows:
+        for key, value in row.fields.items():
+            if key in wanted and key not in found and str(value).strip():
+                found[key] = Known(str(value), row.serial, row.type_code)
+    if "name" in wanted and "name" not in found:
+        found["name"] = Known(account.display_name, None, None)
+    return found
+
+
+@dataclass(frozen=True)
 class Started:
     """A new application, and the consent for its documents when some were chosen (then the
     application is sent once the passkey confirms it)."""
@@ -163,7 +198,10 @@ def apply(
     """Start an application: checked against the type's fields; sent at once without documents,
     else when the consent for the documents is confirmed."""
     dept, ctype = _offered(session, department, type_code)
-    checked = {k: str(v) for k, v in check_fields(ctype, fields).items()}
+    # What a valid certificate proves is taken from it, whatever the form sent.
+    proven = {k: v.value for k, v in known_values(session, account=account, ctype=ctype).items()
+              if v.serial is not None}  # fmt: skip
+    checked = {k: str(v) for k, v in check_fields(ctype, {**fields, **proven}).items()}
     app = Application(
         id=uuid.uuid4(), department_code=dept.code, type_code=ctype.code, citizen_id=account.id,
         fields=checked, status=DRAFT, grant_ids=[], created_at=now, updated_at=now,

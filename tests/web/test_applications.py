@@ -281,3 +281,45 @@ def test_bad_steps_by_api_are_refused_and_change_nothing(
     assert res.status_code == status and res.get_json()["message"]
     again = _api(client, "GET", f"/api/v1/applications/{item['application']}", setup["key"])
     assert again.get_json()["status"] == "submitted"
+
+
+def _birth_certificate(app: Flask, sessions, clock) -> str:
+    from signing.issuance import IssueRequest, issue_certificate
+    from tests.signing.conftest import FIELDS
+
+    with sessions() as s:
+        set_offers(s, code="UNI", types=["degree", "domicile"])
+        s.commit()
+    ctx = _rt(app).issuance()
+    with sessions() as s:
+        request = IssueRequest.build(
+            department="CRD", citizen=CNIC, type_code="birth", fields=FIELDS["birth"], level="B-B"
+        )
+        serial = issue_certificate(s, ctx=ctx, request=request, now=clock.value)
+        s.commit()
+        return serial.serial
+
+
+def test_what_a_certificate_proves_is_not_asked_again(app, client, citizen, sessions, clock):
+    serial = _birth_certificate(app, sessions, clock)
+    page = client.get("/apply/UNI/domicile").get_data(as_text=True)
+    assert re.search(r'id="f_father_name"[^>]*value="Imran Khan"[^>]*readonly', page)
+    assert f"From your Birth Certificate (serial {serial})" in page
+    assert 'value="عائشہ خان"' in page  # the Urdu name too
+    csrf = csrf_of(client, "/apply")
+    sent = client.post(
+        "/apply/UNI/domicile",
+        data={"csrf_token": csrf, "f_name": "Someone Else", "f_father_name": "Not Imran",
+              "f_district": "Lahore", "f_address": "House 12, Model Town"},
+    )  # fmt: skip
+    assert sent.status_code == 303
+    with _rt(app).sessions() as s:
+        fields = s.scalars(select(Application.fields)).one()
+    assert fields["father_name"] == "Imran Khan" and fields["name"] == "Ayesha Khan"
+
+
+def test_without_certificates_the_name_comes_from_the_registration(client, citizen) -> None:
+    page = client.get("/apply/UNI/degree").get_data(as_text=True)
+    assert re.search(r'id="f_name"[^>]*value="Ayesha Khan"', page)
+    assert "From your registration." in page
+    assert not re.search(r'id="f_name"[^>]*readonly', page)

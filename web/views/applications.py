@@ -18,6 +18,7 @@ from signing.applications import (
     apply,
     citizen_application,
     citizen_applications,
+    known_values,
     offers,
 )
 from signing.types import get_type
@@ -75,8 +76,10 @@ def form(department: str, type_code: str) -> str:
     if not offered:
         abort(404)
     dept, ctype = offered[0]
+    known = known_values(db(), account=_me(), ctype=ctype)
     return render_template(
-        "apply_form.html", department=dept, ctype=ctype, values={},
+        "apply_form.html", department=dept, ctype=ctype, known=known,
+        values={k: v.value for k, v in known.items()},
         documents=list_documents(db(), owner_id=_me().id),
     )  # fmt: skip
 
