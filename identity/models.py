@@ -29,6 +29,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     VERIFIER = "verifier"
     ADMIN = "admin"
+    DPO = "dpo"  # the deployment's data-protection office: handles citizens' disputes
 
 
 class Account(Base):

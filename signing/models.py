@@ -340,3 +340,44 @@ class ApplicationStep(Base):
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     note: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Dispute(Base):
+    """A citizen's "I did not expect this" about one line of their activity: sent to the
+    deployment's data-protection office and to the organisation or department involved."""
+
+    __tablename__ = "signing_disputes"
+    __table_args__ = (
+        Index("ix_signing_disputes_citizen", "citizen_id", "created_at"),
+        Index("ix_signing_disputes_party", "party_kind", "party_code", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("identity_accounts.id"), nullable=False)
+    event_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # organisation | department | service (no one but the service itself: the office answers)
+    party_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    party_code: Mapped[str | None] = mapped_column(String(32))
+    # What the line said happened: its tag, who, when, and its details (no document content).
+    access: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # open | answered | closed
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    steps: Mapped[list[DisputeStep]] = relationship(order_by="DisputeStep.id")
+
+
+class DisputeStep(Base):
+    """One entry of a dispute's timeline: who (citizen, the party, the office) said what."""
+
+    __tablename__ = "signing_dispute_steps"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_disputes.id"), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    side: Mapped[str] = mapped_column(String(12), nullable=False)  # citizen | party | office
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # opened | answered | closed
+    note: Mapped[str] = mapped_column(String(2000), nullable=False)

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from identity.models import ApiKey, Organisation
+from signing.disputes import dispute_counts
 from signing.errors import SigningError
 from signing.models import (
     Application,
@@ -62,6 +63,9 @@ class PublicRecord:
     # Days from sending to decision of the applications decided in the window (departments).
     wait_median_days: float | None = None
     wait_p90_days: float | None = None
+    # Disputes about it opened and closed in the window.
+    disputes_opened: int = 0
+    disputes_closed: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def department_record(session: Session, *, code: str, now: dt.datetime) -> Publi
         department.created_at, bool(active), tuple(types),
         tuple(MonthCount(m, issued.get(m, 0), revoked.get(m, 0), applied.get(m, 0))
               for m in months),
-        median, p90,
+        median, p90, *dispute_counts(session, kind="department", code=department.code, since=since),
     )  # fmt: skip
 
 
@@ -193,4 +197,5 @@ def organisation_record(session: Session, *, code: str, now: dt.datetime) -> Pub
         "organisation", org.code, org.name, org.name_ur, org.created_at, True, tuple(scopes),
         tuple(MonthCount(m, received.get(m, 0), withdrawn.get(m, 0), asked.get(m, 0))
               for m in months),
+        None, None, *dispute_counts(session, kind="organisation", code=org.code, since=since),
     )  # fmt: skip

@@ -162,7 +162,8 @@ def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
     if event.tag == EventTag.CERTIFICATE_VERIFIED:
         return event.actor != "anonymous"
     return event.tag in (EventTag.CONSENT_USED, EventTag.VAULT_DOCUMENT_VIEWED,
-                         EventTag.VAULT_DOCUMENT_DOWNLOADED, EventTag.REQUEST_RECEIVED)  # fmt: skip
+                         EventTag.VAULT_DOCUMENT_DOWNLOADED, EventTag.REQUEST_RECEIVED,
+                         EventTag.DISPUTE_ANSWERED, EventTag.DISPUTE_CLOSED)  # fmt: skip
 
 
 def due_notices(

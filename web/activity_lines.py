@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from audit import AuditEvent, EventTag
 from signing.types import certificate_types
-from web.messages import KIND_LABELS
+from web.messages import DISPUTE_OUTCOMES, KIND_LABELS
 
 METHODS = {
     "passkey": _l("passkey"),
@@ -284,6 +284,24 @@ def _application(event: AuditEvent, d: dict[str, Any]) -> Lines:
     }  # fmt: skip
 
 
+def _dispute(event: AuditEvent, d: dict[str, Any]) -> Lines:
+    party = str(d.get("party") or "")
+    answered = (
+        _("The data-protection office answered your dispute about %(party)s.", party=party)
+        if d.get("side") == "office"
+        else _("%(party)s answered your dispute.", party=party)
+    )
+    outcome = DISPUTE_OUTCOMES.get(str(d.get("outcome", "")), d.get("outcome", ""))
+    return {
+        EventTag.DISPUTE_OPENED: _("You disputed something %(party)s did.", party=party),
+        EventTag.DISPUTE_ANSWERED: answered,
+        EventTag.DISPUTE_CLOSED: _(
+            "The data-protection office closed your dispute about %(party)s: %(outcome)s.",
+            party=party, outcome=str(outcome),
+        ),
+    }  # fmt: skip
+
+
 def _activity(event: AuditEvent, d: dict[str, Any]) -> Lines:
     return {
         EventTag.ACTIVITY_EXPORTED: _(
@@ -302,6 +320,7 @@ _AREAS = {
     "activity": _activity,
     "request": _request,
     "application": _application,
+    "dispute": _dispute,
 }
 
 

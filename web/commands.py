@@ -1093,6 +1093,31 @@ def org_webhook_secret(code: str) -> None:
 
 
 @main.group()
+def dpo() -> None:
+    """The data-protection office: the accounts that handle citizens' disputes."""
+
+
+@dpo.command("add")
+@click.option("--login", required=True, help="The officer's login name.")
+@click.option("--name", "display_name", required=True, help="The officer's name.")
+def dpo_add(login: str, display_name: str) -> None:
+    """Add a data-protection officer; prints a one-time password (they then add a passkey)."""
+    password = _demo_password() + "-" + _demo_password()
+
+    def act(settings: Settings, s: Any) -> str:
+        account = create_account(
+            s, role=Role.DPO, display_name=display_name, login=login, now=utcnow()
+        )
+        passwords.set_password(s, account=account, password=password, now=utcnow())
+        return account.login
+
+    click.echo(
+        f"Data-protection officer {_in_transaction(act)} added. First password (give it in"
+        f" person): {password}"
+    )
+
+
+@main.group()
 def shares() -> None:
     """Consents."""
 

@@ -22,6 +22,7 @@ from keys import KeyStoreError
 from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
 from signing.applications import ApplicationNotFound, ApplicationRefused
+from signing.disputes import DisputeNotFound, DisputeRefused
 from signing.recording import VerificationNotRecorded
 from signing.requests import RequestClosed, RequestNotFound
 from signing.transparency import NotInRecord
@@ -62,6 +63,8 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (NotInRecord, 404, "not_found"),
     (RequestNotFound, 404, "not_found"),
     (ApplicationNotFound, 404, "not_found"),
+    (DisputeNotFound, 404, "not_found"),
+    (DisputeRefused, 409, "dispute_refused"),
     (ApplicationRefused, 409, "application_refused"),
     (RequestClosed, 409, "request_closed"),
     (WebhookRefused, 400, "callback_refused"),

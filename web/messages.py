@@ -243,6 +243,13 @@ ERRORS: dict[str, Any] = {
     "application_note_length": _l("Write at most %(n)s characters (and something, when asked)."),
     "application_status": _l("The state is one of: %(statuses)s."),
     "application_age": _l("The waiting time is %(low)s to %(high)s days."),
+    # Disputes (signing/disputes.py)
+    "dispute_not_found": _l("There is no such dispute."),
+    "dispute_line_not_found": _l("There is no such line in your activity."),
+    "dispute_exists": _l("This line is already disputed: open the dispute to follow it."),
+    "dispute_closed": _l("This dispute is closed."),
+    "dispute_note_length": _l("Write %(low)s to %(high)s characters."),
+    "dispute_outcome": _l("The outcome is one of: %(outcomes)s."),
     # Requests for documents and their webhooks (signing/requests.py, signing/webhooks.py)
     "request_not_found": _l("There is no such request."),
     "request_expired": _l("This request has expired and can no longer be answered."),
@@ -313,6 +320,18 @@ APPLICATION_STEPS = {
     "answered": _l("You answered."),
     "issued": _l("The certificate was issued into your vault."),
     "rejected": _l("The application was rejected:"),
+}
+
+# Where a dispute stands, and how the office closed it (signing/disputes.py).
+DISPUTE_STATES = {
+    "open": _l("Sent, waiting for an answer"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+}
+DISPUTE_OUTCOMES = {
+    "upheld": _l("Upheld: the access should not have happened"),
+    "not_upheld": _l("Not upheld: the access was allowed"),
+    "resolved": _l("Resolved with the citizen"),
 }
 
 # Field values with a fixed vocabulary (certificate_types.json "choices").

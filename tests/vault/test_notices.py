@@ -101,6 +101,8 @@ def test_the_change_is_in_the_citizens_activity(sessions, ctx, owner, now) -> No
         (EventTag.APPLICATION_INFO_REQUESTED, "account:99", {}, True),
         (EventTag.APPLICATION_ISSUED, "department:UNI api-key:k", {}, True),
         (EventTag.APPLICATION_SUBMITTED, "OWN", {}, False),
+        (EventTag.DISPUTE_ANSWERED, "account:42", {}, True),
+        (EventTag.DISPUTE_OPENED, "OWN", {}, False),
     ],
     ids=[
         "issued",
@@ -115,6 +117,8 @@ def test_the_change_is_in_the_citizens_activity(sessions, ctx, owner, now) -> No
         "more-information",
         "application-issued",
         "own-application",
+        "dispute-answered",
+        "own-dispute",
     ],
 )
 def test_only_the_chosen_kinds_of_event_are_told(

@@ -92,7 +92,7 @@ def _error_classes() -> set[str]:
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
-                   "signing.applications",
+                   "signing.applications", "signing.disputes",
                    "vault.notices", "web.notices"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 
@@ -180,7 +180,7 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "levels": "B-B", "error": "E", "tool": "pg_dump", "path": "/b", "file": "x",
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
               "kib": 256, "kinds": "id-card", "organisation": "BANK",
-              "statuses": "submitted"}  # fmt: skip
+              "statuses": "submitted", "outcomes": "upheld"}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):

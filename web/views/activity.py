@@ -20,7 +20,7 @@ from audit import AuditEvent, EventTag, list_events, record_event, tally
 from audit.errors import AuditError
 from audit.ledger import head_json, inclusion_proofs, publish_tree_head
 from audit.service import MAX_SEQ
-from identity.models import Account
+from identity.models import Account, Role
 from web.activity_lines import describe
 from web.context import current_account, db, login_required, now, runtime
 
@@ -111,6 +111,8 @@ def activity() -> str:
         filters=filters,
         who_options=WHO,
         what_options=WHAT,
+        # Citizens may dispute what others did (not their own doings).
+        own_actor=f"account:{account.id}" if account.role == Role.CITIZEN else None,
     )
 
 

@@ -153,6 +153,8 @@ def home_of(account: Account) -> str:
         return url_for("vault.index")
     if account.role == Role.OFFICER and account.affiliation:
         return url_for("department.index")
+    if account.role == Role.DPO:
+        return url_for("disputes.inbox")
     return url_for("account.security")
 
 
