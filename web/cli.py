@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "backup": "Back up the database, the encrypted blobs and the key material into a new folder.",
     "db": "Database commands.",
     "department": "Issuing departments.",
+    "dpo": "The data-protection office: the accounts that handle citizens' disputes.",
     "init": "Create or upgrade the database, the master key and the secret key.",
     "issue": "Issue a certificate into a citizen's vault; print its serial.",
     "issue-batch": (

@@ -334,6 +334,16 @@ def test_department_offer_sets_what_citizens_may_apply_for(tmp_path: Path, db_ur
     assert "Traceback" not in bad.output
 
 
+def test_dpo_add_prints_a_first_password(tmp_path: Path, db_url: str) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    made = runner.invoke(main, ["dpo", "add", "--login", "dpo.one", "--name", "Office"], env=env)
+    assert made.exit_code == 0 and "Data-protection officer dpo.one added" in made.output
+    again = runner.invoke(main, ["dpo", "add", "--login", "dpo.one", "--name", "Office"], env=env)
+    assert again.exit_code != 0 and "Traceback" not in again.output
+
+
 def test_org_webhook_secret_prints_a_new_secret_each_time(tmp_path: Path, db_url: str) -> None:
     runner = CliRunner()
     env = _env(tmp_path, db_url)
