@@ -141,6 +141,20 @@ def webhook_secret(session: Session, *, keystore: KeyStore, code: str) -> str | 
     return _text(keystore.unwrap(row.wrapped, version=row.key_version, aad=_aad(code)))
 
 
+def rewrap_webhook_secrets(session: Session, *, keystore: KeyStore) -> int:
+    """Rewrap every webhook secret under the key store's current master key (after rotation);
+    the secrets themselves do not change."""
+    current, count = keystore.current_version(), 0
+    for row in session.scalars(select(WebhookSecret)):
+        if row.key_version == current:
+            continue
+        raw = keystore.unwrap(row.wrapped, version=row.key_version, aad=_aad(row.organisation_code))
+        row.key_version, row.wrapped = keystore.wrap(raw, aad=_aad(row.organisation_code))
+        count += 1
+    session.flush()
+    return count
+
+
 def signature_header(secret: str, *, timestamp: int, body: bytes) -> str:
     """``t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)

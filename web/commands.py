@@ -56,7 +56,7 @@ from signing.pki import (
     rewrap_pki_keys,
 )
 from signing.types import certificate_types
-from signing.webhooks import rotate_webhook_secret
+from signing.webhooks import rewrap_webhook_secrets, rotate_webhook_secret
 from vault.blobs import BlobStore, open_blobstore
 from vault.service import VaultContext, rewrap_owner_keys, sweep_orphan_blobs
 from web.runtime import utcnow
@@ -431,6 +431,7 @@ def keys_rotate() -> None:
             count = rewrap_owner_keys(s, keystore=store, now=now)
             pki_count = rewrap_pki_keys(s, keystore=store)
             pki_count += rewrap_ledger_keys(s, keystore=store)
+            pki_count += rewrap_webhook_secrets(s, keystore=store)
             record_event(
                 s,
                 tag=EventTag.KEYS_MASTER_KEY_ROTATED,

@@ -101,6 +101,19 @@ def test_the_secret_is_wrapped_and_rotates(session, file_keystore) -> None:
     assert webhook_secret(session, keystore=file_keystore, code="BANK") == second
 
 
+def test_a_master_key_rotation_rewraps_the_secret_and_keeps_it(session, file_keystore) -> None:
+    from signing.models import WebhookSecret
+    from signing.webhooks import rewrap_webhook_secrets
+
+    create_organisation(session, code="BANK", name="Bank", now=NOW)
+    secret = rotate_webhook_secret(session, keystore=file_keystore, code="BANK", now=NOW)
+    file_keystore.rotate()
+    assert rewrap_webhook_secrets(session, keystore=file_keystore) == 1
+    row = session.get(WebhookSecret, "BANK")
+    assert row is not None and row.key_version == file_keystore.current_version()
+    assert webhook_secret(session, keystore=file_keystore, code="BANK") == secret
+
+
 def _delivery(session) -> int:
     create_organisation(session, code="BANK", name="Bank", now=NOW)
     req = DocumentRequest(
