@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= auto
 DEBIAN_PACKAGES := chromium chromium-driver softhsm2 opensc poppler-utils age wrk nginx \
   swift swift-proxy swift-object swift-container swift-account memcached
 HOST ?= 127.0.0.1
@@ -50,7 +52,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP) deps
 	@deploy/services up > /dev/null
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test: $(STAMP) deps lint typecheck pytest
 
