@@ -95,6 +95,13 @@ def current_account() -> Account | None:
     return cast(Account | None, g.get("account"))
 
 
+def signed_in() -> Account:
+    """The signed-in account, in a view that ``login_required`` guards."""
+    account = current_account()
+    assert account is not None
+    return account
+
+
 def login_required(*roles: str) -> Callable[[F], F]:
     """Require a signed-in account, optionally with one of ``roles``."""
 

@@ -8,11 +8,12 @@ characters: a redirect target must parse as a path on this site, and a JSON body
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import abort, request
 from flask.json.provider import DefaultJSONProvider
 
 # A JSON body larger than this is refused before parsing (uploads are multipart, not JSON).
@@ -21,6 +22,14 @@ MAX_JSON_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def uuid_or_404(value: str) -> uuid.UUID:
+    """An id from a URL; anything that is not one is a plain 404 (as a missing row is)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
 
 
 def form_fields(form: Mapping[str, str]) -> dict[str, str]:

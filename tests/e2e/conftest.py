@@ -113,3 +113,26 @@ def add_virtual_authenticator(page: Any) -> tuple[Any, str]:
         },
     )
     return cdp, result["authenticatorId"]
+
+
+def api_get(url: str, key: str) -> tuple[int, bytes]:
+    """GET with an API key; the status and body (an error status too)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def password_sign_in(page: Any, live_server: str, login: str, password: str) -> None:
+    """Sign in on ``page`` with a password (members, officers, the office)."""
+    page.goto(live_server + "/login")
+    page.click("details summary")
+    page.fill("#pw-login", login)
+    page.fill("input[name=password]", password)
+    page.click("details button[type=submit]")
+    page.wait_for_load_state()

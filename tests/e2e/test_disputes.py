@@ -18,7 +18,7 @@ from identity import passwords
 from identity.accounts import create_account
 from identity.models import Account, Role
 from identity.organisations import add_member, create_organisation
-from tests.e2e.conftest import add_virtual_authenticator
+from tests.e2e.conftest import add_virtual_authenticator, password_sign_in
 
 CNIC = "35202-7654321-3"
 TEXTS = {
@@ -31,12 +31,7 @@ TEXTS = {
 
 def _sign_in(context: Any, live_server: str, login: str) -> Any:
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.click("details summary")
-    page.fill("#pw-login", login)
-    page.fill("input[name=password]", "clerk passphrase")
-    page.click("details button[type=submit]")
-    page.wait_for_load_state()
+    password_sign_in(page, live_server, login, "clerk passphrase")
     return page
 
 

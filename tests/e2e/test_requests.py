@@ -23,7 +23,7 @@ from identity.organisations import add_member, create_api_key, create_organisati
 from keys.stores import FileKeyStore
 from signing.requests import CallbackPolicy, check_asked, create_request
 from signing.webhooks import rotate_webhook_secret, signature_valid
-from tests.e2e.conftest import add_virtual_authenticator
+from tests.e2e.conftest import add_virtual_authenticator, api_get, password_sign_in
 from tests.web.receiver import Receiver, receiver
 from web.webhooks import deliver_due_webhooks
 
@@ -57,15 +57,6 @@ def bank(sessions: sessionmaker, file_keystore: FileKeyStore) -> dict[str, str]:
         }
 
 
-def _get(url: str, key: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 def _citizen(page: Any, live_server: str, tmp_path: Path) -> None:
     page.goto(live_server + "/")
     add_virtual_authenticator(page)
@@ -85,11 +76,7 @@ def _citizen(page: Any, live_server: str, tmp_path: Path) -> None:
 
 def _member_asks(page: Any, live_server: str, callback: str) -> str:
     """Sign in as the bank's clerk and ask; the request's link."""
-    page.goto(live_server + "/login")
-    page.click("details summary")
-    page.fill("#pw-login", "bank.clerk")
-    page.fill("input[name=password]", "clerk passphrase")
-    page.click("details button[type=submit]")
+    password_sign_in(page, live_server, "bank.clerk", "clerk passphrase")
     page.goto(live_server + "/org/requests/new")
     page.check("input[name=kind][value=pay-slip]")
     page.fill("#purpose", "home loan")
@@ -121,12 +108,12 @@ def test_the_bank_asks_the_citizen_approves_and_the_bank_is_told(
     page.click("#confirm")  # the virtual authenticator signs the consent's hash
     page.wait_for_url(re.compile(r".*/shares/[0-9a-f-]{36}$"))
 
-    status, body = _get(f"{live_server}/api/v1/requests/{request_id}", bank["key"])
+    status, body = api_get(f"{live_server}/api/v1/requests/{request_id}", bank["key"])
     answer = json.loads(body)
     assert status == 200 and answer["status"] == "approved"
-    status, listing = _get(live_server + answer["grant_href"], bank["key"])
+    status, listing = api_get(live_server + answer["grant_href"], bank["key"])
     (document,) = json.loads(listing)["documents"]
-    assert _get(live_server + document["href"], bank["key"]) == (200, SLIP)
+    assert api_get(live_server + document["href"], bank["key"]) == (200, SLIP)
 
     assert deliver_due_webhooks(live_state["runtime"]) == 1
     ((headers, sent),) = hook.received
@@ -163,7 +150,7 @@ def test_a_decline_then_a_second_answer_then_an_expired_request(
     page.wait_for_selector("#request-state[data-state='declined']")
     second_tab.click("#review")
     assert "already been answered" in second_tab.inner_text("main")
-    _, body = _get(f"{live_server}/api/v1/requests/{request_id}", bank["key"])
+    _, body = api_get(f"{live_server}/api/v1/requests/{request_id}", bank["key"])
     assert json.loads(body)["status"] == "declined"
     deliver_due_webhooks(live_state["runtime"])
     assert [json.loads(b)["event"] for _, b in hook.received] == ["request.declined"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +12,10 @@ from sqlalchemy.orm import sessionmaker
 
 from amanat.db import transaction
 from identity.organisations import create_api_key, create_organisation
-from tests.e2e.conftest import add_virtual_authenticator
+from tests.e2e.conftest import add_virtual_authenticator, api_get
 
 DEGREE = b"%PDF-1.4\n% degree\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 DOMICILE = b"%PDF-1.4\n% domicile\n" + bytes(range(255, -1, -1)) * 50 + b"\n%%EOF\n"
-
-
-def _fetch(url: str, key: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 def _citizen_with_documents(page: Any, live_server: str, tmp_path: Path) -> None:
@@ -72,11 +61,11 @@ def test_citizen_shares_bank_fetches_citizen_sees_and_withdraws(
     _citizen_with_documents(page, live_server, tmp_path)
     grant = _consent(page, live_server, "BANK")
 
-    listing_status, listing = _fetch(f"{live_server}/api/v1/shared/{grant}", key)
+    listing_status, listing = api_get(f"{live_server}/api/v1/shared/{grant}", key)
     assert listing_status == 200
     got = {}
     for doc in json.loads(listing)["documents"]:
-        status, body = _fetch(live_server + doc["href"], key)
+        status, body = api_get(live_server + doc["href"], key)
         assert status == 200
         got[doc["title"]] = body
     assert got == {"Degree certificate": DEGREE, "Domicile certificate": DOMICILE}
@@ -97,7 +86,7 @@ def test_citizen_shares_bank_fetches_citizen_sees_and_withdraws(
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#withdraw")
     page.wait_for_selector("#state[data-state='withdrawn']")
-    status, _ = _fetch(f"{live_server}/api/v1/shared/{grant}", key)
+    status, _ = api_get(f"{live_server}/api/v1/shared/{grant}", key)
     assert status == 403
     page.reload()
     assert page.locator("#accesses li[data-tag='consent:access-refused']").count() == 1

@@ -27,22 +27,23 @@ from identity.sessions import end_session, list_sessions
 from keys import age
 from signing.export import write_export
 from vault.notices import TOPICS, NoticeSettings, get_notice_settings, set_notice_settings
-from web.context import current_account, db, login_required, now, runtime, side_transaction
+from web.context import (
+    db,
+    login_required,
+    now,
+    runtime,
+    side_transaction,
+    signed_in,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/security")
-
-
-def _me() -> Account:
-    account = current_account()
-    assert account is not None
-    return account
 
 
 @bp.get("")
 @login_required()
 def security() -> str:
     """Passkeys, sessions, recovery codes and password of the signed-in account."""
-    me = _me()
+    me = signed_in()
     citizen = me.role == Role.CITIZEN
     return render_template(
         "security.html",
@@ -63,7 +64,7 @@ def security() -> str:
 @login_required()
 def add_passkey_begin() -> Response:
     """Options for registering another passkey."""
-    started = passkeys.start_adding_passkey(db(), rp=runtime().rp, account=_me(), now=now())
+    started = passkeys.start_adding_passkey(db(), rp=runtime().rp, account=signed_in(), now=now())
     return jsonify({"token": started.token, "options": started.options})
 
 
@@ -74,7 +75,7 @@ def add_passkey_complete() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
         raise PasskeyRejected()
-    account_id = _me().id
+    account_id = signed_in().id
     with side_transaction() as s:
         ceremony = consume_ceremony(
             s, token=str(body.get("token", "")), kind="add-passkey", now=now()
@@ -99,7 +100,11 @@ def add_passkey_complete() -> Response:
 def rename_passkey(passkey_id: int) -> Response:
     """Give a passkey a recognisable name."""
     passkeys.rename_passkey(
-        db(), account=_me(), passkey_id=passkey_id, name=request.form.get("name", ""), now=now()
+        db(),
+        account=signed_in(),
+        passkey_id=passkey_id,
+        name=request.form.get("name", ""),
+        now=now(),
     )
     flash(_("The passkey was renamed."))
     return redirect(url_for("account.security"))
@@ -109,7 +114,7 @@ def rename_passkey(passkey_id: int) -> Response:
 @login_required()
 def remove_passkey(passkey_id: int) -> Response:
     """Remove a passkey (never the last one)."""
-    passkeys.remove_passkey(db(), account=_me(), passkey_id=passkey_id, now=now())
+    passkeys.remove_passkey(db(), account=signed_in(), passkey_id=passkey_id, now=now())
     flash(_("The passkey was removed."))
     return redirect(url_for("account.security"))
 
@@ -118,7 +123,7 @@ def remove_passkey(passkey_id: int) -> Response:
 @login_required()
 def end_other_session(session_id: int) -> Response:
     """Sign out another browser or device."""
-    end_session(db(), account=_me(), session_id=session_id, now=now())
+    end_session(db(), account=signed_in(), session_id=session_id, now=now())
     flash(_("That session was ended."))
     return redirect(url_for("account.security"))
 
@@ -136,7 +141,9 @@ def save_notices() -> Response:
         phone=form.get("phone", "")[:40],
         language=form.get("language", "en"),
     )
-    set_notice_settings(db(), ctx=runtime().vault, account_id=_me().id, wanted=wanted, now=now())
+    set_notice_settings(
+        db(), ctx=runtime().vault, account_id=signed_in().id, wanted=wanted, now=now()
+    )
     flash(_("Your notice settings were saved."))
     return redirect(url_for("account.security") + "#notices")
 
@@ -145,7 +152,7 @@ def save_notices() -> Response:
 @login_required()
 def new_recovery_codes() -> str:
     """Create new recovery codes (the old ones stop working) and show them once."""
-    codes = recovery.generate_codes(db(), account=_me(), now=now())
+    codes = recovery.generate_codes(db(), account=signed_in(), now=now())
     return render_template("recovery_codes.html", codes=codes)
 
 
@@ -154,13 +161,13 @@ def new_recovery_codes() -> str:
 def set_password() -> Response:
     """Set, replace or remove the optional password."""
     if request.form.get("action") == "remove":
-        passwords.remove_password(db(), account=_me(), now=now())
+        passwords.remove_password(db(), account=signed_in(), now=now())
         flash(_("Your password was removed. Sign in with your passkey."))
     else:
         if request.form.get("password", "") != request.form.get("confirm", ""):
             raise InvalidInput(_("The two passwords are not the same."))
         passwords.set_password(
-            db(), account=_me(), password=request.form.get("password", ""), now=now()
+            db(), account=signed_in(), password=request.form.get("password", ""), now=now()
         )
         flash(_("Your password was saved."))
     return redirect(url_for("account.security"))
@@ -189,7 +196,7 @@ def export_everything() -> Response:
             db(),
             vault=rt.vault,
             keystore=rt.keystore,
-            owner_id=_me().id,
+            owner_id=signed_in().id,
             recipient=recipient,
             out=cast(BinaryIO, out),
             base_url=rt.settings.public_base_url,

@@ -22,7 +22,7 @@ from audit.ledger import head_json, inclusion_proofs, publish_tree_head
 from audit.service import MAX_SEQ
 from identity.models import Account, Role
 from web.activity_lines import describe
-from web.context import current_account, db, login_required, now, runtime
+from web.context import db, login_required, now, runtime, signed_in
 
 bp = Blueprint("activity", __name__)
 
@@ -87,17 +87,11 @@ def _filtered(account: Account, *, limit: int, before: int | None = None) -> lis
     return list(list_events(db(), limit=limit, before_seq=before, **_filters(account)))
 
 
-def _me() -> Account:
-    account = current_account()
-    assert account is not None
-    return account
-
-
 @bp.get("/activity")
 @login_required()
 def activity() -> str:
     """Events about the signed-in person, newest first, 50 a page, filtered by who/what/when."""
-    account = _me()
+    account = signed_in()
     before = request.args.get("before", type=int)
     events = _filtered(account, limit=PAGE + 1, before=before)
     more = len(events) > PAGE
@@ -198,7 +192,7 @@ def export(fmt: str) -> Response:
     """The (filtered) activity as JSON or CSV, streamed; the export itself is recorded."""
     if fmt not in ("json", "csv"):
         raise AuditError(_("Export as JSON or CSV."))
-    account = _me()
+    account = signed_in()
     filters = _filters(account)
     record_event(
         db(),
@@ -222,7 +216,7 @@ def export(fmt: str) -> Response:
 @login_required()
 def proofs() -> Response:
     """Inclusion proofs of the citizen's own events under a freshly signed tree head."""
-    account = _me()
+    account = signed_in()
     seqs = sorted(
         {int(v) for v in request.args.getlist("event") if v.isdigit() and int(v) <= MAX_SEQ}
     )[:MAX_PROOFS]

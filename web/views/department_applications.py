@@ -4,8 +4,6 @@ issue from its data (editable before signing) or reject with a reason."""
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -27,7 +25,7 @@ from signing.errors import InvalidRequest
 from signing.pades import LEVELS
 from signing.types import get_type
 from web.context import current_account, db, login_required, now, runtime
-from web.inputs import form_fields
+from web.inputs import form_fields, uuid_or_404
 from web.messages import APPLICATION_STATES, APPLICATION_STEPS
 from web.responses import send_opened
 
@@ -40,13 +38,6 @@ def _officer() -> tuple[Account, str]:
     if not account.affiliation:
         abort(403)
     return account, account.affiliation
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 def _age() -> int | None:
@@ -77,7 +68,7 @@ def queue() -> str:
 def detail(application_id: str) -> str:
     """One application: data (editable for issuing), documents, timeline, the next steps."""
     _me, code = _officer()
-    app = department_application(db(), department=code, application_id=_uuid(application_id))
+    app = department_application(db(), department=code, application_id=uuid_or_404(application_id))
     return render_template(
         "department_application.html", app=app, ctype=get_type(app.type_code),
         documents=supporting_documents(db(), app=app), states=APPLICATION_STATES,
@@ -94,7 +85,7 @@ def _back(application_id: str) -> Response:
 def take(application_id: str) -> Response:
     """Assign it to me and put it in review."""
     me, code = _officer()
-    take_up(db(), department=code, application_id=_uuid(application_id), officer_id=me.id,
+    take_up(db(), department=code, application_id=uuid_or_404(application_id), officer_id=me.id,
             actor=f"account:{me.id}", now=now())  # fmt: skip
     return _back(application_id)
 
@@ -105,7 +96,7 @@ def ask(application_id: str) -> Response:
     """Ask the citizen for more information."""
     me, code = _officer()
     ask_for_information(
-        db(), department=code, application_id=_uuid(application_id),
+        db(), department=code, application_id=uuid_or_404(application_id),
         note=request.form.get("note", ""), actor=f"account:{me.id}", now=now(),
     )  # fmt: skip
     flash(_("Your question was sent to the citizen."))
@@ -118,9 +109,9 @@ def issue(application_id: str) -> Response:
     """Sign and issue the certificate from the (edited) data into the citizen's vault."""
     me, code = _officer()
     app = approve(
-        db(), ctx=runtime().issuance(db), department=code, application_id=_uuid(application_id),
-        fields=form_fields(request.form), level=request.form.get("level", "B-LTA"),
-        actor=f"account:{me.id}", now=now(),
+        db(), ctx=runtime().issuance(db), department=code,
+        application_id=uuid_or_404(application_id), fields=form_fields(request.form),
+        level=request.form.get("level", "B-LTA"), actor=f"account:{me.id}", now=now(),
     )  # fmt: skip
     flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=app.serial))
     return _back(application_id)
@@ -131,7 +122,7 @@ def issue(application_id: str) -> Response:
 def refuse(application_id: str) -> Response:
     """Reject with a reason the citizen reads."""
     me, code = _officer()
-    reject(db(), department=code, application_id=_uuid(application_id),
+    reject(db(), department=code, application_id=uuid_or_404(application_id),
            reason=request.form.get("reason", ""), actor=f"account:{me.id}", now=now())  # fmt: skip
     flash(_("The application was rejected; the citizen was told why."))
     return _back(application_id)
@@ -142,9 +133,9 @@ def refuse(application_id: str) -> Response:
 def document(application_id: str, grant_id: str, document_id: str) -> Response:
     """A supporting document (counted and shown to the citizen)."""
     me, code = _officer()
-    app = department_application(db(), department=code, application_id=_uuid(application_id))
+    app = department_application(db(), department=code, application_id=uuid_or_404(application_id))
     opened = fetch_supporting(
-        db(), ctx=runtime().vault, app=app, grant_id=_uuid(grant_id),
-        document_id=_uuid(document_id), actor=f"department:{code} account:{me.id}", now=now(),
+        db(), ctx=runtime().vault, app=app, grant_id=uuid_or_404(grant_id),
+        document_id=uuid_or_404(document_id), actor=f"department:{code} account:{me.id}", now=now(),
     )  # fmt: skip
     return send_opened(opened, download=True)

@@ -5,7 +5,6 @@ and the data-protection office, which sees every dispute and closes them."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from audit import AuditEvent
 from identity.accounts import actor_of
-from identity.models import Account, Role
+from identity.models import Role
 from signing.disputes import (
     OUTCOMES,
     add_note,
@@ -28,24 +27,12 @@ from signing.disputes import (
 from signing.errors import InvalidRequest
 from signing.models import Dispute
 from web.activity_lines import describe
-from web.context import current_account, db, login_required, now
+from web.context import db, login_required, now, signed_in
+from web.inputs import uuid_or_404
 from web.messages import DISPUTE_OUTCOMES, DISPUTE_STATES
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 ANSWERING = (Role.VERIFIER, Role.OFFICER, Role.DPO)
-
-
-def _me() -> Account:
-    account = current_account()
-    assert account is not None
-    return account
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 def access_line(dispute: Dispute) -> str:
@@ -64,7 +51,7 @@ def _page(dispute: Dispute, *, inbox: bool) -> str:
         states=DISPUTE_STATES, outcomes=DISPUTE_OUTCOMES, outcome_codes=OUTCOMES,
         party=party_name(db(), dispute),
         access_at=dt.datetime.fromisoformat(str(dispute.access.get("at"))),
-        may_close=inbox and _me().role == Role.DPO,
+        may_close=inbox and signed_in().role == Role.DPO,
     )  # fmt: skip
 
 
@@ -75,7 +62,7 @@ def _page(dispute: Dispute, *, inbox: bool) -> str:
 @login_required(Role.CITIZEN)
 def index() -> str:
     """The citizen's disputes and where each stands."""
-    rows = citizen_disputes(db(), account=_me())
+    rows = citizen_disputes(db(), account=signed_in())
     return render_template("disputes.html", rows=rows, states=DISPUTE_STATES, line=access_line)
 
 
@@ -97,7 +84,7 @@ def create() -> Response:
     if not raw.isdigit():
         raise InvalidRequest("No line.", code="dispute_line_not_found")
     dispute = open_dispute(
-        db(), account=_me(), event_seq=int(raw), note=request.form.get("note", ""), now=now()
+        db(), account=signed_in(), event_seq=int(raw), note=request.form.get("note", ""), now=now()
     )
     flash(_("Your dispute was sent. You will see each answer here."))
     return redirect(url_for(".detail", dispute_id=str(dispute.id)), code=303)
@@ -107,15 +94,17 @@ def create() -> Response:
 @login_required(Role.CITIZEN)
 def detail(dispute_id: str) -> str:
     """One dispute's timeline, and the form to add to it while it is open."""
-    return _page(citizen_dispute(db(), account=_me(), dispute_id=_uuid(dispute_id)), inbox=False)
+    return _page(
+        citizen_dispute(db(), account=signed_in(), dispute_id=uuid_or_404(dispute_id)), inbox=False
+    )
 
 
 @bp.post("/<dispute_id>/note")
 @login_required(Role.CITIZEN)
 def note(dispute_id: str) -> Response:
     """The citizen adds to the timeline."""
-    me = _me()
-    dispute = citizen_dispute(db(), account=me, dispute_id=_uuid(dispute_id))
+    me = signed_in()
+    dispute = citizen_dispute(db(), account=me, dispute_id=uuid_or_404(dispute_id))
     add_note(db(), dispute=dispute, side="citizen", actor=actor_of(me),
              note=request.form.get("note", ""), now=now())  # fmt: skip
     return redirect(url_for(".detail", dispute_id=dispute_id), code=303)
@@ -127,7 +116,7 @@ def note(dispute_id: str) -> Response:
 def _party() -> tuple[str | None, str | None]:
     """Whose disputes this account answers: its organisation's, its department's, or (the
     office) every one."""
-    me = _me()
+    me = signed_in()
     if me.role == Role.DPO:
         return None, None
     if not me.affiliation:
@@ -136,7 +125,7 @@ def _party() -> tuple[str | None, str | None]:
 
 
 def _side() -> str:
-    return "office" if _me().role == Role.DPO else "party"
+    return "office" if signed_in().role == Role.DPO else "party"
 
 
 @bp.get("/inbox")
@@ -154,7 +143,7 @@ def inbox() -> str:
 def inbox_detail(dispute_id: str) -> str:
     """One dispute, with the answer form (and, for the office, the closing form)."""
     kind, code = _party()
-    return _page(party_dispute(db(), kind=kind, code=code, dispute_id=_uuid(dispute_id)),
+    return _page(party_dispute(db(), kind=kind, code=code, dispute_id=uuid_or_404(dispute_id)),
                  inbox=True)  # fmt: skip
 
 
@@ -163,8 +152,8 @@ def inbox_detail(dispute_id: str) -> str:
 def answer(dispute_id: str) -> Response:
     """Answer on the timeline; the citizen is told."""
     kind, code = _party()
-    dispute = party_dispute(db(), kind=kind, code=code, dispute_id=_uuid(dispute_id))
-    me = _me()
+    dispute = party_dispute(db(), kind=kind, code=code, dispute_id=uuid_or_404(dispute_id))
+    me = signed_in()
     add_note(db(), dispute=dispute, side=_side(), actor=actor_of(me),
              note=request.form.get("note", ""), now=now())  # fmt: skip
     flash(_("Your answer was added; the citizen is told."))
@@ -175,8 +164,8 @@ def answer(dispute_id: str) -> Response:
 @login_required(Role.DPO)
 def close(dispute_id: str) -> Response:
     """The office closes the dispute with its outcome and reasons."""
-    dispute = party_dispute(db(), kind=None, code=None, dispute_id=_uuid(dispute_id))
-    close_dispute(db(), dispute=dispute, actor=actor_of(_me()),
+    dispute = party_dispute(db(), kind=None, code=None, dispute_id=uuid_or_404(dispute_id))
+    close_dispute(db(), dispute=dispute, actor=actor_of(signed_in()),
                   outcome=request.form.get("outcome", ""), note=request.form.get("note", ""),
                   now=now())  # fmt: skip
     flash(_("The dispute was closed; the citizen is told."))

@@ -4,9 +4,6 @@ Requests page, and approves with a passkey or declines."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -14,8 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from identity.models import Account, ApiKey, Organisation, Role
-from identity.passkeys import start_confirmation
+from identity.models import ApiKey, Organisation, Role
 from signing.errors import InvalidRequest
 from signing.models import DocumentRequest
 from signing.qr import qr_png
@@ -39,7 +35,9 @@ from signing.types import certificate_types
 from signing.webhooks import deliveries_for
 from vault.notices import normalize_phone
 from web.apikeys import api_key
-from web.context import current_account, db, login_required, now, runtime
+from web.consent import confirm_page
+from web.context import current_account, db, login_required, now, runtime, signed_in
+from web.inputs import uuid_or_404
 from web.messages import KIND_LABELS, pick
 from web.notices import SMS_MAX, send_sms
 
@@ -51,19 +49,6 @@ STATE_LABELS = {
     "declined": _l("Declined"),
     "expired": _l("Expired"),
 }
-
-
-def _me() -> Account:
-    account = current_account()
-    assert account is not None
-    return account
-
-
-def _request_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 def _number(raw: object, name: str, default: int | None) -> int | None:
@@ -108,7 +93,7 @@ def _create(organisation_code: str, actor: str, values: dict[str, Any]) -> Docum
 @login_required(Role.CITIZEN)
 def index() -> str:
     """Requests for this citizen: those waiting for an answer first."""
-    rows = citizen_requests(db(), account=_me(), now=now())
+    rows = citizen_requests(db(), account=signed_in(), now=now())
     waiting = [r for r in rows if request_state(r, now()) == "pending"]
     others = [r for r in rows if r not in waiting]
     return render_template("requests.html", waiting=waiting, others=others, **_names(rows))
@@ -130,7 +115,7 @@ def _names(rows: Any) -> dict[str, Any]:
 @bp.get("/r/<request_id>")
 def landing(request_id: str) -> str:
     """The request's link: who asks and why; a signed-in citizen sees what matches and answers."""
-    rid = _request_id(request_id)
+    rid = uuid_or_404(request_id)
     me = current_account()
     if me is None or me.role != Role.CITIZEN:
         req = find_request(db(), request_id=rid)
@@ -144,29 +129,18 @@ def landing(request_id: str) -> str:
 @login_required(Role.CITIZEN)
 def approve(request_id: str) -> str:
     """The consent that answers the request, in plain words, to confirm with the passkey."""
-    rid = _request_id(request_id)
-    chosen = [_request_id(v) for v in request.form.getlist("document")]
-    me = _me()
+    rid = uuid_or_404(request_id)
+    chosen = [uuid_or_404(v) for v in request.form.getlist("document")]
+    me = signed_in()
     pending = prepare_answer(db(), request_id=rid, account=me, document_ids=chosen, now=now())
-    started = start_confirmation(
-        db(), rp=runtime().rp, account=me, challenge=pending.challenge, payload=pending.terms,
-        now=now(),
-    )  # fmt: skip
-    return render_template(
-        "shares_confirm.html",
-        terms=pending.terms,
-        expires=dt.datetime.fromisoformat(pending.terms["expires_at"]),
-        token=started.token,
-        options=json.dumps(started.options),
-        cancel=url_for("requests.landing", request_id=str(rid)),
-    )
+    return confirm_page(pending, cancel=url_for("requests.landing", request_id=str(rid)))
 
 
 @bp.post("/r/<request_id>/decline")
 @login_required(Role.CITIZEN)
 def decline(request_id: str) -> Response:
     """Say no: nothing is shared, the organisation is told."""
-    decline_request(db(), request_id=_request_id(request_id), account=_me(), now=now())
+    decline_request(db(), request_id=uuid_or_404(request_id), account=signed_in(), now=now())
     flash(_("You declined the request. Nothing was shared."))
     return redirect(url_for("requests.landing", request_id=request_id))
 
@@ -174,7 +148,7 @@ def decline(request_id: str) -> Response:
 @bp.get("/r/<request_id>/qr.png")
 def qr(request_id: str) -> Response:
     """The request's link as a QR code, for a counter's screen or a printed slip."""
-    req = find_request(db(), request_id=_request_id(request_id))
+    req = find_request(db(), request_id=uuid_or_404(request_id))
     png, _version = qr_png(_link(req), box_size=6)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
@@ -185,7 +159,7 @@ def qr(request_id: str) -> Response:
 
 
 def _member_org() -> str:
-    me = _me()
+    me = signed_in()
     if not me.affiliation:
         abort(403)
     return me.affiliation
@@ -214,7 +188,7 @@ def org_create() -> Response:
     """Record the request and show its link and QR code."""
     form = request.form
     values = {**form.to_dict(), "types": form.getlist("type"), "kinds": form.getlist("kind")}
-    req = _create(_member_org(), f"organisation:{_member_org()} member:{_me().id}", values)
+    req = _create(_member_org(), f"organisation:{_member_org()} member:{signed_in().id}", values)
     return redirect(url_for("requests.org_detail", request_id=str(req.id)), code=303)
 
 
@@ -223,7 +197,7 @@ def org_create() -> Response:
 def org_detail(request_id: str) -> str:
     """One request: its link and QR code, its state, the consent it got, every webhook try."""
     req = organisation_request(
-        db(), request_id=_request_id(request_id), organisation_code=_member_org(), now=now()
+        db(), request_id=uuid_or_404(request_id), organisation_code=_member_org(), now=now()
     )
     return render_template(
         "org_request.html", req=req, link=_link(req),
@@ -241,7 +215,7 @@ def org_sms(request_id: str) -> Response:
     """Send the request's link to the citizen's phone (in the language of this page)."""
     code = _member_org()
     req = organisation_request(
-        db(), request_id=_request_id(request_id), organisation_code=code, now=now()
+        db(), request_id=uuid_or_404(request_id), organisation_code=code, now=now()
     )
     ensure_open(req, now())
     phone = normalize_phone(request.form.get("phone", ""))
@@ -324,6 +298,6 @@ def api_get(request_id: str) -> Response:
     expired; every webhook attempt."""
     key = api_key("requests")
     req = organisation_request(
-        db(), request_id=_request_id(request_id), organisation_code=key.organisation_code, now=now()
+        db(), request_id=uuid_or_404(request_id), organisation_code=key.organisation_code, now=now()
     )
     return jsonify(_request_json(req))

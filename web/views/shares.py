@@ -7,8 +7,6 @@ request's transaction rolls back), then answered 403/404 without saying more tha
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,7 +29,7 @@ from identity.ceremonies import consume_ceremony
 from identity.errors import PasskeyRejected
 from identity.models import Account, ApiKey, Role
 from identity.organisations import list_organisations
-from identity.passkeys import finish_confirmation, start_confirmation
+from identity.passkeys import finish_confirmation
 from signing.issuance import certificates_for_documents
 from signing.requests import confirm_consent
 from vault.errors import InvalidShare, ShareRefused
@@ -53,7 +51,16 @@ from vault.shares import (
 )
 from web.activity_lines import describe
 from web.apikeys import api_key, limit_shares, log_refusal
-from web.context import current_account, db, login_required, now, runtime, side_transaction
+from web.consent import confirm_page
+from web.context import (
+    db,
+    login_required,
+    now,
+    runtime,
+    side_transaction,
+    signed_in,
+)
+from web.inputs import uuid_or_404
 from web.receipt import receipt_pdf
 from web.responses import send_opened
 
@@ -66,19 +73,6 @@ STATE_LABELS = {
     GrantState.EXPIRED: _l("Expired"),
     GrantState.EXHAUSTED: _l("Used up"),
 }
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
-
-
-def _me() -> Account:
-    account = current_account()
-    assert account is not None
-    return account
 
 
 def _refusing(
@@ -139,7 +133,7 @@ def _int_field(name: str) -> int | None:
 @login_required(Role.CITIZEN)
 def index() -> str:
     """Every grant with its state and each access under it."""
-    me = _me()
+    me = signed_in()
     grants = list_grants(db(), owner_id=me.id, now=now())
     rows = [(g, grant_state(g, now()), accesses(db(), grant=g)) for g in grants]
     return render_template("shares.html", rows=rows, labels=STATE_LABELS, describe=describe)
@@ -149,7 +143,7 @@ def index() -> str:
 @login_required(Role.CITIZEN)
 def new() -> str:
     """The form: documents, recipient, purpose, duration, download limit."""
-    me = _me()
+    me = signed_in()
     chosen = set(request.args.getlist("document"))
     return render_template(
         "shares_new.html",
@@ -163,34 +157,20 @@ def new() -> str:
 @login_required(Role.CITIZEN)
 def prepare() -> str:
     """Check the request and show the terms in plain words, to confirm with a passkey."""
-    me = _me()
+    me = signed_in()
     recipient = request.form.get("recipient", "")
     days = _int_field("days")
     pending = prepare_grant(
         db(),
         owner_id=me.id,
-        document_ids=[_uuid(v) for v in request.form.getlist("document")],
+        document_ids=[uuid_or_404(v) for v in request.form.getlist("document")],
         purpose=request.form.get("purpose", ""),
         days=days if days is not None else 30,
         organisation_code=None if recipient in ("", "link") else recipient,
         max_fetches=_int_field("max_fetches"),
         now=now(),
     )
-    started = start_confirmation(
-        db(),
-        rp=runtime().rp,
-        account=me,
-        challenge=pending.challenge,
-        payload=pending.terms,
-        now=now(),
-    )
-    return render_template(
-        "shares_confirm.html",
-        terms=pending.terms,
-        expires=dt.datetime.fromisoformat(pending.terms["expires_at"]),
-        token=started.token,
-        options=json.dumps(started.options),
-    )
+    return confirm_page(pending)
 
 
 @bp.post("/shares/confirm")
@@ -200,7 +180,7 @@ def confirm() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
         raise PasskeyRejected()
-    account_id = _me().id
+    account_id = signed_in().id
     with side_transaction() as s:
         ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
     me = db().get(Account, account_id)
@@ -226,7 +206,7 @@ def confirm() -> Response:
 @login_required(Role.CITIZEN)
 def detail(grant_id: str) -> str:
     """One grant: terms, state, accesses, receipts, withdraw."""
-    grant = get_own_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id))
+    grant = get_own_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id))
     state = grant_state(grant, now())
     return render_template(
         "share.html",
@@ -244,7 +224,7 @@ def detail(grant_id: str) -> str:
 @login_required(Role.CITIZEN)
 def withdraw(grant_id: str) -> Response:
     """End the consent at once."""
-    withdraw_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id), now=now())
+    withdraw_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id), now=now())
     flash(_("Consent withdrawn. Nobody can fetch these documents under it any more."))
     return redirect(url_for("shares.detail", grant_id=grant_id))
 
@@ -276,14 +256,16 @@ def receipt(grant_id: str, fmt: str) -> Response:
     """The consent receipt, signed by the service (JSON with its JWS, or a printable PDF)."""
     if fmt not in ("json", "pdf"):
         abort(404)
-    return _receipt(get_own_grant(db(), owner_id=_me().id, grant_id=_uuid(grant_id)), fmt)
+    return _receipt(
+        get_own_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id)), fmt
+    )
 
 
 # -- organisation members -------------------------------------------------------------------------
 
 
 def _member_recipient() -> Recipient:
-    me = _me()
+    me = signed_in()
     if not me.affiliation:
         abort(403)
     return Recipient(
@@ -306,7 +288,7 @@ def org_index() -> str:
 def org_grant(grant_id: str) -> str:
     """The documents shared under one grant."""
     recipient = _member_recipient()
-    gid = _uuid(grant_id)
+    gid = uuid_or_404(grant_id)
     grant = _shared_grant(gid, recipient)
     # What a clerk must know before relying on a document: is it a certificate the register
     # still lists as valid, and how many downloads the consent has left.
@@ -321,7 +303,7 @@ def org_grant(grant_id: str) -> str:
 def org_document(grant_id: str, document_id: str) -> Response:
     """Download a shared document (counted and written to the citizen's ledger)."""
     recipient = _member_recipient()
-    gid, did = _uuid(grant_id), _uuid(document_id)
+    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
     return _shared_file(gid, did, recipient)
 
 
@@ -330,7 +312,7 @@ def org_document(grant_id: str, document_id: str) -> Response:
 def org_receipt(grant_id: str) -> Response:
     """The organisation's copy of the consent receipt."""
     recipient = _member_recipient()
-    gid = _uuid(grant_id)
+    gid = uuid_or_404(grant_id)
     grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")
 
@@ -346,14 +328,14 @@ def _link_recipient() -> Recipient:
 @bp.get("/s/<grant_id>")
 def link_page(grant_id: str) -> str:
     """The link's landing page: the secret comes from the URL fragment (script) or is typed."""
-    _uuid(grant_id)
+    uuid_or_404(grant_id)
     return render_template("link.html", grant_id=grant_id, grant=None)
 
 
 @bp.post("/s/<grant_id>")
 def link_open(grant_id: str) -> str:
     """List the documents shared by link (the secret is posted, never in a URL)."""
-    gid = _uuid(grant_id)
+    gid = uuid_or_404(grant_id)
     recipient = _link_recipient()
     grant = _shared_grant(gid, recipient)
     return render_template(
@@ -364,7 +346,7 @@ def link_open(grant_id: str) -> str:
 @bp.post("/s/<grant_id>/documents/<document_id>")
 def link_document(grant_id: str, document_id: str) -> Response:
     """Download one document shared by link."""
-    gid, did = _uuid(grant_id), _uuid(document_id)
+    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
     recipient = _link_recipient()
     return _shared_file(gid, did, recipient)
 
@@ -412,7 +394,7 @@ def api_grants() -> Response:
 @bp.get("/api/v1/shared/<grant_id>")
 def api_grant(grant_id: str) -> Response:
     """One grant and its documents (the look is written to the citizen's ledger)."""
-    gid = _uuid(grant_id)
+    gid = uuid_or_404(grant_id)
     recipient = _api_recipient(api_key("shares:read", gid))
     grant = _shared_grant(gid, recipient)
     return jsonify(_grant_json(grant))
@@ -421,7 +403,7 @@ def api_grant(grant_id: str) -> Response:
 @bp.get("/api/v1/shared/<grant_id>/documents/<document_id>")
 def api_document(grant_id: str, document_id: str) -> Response:
     """A shared document's bytes."""
-    gid, did = _uuid(grant_id), _uuid(document_id)
+    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
     recipient = _api_recipient(api_key("shares:read", gid))
     return _shared_file(gid, did, recipient)
 
@@ -429,7 +411,7 @@ def api_document(grant_id: str, document_id: str) -> Response:
 @bp.get("/api/v1/shared/<grant_id>/receipt")
 def api_receipt(grant_id: str) -> Response:
     """The organisation's copy of the signed consent receipt."""
-    gid = _uuid(grant_id)
+    gid = uuid_or_404(grant_id)
     recipient = _api_recipient(api_key("shares:read", gid))
     grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")
