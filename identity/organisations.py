@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -226,15 +227,35 @@ def list_api_keys(session: Session, *, code: str) -> Sequence[ApiKey]:
     ).all()
 
 
-def authenticate_api_key(session: Session, *, token: str, scope: str, now: dt.datetime) -> ApiKey:
-    """The live key for ``token`` with ``scope``; ApiKeyRejected otherwise (no reason given)."""
+class _KeyRow(Protocol):
+    key_id: Any
+    secret_hash: Any
+    revoked_at: Any
+    last_used_at: Any
+
+
+K = TypeVar("K", bound=_KeyRow)
+
+
+def live_key(session: Session, model: type[K], *, token: str, now: dt.datetime) -> K:
+    """The live row of ``model`` (an organisation's or a department's key table) for ``token``,
+    marked used; ApiKeyRejected for an unknown, malformed or revoked key (no reason given)."""
     key_id, secret = split_key(token) or ("", "")
-    row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id)) if key_id else None
+    column = model.key_id  # the mapped column, on the class
+    row = session.scalar(select(model).where(column == key_id)) if key_id else None
     ok = secret_matches(secret, row.secret_hash if row is not None else None)
-    if row is None or not ok or row.revoked_at is not None or scope not in row.scopes:
+    if row is None or not ok or row.revoked_at is not None:
         raise ApiKeyRejected()
     row.last_used_at = now
     session.flush()
+    return row
+
+
+def authenticate_api_key(session: Session, *, token: str, scope: str, now: dt.datetime) -> ApiKey:
+    """The live key for ``token`` with ``scope``; ApiKeyRejected otherwise (no reason given)."""
+    row = live_key(session, ApiKey, token=token, now=now)
+    if scope not in row.scopes:
+        raise ApiKeyRejected()
     return row
 
 

@@ -16,14 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
-from identity.errors import ApiKeyRejected, ApiKeyScopeMissing, NotFound
-from identity.organisations import (
-    clean_label,
-    clean_scopes,
-    mint_key,
-    secret_matches,
-    split_key,
-)
+from identity.errors import ApiKeyScopeMissing, NotFound
+from identity.organisations import clean_label, clean_scopes, live_key, mint_key
 from signing.models import DepartmentApiKey
 from signing.pki import get_department
 
@@ -109,17 +103,7 @@ def authenticate_department_api_key(
 ) -> DepartmentApiKey:
     """The live department key for ``token`` with ``scope``: ApiKeyRejected for an unknown,
     malformed or revoked key (no reason given), ApiKeyScopeMissing for a live key without it."""
-    key_id, secret = split_key(token) or ("", "")
-    row = (
-        session.scalar(select(DepartmentApiKey).where(DepartmentApiKey.key_id == key_id))
-        if key_id
-        else None
-    )
-    ok = secret_matches(secret, row.secret_hash if row is not None else None)
-    if row is None or not ok or row.revoked_at is not None:
-        raise ApiKeyRejected()
-    row.last_used_at = now
-    session.flush()
+    row = live_key(session, DepartmentApiKey, token=token, now=now)
     if scope not in row.scopes:
         raise ApiKeyScopeMissing(scope)
     return row
