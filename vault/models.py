@@ -165,6 +165,9 @@ class NoticePrefs(Base):
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     seen_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # While one channel keeps failing: the last event each other channel has told, so that a
+    # retry does not tell it again ({"email": seq}).
+    delivered: Mapped[dict[str, int] | None] = mapped_column(JSON(none_as_null=True))
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     retry_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

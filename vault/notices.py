@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -54,6 +54,16 @@ class Notice:
     events: tuple[AuditEvent, ...]
     more: int
     up_to_seq: int
+    # The last event each channel already told (a retry after the other channel failed).
+    delivered: Mapping[str, int] = field(default_factory=dict)
+
+    def for_channel(self, channel: str) -> Notice | None:
+        """The notice as ``channel`` still has to tell it, or None when it has told it all."""
+        mark = self.delivered.get(channel, 0)
+        if mark >= self.up_to_seq:
+            return None
+        events = tuple(e for e in self.events if e.seq > mark)
+        return replace(self, events=events) if events else None
 
 
 def _aad(account_id: int, what: str) -> bytes:
@@ -196,7 +206,7 @@ def due_notices(
         notices.append(Notice(
             prefs.account_id, prefs.language, email if prefs.by_email else None,
             phone if prefs.by_sms else None, tuple(wanted[:MAX_EVENTS]),
-            max(0, len(wanted) - MAX_EVENTS), events[-1].seq,
+            max(0, len(wanted) - MAX_EVENTS), events[-1].seq, dict(prefs.delivered or {}),
         ))  # fmt: skip
     session.flush()
     return notices
@@ -207,7 +217,15 @@ def notice_sent(session: Session, *, account_id: int, up_to_seq: int) -> None:
     prefs = session.get(NoticePrefs, account_id)
     if prefs is not None:
         prefs.seen_seq = max(prefs.seen_seq, up_to_seq)
-        prefs.failures, prefs.retry_at = 0, None
+        prefs.failures, prefs.retry_at, prefs.delivered = 0, None, None
+        session.flush()
+
+
+def channel_delivered(session: Session, *, account_id: int, channel: str, up_to_seq: int) -> None:
+    """One channel told everything up to ``up_to_seq`` (the other may still fail)."""
+    prefs = session.get(NoticePrefs, account_id)
+    if prefs is not None:
+        prefs.delivered = {**(prefs.delivered or {}), channel: up_to_seq}
         session.flush()
 
 

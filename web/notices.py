@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from amanat.db import transaction
 from amanat.errors import AmanatError
 from amanat.settings import Settings
-from vault.notices import Notice, due_notices, notice_failed, notice_sent
+from vault.notices import Notice, channel_delivered, due_notices, notice_failed, notice_sent
 from web.activity_lines import describe
 
 _log = logging.getLogger("amanat.notices")
@@ -102,12 +102,23 @@ def send_sms(settings: Settings, *, to: str, text: str) -> None:
         raise NoticeUndelivered(f"SMS gateway: {exc}", code="notice_undelivered") from None
 
 
-def _deliver(app: Flask, settings: Settings, notice: Notice) -> None:
-    subject, body, sms = notice_texts(app, notice, base_url=settings.public_base_url)
-    if notice.email:
-        send_email(settings, to=notice.email, subject=subject, body=body)
-    if notice.phone:
-        send_sms(settings, to=notice.phone, text=sms)
+def _deliver(app: Flask, notice: Notice) -> None:
+    """Each channel tells what it has not told yet; one that delivered is recorded at once, so a
+    retry after the other channel failed does not tell it twice."""
+    rt = app.extensions["amanat"]
+    settings, base = rt.settings, rt.settings.public_base_url
+    for channel, address in (("email", notice.email), ("sms", notice.phone)):
+        todo = notice.for_channel(channel) if address else None
+        if todo is None or address is None:
+            continue
+        subject, body, sms = notice_texts(app, todo, base_url=base)
+        if channel == "email":
+            send_email(settings, to=address, subject=subject, body=body)
+        else:
+            send_sms(settings, to=address, text=sms)
+        with transaction(rt.sessions) as s:
+            channel_delivered(s, account_id=notice.account_id, channel=channel,
+                              up_to_seq=notice.up_to_seq)  # fmt: skip
 
 
 def send_due_notices(app: Flask) -> int:
@@ -118,7 +129,7 @@ def send_due_notices(app: Flask) -> int:
     sent = 0
     for notice in notices:
         try:
-            _deliver(app, rt.settings, notice)
+            _deliver(app, notice)
         except NoticeUndelivered as exc:
             with transaction(rt.sessions) as s:
                 again = notice_failed(s, account_id=notice.account_id, now=rt.clock())

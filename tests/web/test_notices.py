@@ -174,6 +174,27 @@ def test_a_gateway_that_is_down_loses_nothing(
     assert len(sms.received) == 1 and mailbox.messages[-1]["Subject"].startswith("Amanat:")
 
 
+def test_a_retry_after_the_sms_failed_sends_no_second_email(
+    noticing_app: Flask, smtp: tuple, gateway: tuple, clock: Clock
+) -> None:
+    import datetime as dt
+
+    mailbox, _port, _cert = smtp
+    sms, _sms_port = gateway
+    citizen = _citizen_with_notices(noticing_app, language="en")
+    _bank_fetches(noticing_app, citizen)
+    sms.failing = True
+    assert send_due_notices(noticing_app) == 0
+    assert len(mailbox.messages) == 1  # the e-mail went; the SMS did not
+    sms.failing = False
+    clock.value = clock.value + dt.timedelta(minutes=5)
+    assert send_due_notices(noticing_app) == 1
+    assert len(mailbox.messages) == 1 and len(sms.received) == 1
+    _bank_fetches(noticing_app, citizen)  # a new event: both channels tell it, once each
+    assert send_due_notices(noticing_app) == 1
+    assert len(mailbox.messages) == 2 and len(sms.received) == 2
+
+
 def test_unusable_settings_are_said_and_change_nothing(noticing_app: Flask) -> None:
     client = noticing_app.test_client()
     register(client, cnic="35202-7654321-1")
