@@ -358,6 +358,7 @@ def choice_text(value: str) -> str:
 SCOPE_WORDS: dict[str, Any] = {
     "shares:read": _l("Fetch the documents a citizen shared with it, within that consent"),
     "verify": _l("Check certificates in its own name (the citizen sees each check)"),
+    "requests": _l("Ask citizens for documents (each citizen decides, and sees the request)"),
 }
 
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from identity.accounts import create_account
 from identity.models import Role
-from identity.organisations import create_api_key, create_organisation
+from identity.organisations import SCOPES, create_api_key, create_organisation
 from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
 from signing.pki import create_department, ensure_pki, load_pki
 
@@ -82,6 +82,14 @@ def test_a_departments_record_counts_this_month(issued: FlaskClient) -> None:
     assert record["months"][0] == {"month": month, "first": 2, "second": 1, "third": 0}
     csv_text = issued.get("/public/department/UNI.csv").get_data(as_text=True)
     assert csv_text.splitlines()[:2] == ["month,issued,revoked,applications", f"{month},2,1,0"]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_every_organisation_scope_has_words(app: Flask, scope: str) -> None:
+    from web.messages import scope_text
+
+    with app.test_request_context("/"):
+        assert scope_text(scope) != scope
 
 
 def test_an_organisations_record_says_what_it_may_do(registered: FlaskClient) -> None:
