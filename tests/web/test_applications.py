@@ -145,6 +145,7 @@ def test_from_submission_through_more_information_to_issuance(app, client, citiz
 
     base = f"/department/applications/{app_id}"
     assert _post(officer, base + "/take").status_code == 303
+    assert "data-mine" in officer.get("/department/applications").get_data(as_text=True)
     assert (
         _post(officer, base + "/ask", note="Please attach your final transcript.").status_code
         == 303

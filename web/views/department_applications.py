@@ -53,13 +53,13 @@ def _age() -> int | None:
 @login_required(Role.OFFICER)
 def queue() -> str:
     """Open applications, oldest first, or those in one state; how long they wait."""
-    _me, code = _officer()
+    me, code = _officer()
     status = (request.args.get("status") or "").strip() or None
     rows = department_queue(db(), department=code, status=status, older_than_days=_age(), now=now())
     return render_template(
         "department_applications.html", rows=rows, status=status, statuses=STATUSES,
         states=APPLICATION_STATES, older_than=request.args.get("older_than", ""),
-        wait=waiting(db(), department=code, now=now()),
+        wait=waiting(db(), department=code, now=now()), me_id=me.id,
     )  # fmt: skip
 
 
