@@ -53,6 +53,7 @@ STATUSES = (SUBMITTED, IN_REVIEW, INFO_REQUESTED, ISSUED, REJECTED)
 # A consent for an application lasts until it is decided, and at most this long.
 CONSENT_DAYS = 180
 MAX_NOTE = 1000
+MAX_AGE_DAYS = 3650
 
 
 class ApplicationNotFound(SigningError):
@@ -305,8 +306,8 @@ def department_queue(
         else query.where(Application.status.in_(OPEN))
     )
     if older_than_days is not None:
-        if not 0 <= older_than_days <= 3650:
-            raise InvalidRequest("Bad age.", code="application_age", low=0, high=3650)
+        if not 0 <= older_than_days <= MAX_AGE_DAYS:
+            raise InvalidRequest("Bad age.", code="application_age", low=0, high=MAX_AGE_DAYS)
         query = query.where(Application.submitted_at <= now - dt.timedelta(days=older_than_days))
     return session.scalars(query.order_by(Application.submitted_at).limit(limit)).all()
 

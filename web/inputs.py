@@ -16,12 +16,37 @@ from urllib.parse import urlsplit
 from flask import abort, request
 from flask.json.provider import DefaultJSONProvider
 
+from signing.applications import MAX_AGE_DAYS
+from signing.errors import InvalidRequest
+
 # A JSON body larger than this is refused before parsing (uploads are multipart, not JSON).
 MAX_JSON_BYTES = 256 * 1024
 # Deeper nesting than any Amanat body or WebAuthn credential has (they are 4 to 6 deep).
 MAX_JSON_DEPTH = 32
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
+
+
+_WHOLE = re.compile(r"[0-9]{1,19}")
+
+
+def whole_number(raw: str | None, *, high: int) -> int | None:
+    """A whole number from a URL or form (ASCII digits only: ``"²".isdigit()`` is true, and
+    ``int("²")`` fails), at most ``high``; None for anything else."""
+    text = (raw or "").strip()
+    if not _WHOLE.fullmatch(text) or int(text) > high:
+        return None
+    return int(text)
+
+
+def older_than_days(raw: str | None) -> int | None:
+    """The ``older_than`` filter of an application queue: empty for none, else 0-3650 days."""
+    if not (raw or "").strip():
+        return None
+    days = whole_number(raw, high=MAX_AGE_DAYS)
+    if days is None:
+        raise InvalidRequest("Bad age.", code="application_age", low=0, high=MAX_AGE_DAYS)
+    return days
 
 
 def uuid_or_404(value: str) -> uuid.UUID:

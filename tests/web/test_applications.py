@@ -324,3 +324,13 @@ def test_without_certificates_the_name_comes_from_the_registration(client, citiz
     assert re.search(r'id="f_name"[^>]*value="Ayesha Khan"', page)
     assert "From your registration." in page
     assert not re.search(r'id="f_name"[^>]*readonly', page)
+
+
+@pytest.mark.parametrize("age", ["²", "-1", "9" * 30], ids=["superscript", "negative", "huge"])
+def test_an_age_that_is_no_number_is_a_clear_400(app, client, citizen, setup, age: str) -> None:
+    officer = _officer(app)
+    assert (
+        officer.get("/department/applications", query_string={"older_than": age}).status_code == 400
+    )
+    api = _api(client, "GET", f"/api/v1/applications?older_than={age}", setup["key"])
+    assert api.status_code == 400 and api.get_json()["error"] == "application_age"

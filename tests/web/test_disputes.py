@@ -176,3 +176,12 @@ def test_the_office_lands_on_its_inbox(app, world) -> None:
     res = office.post("/login/password", data={"csrf_token": csrf, "login": "dpo.one",
                                                 "password": "clerk passphrase"})  # fmt: skip
     assert res.headers["Location"] == "/disputes/inbox"
+
+
+@pytest.mark.parametrize(
+    "event", ["²", "12a", "9" * 30, ""], ids=["superscript", "word", "huge", "none"]
+)
+def test_a_line_that_is_no_number_is_a_clear_answer(client, world, event: str) -> None:
+    assert client.get("/disputes/new", query_string={"event": event}).status_code == 404
+    assert _post(client, "/disputes/new", event=event, note="Not me at all.").status_code == 400
+    assert _tags(client.application) == []

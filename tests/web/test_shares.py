@@ -323,6 +323,7 @@ def test_a_tree_head_is_signed_after_requests_that_add_events(client, citizen) -
     [
         "/activity?before=99999999999999999999999",
         "/activity/proofs?event=99999999999999999999999",
+        "/activity/proofs?event=%C2%B2",
         "/api/v1/ledger/consistency?from=1&to=99999999999999999999999",
         "/api/v1/ledger/consistency?from=-3&to=2",
     ],

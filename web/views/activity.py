@@ -23,6 +23,7 @@ from audit.service import MAX_SEQ
 from identity.models import Account, Role
 from web.activity_lines import describe
 from web.context import db, login_required, now, runtime, signed_in
+from web.inputs import whole_number
 
 bp = Blueprint("activity", __name__)
 
@@ -217,9 +218,8 @@ def export(fmt: str) -> Response:
 def proofs() -> Response:
     """Inclusion proofs of the citizen's own events under a freshly signed tree head."""
     account = signed_in()
-    seqs = sorted(
-        {int(v) for v in request.args.getlist("event") if v.isdigit() and int(v) <= MAX_SEQ}
-    )[:MAX_PROOFS]
+    wanted = (whole_number(v, high=MAX_SEQ) for v in request.args.getlist("event"))
+    seqs = sorted({seq for seq in wanted if seq is not None})[:MAX_PROOFS]
     own = set(
         db().scalars(
             select(AuditEvent.seq).where(

@@ -38,7 +38,7 @@ from signing.errors import BodyTooLarge, InvalidRequest
 from signing.issuance import IssueRequest, issue_once, revoke_certificate
 from signing.models import Application, DepartmentApiKey, IssuedCertificate
 from web.context import db, now, runtime
-from web.inputs import MAX_JSON_BYTES
+from web.inputs import MAX_JSON_BYTES, older_than_days
 from web.messages import refusal_text
 from web.tasks import task_engine
 
@@ -238,12 +238,9 @@ def _application_json(app: Application) -> dict[str, Any]:
 def applications() -> Response:
     """The department's open applications, oldest first (``?status=``, ``?older_than=`` days)."""
     key = _key("applications")
-    raw_age = (request.args.get("older_than") or "").strip()
-    if raw_age and not raw_age.isdigit():
-        raise InvalidRequest("Bad age.", code="application_age", low=0, high=3650)
     rows = department_queue(
         db(), department=key.department_code, status=request.args.get("status") or None,
-        older_than_days=int(raw_age) if raw_age else None, now=now(),
+        older_than_days=older_than_days(request.args.get("older_than")), now=now(),
     )  # fmt: skip
     return jsonify({"applications": [application_json(a) for a in rows]})
 

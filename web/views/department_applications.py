@@ -21,11 +21,10 @@ from signing.applications import (
     take_up,
     waiting,
 )
-from signing.errors import InvalidRequest
 from signing.pades import LEVELS
 from signing.types import get_type
 from web.context import current_account, db, login_required, now, runtime
-from web.inputs import form_fields, uuid_or_404
+from web.inputs import form_fields, older_than_days, uuid_or_404
 from web.messages import APPLICATION_STATES, APPLICATION_STEPS
 from web.responses import send_opened
 
@@ -40,22 +39,19 @@ def _officer() -> tuple[Account, str]:
     return account, account.affiliation
 
 
-def _age() -> int | None:
-    raw = (request.args.get("older_than") or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise InvalidRequest("Bad age.", code="application_age", low=0, high=3650)
-    return int(raw)
-
-
 @bp.get("")
 @login_required(Role.OFFICER)
 def queue() -> str:
     """Open applications, oldest first, or those in one state; how long they wait."""
     me, code = _officer()
     status = (request.args.get("status") or "").strip() or None
-    rows = department_queue(db(), department=code, status=status, older_than_days=_age(), now=now())
+    rows = department_queue(
+        db(),
+        department=code,
+        status=status,
+        older_than_days=older_than_days(request.args.get("older_than")),
+        now=now(),
+    )
     return render_template(
         "department_applications.html", rows=rows, status=status, statuses=STATUSES,
         states=APPLICATION_STATES, older_than=request.args.get("older_than", ""),

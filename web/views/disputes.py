@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from audit import AuditEvent
+from audit.service import MAX_SEQ
 from identity.accounts import actor_of
 from identity.models import Role
 from signing.disputes import (
@@ -28,7 +29,7 @@ from signing.errors import InvalidRequest
 from signing.models import Dispute
 from web.activity_lines import describe
 from web.context import db, login_required, now, signed_in
-from web.inputs import uuid_or_404
+from web.inputs import uuid_or_404, whole_number
 from web.messages import DISPUTE_OUTCOMES, DISPUTE_STATES
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
@@ -70,21 +71,21 @@ def index() -> str:
 @login_required(Role.CITIZEN)
 def new() -> str:
     """The form: which line, and what the citizen did not expect."""
-    raw = request.args.get("event", "")
-    if not raw.isdigit():
+    seq = whole_number(request.args.get("event"), high=MAX_SEQ)
+    if seq is None:
         abort(404)
-    return render_template("dispute_new.html", event_seq=int(raw))
+    return render_template("dispute_new.html", event_seq=seq)
 
 
 @bp.post("/new")
 @login_required(Role.CITIZEN)
 def create() -> Response:
     """Open the dispute; the organisation or department and the office are told."""
-    raw = request.form.get("event", "")
-    if not raw.isdigit():
+    seq = whole_number(request.form.get("event"), high=MAX_SEQ)
+    if seq is None:
         raise InvalidRequest("No line.", code="dispute_line_not_found")
     dispute = open_dispute(
-        db(), account=signed_in(), event_seq=int(raw), note=request.form.get("note", ""), now=now()
+        db(), account=signed_in(), event_seq=seq, note=request.form.get("note", ""), now=now()
     )
     flash(_("Your dispute was sent. You will see each answer here."))
     return redirect(url_for(".detail", dispute_id=str(dispute.id)), code=303)
