@@ -199,13 +199,34 @@ def create_api_key(
     return NewApiKey(row, minted.token)
 
 
-def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey:
-    """End a key at once (idempotent)."""
-    row = session.scalar(select(ApiKey).where(ApiKey.key_id == (key_id or "").strip()))
+class _KeyRow(Protocol):
+    key_id: Any
+    secret_hash: Any
+    revoked_at: Any
+    last_used_at: Any
+
+
+K = TypeVar("K", bound=_KeyRow)
+
+
+def end_key(session: Session, model: type[K], *, key_id: str, now: dt.datetime) -> tuple[K, bool]:
+    """Revoke the key of ``model`` (organisations' or departments' keys) now: the row, and
+    whether this call ended it (False when it had already ended); NotFound for no such key."""
+    column = model.key_id  # the mapped column, on the class
+    row = session.scalar(select(model).where(column == (key_id or "").strip()))
     if row is None:
         raise NotFound("no such API key")
-    if row.revoked_at is None:
-        row.revoked_at = now
+    if row.revoked_at is not None:
+        return row, False
+    row.revoked_at = now
+    session.flush()
+    return row, True
+
+
+def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey:
+    """End a key at once (idempotent)."""
+    row, ended = end_key(session, ApiKey, key_id=key_id, now=now)
+    if ended:
         record_event(
             session,
             tag=EventTag.ORGANISATION_KEY_REVOKED,
@@ -216,7 +237,6 @@ def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey
             details={"organisation": row.organisation_code},
             now=now,
         )
-        session.flush()
     return row
 
 
@@ -225,16 +245,6 @@ def list_api_keys(session: Session, *, code: str) -> Sequence[ApiKey]:
     return session.scalars(
         select(ApiKey).where(ApiKey.organisation_code == code).order_by(ApiKey.id.desc())
     ).all()
-
-
-class _KeyRow(Protocol):
-    key_id: Any
-    secret_hash: Any
-    revoked_at: Any
-    last_used_at: Any
-
-
-K = TypeVar("K", bound=_KeyRow)
 
 
 def live_key(session: Session, model: type[K], *, token: str, now: dt.datetime) -> K:

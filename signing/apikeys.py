@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
-from identity.errors import ApiKeyScopeMissing, NotFound
-from identity.organisations import clean_label, clean_scopes, live_key, mint_key
+from identity.errors import ApiKeyScopeMissing
+from identity.organisations import clean_label, clean_scopes, end_key, live_key, mint_key
 from signing.models import DepartmentApiKey
 from signing.pki import get_department
 
@@ -67,13 +67,8 @@ def revoke_department_api_key(
     session: Session, *, key_id: str, now: dt.datetime
 ) -> DepartmentApiKey:
     """End a key at once (idempotent)."""
-    row = session.scalar(
-        select(DepartmentApiKey).where(DepartmentApiKey.key_id == (key_id or "").strip())
-    )
-    if row is None:
-        raise NotFound("no such API key")
-    if row.revoked_at is None:
-        row.revoked_at = now
+    row, ended = end_key(session, DepartmentApiKey, key_id=key_id, now=now)
+    if ended:
         record_event(
             session,
             tag=EventTag.DEPARTMENT_API_KEY_REVOKED,
@@ -84,7 +79,6 @@ def revoke_department_api_key(
             details={"key": row.key_id},
             now=now,
         )
-        session.flush()
     return row
 
 
