@@ -46,6 +46,7 @@ from web.errors import register_error_handlers
 from web.inputs import BoundedJSONProvider
 from web.logs import configure_logging
 from web.messages import (
+    attempt_text,
     certificate_type_title,
     choice_text,
     pick,
@@ -193,6 +194,7 @@ def create_app(
         describe_agent=describe_agent,
         line_html=as_html,
         pick=pick,
+        attempt_text=attempt_text,
         choice_text=choice_text,
         refusal=refusal_text,
         scope_text=scope_text,

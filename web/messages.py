@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from amanat.errors import AmanatError
+from signing.webhooks import MAX_URL
 from vault.uploads import DocumentKind
 from verification import Reason
 
@@ -321,6 +322,24 @@ APPLICATION_STEPS = {
     "issued": _l("The certificate was issued into your vault."),
     "rejected": _l("The application was rejected:"),
 }
+
+# Why a webhook attempt got no HTTP answer, besides a refused callback URL (web/webhooks.py).
+ATTEMPT_WORDS = {
+    "no_webhook_secret": _l("not sent: your organisation has no webhook secret yet"),
+}
+
+
+def attempt_text(status_code: int | None, error: str | None) -> str:
+    """One webhook attempt for the organisation's page: the HTTP status it got, or in words why
+    there was none (a refused URL, no secret, or the connection's error)."""
+    if status_code is not None:
+        return str(status_code)
+    code = error or ""
+    if code in ATTEMPT_WORDS:
+        return str(ATTEMPT_WORDS[code])
+    refused = error_text(code, {"n": MAX_URL}) if code.startswith("callback_url_") else None
+    return refused or str(_("no answer (%(error)s)", error=code))
+
 
 # Where a dispute stands, and how the office closed it (signing/disputes.py).
 DISPUTE_STATES = {

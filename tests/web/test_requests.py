@@ -389,6 +389,8 @@ def test_a_callback_that_became_private_is_not_called(app, client, bank, citizen
     assert deliver_due_webhooks(_rt(app)) == 0 and hook.received == []
     with _rt(app).sessions() as s:
         assert s.scalars(select(WebhookAttempt.error)).all() == ["callback_url_private"]
+    page = _sign_in_member(app).get(f"/org/requests/{request_id}").get_data(as_text=True)
+    assert "points at a private or local address" in html.unescape(page)
 
 
 def test_in_production_a_callback_must_be_https(app, client, bank, hook) -> None:
@@ -491,6 +493,8 @@ def test_an_https_callback_with_an_untrusted_certificate_is_not_delivered(
         with _rt(app).sessions() as s:
             (error,) = s.scalars(select(WebhookAttempt.error)).all()
         assert error and "SSL" in error
+        page = _sign_in_member(app).get(f"/org/requests/{request_id}").get_data(as_text=True)
+        assert f"no answer ({error})" in page
     finally:
         server.shutdown()
         server.server_close()
