@@ -136,3 +136,14 @@ def password_sign_in(page: Any, live_server: str, login: str, password: str) -> 
     page.fill("input[name=password]", password)
     page.click("details button[type=submit]")
     page.wait_for_load_state()
+
+
+def open_activity_with(page: Any, live_server: str, selector: str) -> None:
+    """Open the activity page once it shows ``selector``: on PostgreSQL an event may wait in
+    audit_pending until the next lock holder or tree head chains it (SECURITY.md, "merge
+    delay", at most AMANAT_TREE_HEAD_SECONDS)."""
+    for _ in range(20):
+        page.goto(live_server + "/activity")
+        if page.locator(selector).count():
+            return
+        page.wait_for_timeout(500)

@@ -18,7 +18,7 @@ from identity import passwords
 from identity.accounts import create_account
 from identity.models import Account, Role
 from identity.organisations import add_member, create_organisation
-from tests.e2e.conftest import add_virtual_authenticator, password_sign_in
+from tests.e2e.conftest import add_virtual_authenticator, open_activity_with, password_sign_in
 
 CNIC = "35202-7654321-3"
 TEXTS = {
@@ -95,7 +95,7 @@ def test_a_dispute_from_the_activity_line_to_its_closing(
     assert page.inner_text("#outcome") == TEXTS[lang]["outcome"]
     timeline = page.inner_text("#timeline")
     assert "receipt says so" in timeline and "passkey signature" in timeline
-    page.goto(live_server + "/activity")
+    open_activity_with(page, live_server, "li[data-tag='dispute:closed']")
     assert page.locator("li[data-tag='dispute:closed']").count() == 1
 
     page.goto(live_server + "/public")

@@ -23,7 +23,12 @@ from identity.organisations import add_member, create_api_key, create_organisati
 from keys.stores import FileKeyStore
 from signing.requests import CallbackPolicy, check_asked, create_request
 from signing.webhooks import rotate_webhook_secret, signature_valid
-from tests.e2e.conftest import add_virtual_authenticator, api_get, password_sign_in
+from tests.e2e.conftest import (
+    add_virtual_authenticator,
+    api_get,
+    open_activity_with,
+    password_sign_in,
+)
 from tests.web.receiver import Receiver, receiver
 from web.webhooks import deliver_due_webhooks
 
@@ -121,7 +126,7 @@ def test_the_bank_asks_the_citizen_approves_and_the_bank_is_told(
     assert signature_valid(bank["secret"], header=headers["Amanat-Signature"], body=sent, now=now)
     assert json.loads(sent)["grant"] == answer["grant"]
 
-    page.goto(live_server + "/activity")
+    open_activity_with(page, live_server, "li[data-tag='request:approved']")
     activity = page.inner_text("ol.activity")
     assert "Demo Bank asked for your Pay slip for \u201chome loan\u201d." in activity
     assert "You approved Demo Bank's request for \u201chome loan\u201d and shared 1 documents." in (
@@ -165,7 +170,7 @@ def test_a_decline_then_a_second_answer_then_an_expired_request(
     page.goto(f"{live_server}/r/{old}")
     assert page.get_attribute("#request-state", "data-state") == "expired"
     assert page.locator("#review").count() == 0 and page.locator("#decline").count() == 0
-    page.goto(live_server + "/activity")
+    open_activity_with(page, live_server, "li[data-tag='request:expired']")
     activity = page.inner_text("ol.activity")
     assert "You declined Demo Bank's request for \u201caccount opening\u201d." in activity
     assert "Demo Bank's request for \u201cold request\u201d expired without an answer." in activity
