@@ -77,6 +77,10 @@ class Settings:
     # Private networks that organisations' callback URLs may point into all the same (a bank's
     # system inside the same data centre; tests on this machine): "10.1.0.0/16, 127.0.0.1".
     webhook_allowed_networks: str = ""
+    # The signed status list for offline verifiers (signing/status_list.py): how long a list is
+    # valid, and how many indexes certificates draw theirs from.
+    status_list_hours: int = 24
+    status_list_capacity: int = 1 << 24
 
     @property
     def origin(self) -> str:
@@ -138,6 +142,8 @@ _INT_FIELDS = {
     "verification_flush_seconds",
     "batch_lease_seconds",
     "smtp_port",
+    "status_list_hours",
+    "status_list_capacity",
 }
 _STR_FIELDS = {
     "database_url",

@@ -21,6 +21,10 @@ PREFIX = "AM1."
 ALG_ES256, ALG_PS256 = -7, -37
 CLAIM_ISS, CLAIM_IAT, CLAIM_EXP = 1, 6, 4
 CLAIM_SN, CLAIM_TYP, CLAIM_SUB, CLAIM_F, CLAIM_H = -70001, -70002, -70003, -70004, -70005
+# The certificate's index in the deployment's Token Status List (verification/status_list.py).
+# Not the draft's own "status" claim (65535, with the list's URI): that costs ~80 characters,
+# three of the four display fields at version 15; the list is always the deployment's own.
+CLAIM_ST = -70006
 _TAG = 18
 
 
@@ -49,6 +53,19 @@ def encode(protected: bytes, payload: bytes, signature: bytes) -> str:
     return PREFIX + base64.urlsafe_b64encode(message).rstrip(b"=").decode()
 
 
+def sign_message(
+    key: pki.SigningKey, *, cert_der: bytes, claims: dict[Any, Any], header: dict[int, Any]
+) -> bytes:
+    """A tagged COSE_Sign1 (bytes) over ``claims``, its protected header naming the algorithm and
+    the key id and carrying ``header`` as well (a status list's ``typ`` and ``x5chain``)."""
+    protected = cbor2.dumps(
+        {1: algorithm_for(key), 4: pki.kid_of(cert_der), **header}, canonical=True
+    )
+    payload = cbor2.dumps(claims, canonical=True)
+    signature = pki.cose_sign(key, to_be_signed(protected, payload))
+    return cbor2.dumps(cbor2.CBORTag(_TAG, [protected, {}, payload, signature]))
+
+
 def sign(key: pki.SigningKey, *, cert_der: bytes, claims: dict[int, Any]) -> str:
     """``AM1.`` + a COSE_Sign1 over ``claims`` by ``key`` (signed once)."""
     protected = protected_header(key, cert_der)
@@ -66,6 +83,7 @@ class Sign1:
     payload: bytes
     claims: dict[Any, Any]
     signature: bytes
+    header: dict[Any, Any]
 
     def verifies_with(self, public: pki.PublicKey) -> bool:
         """Whether the signature verifies under ``public`` with the algorithm its kind implies."""
@@ -80,7 +98,16 @@ def decode(text: str) -> Sign1:
         raise CoseError("not a certificate code")
     body = text[len(PREFIX) :]
     try:
-        message = cbor2.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (ValueError, binascii.Error):
+        raise CoseError("damaged certificate code") from None
+    return read_message(raw)
+
+
+def read_message(raw: bytes) -> Sign1:
+    """Parse a tagged COSE_Sign1 whose payload is a CBOR map; CoseError for anything else."""
+    try:
+        message = cbor2.loads(raw)
         if not isinstance(message, cbor2.CBORTag) or message.tag != _TAG:
             raise ValueError("not COSE_Sign1")
         protected, _unprotected, payload, signature = message.value
@@ -104,4 +131,4 @@ def decode(text: str) -> Sign1:
         cbor2.CBORDecodeError,
     ):
         raise CoseError("damaged certificate code") from None
-    return Sign1(protected, algorithm, kid, payload, claims, signature)
+    return Sign1(protected, algorithm, kid, payload, claims, signature, header)

@@ -527,3 +527,21 @@ def cose_verify(public: PublicKey, data: bytes, signature: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+def signs_status(issuer_der: bytes, cert_der_: bytes, *, now: dt.datetime) -> bool:
+    """Whether ``cert_der_`` is a revocation-status signer that ``issuer_der`` certified: issued
+    by it (signature and name), within its validity at ``now``, with the OCSP-signing purpose.
+
+    The deployment signs its status lists with its OCSP responder's key, so a verifier that trusts
+    the root needs nothing else to trust a list (DESIGN 4.2)."""
+    try:
+        issuer, cert = load_cert(issuer_der), load_cert(cert_der_)
+        cert.verify_directly_issued_by(issuer)
+        purposes = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (PkiError, ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    except x509.ExtensionNotFound:
+        return False
+    fresh = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+    return fresh and ExtendedKeyUsageOID.OCSP_SIGNING in purposes

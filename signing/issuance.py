@@ -44,6 +44,7 @@ from signing.pki import (
     ocsp_for_cert,
 )
 from signing.render import render_certificate
+from signing.status_list import DEFAULT_CAPACITY, new_status_index
 from signing.types import CertificateType, check_fields, get_type
 from vault.service import VaultContext, store_document
 from vault.uploads import DocumentKind, Upload
@@ -121,6 +122,7 @@ class IssuanceContext:
     vault: VaultContext
     tsa_url: str = ""
     tsa_roots: tuple[bytes, ...] = ()
+    status_capacity: int = DEFAULT_CAPACITY
     _timestamper: pades.AmanatTimeStamper | None = field(default=None, repr=False)
     _http_timestamper: pades.PooledHTTPTimeStamper | None = field(default=None, repr=False)
 
@@ -178,6 +180,7 @@ class Prepared:
     trust: pades.TrustData
     issued_at: dt.datetime
     expires_at: dt.datetime | None
+    status_idx: int
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ def prepare_issue(
         trust=trust,
         issued_at=now,
         expires_at=now + dt.timedelta(days=365 * valid_years) if valid_years else None,
+        status_idx=new_status_index(session, capacity=ctx.status_capacity),
     )
 
 
@@ -242,6 +246,7 @@ def sign_certificate(ctx: IssuanceContext, prepared: Prepared) -> Signed:
         display=ctype.display,
         issued_at=p.issued_at,
         expires_at=p.expires_at,
+        status_idx=p.status_idx,
     )
     unsigned = render_certificate(
         ctype=ctype,
@@ -283,6 +288,7 @@ def _register_row(signed: Signed, document_id: uuid.UUID) -> IssuedCertificate:
         issued_at=p.issued_at,
         expires_at=p.expires_at,
         status="valid",
+        status_idx=p.status_idx,
     )
 
 

@@ -117,8 +117,11 @@ class IssuedCertificate(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # valid | revoked
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(200))
+    # Its place in the deployment's status list (signing/status_list.py), drawn at random so
+    # that the list tells nobody the order of issuance; None for certificates issued before.
+    status_idx: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 class CrlState(Base):
@@ -381,3 +384,14 @@ class DisputeStep(Base):
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False)  # opened | answered | closed
     note: Mapped[str] = mapped_column(String(2000), nullable=False)
+
+
+class StatusListToken(Base):
+    """A signed status list (Token Status List, CWT) as published at /api/v1/status-list."""
+
+    __tablename__ = "signing_status_lists"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    token: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

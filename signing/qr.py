@@ -21,6 +21,7 @@ from keys.cose import (
     CLAIM_IAT,
     CLAIM_ISS,
     CLAIM_SN,
+    CLAIM_ST,
     CLAIM_SUB,
     CLAIM_TYP,
 )
@@ -56,6 +57,7 @@ def _claims(
     issued_at: dt.datetime,
     expires_at: dt.datetime | None,
     max_display: int,
+    status_idx: int | None = None,
 ) -> dict[int, Any]:
     """The CWT claims (DESIGN 4.2): short display copies for a reader, the hash of all fields."""
     claims: dict[int, Any] = {
@@ -72,6 +74,8 @@ def _claims(
     }
     if expires_at is not None:
         claims[CLAIM_EXP] = int(expires_at.timestamp())
+    if status_idx is not None:
+        claims[CLAIM_ST] = status_idx
     return claims
 
 
@@ -88,6 +92,7 @@ def build_payload(
     issued_at: dt.datetime,
     expires_at: dt.datetime | None = None,
     max_display: int = MAX_DISPLAY,
+    status_idx: int | None = None,
 ) -> str:
     """``AM1.`` + base64url(COSE_Sign1) signed with the department key.
 
@@ -103,6 +108,7 @@ def build_payload(
         issued_at=issued_at,
         expires_at=expires_at,
         max_display=max_display,
+        status_idx=status_idx,
     )
     return cose.sign(key, cert_der=cert_der, claims=claims)
 
@@ -150,6 +156,7 @@ def build_qr(
     display: tuple[str, ...],
     issued_at: dt.datetime,
     expires_at: dt.datetime | None = None,
+    status_idx: int | None = None,
 ) -> tuple[str, bytes, int]:
     """The certificate URL and its QR PNG, dropping display fields until it fits version 15.
 
@@ -173,6 +180,7 @@ def build_qr(
             issued_at=issued_at,
             expires_at=expires_at,
             max_display=count,
+            status_idx=status_idx,
         )
 
     claims: dict[int, Any] = {}

@@ -23,10 +23,12 @@ from keys.cose import (
     CLAIM_IAT,
     CLAIM_ISS,
     CLAIM_SN,
+    CLAIM_ST,
     CLAIM_SUB,
     CLAIM_TYP,
     PREFIX,
 )
+from verification.status_list import StatusList
 from verification.verdict import Indication, Reason, SubIndication, Verdict
 
 MAX_PAYLOAD_CHARS = 4096
@@ -65,6 +67,8 @@ class QrClaims:
     fields_hash: bytes
     issued_at: dt.datetime
     expires_at: dt.datetime | None
+    # The index in the deployment's status list; None in codes made before status lists.
+    status_idx: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,17 @@ def split_payload(text: str) -> tuple[str | None, str]:
     return serial, parts.fragment
 
 
-def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) -> QrResult:
-    """Check the payload's signature and claims offline; never raises for bad input."""
+def verify_qr(
+    text: str,
+    *,
+    trust_list: Sequence[TrustEntry],
+    now: dt.datetime,
+    status: StatusList | None = None,
+) -> QrResult:
+    """Check the payload's signature and claims offline; never raises for bad input.
+
+    ``status``, a status list already checked against the root (verification/status_list.py),
+    lets an offline verdict say whether the certificate was revoked as of the list's date."""
     if len(text or "") > MAX_PAYLOAD_CHARS:
         return _fail("qr_too_long", now)
     url_serial, payload = split_payload(text)
@@ -113,7 +126,7 @@ def verify_qr(text: str, *, trust_list: Sequence[TrustEntry], now: dt.datetime) 
         parsed = _claims(message.claims)
     except (ValueError, TypeError, KeyError, OverflowError, OSError):
         return _fail("qr_malformed_content", now)
-    return _judge_claims(parsed, signer, url_serial, now)
+    return _judge_claims(parsed, signer, url_serial, now, status)
 
 
 def _verdict(
@@ -123,7 +136,11 @@ def _verdict(
 
 
 def _judge_claims(
-    parsed: QrClaims, signer: TrustEntry, url_serial: str | None, now: dt.datetime
+    parsed: QrClaims,
+    signer: TrustEntry,
+    url_serial: str | None,
+    now: dt.datetime,
+    status: StatusList | None,
 ) -> QrResult:
     """The offline verdict on signed claims: who signed, which serial, expiry, revoked key."""
     if parsed.department != signer.department:
@@ -146,8 +163,40 @@ def _judge_claims(
             "qr_key_revoked_offline", now, Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE
         )
         return QrResult(revoked, parsed)
-    genuine = _verdict("qr_genuine_offline", now, Indication.INDETERMINATE, SubIndication.TRY_LATER)
-    return QrResult(genuine, parsed)
+    if status is None or parsed.status_idx is None:
+        genuine = _verdict(
+            "qr_genuine_offline", now, Indication.INDETERMINATE, SubIndication.TRY_LATER
+        )
+        return QrResult(genuine, parsed)
+    return QrResult(_judge_status(parsed.status_idx, status, now), parsed)
+
+
+def _judge_status(idx: int, status: StatusList, now: dt.datetime) -> Verdict:
+    """The offline verdict from a status list: how old it is, and what it says of ``idx``."""
+    age = {
+        "as_of": status.issued_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "hours": max(0, int((now - status.issued_at).total_seconds() // 3600)),
+    }
+    if status.expired(now):
+        return _verdict(
+            "qr_status_list_expired", now, Indication.INDETERMINATE, SubIndication.TRY_LATER, **age
+        )
+    value = status.status(idx)
+    if value is None:
+        return _verdict(
+            "qr_status_unknown", now, Indication.INDETERMINATE, SubIndication.TRY_LATER, **age
+        )
+    if value != 0:
+        return _verdict(
+            "qr_revoked_status_list", now, Indication.TOTAL_FAILED, SubIndication.REVOKED, **age
+        )
+    return Verdict(
+        Indication.TOTAL_PASSED,
+        None,
+        (Reason.of("qr_genuine_status_list", **age),),
+        (),
+        now.isoformat(),
+    )
 
 
 def _claims(claims: dict[Any, Any]) -> QrClaims:
@@ -155,6 +204,9 @@ def _claims(claims: dict[Any, Any]) -> QrClaims:
     if not isinstance(fields, dict):
         raise ValueError("fields")
     exp = claims.get(CLAIM_EXP)
+    idx = claims.get(CLAIM_ST)
+    if idx is not None and (type(idx) is not int or idx < 0):
+        raise ValueError("status index")
     digest = claims[CLAIM_H]
     if not isinstance(digest, bytes) or len(digest) != 16:
         raise ValueError("hash")
@@ -167,4 +219,5 @@ def _claims(claims: dict[Any, Any]) -> QrClaims:
         fields_hash=digest,
         issued_at=dt.datetime.fromtimestamp(int(claims[CLAIM_IAT]), dt.UTC),
         expires_at=dt.datetime.fromtimestamp(int(exp), dt.UTC) if exp is not None else None,
+        status_idx=idx,
     )

@@ -460,6 +460,7 @@ def _issuance(settings: Settings, session: Any) -> IssuanceContext:
         vault=VaultContext(keystore=keystore, blobs=_blobs(settings)),
         tsa_url=settings.tsa_url,
         tsa_roots=tsa_roots(settings),
+        status_capacity=settings.status_list_capacity,
     )
 
 

@@ -73,6 +73,7 @@ class Runtime:
                     vault=self.vault,
                     tsa_url=self.settings.tsa_url,
                     tsa_roots=tsa_roots(self.settings),
+                    status_capacity=self.settings.status_list_capacity,
                 )
             return self._issuance
 

@@ -255,6 +255,7 @@ def _periodic_jobs() -> list[tuple[str, Any, Callable[[Any], object]]]:
         ("sign_tree_head", crontab(minute="*"), sign_tree_head),
         ("renew_crl", crontab(minute="7"), renew_crl),
         ("settle_consents", crontab(minute="*/10"), settle_consents),
+        ("renew_status_list", crontab(minute="*"), renew_status_list),
     ]
 
 
@@ -276,6 +277,23 @@ def renew_crl(rt: Any) -> int:
         current_crl(s, material=material, now=rt.clock())
         state = s.get(CrlState, "root")
         return int(state.number) if state else 0
+
+
+def renew_status_list(rt: Any) -> int:
+    """Sign the status list again when it is an hour old or older than a revocation."""
+    from signing import status_list
+
+    settings = rt.settings
+    material = rt.issuance().material
+    with transaction(rt.sessions) as s:
+        row = status_list.renew_status_list(
+            s,
+            material=material,
+            now=rt.clock(),
+            valid_for=dt.timedelta(hours=settings.status_list_hours),
+            capacity=settings.status_list_capacity,
+        )
+        return int(row.id)
 
 
 def settle_consents(rt: Any) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import re
@@ -14,14 +15,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from identity.models import Organisation
-from keys.pki import load_cert, public_key_der
+from keys.pki import kid_of, load_cert, public_key_der
 from signing.check import CertificateCheck, check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.pki import get_department
+from signing.status_list import list_uri, newest_status_list, renew_status_list, servable
 from signing.types import certificate_types
 from verification import Indication
+from verification.status_list import MEDIA_TYPE
 from web.apikeys import api_key
 from web.context import db, now, read_db, record, runtime
 from web.errors import error_response
@@ -297,8 +300,50 @@ def api_trust_list() -> Response:
                 }
                 for c in certs
             ],
+            "status_list": _status_signer(),
             "as_of": now().isoformat(),
         }
     )
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+def _status_signer() -> dict[str, str]:
+    """Where the status list is and the key that signs it (certified by the root above)."""
+    ocsp = read_db().get(Authority, "ocsp")
+    base = runtime().settings.public_base_url
+    if ocsp is None:
+        return {"uri": list_uri(base)}
+    public = load_cert(ocsp.cert_der).public_key()
+    return {
+        "uri": list_uri(base),
+        "kid": kid_of(ocsp.cert_der).hex(),
+        "certificate": base64.b64encode(ocsp.cert_der).decode(),
+        "spki": base64.b64encode(public_key_der(public)).decode(),  # type: ignore[arg-type]
+    }
+
+
+@bp.get("/api/v1/status-list")
+def api_status_list() -> Response:
+    """The signed status list of every issued certificate (Token Status List, CWT form)."""
+    settings = runtime().settings
+    valid_for = dt.timedelta(hours=settings.status_list_hours)
+    row = newest_status_list(read_db())
+    if row is None or not servable(row, now=now(), valid_for=valid_for):
+        material = runtime().issuance(db).material
+        row = renew_status_list(
+            db(),
+            material=material,
+            now=now(),
+            valid_for=valid_for,
+            capacity=settings.status_list_capacity,
+        )
+    return Response(
+        row.token,
+        mimetype=MEDIA_TYPE,
+        headers={"Cache-Control": "public, max-age=60", "Expires": _http_date(row.expires_at)},
+    )
+
+
+def _http_date(when: dt.datetime) -> str:
+    return when.strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -1,0 +1,124 @@
+"""The deployment's signed status list of every issued certificate (verification/status_list.py).
+
+Each certificate draws a random index when it is issued; its QR code names the index and the
+list's URI. The list is renewed by the task engine (every minute it looks; it signs again when
+the newest list is an hour old, or older than a revocation) and is valid for a day by default,
+so an offline verifier knows how fresh its copy is and stops trusting it when it expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from keys import cose, pki
+from signing.models import IssuedCertificate, StatusListToken
+from signing.pki import PkiMaterial
+from verification import status_list as tsl
+
+PATH = "/api/v1/status-list"
+# 2^24 entries: 2 MiB of bits, about 2 KiB compressed while few are revoked. Indexes are drawn at
+# random, so a deployment that nears half of this should raise AMANAT_STATUS_LIST_CAPACITY
+# (raising is safe; the list always reaches the highest index in use).
+DEFAULT_CAPACITY = 1 << 24
+# A list is signed again when it is this share of its validity old (one hour of a day).
+_RENEW_SHARE = 24
+
+
+def list_uri(base_url: str) -> str:
+    """The URI a certificate's QR code names for its status (where the list is published)."""
+    return base_url.rstrip("/") + PATH
+
+
+def new_status_index(session: Session, *, capacity: int = DEFAULT_CAPACITY) -> int:
+    """A random index no certificate holds (a race for the same one fails the unique key)."""
+    while True:
+        idx = secrets.randbelow(capacity)
+        taken = session.scalar(
+            select(IssuedCertificate.serial).where(IssuedCertificate.status_idx == idx)
+        )
+        if taken is None:
+            return idx
+
+
+def build_status_list(
+    session: Session,
+    *,
+    material: PkiMaterial,
+    now: dt.datetime,
+    valid_for: dt.timedelta,
+    capacity: int = DEFAULT_CAPACITY,
+) -> StatusListToken:
+    """Sign a new list of every certificate's status as of ``now``; older lists are dropped."""
+    revoked = {
+        idx
+        for idx in session.scalars(
+            select(IssuedCertificate.status_idx).where(
+                IssuedCertificate.status == "revoked", IssuedCertificate.status_idx.is_not(None)
+            )
+        )
+        if idx is not None
+    }
+    highest = session.scalar(select(func.max(IssuedCertificate.status_idx)))
+    size = max(capacity, (highest or 0) + 1)
+    claims = tsl.claims_for(
+        uri=list_uri(material.base_url),
+        revoked=revoked,
+        size=size,
+        issued_at=now,
+        valid_for=valid_for,
+    )
+    ocsp_der = pki.cert_der(material.ocsp_cert)
+    token = cose.sign_message(
+        material.ocsp_key,
+        cert_der=ocsp_der,
+        claims=claims,
+        header={tsl.HEADER_TYP: tsl.MEDIA_TYPE, tsl.HEADER_X5CHAIN: ocsp_der},
+    )
+    session.execute(delete(StatusListToken))
+    row = StatusListToken(issued_at=now, expires_at=now + valid_for, token=token)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def newest_status_list(session: Session) -> StatusListToken | None:
+    """The list published now, if any."""
+    return session.scalar(select(StatusListToken).order_by(StatusListToken.id.desc()).limit(1))
+
+
+def needs_renewal(
+    session: Session, row: StatusListToken | None, *, now: dt.datetime, valid_for: dt.timedelta
+) -> bool:
+    """Whether ``row`` is missing, due (an hour of a day's validity old), or older than the
+    newest revocation."""
+    if row is None or now - row.issued_at >= valid_for / _RENEW_SHARE:
+        return True
+    newest_revocation = session.scalar(select(func.max(IssuedCertificate.revoked_at)))
+    return newest_revocation is not None and newest_revocation >= row.issued_at
+
+
+def renew_status_list(
+    session: Session,
+    *,
+    material: PkiMaterial,
+    now: dt.datetime,
+    valid_for: dt.timedelta,
+    capacity: int = DEFAULT_CAPACITY,
+) -> StatusListToken:
+    """The list to publish: the newest one, or a new one when it is due (the periodic job)."""
+    row = newest_status_list(session)
+    if row is not None and not needs_renewal(session, row, now=now, valid_for=valid_for):
+        return row
+    return build_status_list(
+        session, material=material, now=now, valid_for=valid_for, capacity=capacity
+    )
+
+
+def servable(row: StatusListToken | None, *, now: dt.datetime, valid_for: dt.timedelta) -> bool:
+    """Whether ``row`` may be served as it is: it has half its validity left. The task engine
+    renews it hourly; a list this old means no worker runs, and the request signs a new one."""
+    return row is not None and row.expires_at - now >= valid_for / 2
