@@ -68,6 +68,20 @@ REASONS: dict[str, Any] = {
     "qr_genuine_offline": _l(
         "The code is genuine: signed by the department. Revocation was not checked (offline)."
     ),
+    "qr_genuine_status_list": _l(
+        "The code is genuine and the certificate was not revoked, according to the signed status"
+        " list of %(as_of)s (%(hours)s hours old)."
+    ),
+    "qr_revoked_status_list": _l(
+        "The certificate was revoked, according to the signed status list of %(as_of)s."
+    ),
+    "qr_status_list_expired": _l(
+        "The code is genuine, but the status list of %(as_of)s has expired (%(hours)s hours old):"
+        " connect once to check for revocation."
+    ),
+    "qr_status_unknown": _l(
+        "The code is genuine, but the status list of %(as_of)s does not cover this certificate."
+    ),
     # The register's rules (signing/check.py)
     "register_unknown_file": _l(
         "The signature is valid, but this file is not a certificate in the register."
@@ -118,6 +132,9 @@ ERRORS: dict[str, Any] = {
         "This type of file is not accepted. Please upload a PDF, PNG, JPEG, WebP or text file."
     ),
     "issued_document": _l("An issued certificate cannot be replaced."),
+    # Status lists for offline verifiers (verification/status_list.py)
+    "status_list_damaged": _l("The status list is damaged and cannot be read."),
+    "status_list_untrusted": _l("The status list is not signed by this deployment."),
     # Consents (vault/shares.py)
     "share_purpose_length": _l(
         "State the purpose in %(low)s to %(high)s characters, e.g. 'loan application'."

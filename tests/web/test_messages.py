@@ -60,7 +60,17 @@ def test_every_word_is_for_a_produced_code() -> None:
 
 @pytest.mark.parametrize("code", sorted(REASONS))
 def test_every_reason_reads_in_urdu(app: Flask, code: str) -> None:
-    reason = Reason.of(code, n=1, error="E", change="x", date="2026-12-01", reason="r", at="t")
+    reason = Reason.of(
+        code,
+        n=1,
+        error="E",
+        change="x",
+        date="2026-12-01",
+        reason="r",
+        at="t",
+        as_of="2026-12-01 09:00 UTC",
+        hours=2,
+    )
     with app.test_request_context("/"):
         english = reason_text(reason)
         with force_locale("ur"):
@@ -93,7 +103,7 @@ def _error_classes() -> set[str]:
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
                    "signing.applications", "signing.disputes",
-                   "vault.notices", "web.notices"):  # fmt: skip
+                   "vault.notices", "web.notices", "verification.status_list"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 
     found, todo = set(), [AmanatError]
