@@ -26,6 +26,8 @@ PATH = "/api/v1/status-list"
 DEFAULT_CAPACITY = 1 << 24
 # A list is signed again when it is this share of its validity old (one hour of a day).
 _RENEW_SHARE = 24
+# A request signs the list itself when a revocation waited this long for the task engine.
+_REVOCATION_GRACE = dt.timedelta(minutes=2)
 
 
 def list_uri(base_url: str) -> str:
@@ -118,7 +120,15 @@ def renew_status_list(
     )
 
 
-def servable(row: StatusListToken | None, *, now: dt.datetime, valid_for: dt.timedelta) -> bool:
-    """Whether ``row`` may be served as it is: it has half its validity left. The task engine
-    renews it hourly; a list this old means no worker runs, and the request signs a new one."""
-    return row is not None and row.expires_at - now >= valid_for / 2
+def servable(
+    session: Session, row: StatusListToken | None, *, now: dt.datetime, valid_for: dt.timedelta
+) -> bool:
+    """Whether ``row`` may be served as it is: it has half its validity left and is not behind
+    a revocation by more than two minutes. The task engine renews it within a minute of one and
+    hourly otherwise; past that no worker runs, and the request signs a new list itself."""
+    if row is None or row.expires_at - now < valid_for / 2:
+        return False
+    newest_revocation = session.scalar(select(func.max(IssuedCertificate.revoked_at)))
+    if newest_revocation is None or newest_revocation < row.issued_at:
+        return True
+    return bool(newest_revocation > now - _REVOCATION_GRACE)

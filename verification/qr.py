@@ -28,7 +28,7 @@ from keys.cose import (
     CLAIM_TYP,
     PREFIX,
 )
-from verification.status_list import StatusList
+from verification.status_list import StatusList, StatusListRejected, read_status_list
 from verification.verdict import Indication, Reason, SubIndication, Verdict
 
 MAX_PAYLOAD_CHARS = 4096
@@ -221,3 +221,24 @@ def _claims(claims: dict[Any, Any]) -> QrClaims:
         expires_at=dt.datetime.fromtimestamp(int(exp), dt.UTC) if exp is not None else None,
         status_idx=idx,
     )
+
+
+def verify_qr_offline(
+    text: str,
+    *,
+    trust_list: Sequence[TrustEntry],
+    root_der: bytes,
+    status_uri: str,
+    status_token: bytes | None,
+    now: dt.datetime,
+) -> QrResult:
+    """:func:`verify_qr` with a cached status list: the list is used only when it reads under
+    ``root_der`` (taken from the trust list, never from the list) and names ``status_uri``; a
+    missing or unusable list leaves the plain offline verdict (revocation not checked)."""
+    status = None
+    if status_token is not None:
+        try:
+            status = read_status_list(status_token, root_der=root_der, uri=status_uri, now=now)
+        except StatusListRejected:
+            status = None
+    return verify_qr(text, trust_list=trust_list, now=now, status=status)

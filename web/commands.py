@@ -914,15 +914,27 @@ def _qr_text(url: str | None, image: str | None) -> str:
 @click.argument("url", required=False)
 @click.option("--image", help="A photo or scan (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict JSON.")
-def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None:
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Without the register: the site's trust and status lists, fetched when it answers, "
+    "else the copies kept last time.",
+)
+@click.option("--site", help="With --offline: the deployment (https://host) for a bare payload.")
+def verify_qr_command(
+    url: str | None, image: str | None, as_json: bool, offline: bool, site: str | None
+) -> None:
     """Check a certificate QR code: signature offline, then the register (exit codes as verify)."""
     import json
 
     from signing.check import check_qr
 
     text = _qr_text(url, image)
-    settings = _settings()
-    check = _with_register(settings, lambda s: check_qr(s, text=text, now=utcnow()))
+    if offline:
+        check = _offline_check(text, site)
+    else:
+        settings = _settings()
+        check = _with_register(settings, lambda s: check_qr(s, text=text, now=utcnow()))
     if as_json:
         click.echo(json.dumps(check.to_json(_reason_text()), indent=2, ensure_ascii=False))
     else:
@@ -932,6 +944,35 @@ def verify_qr_command(url: str | None, image: str | None, as_json: bool) -> None
             what = f"{claims.type_code} {claims.serial} of {claims.holder}"
             click.echo(f"  {what} ({claims.department})")
     raise SystemExit(check.exit_code)
+
+
+def _offline_check(text: str, site: str | None) -> Any:
+    """The QR verdict from the kept trust and status lists, refreshed first when the site
+    answers (web/offline.py)."""
+    from signing.check import CertificateCheck
+    from verification.qr import verify_qr_offline
+    from web import offline
+
+    origin = (site or "").rstrip("/") or offline.site_of(text)
+    if origin is None or offline.site_of(origin) != origin:
+        raise CouldNotCheck("give --site https://host: the code names no site")
+    directory = offline.cache_dir()
+    fresh = offline.refresh(origin, directory)
+    try:
+        kept = offline.load(origin, directory, refreshed=fresh)
+    except AmanatError as exc:
+        raise CouldNotCheck(said(exc)) from None
+    if not fresh:
+        click.echo(f"{origin} did not answer: using the lists kept last time.", err=True)
+    result = verify_qr_offline(
+        text,
+        trust_list=kept.trust,
+        root_der=kept.root_der,
+        status_uri=kept.status_uri,
+        status_token=kept.status_token,
+        now=utcnow(),
+    )
+    return CertificateCheck(result.verdict, None, result.claims)
 
 
 @main.group()

@@ -135,6 +135,9 @@ ERRORS: dict[str, Any] = {
     # Status lists for offline verifiers (verification/status_list.py)
     "status_list_damaged": _l("The status list is damaged and cannot be read."),
     "status_list_untrusted": _l("The status list is not signed by this deployment."),
+    "offline_no_trust_list": _l(
+        "No trust list of %(site)s is kept here yet: check one code while connected first."
+    ),
     # Consents (vault/shares.py)
     "share_purpose_length": _l(
         "State the purpose in %(low)s to %(high)s characters, e.g. 'loan application'."

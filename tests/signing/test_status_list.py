@@ -123,7 +123,20 @@ def test_renewal_signs_again_after_a_revocation(env) -> None:
 )
 def test_a_list_is_servable_while_half_its_validity_is_left(env, age, expected) -> None:
     row = _build(env)
-    assert status_list.servable(row, now=env.now + age, valid_for=DAY) is expected
+    with env.sessions() as s:
+        assert status_list.servable(s, row, now=env.now + age, valid_for=DAY) is expected
+
+
+@pytest.mark.parametrize(
+    ("waited", "expected"), [(dt.timedelta(seconds=90), True), (dt.timedelta(minutes=3), False)]
+)
+def test_a_list_behind_a_revocation_is_servable_for_two_minutes(env, waited, expected) -> None:
+    row = env.issue("degree")
+    listed = _build(env)
+    with env.sessions() as s:
+        revoke_certificate(s, serial=row.serial, reason="issued in error", now=env.now)
+        s.flush()
+        assert status_list.servable(s, listed, now=env.now + waited, valid_for=DAY) is expected
 
 
 def test_certificates_issued_before_status_lists_have_no_index(env) -> None:

@@ -103,7 +103,8 @@ def _error_classes() -> set[str]:
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
                    "signing.applications", "signing.disputes",
-                   "vault.notices", "web.notices", "verification.status_list"):  # fmt: skip
+                   "vault.notices", "web.notices", "verification.status_list",
+                   "web.offline"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
 
     found, todo = set(), [AmanatError]
@@ -189,7 +190,7 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "known": "a, b", "field": "f", "fields": "f", "choices": "a, b", "level": "X",
               "levels": "B-B", "error": "E", "tool": "pg_dump", "path": "/b", "file": "x",
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
-              "kib": 256, "kinds": "id-card", "organisation": "BANK",
+              "kib": 256, "kinds": "id-card", "organisation": "BANK", "site": "https://x",
               "statuses": "submitted", "outcomes": "upheld"}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)

@@ -329,7 +329,7 @@ def api_status_list() -> Response:
     settings = runtime().settings
     valid_for = dt.timedelta(hours=settings.status_list_hours)
     row = newest_status_list(read_db())
-    if row is None or not servable(row, now=now(), valid_for=valid_for):
+    if row is None or not servable(read_db(), row, now=now(), valid_for=valid_for):
         material = runtime().issuance(db).material
         row = renew_status_list(
             db(),
