@@ -127,3 +127,72 @@ def test_verify_page_upload_in_the_browser(
         "Genuine: Degree Certificate issued by University of the Punjab to Ayesha Khan, valid."
         in page.inner_text("main")
     )
+
+
+def test_the_page_says_how_fresh_the_status_list_is(
+    live_server: str, browser_context: Any, scanned
+) -> None:
+    serial, fragment = scanned
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/v/{serial}#{fragment}")
+    page.wait_for_selector("#qr-check .qr-status:visible")
+    assert "Not revoked, according to the signed status list of" in page.inner_text(
+        "#qr-check .qr-status"
+    )
+    assert page.get_attribute("#qr-check", "class") == "verdict passed"
+
+
+def test_the_page_says_the_status_list_in_urdu(
+    live_server: str, browser_context: Any, scanned
+) -> None:
+    serial, fragment = scanned
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/lang/ur?next=/verify")
+    page.goto(f"{live_server}/v/{serial}#{fragment}")
+    page.wait_for_selector("#qr-check .qr-status:visible")
+    assert "منسوخ نہیں ہوا" in page.inner_text("#qr-check .qr-status")
+    assert "محکمہ" in page.inner_text("#qr-check .qr-claims")
+
+
+def test_a_revocation_reaches_the_pages_status_list(
+    live_server: str, browser_context: Any, scanned, sessions
+) -> None:
+    from signing.issuance import revoke_certificate
+
+    serial, fragment = scanned
+    with sessions() as s:
+        revoke_certificate(s, serial=serial, reason="issued in error", now=dt.datetime.now(dt.UTC))
+        s.commit()
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/v/{serial}#{fragment}")
+    page.wait_for_selector("#qr-check .qr-status:visible")
+    assert "Revoked, according to the signed status list" in page.inner_text("#qr-check")
+    assert page.get_attribute("#qr-check", "class") == "verdict failed"
+
+
+def test_offline_an_expired_kept_list_says_so(
+    live_server: str, browser_context: Any, scanned, sessions, file_keystore
+) -> None:
+    """Cut off from the site, the page falls back to the list it kept: an expired one is
+    reported as expired, never as a verdict."""
+    import base64
+    import json
+
+    from signing.status_list import build_status_list, list_uri
+
+    serial, fragment = scanned
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)
+    with sessions() as s:
+        material = load_pki(s, keystore=file_keystore, base_url=live_server)
+        token = build_status_list(s, material=material, now=old, valid_for=dt.timedelta(days=1))
+        kept = base64.b64encode(token.token).decode()
+        s.rollback()
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/verify")
+    entry = {"uri": list_uri(live_server), "fetched": 0, "token": kept}
+    page.evaluate(f"localStorage.setItem('amanat-status-list', {json.dumps(json.dumps(entry))})")
+    page.route("**/api/v1/status-list", lambda route: route.abort())
+    page.goto(f"{live_server}/v/{serial}#{fragment}")
+    page.wait_for_selector("#qr-check .qr-status:visible")
+    assert "has expired" in page.inner_text("#qr-check .qr-status")
+    assert page.get_attribute("#qr-check", "class") == "verdict indeterminate"

@@ -259,7 +259,8 @@
   function head(major, len) {
     if (len < 24) return [(major << 5) | len];
     if (len < 256) return [(major << 5) | 24, len];
-    return [(major << 5) | 25, len >> 8, len & 255];
+    if (len < 65536) return [(major << 5) | 25, len >> 8, len & 255];
+    return [(major << 5) | 26, (len >>> 24) & 255, (len >>> 16) & 255, (len >>> 8) & 255, len & 255];
   }
   function sigStructure(protectedBytes, payload) {
     var text = new TextEncoder().encode("Signature1"), parts = [];
@@ -290,6 +291,56 @@
       });
     }
   }
+  // The signed status list (Token Status List, CWT): kept on this device until it expires, so a
+  // check without a connection still says how fresh its revocation information is.
+  function statusList(list) {
+    var signer = list.status_list || {}, cached = null;
+    try { cached = JSON.parse(localStorage.getItem("amanat-status-list") || "null"); } catch (e) { cached = null; }
+    var fresh = cached && cached.uri === signer.uri && Date.now() - cached.fetched < 60 * 1000;
+    var fetched = fresh ? Promise.reject(new Error("fresh")) :
+      fetch("/api/v1/status-list", { credentials: "omit" }).then(function (r) {
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.arrayBuffer();
+      }).then(function (buf) {
+        var token = new Uint8Array(buf), text = "";
+        for (var i = 0; i < token.length; i++) text += String.fromCharCode(token[i]);
+        try { localStorage.setItem("amanat-status-list", JSON.stringify({ uri: signer.uri, fetched: Date.now(), token: btoa(text) })); } catch (e) { /* full */ }
+        return token;
+      });
+    return fetched.catch(function () {
+      if (!cached || cached.uri !== signer.uri) throw new Error("no status list");
+      return b64(cached.token);
+    }).then(function (token) { return readStatusList(token, signer); });
+  }
+  function readStatusList(token, signer) {
+    var msg = decode(token);
+    if (!msg || msg.tag !== 18 || !signer.spki) throw new Error("not a status list");
+    var prot = msg.value[0], payload = msg.value[2], signature = msg.value[3], header = decode(prot);
+    if (header.get(16) !== "application/statuslist+cwt" || hex(header.get(4)) !== signer.kid) throw new Error("not ours");
+    return crypto.subtle.importKey("spki", b64(signer.spki), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
+      .then(function (key) { return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, sigStructure(prot, payload)); })
+      .then(function (ok) {
+        var claims = decode(payload), body = claims.get(65533);
+        if (!ok || claims.get(2) !== signer.uri || !body || body.get("bits") !== 1) throw new Error("untrusted status list");
+        var inflated = new Response(new Blob([body.get("lst")]).stream().pipeThrough(new DecompressionStream("deflate")));
+        return inflated.arrayBuffer().then(function (bits) {
+          return { bits: new Uint8Array(bits), issued: claims.get(6) * 1000, expires: claims.get(4) * 1000 };
+        });
+      });
+  }
+  function showStatus(box, idx, listed) {
+    var p = box.querySelector(".qr-status"), now = Date.now(), kind;
+    var asOf = new Date(listed.issued).toLocaleString(document.documentElement.lang || "en",
+      { timeZone: p.getAttribute("data-tz") || undefined, dateStyle: "medium", timeStyle: "short" });
+    var hours = Math.max(0, Math.floor((now - listed.issued) / 3600000));
+    if (now >= listed.expires) kind = "expired";
+    else if (idx >= listed.bits.length * 8) kind = "unknown";
+    else kind = (listed.bits[idx >> 3] >> (idx & 7)) & 1 ? "revoked" : "valid";
+    p.textContent = p.getAttribute("data-" + kind).replace("{as_of}", asOf).replace("{hours}", String(hours));
+    p.hidden = false;
+    if (kind === "revoked") box.className = "verdict failed";
+    else if (kind !== "valid") box.className = "verdict indeterminate";
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("qr-check");
     var fragment = window.location.hash.slice(1);
@@ -316,10 +367,17 @@
         var claims = decode(payload);
         var genuine = results.some(Boolean) && claims.get(-70001) === box.getAttribute("data-serial");
         if (!genuine) { show(box, "bad"); return; }
-        var rows = [["Department", claims.get(1)], ["Holder", claims.get(-70003)]];
+        var labels = {};
+        try { labels = JSON.parse(box.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
+        var rows = [[labels[":department"] || "Department", claims.get(1)], [labels[":holder"] || "Holder", claims.get(-70003)]];
         var fields = claims.get(-70004);
-        if (fields && fields.forEach) fields.forEach(function (v, k) { rows.push([k, v]); });
+        if (fields && fields.forEach) fields.forEach(function (v, k) { rows.push([labels[k] || k, v]); });
         show(box, "ok", rows);
+        var idx = claims.get(-70006);
+        if (typeof idx === "number" && window.DecompressionStream) {
+          statusList(list).then(function (listed) { showStatus(box, idx, listed); })
+            .catch(function (e) { if (window.console) console.error("status list: " + e); });
+        }
       });
     }).catch(function (e) { if (window.console) console.error("qr check: " + e); show(box, "bad"); });
   });
