@@ -331,15 +331,21 @@
   function showStatus(box, idx, listed) {
     var p = box.querySelector(".qr-status"), now = Date.now(), kind;
     var asOf = new Date(listed.issued).toLocaleString(document.documentElement.lang || "en",
-      { timeZone: p.getAttribute("data-tz") || undefined, dateStyle: "medium", timeStyle: "short" });
+      { timeZone: p.getAttribute("data-tz") || undefined, dateStyle: "medium", timeStyle: "short", hourCycle: "h23" });
     var hours = Math.max(0, Math.floor((now - listed.issued) / 3600000));
     if (now >= listed.expires) kind = "expired";
     else if (idx >= listed.bits.length * 8) kind = "unknown";
-    else kind = (listed.bits[idx >> 3] >> (idx & 7)) & 1 ? "revoked" : "valid";
-    p.textContent = p.getAttribute("data-" + kind).replace("{as_of}", asOf).replace("{hours}", String(hours));
+    else if ((listed.bits[idx >> 3] >> (idx & 7)) & 1) kind = "revoked";
+    else kind = hours < 1 ? "recent" : "valid";
+    // The date goes in its own <bdi>, so that it reads whole inside a right-to-left line.
+    var parts = p.getAttribute("data-" + kind).replace("{hours}", String(hours)).split("{as_of}");
+    var date = document.createElement("bdi");
+    date.textContent = asOf;
+    p.textContent = parts[0];
+    if (parts.length > 1) { p.appendChild(date); p.appendChild(document.createTextNode(parts[1])); }
     p.hidden = false;
     if (kind === "revoked") box.className = "verdict failed";
-    else if (kind !== "valid") box.className = "verdict indeterminate";
+    else if (kind === "expired" || kind === "unknown") box.className = "verdict indeterminate";
   }
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("qr-check");
