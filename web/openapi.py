@@ -215,6 +215,22 @@ def _register_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/status-list": {
+            "get": {
+                "summary": "The signed status list of every certificate (IETF Token Status List, "
+                "CWT); a certificate's QR code carries its index (claim -70006)",
+                "responses": {
+                    "200": {
+                        "description": "Status list token",
+                        "content": {
+                            "application/statuslist+cwt": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    }
+                },
+            }
+        },
     }
 
 
