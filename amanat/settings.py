@@ -81,6 +81,9 @@ class Settings:
     # valid, and how many indexes certificates draw theirs from.
     status_list_hours: int = 24
     status_list_capacity: int = 1 << 24
+    # A B-LTA certificate gets a new archive time-stamp when its newest one ends within this many
+    # days (signing/archive.py); the time-stamping authority is rolled within it too.
+    archive_margin_days: int = 365
 
     @property
     def origin(self) -> str:
@@ -144,6 +147,7 @@ _INT_FIELDS = {
     "smtp_port",
     "status_list_hours",
     "status_list_capacity",
+    "archive_margin_days",
 }
 _STR_FIELDS = {
     "database_url",

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from signing.models import Authority, DepartmentCert, IssuedCertificate
+from signing.models import Authority, CertificateCopy, DepartmentCert, IssuedCertificate
 from signing.qr import fields_hash
 from signing.types import certificate_types
 from verification import Indication, Reason, SubIndication, Verdict, verify_pdf
@@ -203,6 +203,7 @@ _SNAPSHOTS_LOCK = threading.Lock()
 
 _CERTS = DepartmentCert.__table__
 _REGISTER = IssuedCertificate.__table__
+_COPIES = CertificateCopy.__table__
 # The version of the department certificates: certificates are only ever added (the id grows)
 # or revoked (the revoked count grows), so the triple changes with every change a verifier must
 # see, in every worker and on every node, without any writer having to remember to bump a counter.
@@ -215,14 +216,23 @@ _VERSION = select(
 
 def _lookup_by(column: Any) -> Any:
     """One statement, one row: the version, and the register's row (NULLs when there is none)."""
-    return select(_VERSION, _REGISTER).select_from(
-        _VERSION.outerjoin(_REGISTER, column == bindparam("value"))
-    )
+    return _lookup_on(column == bindparam("value"))
+
+
+def _lookup_on(condition: Any) -> Any:
+    return select(_VERSION, _REGISTER).select_from(_VERSION.outerjoin(_REGISTER, condition))
 
 
 # Built once: on the hot path a statement costs more to build than to run.
 _BY_SERIAL = _lookup_by(_REGISTER.c.serial)
-_BY_SHA256 = _lookup_by(_REGISTER.c.pdf_sha256)
+# The file as issued, or a copy renewed since with a new archive time-stamp (signing/archive.py).
+_BY_SHA256 = _lookup_on(
+    or_(
+        _REGISTER.c.pdf_sha256 == bindparam("value"),
+        _REGISTER.c.serial
+        == select(_COPIES.c.serial).where(_COPIES.c.sha256 == bindparam("value")).scalar_subquery(),
+    )
+)
 _VERSION_ONLY = select(_VERSION)
 
 

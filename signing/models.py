@@ -122,6 +122,9 @@ class IssuedCertificate(Base):
     # Its place in the deployment's status list (signing/status_list.py), drawn at random so
     # that the list tells nobody the order of issuance; None for certificates issued before.
     status_idx: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # When the certificate of its newest document time-stamp ends (signing/archive.py renews the
+    # file before then); None until the archive job first read the file.
+    archive_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
 class CrlState(Base):
@@ -395,3 +398,17 @@ class StatusListToken(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     token: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class CertificateCopy(Base):
+    """A renewed copy of an issued certificate (a new archive time-stamp): its hash stays in the
+    register, so every copy the citizen ever handed out still verifies as genuine."""
+
+    __tablename__ = "signing_certificate_copies"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    serial: Mapped[str] = mapped_column(
+        ForeignKey("signing_certificates.serial"), index=True, nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -103,11 +103,19 @@ class AmanatTimeStamper(DummyTimeStamper):  # type: ignore[misc]
     :func:`keys.pki.sign_raw`.
     """
 
-    def __init__(self, key: pki.PrivateKey, cert: pki.Certificate, root: pki.Certificate) -> None:
+    def __init__(
+        self,
+        key: pki.PrivateKey,
+        cert: pki.Certificate,
+        root: pki.Certificate,
+        *,
+        at: dt.datetime | None = None,
+    ) -> None:
         super().__init__(
             tsa_cert=asn1_cert(cert),
             tsa_key=asn1_keys.PrivateKeyInfo.load(pki.private_key_der(key)),
             certs_to_embed=SimpleCertificateStore.from_certs([asn1_cert(root)]),
+            fixed_dt=at,
         )
         self._key = key
 
@@ -210,7 +218,8 @@ def lta_validation(
 ) -> str:
     """pyHanko's AdES LTA validation, offline, of the first signature: the AdES sub-indication name.
 
-    With ``future``, simulate the validation at that later time.
+    With ``future``, simulate the validation at that later time (pyHanko assumes the time-stamp
+    chain is kept up until then: it is a check that the file *can* be maintained).
     """
 
     async def run() -> str:
@@ -264,6 +273,60 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
     except Exception as exc:
         raise SigningFailed(
             f"the signed file could not be validated ({type(exc).__name__})"
+        ) from None
+
+
+# A document time-stamp made with these digests no longer proves anything for long.
+WEAK_DIGESTS = frozenset({"md5", "sha1"})
+
+
+def archive_renewal_due(pdf: bytes, *, now: dt.datetime, margin: dt.timedelta) -> bool:
+    """Whether the newest document time-stamp of a B-LTA file needs a successor: its TSA
+    certificate ends within ``margin`` of ``now``, or its digest has weakened. A file without
+    one (B-B to B-LT) is never renewed; a file that cannot be read is reported, not renewed."""
+    ends = newest_timestamp_end(pdf)
+    if ends is None:
+        return False
+    try:
+        digest = PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures[-1].md_algorithm
+    except Exception as exc:
+        raise SigningFailed(f"the archive cannot be read ({type(exc).__name__})") from None
+    return bool(ends - now < margin or digest in WEAK_DIGESTS)
+
+
+def newest_timestamp_end(pdf: bytes) -> dt.datetime | None:
+    """When the certificate of the file's newest document time-stamp ends (None without one)."""
+    try:
+        stamps = PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures
+        if not stamps:
+            return None
+        ends: dt.datetime = (
+            stamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
+        )
+    except Exception as exc:
+        raise SigningFailed(f"the archive cannot be read ({type(exc).__name__})") from None
+    return ends
+
+
+def add_archive_timestamp(
+    pdf: bytes, *, timestamper: TimeStamper, trust: TrustData, at: dt.datetime
+) -> bytes:
+    """PAdES B-LTA's archive time-stamp chain: validate the newest document time-stamp as of
+    ``at``, add what it needs to the file's DSS, and add a new document time-stamp over all."""
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+    async def renew() -> bytes:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        out = await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
+            reader, trust.validation_context(at=at), in_place=False
+        )
+        return bytes(out.getvalue())
+
+    try:
+        return run_async(renew)
+    except Exception as exc:
+        raise SigningFailed(
+            f"the archive time-stamp could not be added ({type(exc).__name__})"
         ) from None
 
 

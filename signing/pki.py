@@ -8,6 +8,7 @@ rolls a new key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -148,6 +149,48 @@ def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> boo
         )
     session.flush()
     return True
+
+
+def fresh_tsa(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    material: PkiMaterial,
+    now: dt.datetime,
+    margin: dt.timedelta,
+) -> PkiMaterial:
+    """The material with a time-stamping authority whose certificate outlasts ``margin``: a new
+    TSA key and certificate from the root when the current one ends sooner (its time-stamps stay
+    valid: each carries its own certificate). The register's TSA is read first: another process
+    may have rolled it since ``material`` was loaded."""
+    authority = session.get(Authority, "tsa")
+    assert authority is not None
+    if authority.cert_der != pki.cert_der(material.tsa_cert):
+        key_row = session.get(PkiKey, authority.key_id)
+        assert key_row is not None
+        material = dataclasses.replace(
+            material,
+            tsa_cert=pki.load_cert(authority.cert_der),
+            tsa_key=_open_key(keystore, key_row),
+        )
+    if material.tsa_cert.not_valid_after_utc - now >= margin:
+        return material
+    key = pki.new_private_key("rsa-3072")
+    cert = pki.issue_certificate(
+        issuer_key=material.root_key,
+        issuer_cert=material.root_cert,
+        subject_key=key.public_key(),
+        purpose="tsa",
+        common_name="Amanat Time-Stamping Authority",
+        organisation=ORGANISATION,
+        unit=None,
+        now=now,
+        years=10,
+    )
+    row = _store_key(session, keystore, key, f"tsa:{now:%Y%m%dT%H%M%S}", now)
+    authority.cert_der, authority.key_id = pki.cert_der(cert), row.id
+    session.flush()
+    return dataclasses.replace(material, tsa_cert=cert, tsa_key=key)
 
 
 def load_pki(session: Session, *, keystore: KeyStore, base_url: str) -> PkiMaterial:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import struct
 import tempfile
 import uuid
@@ -23,7 +24,7 @@ from keys.wrapping import new_key, unwrap_key, wrap_key
 from vault.blobs import BlobStore, remove_after_commit, track_new_blob
 from vault.errors import BlobStoreError, DocumentNotFound, DocumentUnreadable, UploadRejected
 from vault.models import Document, DocumentVersion, OwnerKey
-from vault.uploads import LimitedReader, Upload, clean_title
+from vault.uploads import DocumentKind, LimitedReader, Upload, clean_title
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,50 @@ def add_version(
     return version
 
 
+def renew_issued_copy(
+    session: Session,
+    *,
+    ctx: VaultContext,
+    owner_id: int,
+    document_id: uuid.UUID,
+    data: bytes,
+    now: dt.datetime,
+    actor: str,
+) -> DocumentVersion:
+    """Store a renewed copy of an issued certificate (the same signed file with a new archive
+    time-stamp) as its newest version; only the deployment's own jobs call this."""
+    document = get_document(session, owner_id=owner_id, document_id=document_id)
+    if document.source != "issued":
+        raise UploadRejected("Only issued certificates are renewed.", code="not_issued_document")
+    last = document.versions[-1]
+    upload = Upload(
+        title=document.title,
+        kind=DocumentKind(document.kind),
+        filename=last.filename,
+        media_type=last.media_type,
+    )
+    version = _write_version(
+        session,
+        ctx,
+        document=document,
+        version=document.current_version + 1,
+        upload=upload,
+        src=io.BytesIO(data),
+        max_bytes=len(data),
+        now=now,
+    )
+    _log(
+        session,
+        EventTag.VAULT_DOCUMENT_VERSION_ADDED,
+        owner_id=owner_id,
+        document_id=document.id,
+        now=now,
+        details={"title": document.title, "version": version.version, "size": version.size},
+        actor=actor,
+    )
+    return version
+
+
 def list_documents(session: Session, *, owner_id: int) -> Sequence[Document]:
     """The owner's documents, most recently changed first."""
     return session.scalars(
@@ -318,20 +363,23 @@ def open_document(
     """Decrypt a document version into a temporary file, verify it, record the access.
 
     ``purpose`` is ``"view"``, ``"download"``, ``"share"`` (a fetch under a consent: the
-    caller, :mod:`vault.shares`, records it as such) or ``"export"`` (part of the citizen's
-    export of everything, which ``signing.export`` records once). The plaintext is released only
-    after the whole blob authenticated and its size and SHA-256 match what was stored.
+    caller, :mod:`vault.shares`, records it as such), ``"export"`` (part of the citizen's
+    export of everything, which ``signing.export`` records once) or ``"archive"`` (an issued
+    certificate read to add an archive time-stamp: the renewed version is what is recorded).
+    The plaintext is released only after the whole blob authenticated and its size and SHA-256
+    match what was stored.
     """
-    if purpose not in ("view", "download", "share", "export"):
-        raise ValueError("purpose must be 'view', 'download', 'share' or 'export'")
+    if purpose not in ("view", "download", "share", "export", "archive"):
+        raise ValueError("purpose must be 'view', 'download', 'share', 'export' or 'archive'")
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     wanted = version or document.current_version
     row = next((v for v in document.versions if v.version == wanted), None)
     if row is None:
         raise DocumentNotFound()
     out = _decrypted(session, ctx=ctx, document=document, row=row)
-    if purpose in ("share", "export"):
-        # Recorded by the caller: a fetch under its consent, or the whole export as one event.
+    if purpose in ("share", "export", "archive"):
+        # Recorded by the caller: a fetch under its consent, the whole export as one event, or
+        # the renewed copy of an archive.
         return OpenedDocument(document=document, version=row, file=out)
     tag = (
         EventTag.VAULT_DOCUMENT_VIEWED if purpose == "view" else EventTag.VAULT_DOCUMENT_DOWNLOADED

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from audit import AuditEvent, EventTag
+from signing.archive import ACTOR as ARCHIVE_ACTOR
 from signing.types import certificate_types
 from web.messages import DISPUTE_OUTCOMES, KIND_LABELS
 
@@ -99,6 +100,12 @@ def _vault(event: AuditEvent, d: dict[str, Any]) -> Lines:
             n=d.get("documents", 0),
         ),
     }
+    if event.actor == ARCHIVE_ACTOR:
+        lines[EventTag.VAULT_DOCUMENT_VERSION_ADDED] = _(
+            "\u201c%(title)s\u201d was renewed with a new archive time-stamp, so that it stays"
+            " verifiable for years to come; copies you handed out before stay genuine.",
+            title=title,
+        )
     if _by_issuer(event):
         lines[EventTag.VAULT_DOCUMENT_UPLOADED] = _(
             "\u201c%(title)s\u201d was issued into your vault.", title=title

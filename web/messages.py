@@ -132,6 +132,7 @@ ERRORS: dict[str, Any] = {
         "This type of file is not accepted. Please upload a PDF, PNG, JPEG, WebP or text file."
     ),
     "issued_document": _l("An issued certificate cannot be replaced."),
+    "not_issued_document": _l("Only issued certificates are renewed."),
     # Status lists for offline verifiers (verification/status_list.py)
     "status_list_damaged": _l("The status list is damaged and cannot be read."),
     "status_list_untrusted": _l("The status list is not signed by this deployment."),

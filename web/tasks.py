@@ -256,6 +256,7 @@ def _periodic_jobs() -> list[tuple[str, Any, Callable[[Any], object]]]:
         ("renew_crl", crontab(minute="7"), renew_crl),
         ("settle_consents", crontab(minute="*/10"), settle_consents),
         ("renew_status_list", crontab(minute="*"), renew_status_list),
+        ("renew_archives", crontab(minute="23"), renew_archives),
     ]
 
 
@@ -294,6 +295,22 @@ def renew_status_list(rt: Any) -> int:
             capacity=settings.status_list_capacity,
         )
         return int(row.id)
+
+
+def renew_archives(rt: Any) -> int:
+    """Add archive time-stamps to the B-LTA certificates whose newest one nears its end, a
+    batch per transaction until none is due (each run is safe to repeat: a renewed file is no
+    longer due)."""
+    from signing import archive
+
+    margin = dt.timedelta(days=rt.settings.archive_margin_days)
+    renewed = 0
+    while True:
+        with transaction(rt.sessions) as s:
+            done = archive.renew_archives(s, ctx=rt.issuance(), now=rt.clock(), margin=margin)
+        renewed += done.renewed
+        if done.checked < archive.BATCH:
+            return renewed
 
 
 def settle_consents(rt: Any) -> int:

@@ -32,6 +32,7 @@ ACTORS = [
     "organisation:BANK",
     "link",
     "anonymous",
+    "deployment:archive",
 ]
 
 
@@ -109,3 +110,20 @@ def test_a_line_on_a_page_keeps_serials_whole_and_escapes_the_rest(line: str, ht
     from web.activity_lines import as_html
 
     assert str(as_html(line)) == html
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "archive time-stamp"), ("ur", "آرکائیو")])
+def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str) -> None:
+    from flask_babel import force_locale
+
+    event = AuditEvent(
+        seq=1,
+        tag=EventTag.VAULT_DOCUMENT_VERSION_ADDED.value,
+        actor="deployment:archive",
+        subject_id=7,
+        details={"title": "Degree Certificate", "version": 2, "size": 1},
+        occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    with app.test_request_context("/"), force_locale(lang):
+        line = describe(event)
+    assert words in line and "You uploaded" not in line

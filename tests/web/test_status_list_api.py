@@ -72,5 +72,17 @@ def test_a_list_no_worker_renewed_is_signed_by_the_request(client, issued, clock
     assert _read(api, clock).issued_at == first.issued_at + dt.timedelta(hours=13)
 
 
-def test_the_engine_schedules_the_renewal() -> None:
-    assert "renew_status_list" in {name for name, _schedule, _job in _periodic_jobs()}
+@pytest.mark.parametrize("job", ["renew_status_list", "renew_archives"])
+def test_the_engine_schedules_the_renewal(job: str) -> None:
+    assert job in {name for name, _schedule, _job in _periodic_jobs()}
+
+
+def test_the_archive_job_renews_a_due_certificate(app, client, issued, clock, sessions) -> None:
+    from signing.models import CertificateCopy
+    from web.tasks import renew_archives
+
+    row, _pdf = issued
+    clock.advance(days=365 * 9 + 200)  # the time-stamping certificate ends within the margin
+    assert renew_archives(app.extensions["amanat"]) == 1
+    with sessions() as s:
+        assert s.query(CertificateCopy).filter_by(serial=row.serial).count() == 1

@@ -1,0 +1,141 @@
+"""Archives that outlive their keys: renewed twice under a moving clock, a B-LTA certificate's
+archive time-stamp chain holds 15 years on; the same file without renewal does not.
+
+pyHanko's AdES LTA validation cannot be run "as of" a later date: its past-validation step reads
+the system clock, and its simulation of a future validation assumes the chain is kept up by
+fiat. So the chain is checked link by link with pyHanko's own time-stamp validator, at explicit
+times, as ETSI EN 319 102-1 does: the newest document time-stamp at the validation time (with
+that day's CRL, what a verifier then fetches), each older one at the time of its successor (with
+the validation data the file carries), and the signature itself by the strict pre-release check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import async_validate_pdf_timestamp
+
+from keys import pki
+from signing.archive import renew_archives
+from signing.check import check_pdf
+from signing.models import CertificateCopy
+from signing.pki import current_crl
+from verification.policy import run_async, strict_context
+
+YEAR = dt.timedelta(days=365)
+MARGIN = 6 * YEAR  # with the TSA's 10-year certificates: a renewal every ~4.5 years
+
+
+def _run(env, at: dt.datetime):
+    with env.sessions() as s:
+        done = renew_archives(s, ctx=env.ctx, now=at, margin=MARGIN)
+        s.commit()
+        return done
+
+
+def _stamps(pdf: bytes) -> list:
+    return list(PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures)
+
+
+def _stamp_valid_at(env, stamp, at: dt.datetime) -> bool:
+    """pyHanko's verdict on one document time-stamp, as of ``at``, with the root's CRL of then."""
+    with env.sessions() as s:
+        crl = current_crl(s, material=env.ctx.material, now=at)
+        s.rollback()
+    context = strict_context([pki.cert_der(env.ctx.material.root_cert)], at=at, crls=[crl])
+    status = run_async(lambda: async_validate_pdf_timestamp(stamp, validation_context=context))
+    return bool(status.intact and status.valid and status.trusted)
+
+
+def _chain_holds_at(env, pdf: bytes, at: dt.datetime) -> bool:
+    """The newest time-stamp is valid at ``at``, each older one at the time of its successor."""
+    stamps = _stamps(pdf)
+    times = [
+        s.signed_data["encap_content_info"]["content"].parsed["gen_time"].native for s in stamps
+    ]
+    links = [_stamp_valid_at(env, s, t) for s, t in zip(stamps, [*times[1:], at], strict=True)]
+    return all(links)
+
+
+@pytest.fixture
+def renewed_twice(env):
+    row = env.issue("degree")
+    original = env.pdf(row)
+    runs = [_run(env, env.now + 4 * YEAR + YEAR // 2), _run(env, env.now + 9 * YEAR)]
+    return row, original, runs
+
+
+def test_each_run_renews_the_due_certificate(renewed_twice) -> None:
+    _row, _original, runs = renewed_twice
+    assert [(r.checked, r.renewed) for r in runs] == [(1, 1), (1, 1)]
+
+
+def test_each_renewal_adds_one_document_time_stamp(env, renewed_twice) -> None:
+    row, original, _runs = renewed_twice
+    assert (len(_stamps(original)), len(_stamps(env.pdf(row)))) == (1, 3)
+
+
+def test_renewed_twice_the_chain_holds_fifteen_years_on(env, renewed_twice) -> None:
+    row, _original, _runs = renewed_twice
+    assert _chain_holds_at(env, env.pdf(row), env.now + 15 * YEAR)
+
+
+def test_without_renewal_the_chain_fails_fifteen_years_on(env, renewed_twice) -> None:
+    _row, original, _runs = renewed_twice
+    assert not _chain_holds_at(env, original, env.now + 15 * YEAR)
+
+
+def test_without_renewal_the_chain_holds_while_its_time_stamp_lasts(env, renewed_twice) -> None:
+    _row, original, _runs = renewed_twice
+    assert _chain_holds_at(env, original, env.now + 9 * YEAR)
+
+
+@pytest.mark.parametrize("which", ["original", "renewed"])
+def test_every_copy_is_genuine_in_the_register(env, renewed_twice, which) -> None:
+    row, original, _runs = renewed_twice
+    pdf = original if which == "original" else env.pdf(row)
+    with env.sessions() as s:
+        check = check_pdf(s, data=pdf, now=env.now + 9 * YEAR + dt.timedelta(days=1))
+    assert check.certificate is not None and check.certificate.serial == row.serial
+
+
+def test_the_register_keeps_the_hash_of_each_renewed_copy(env, renewed_twice) -> None:
+    row, _original, _runs = renewed_twice
+    with env.sessions() as s:
+        copies = {c.sha256 for c in s.query(CertificateCopy).filter_by(serial=row.serial)}
+    assert hashlib.sha256(env.pdf(row)).hexdigest() in copies and len(copies) == 2
+
+
+def test_a_certificate_not_yet_due_is_only_looked_at(env) -> None:
+    env.issue("degree")
+    first = _run(env, env.now + YEAR)
+    assert (first.checked, first.renewed, _run(env, env.now + YEAR).checked) == (1, 0, 0)
+
+
+def test_a_damaged_archive_is_set_aside_and_the_others_renewed(env) -> None:
+    from signing.models import IssuedCertificate
+
+    damaged, kept = env.issue("degree"), env.issue("degree")
+    with env.sessions() as s:
+        # The register points the damaged one at a file that is no certificate at all.
+        from vault.service import renew_issued_copy
+
+        renew_issued_copy(
+            s,
+            ctx=env.ctx.vault,
+            owner_id=damaged.holder_id,
+            document_id=damaged.document_id,
+            data=b"%PDF-1.7 not a signed file",
+            now=env.now,
+            actor="test",
+        )
+        s.commit()
+    done = _run(env, env.now + 4 * YEAR + YEAR // 2)
+    with env.sessions() as s:
+        later = s.get(IssuedCertificate, damaged.serial).archive_expires_at
+    assert (done.renewed, done.failed) == (1, 1) and len(_stamps(env.pdf(kept))) == 2
+    assert later > env.now + 4 * YEAR + YEAR // 2 + MARGIN
