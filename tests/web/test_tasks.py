@@ -84,20 +84,30 @@ def test_an_unusable_queue_setting_is_a_clear_error(tmp_path: Path) -> None:
     assert caught.value.code == "tasks_setting"
 
 
+EVERY_MINUTE = {"renew_status_list"}
+
+
 @pytest.mark.parametrize(
     ("at", "jobs"),
     [
         (
             dt.datetime(2026, 12, 1, 12, 0),
-            {"resume_batches_every_minute", "sign_tree_head", "settle_consents"},
+            {"resume_batches_every_minute", "sign_tree_head", "settle_consents", *EVERY_MINUTE},
         ),
         (
             dt.datetime(2026, 12, 1, 12, 7),
-            {"resume_batches_every_minute", "sign_tree_head", "renew_crl"},
+            {"resume_batches_every_minute", "sign_tree_head", "renew_crl", *EVERY_MINUTE},
         ),
-        (dt.datetime(2026, 12, 1, 12, 8), {"resume_batches_every_minute", "sign_tree_head"}),
+        (
+            dt.datetime(2026, 12, 1, 12, 23),
+            {"resume_batches_every_minute", "sign_tree_head", "renew_archives", *EVERY_MINUTE},
+        ),
+        (
+            dt.datetime(2026, 12, 1, 12, 8),
+            {"resume_batches_every_minute", "sign_tree_head", *EVERY_MINUTE},
+        ),
     ],
-    ids=["on-the-ten", "at-seven", "any-minute"],
+    ids=["on-the-ten", "at-seven", "at-twenty-three", "any-minute"],
 )
 def test_the_engine_schedules_what_were_cron_lines(
     settings: Settings, at: dt.datetime, jobs: set[str]
