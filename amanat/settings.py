@@ -84,6 +84,12 @@ class Settings:
     # A B-LTA certificate gets a new archive time-stamp when its newest one ends within this many
     # days (signing/archive.py); the time-stamping authority is rolled within it too.
     archive_margin_days: int = 365
+    # Staff passkeys (identity/passkeys.py STAFF): a FIDO MDS3 blob file, the root certificate
+    # that signs it (PEM or DER file), and the AAGUIDs allowed (comma-separated). Unset: staff
+    # register passkeys as citizens do (attestation "none").
+    mds_blob: str = ""
+    mds_root: str = ""
+    staff_aaguids: str = ""
 
     @property
     def origin(self) -> str:
@@ -150,6 +156,9 @@ _INT_FIELDS = {
     "archive_margin_days",
 }
 _STR_FIELDS = {
+    "mds_blob",
+    "mds_root",
+    "staff_aaguids",
     "database_url",
     "public_base_url",
     "keystore",

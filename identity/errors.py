@@ -56,3 +56,7 @@ class ApiKeyRejected(IdentityError):
 
     def __init__(self, message: str = "the API key was not accepted") -> None:
         super().__init__(message)
+
+
+class AttestationPolicyError(IdentityError):
+    """The configured FIDO metadata (AMANAT_MDS_BLOB and its root) or allow-list is unusable."""

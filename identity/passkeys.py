@@ -33,6 +33,13 @@ from identity.models import Account, Ceremony, Passkey, Role
 from identity.webauthn import RelyingParty
 
 MAX_PASSKEY_NAME = 64
+# Staff whose passkeys must be attested authenticators on the deployment's allow-list (when
+# AMANAT_MDS_BLOB is set): officers, the data-protection office, administrators.
+STAFF = frozenset({Role.OFFICER, Role.DPO, Role.ADMIN})
+
+
+def _policy(rp: RelyingParty, account: Account) -> webauthn.AttestationPolicy | None:
+    return rp.staff_attestation if Role(account.role) in STAFF else None
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ def start_adding_passkey(
         login=account.login,
         display_name=account.display_name,
         exclude=[p.credential_data for p in account.passkeys],
+        policy=_policy(rp, account),
     )
     return Started(
         options,
@@ -158,7 +166,9 @@ def finish_adding_passkey(
     """Verify and store an additional passkey (the ceremony must belong to this account)."""
     if ceremony.kind != "add-passkey" or ceremony.account_id != account.id:
         raise PasskeyRejected()
-    cred = webauthn.verify_registration(rp, state=ceremony.state, response=response)
+    cred = webauthn.verify_registration(
+        rp, state=ceremony.state, response=response, policy=_policy(rp, account)
+    )
     return _store_passkey(
         session, account=account, cred=cred, name=clean_passkey_name(passkey_name), now=now
     )

@@ -8,16 +8,21 @@ checks and pins the exact origin. Every fido2 error is wrapped into :class:`Pass
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from fido2.attestation.base import InvalidAttestation
+from fido2.mds3 import MdsAttestationVerifier, parse_blob
 from fido2.server import Fido2Server
 from fido2.utils import websafe_decode, websafe_encode
 from fido2.webauthn import (
     AttestationConveyancePreference,
+    AttestationObject,
     AttestedCredentialData,
     AuthenticationResponse,
     AuthenticatorData,
@@ -28,26 +33,75 @@ from fido2.webauthn import (
     UserVerificationRequirement,
 )
 
-from identity.errors import PasskeyRejected
+from identity.errors import AttestationPolicyError, PasskeyRejected
 
 _FIDO_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
 
 
 @dataclass(frozen=True)
+class AttestationPolicy:
+    """Which authenticators staff may register: one whose attestation chains to a root the FIDO
+    Metadata Service lists for it (a blob verified offline), with an AAGUID on the allow-list."""
+
+    verifier: MdsAttestationVerifier = field(compare=False)
+    allowed: frozenset[bytes]
+
+    def check(self, attestation: AttestationObject, client_data_hash: bytes) -> None:
+        """PasskeyRejected (with a code) unless the authenticator is allowed and attested."""
+        cred = attestation.auth_data.credential_data
+        if cred is None or bytes(cred.aaguid) not in self.allowed:
+            raise PasskeyRejected("not allowed", code="passkey_authenticator_not_allowed")
+        try:
+            entry = self.verifier.find_entry(attestation, client_data_hash)
+        except (InvalidAttestation, InvalidSignature, *_FIDO_ERRORS):
+            entry = None
+        if entry is None:
+            raise PasskeyRejected("attestation", code="passkey_attestation_untrusted")
+
+
+def load_attestation_policy(
+    blob: bytes, *, root_der: bytes, allowed: Iterable[str], now: dt.datetime
+) -> AttestationPolicy:
+    """The staff policy from an MDS3 blob (its signature checked against ``root_der``) and the
+    allowed AAGUIDs; AttestationPolicyError when the blob is bad or past its next update."""
+    try:
+        payload = parse_blob(blob, root_der)
+    except (InvalidAttestation, InvalidSignature, *_FIDO_ERRORS):
+        raise AttestationPolicyError("bad MDS blob", code="mds_blob_invalid") from None
+    if payload.next_update < now.date():
+        raise AttestationPolicyError(
+            "stale MDS blob", code="mds_blob_stale", date=payload.next_update.isoformat()
+        )
+    try:
+        aaguids = frozenset(uuid.UUID(a.strip()).bytes for a in allowed if a.strip())
+    except ValueError:
+        raise AttestationPolicyError("bad AAGUID", code="mds_aaguid_invalid") from None
+    return AttestationPolicy(MdsAttestationVerifier(payload), aaguids)
+
+
+@dataclass(frozen=True)
 class RelyingParty:
-    """The service as passkeys see it: RP id (host name), display name, exact origin."""
+    """The service as passkeys see it: RP id (host name), display name, exact origin, and the
+    attestation staff passkeys must carry (None: staff register as citizens do)."""
 
     id: str
     name: str
     origin: str
+    staff_attestation: AttestationPolicy | None = field(default=None, compare=False)
 
-    def server(self) -> Fido2Server:
-        """A fido2 server pinned to the exact origin."""
+    def server(self, policy: AttestationPolicy | None = None) -> Fido2Server:
+        """A fido2 server pinned to the exact origin; with ``policy``, asking for and checking
+        the authenticator's attestation (citizens keep attestation "none")."""
         origin = self.origin
         return Fido2Server(
             PublicKeyCredentialRpEntity(name=self.name, id=self.id),
-            attestation=AttestationConveyancePreference.NONE,
+            attestation=(
+                AttestationConveyancePreference.DIRECT
+                if policy
+                else AttestationConveyancePreference.NONE
+            ),
             verify_origin=lambda o: o == origin,
+            verify_attestation=policy.check if policy else None,
         )
 
 
@@ -111,10 +165,11 @@ def registration_options(
     login: str,
     display_name: str,
     exclude: Sequence[bytes] = (),
+    policy: AttestationPolicy | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Creation options (WebAuthn L3 JSON) and the state to keep server-side."""
     try:
-        options, state = rp.server().register_begin(
+        options, state = rp.server(policy).register_begin(
             PublicKeyCredentialUserEntity(name=login, id=user_handle, display_name=display_name),
             credentials=[AttestedCredentialData(c) for c in exclude],
             resident_key_requirement=ResidentKeyRequirement.REQUIRED,
@@ -126,11 +181,15 @@ def registration_options(
 
 
 def verify_registration(
-    rp: RelyingParty, *, state: Mapping[str, Any], response: Mapping[str, Any]
+    rp: RelyingParty,
+    *,
+    state: Mapping[str, Any],
+    response: Mapping[str, Any],
+    policy: AttestationPolicy | None = None,
 ) -> NewCredential:
-    """Check a registration response against the kept state."""
+    """Check a registration response against the kept state (and ``policy``'s attestation)."""
     try:
-        auth_data = rp.server().register_complete(_plain_state(state), response)
+        auth_data = rp.server(policy).register_complete(_plain_state(state), response)
     except PasskeyRejected:
         raise
     except _FIDO_ERRORS:

@@ -38,6 +38,10 @@ class SoftAuthenticator:
     key: ec.EllipticCurvePrivateKey = field(
         default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
     )
+    # A model's AAGUID, and its attestation key and certificate: with one, registration answers
+    # with "packed" attestation (x5c), as a certified security key does; without, "none".
+    aaguid: bytes = bytes(16)
+    attestation: tuple[ec.EllipticCurvePrivateKey, bytes] | None = None
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
     user_handle: bytes | None = None
 
@@ -69,7 +73,7 @@ class SoftAuthenticator:
             origin=origin or self.origin,
         )
         cred = AttestedCredentialData.create(
-            bytes(16), self.credential_id, ES256.from_cryptography_key(self.key.public_key())
+            self.aaguid, self.credential_id, ES256.from_cryptography_key(self.key.public_key())
         )
         auth_data = AuthenticatorData.create(
             hashlib.sha256((rp_id or self.rp_id).encode()).digest(),
@@ -77,7 +81,15 @@ class SoftAuthenticator:
             self.counter,
             bytes(cred),
         )
-        att = AttestationObject.create("none", auth_data, {})
+        if self.attestation is None:
+            att = AttestationObject.create("none", auth_data, {})
+        else:
+            att_key, att_cert = self.attestation
+            signed = bytes(auth_data) + client_data.hash
+            sig = att_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+            att = AttestationObject.create(
+                "packed", auth_data, {"alg": -7, "sig": sig, "x5c": [att_cert]}
+            )
         return {
             "id": websafe_encode(self.credential_id),
             "rawId": websafe_encode(self.credential_id),

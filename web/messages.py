@@ -171,6 +171,19 @@ ERRORS: dict[str, Any] = {
     "passkey_name_length": _l("A passkey name has %(low)s to %(high)s characters."),
     "passkey_rejected": _l("The passkey response was not accepted. Please try again."),
     "passkey_already_registered": _l("This passkey is already registered."),
+    "passkey_authenticator_not_allowed": _l(
+        "Staff accounts take only the security keys this service has approved. Please use one"
+        " issued to you."
+    ),
+    "passkey_attestation_untrusted": _l(
+        "This security key could not prove it is a genuine, certified model. Please use one"
+        " issued to you."
+    ),
+    "mds_blob_invalid": _l("The FIDO metadata file is damaged or not signed by its root."),
+    "mds_blob_stale": _l(
+        "The FIDO metadata file was due for renewal on %(date)s: fetch a new one."
+    ),
+    "mds_aaguid_invalid": _l("An entry of the authenticator allow-list is not an AAGUID."),
     "passkey_unknown": _l("This passkey is not registered with Amanat."),
     "passkey_not_yours": _l("Use one of your own passkeys to confirm."),
     "passkey_last": _l("This is your only passkey. Add another one before removing it."),

@@ -17,7 +17,7 @@ from amanat.settings import Settings, SettingsError
 from audit.keyring import bind_keystore
 from audit.ledger import publish_tree_head
 from identity.sessions import SessionPolicy
-from identity.webauthn import RelyingParty
+from identity.webauthn import AttestationPolicy, RelyingParty, load_attestation_policy
 from keys.pki import PkiError, load_certs_file
 from keys.stores import KeyStore, open_keystore
 from signing.issuance import IssuanceContext
@@ -168,6 +168,24 @@ def tsa_roots(settings: Settings) -> tuple[bytes, ...]:
         raise SettingsError(f"AMANAT_TSA_TRUST: {exc}") from None
 
 
+def staff_attestation(settings: Settings, *, now: dt.datetime) -> AttestationPolicy | None:
+    """The attestation staff passkeys must carry (AMANAT_MDS_BLOB, _MDS_ROOT, _STAFF_AAGUIDS)."""
+    if not settings.mds_blob:
+        return None
+    if not settings.mds_root or not settings.staff_aaguids:
+        raise SettingsError("AMANAT_MDS_BLOB needs AMANAT_MDS_ROOT and AMANAT_STAFF_AAGUIDS")
+    try:
+        blob = Path(settings.mds_blob).read_bytes()
+        roots = load_certs_file(Path(settings.mds_root).read_bytes())
+    except OSError as exc:
+        raise SettingsError(f"the FIDO metadata cannot be read: {exc.strerror}") from None
+    except PkiError as exc:
+        raise SettingsError(f"AMANAT_MDS_ROOT: {exc}") from None
+    return load_attestation_policy(
+        blob, root_der=roots[0], allowed=settings.staff_aaguids.split(","), now=now
+    )
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -191,7 +209,12 @@ def build_runtime(
             keystore=keystore,
             blobs=open_blobstore(settings.blobstore, default_dir=settings.blob_dir),
         ),
-        rp=RelyingParty(id=settings.rp_id, name="Amanat", origin=settings.origin),
+        rp=RelyingParty(
+            id=settings.rp_id,
+            name="Amanat",
+            origin=settings.origin,
+            staff_attestation=staff_attestation(settings, now=clock()),
+        ),
         policy=SessionPolicy(
             idle=dt.timedelta(minutes=settings.session_idle_minutes),
             absolute=dt.timedelta(hours=settings.session_absolute_hours),
