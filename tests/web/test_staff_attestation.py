@@ -19,16 +19,23 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> dict[str, str]:
+def listed(tmp_path: Path):
+    """(settings values, the model the blob lists)."""
     mds, model = make_mds(), make_model()
     (tmp_path / "blob.jwt").write_bytes(mds.blob(model))
     pem = x509.load_der_x509_certificate(mds.root_der).public_bytes(serialization.Encoding.PEM)
     (tmp_path / "root.pem").write_bytes(pem)
-    return {
+    values = {
         "mds_blob": str(tmp_path / "blob.jwt"),
         "mds_root": str(tmp_path / "root.pem"),
         "staff_aaguids": str(AAGUID),
     }
+    return values, model
+
+
+@pytest.fixture
+def files(listed) -> dict[str, str]:
+    return dict(listed[0])
 
 
 def _settings(tmp_path: Path, **values: str) -> Settings:
@@ -56,3 +63,69 @@ def test_an_unreadable_blob_stops_the_start(tmp_path, files) -> None:
     with pytest.raises(SettingsError) as caught:
         staff_attestation(_settings(tmp_path, **files), now=NOW)
     assert "cannot be read" in str(caught.value)
+
+
+@pytest.fixture
+def staff_app(settings, engine, file_keystore, clock, files):
+    from web.app import create_app
+    from web.runtime import build_runtime
+
+    rt = build_runtime(
+        settings.with_overrides(**files), engine=engine, keystore=file_keystore, clock=clock
+    )
+    yield create_app(runtime_=rt, test_config={"TESTING": True})
+    rt.close()
+
+
+def _officer_adds(staff_app, sessions, clock, key, lang: str = "en"):
+    from identity import passwords
+    from identity.accounts import create_account
+    from identity.models import Role
+    from tests.web.conftest import csrf_of
+    from tests.web.helpers import post_json
+
+    with sessions() as s:
+        officer = create_account(
+            s, role=Role.OFFICER, display_name="O", login="registry.officer", now=clock.value
+        )
+        passwords.set_password(s, account=officer, password="officer passphrase", now=clock.value)
+        s.commit()
+    client = staff_app.test_client()
+    client.set_cookie("lang", lang)
+    client.post(
+        "/login/password",
+        data={
+            "csrf_token": csrf_of(client, "/login"),
+            "login": "registry.officer",
+            "password": "officer passphrase",
+        },
+    )
+    csrf = csrf_of(client, "/security")
+    begin = post_json(client, "/security/passkeys/begin", {}, csrf).get_json()
+    body = {"token": begin["token"], "credential": key.register(begin["options"])}
+    return post_json(client, "/security/passkeys/complete", {**body, "passkey_name": "Key"}, csrf)
+
+
+def test_an_officer_adds_a_certified_key(staff_app, sessions, clock, listed) -> None:
+    from tests.softauthn import SoftAuthenticator
+
+    model = listed[1]
+    key = SoftAuthenticator(aaguid=model.aaguid.bytes, attestation=model.attestation)
+    assert _officer_adds(staff_app, sessions, clock, key).status_code == 200
+
+
+def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock) -> None:
+    from tests.softauthn import SoftAuthenticator
+
+    forged = make_model()  # the allowed AAGUID, under a root the blob does not list
+    key = SoftAuthenticator(aaguid=forged.aaguid.bytes, attestation=forged.attestation)
+    res = _officer_adds(staff_app, sessions, clock, key)
+    assert res.status_code >= 400 and "genuine, certified model" in res.get_json()["message"]
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "approved"), ("ur", "منظور")])
+def test_an_officer_with_a_plain_passkey_is_told_why(staff_app, sessions, clock, lang, words):
+    from tests.softauthn import SoftAuthenticator
+
+    res = _officer_adds(staff_app, sessions, clock, SoftAuthenticator(), lang)
+    assert res.status_code >= 400 and words in res.get_json()["message"]
