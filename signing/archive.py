@@ -113,6 +113,7 @@ def renew_archive(
         data=renewed,
         now=now,
         actor=ACTOR,
+        details={"type": row.type_code, "serial": row.serial},
     )
     session.add(
         CertificateCopy(

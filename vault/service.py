@@ -8,7 +8,7 @@ import io
 import struct
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -248,9 +248,11 @@ def renew_issued_copy(
     data: bytes,
     now: dt.datetime,
     actor: str,
+    details: Mapping[str, str] | None = None,
 ) -> DocumentVersion:
     """Store a renewed copy of an issued certificate (the same signed file with a new archive
-    time-stamp) as its newest version; only the deployment's own jobs call this."""
+    time-stamp) as its newest version; only the deployment's own jobs call this. ``details``
+    join the ledger event's (the certificate's type, so the line names it in Urdu too)."""
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     if document.source != "issued":
         raise UploadRejected("Only issued certificates are renewed.", code="not_issued_document")
@@ -277,7 +279,12 @@ def renew_issued_copy(
         owner_id=owner_id,
         document_id=document.id,
         now=now,
-        details={"title": document.title, "version": version.version, "size": version.size},
+        details={
+            "title": document.title,
+            "version": version.version,
+            "size": version.size,
+            **(details or {}),
+        },
         actor=actor,
     )
     return version

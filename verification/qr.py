@@ -190,13 +190,13 @@ def _judge_status(idx: int, status: StatusList, now: dt.datetime) -> Verdict:
         return _verdict(
             "qr_revoked_status_list", now, Indication.TOTAL_FAILED, SubIndication.REVOKED, **age
         )
-    return Verdict(
-        Indication.TOTAL_PASSED,
-        None,
-        (Reason.of("qr_genuine_status_list", **age),),
-        (),
-        now.isoformat(),
+    # Under an hour old, the age is not worth a number ("0 hours old").
+    reason = (
+        Reason.of("qr_genuine_status_list", **age)
+        if age["hours"]
+        else Reason.of("qr_genuine_status_list_recent", **age)
     )
+    return Verdict(Indication.TOTAL_PASSED, None, (reason,), (), now.isoformat())
 
 
 def _claims(claims: dict[Any, Any]) -> QrClaims:

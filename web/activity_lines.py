@@ -104,7 +104,7 @@ def _vault(event: AuditEvent, d: dict[str, Any]) -> Lines:
         lines[EventTag.VAULT_DOCUMENT_VERSION_ADDED] = _(
             "\u201c%(title)s\u201d was renewed with a new archive time-stamp, so that it stays"
             " verifiable for years to come; copies you handed out before stay genuine.",
-            title=title,
+            title=certificate_title(d) or title,
         )
     if _by_issuer(event):
         lines[EventTag.VAULT_DOCUMENT_UPLOADED] = _(

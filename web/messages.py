@@ -72,6 +72,10 @@ REASONS: dict[str, Any] = {
         "The code is genuine and the certificate was not revoked, according to the signed status"
         " list of %(as_of)s (%(hours)s hours old)."
     ),
+    "qr_genuine_status_list_recent": _l(
+        "The code is genuine and the certificate was not revoked, according to the signed status"
+        " list of %(as_of)s."
+    ),
     "qr_revoked_status_list": _l(
         "The certificate was revoked, according to the signed status list of %(as_of)s."
     ),

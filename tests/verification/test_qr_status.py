@@ -129,3 +129,13 @@ def test_a_malformed_index_is_a_malformed_code(env, code, bad) -> None:
         Indication.TOTAL_FAILED,
         "qr_malformed_content",
     )
+
+
+def test_a_list_under_an_hour_old_says_no_age(env, code) -> None:
+    url, trust = code()
+    listed = _list(env, age=dt.timedelta(minutes=20))
+    verdict = verify_qr(url, trust_list=trust, now=env.now, status=listed).verdict
+    assert (verdict.indication, verdict.reasons[0].code) == (
+        Indication.TOTAL_PASSED,
+        "qr_genuine_status_list_recent",
+    )

@@ -112,7 +112,10 @@ def test_a_line_on_a_page_keeps_serials_whole_and_escapes_the_rest(line: str, ht
     assert str(as_html(line)) == html
 
 
-@pytest.mark.parametrize(("lang", "words"), [("en", "archive time-stamp"), ("ur", "آرکائیو")])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "“Degree Certificate” was renewed"), ("ur", "“ڈگری کا سرٹیفکیٹ” کی نئی آرکائیو")],
+)
 def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str) -> None:
     from flask_babel import force_locale
 
@@ -121,7 +124,7 @@ def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str
         tag=EventTag.VAULT_DOCUMENT_VERSION_ADDED.value,
         actor="deployment:archive",
         subject_id=7,
-        details={"title": "Degree Certificate", "version": 2, "size": 1},
+        details={"title": "Degree Certificate", "version": 2, "size": 1, "type": "degree"},
         occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
     )
     with app.test_request_context("/"), force_locale(lang):
