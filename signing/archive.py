@@ -140,9 +140,9 @@ def renew_archives(
     serials = _due(session, now=now, margin=margin, limit=limit)
     if not serials:
         return ArchiveRun(0, 0)
-    material = fresh_tsa(
-        session, keystore=ctx.keystore, material=ctx.material, now=now, margin=margin
-    )
+    if fresh_tsa(session, keystore=ctx.keystore, material=ctx.material, now=now, margin=margin):
+        ctx.forget_timestamper()
+    material = ctx.material
     renewed = failed = 0
     for serial in serials:
         try:

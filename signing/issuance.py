@@ -40,6 +40,7 @@ from signing.pki import (
     active_cert,
     current_crl,
     department_key,
+    follow_tsa,
     get_department,
     ocsp_for_cert,
 )
@@ -134,6 +135,10 @@ class IssuanceContext:
             self._timestamper = pades.AmanatTimeStamper(m.tsa_key, m.tsa_cert, m.root_cert)
         return self._timestamper
 
+    def forget_timestamper(self) -> None:
+        """The TSA changed (signing/archive.py rolled it): make the next time-stamper anew."""
+        self._timestamper = None
+
     @property
     def signing_timestamper(self) -> pades.AmanatTimeStamper | pades.PooledHTTPTimeStamper:
         """The TSA that stamps signatures: AMANAT_TSA_URL when set, else the built-in one."""
@@ -201,6 +206,8 @@ def prepare_issue(
         )
         if existing is not None:
             return existing
+    if follow_tsa(session, keystore=ctx.keystore, material=ctx.material):
+        ctx.forget_timestamper()  # another process rolled the TSA: stamp with the new one
     department = get_department(session, code=request.department)
     holder = _citizen(session, request.citizen)
     cert_row = active_cert(session, code=department.code)

@@ -8,7 +8,6 @@ rolls a new key.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -151,6 +150,19 @@ def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> boo
     return True
 
 
+def follow_tsa(session: Session, *, keystore: KeyStore, material: PkiMaterial) -> bool:
+    """Whether another process rolled the time-stamping authority since ``material`` was loaded;
+    ``material`` (shared by everything in this process) then holds the new one."""
+    authority = session.get(Authority, "tsa")
+    if authority is None or authority.cert_der == pki.cert_der(material.tsa_cert):
+        return False
+    key_row = session.get(PkiKey, authority.key_id)
+    assert key_row is not None
+    material.tsa_cert = pki.load_cert(authority.cert_der)
+    material.tsa_key = _open_key(keystore, key_row)
+    return True
+
+
 def fresh_tsa(
     session: Session,
     *,
@@ -158,23 +170,14 @@ def fresh_tsa(
     material: PkiMaterial,
     now: dt.datetime,
     margin: dt.timedelta,
-) -> PkiMaterial:
-    """The material with a time-stamping authority whose certificate outlasts ``margin``: a new
-    TSA key and certificate from the root when the current one ends sooner (its time-stamps stay
-    valid: each carries its own certificate). The register's TSA is read first: another process
-    may have rolled it since ``material`` was loaded."""
-    authority = session.get(Authority, "tsa")
-    assert authority is not None
-    if authority.cert_der != pki.cert_der(material.tsa_cert):
-        key_row = session.get(PkiKey, authority.key_id)
-        assert key_row is not None
-        material = dataclasses.replace(
-            material,
-            tsa_cert=pki.load_cert(authority.cert_der),
-            tsa_key=_open_key(keystore, key_row),
-        )
+) -> bool:
+    """Make ``material``'s time-stamping authority one whose certificate outlasts ``margin``: a
+    new TSA key and certificate from the root when the current one ends sooner (its time-stamps
+    stay valid: each carries its own certificate). Whether the TSA changed. The register's TSA
+    is followed first: another process may have rolled it already."""
+    changed = follow_tsa(session, keystore=keystore, material=material)
     if material.tsa_cert.not_valid_after_utc - now >= margin:
-        return material
+        return changed
     key = pki.new_private_key("rsa-3072")
     cert = pki.issue_certificate(
         issuer_key=material.root_key,
@@ -188,9 +191,12 @@ def fresh_tsa(
         years=10,
     )
     row = _store_key(session, keystore, key, f"tsa:{now:%Y%m%dT%H%M%S}", now)
+    authority = session.get(Authority, "tsa")
+    assert authority is not None
     authority.cert_der, authority.key_id = pki.cert_der(cert), row.id
     session.flush()
-    return dataclasses.replace(material, tsa_cert=cert, tsa_key=key)
+    material.tsa_cert, material.tsa_key = cert, key
+    return True
 
 
 def load_pki(session: Session, *, keystore: KeyStore, base_url: str) -> PkiMaterial:

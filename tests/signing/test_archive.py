@@ -139,3 +139,33 @@ def test_a_damaged_archive_is_set_aside_and_the_others_renewed(env) -> None:
         later = s.get(IssuedCertificate, damaged.serial).archive_expires_at
     assert (done.renewed, done.failed) == (1, 1) and len(_stamps(env.pdf(kept))) == 2
     assert later > env.now + 4 * YEAR + YEAR // 2 + MARGIN
+
+
+def test_another_process_follows_a_rolled_tsa(env, file_keystore) -> None:
+    from signing.pki import follow_tsa, fresh_tsa, load_pki
+
+    with env.sessions() as s:
+        other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        assert fresh_tsa(
+            s,
+            keystore=file_keystore,
+            material=env.ctx.material,
+            now=env.now + 9 * YEAR,
+            margin=YEAR + YEAR // 2,
+        )
+        s.commit()
+    with env.sessions() as s:
+        followed = [follow_tsa(s, keystore=file_keystore, material=other) for _ in range(2)]
+    assert followed == [True, False]
+    assert pki.cert_der(other.tsa_cert) == pki.cert_der(env.ctx.material.tsa_cert)
+
+
+def test_a_tsa_with_years_left_is_kept(env, file_keystore) -> None:
+    from signing.pki import fresh_tsa
+
+    before = pki.cert_der(env.ctx.material.tsa_cert)
+    with env.sessions() as s:
+        changed = fresh_tsa(
+            s, keystore=file_keystore, material=env.ctx.material, now=env.now, margin=YEAR
+        )
+    assert not changed and pki.cert_der(env.ctx.material.tsa_cert) == before
