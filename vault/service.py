@@ -203,6 +203,46 @@ def store_document(
     return document
 
 
+def _next_version(
+    session: Session,
+    ctx: VaultContext,
+    *,
+    document: Document,
+    upload: Upload,
+    src: BinaryIO,
+    max_bytes: int,
+    now: dt.datetime,
+    actor: str | None = None,
+    details: Mapping[str, str] | None = None,
+) -> DocumentVersion:
+    """Seal ``src`` as the document's next version and record it."""
+    version = _write_version(
+        session,
+        ctx,
+        document=document,
+        version=document.current_version + 1,
+        upload=upload,
+        src=src,
+        max_bytes=max_bytes,
+        now=now,
+    )
+    _log(
+        session,
+        EventTag.VAULT_DOCUMENT_VERSION_ADDED,
+        owner_id=document.owner_id,
+        document_id=document.id,
+        now=now,
+        details={
+            "title": document.title,
+            "version": version.version,
+            "size": version.size,
+            **(details or {}),
+        },
+        actor=actor,
+    )
+    return version
+
+
 def add_version(
     session: Session,
     *,
@@ -218,25 +258,9 @@ def add_version(
     document = get_document(session, owner_id=owner_id, document_id=document_id)
     if document.source != "uploaded":
         raise UploadRejected("An issued certificate cannot be replaced.", code="issued_document")
-    version = _write_version(
-        session,
-        ctx,
-        document=document,
-        version=document.current_version + 1,
-        upload=upload,
-        src=src,
-        max_bytes=max_bytes,
-        now=now,
+    return _next_version(
+        session, ctx, document=document, upload=upload, src=src, max_bytes=max_bytes, now=now
     )
-    _log(
-        session,
-        EventTag.VAULT_DOCUMENT_VERSION_ADDED,
-        owner_id=owner_id,
-        document_id=document.id,
-        now=now,
-        details={"title": document.title, "version": version.version, "size": version.size},
-    )
-    return version
 
 
 def renew_issued_copy(
@@ -263,31 +287,17 @@ def renew_issued_copy(
         filename=last.filename,
         media_type=last.media_type,
     )
-    version = _write_version(
+    return _next_version(
         session,
         ctx,
         document=document,
-        version=document.current_version + 1,
         upload=upload,
         src=io.BytesIO(data),
         max_bytes=len(data),
         now=now,
-    )
-    _log(
-        session,
-        EventTag.VAULT_DOCUMENT_VERSION_ADDED,
-        owner_id=owner_id,
-        document_id=document.id,
-        now=now,
-        details={
-            "title": document.title,
-            "version": version.version,
-            "size": version.size,
-            **(details or {}),
-        },
         actor=actor,
+        details=details,
     )
-    return version
 
 
 def list_documents(session: Session, *, owner_id: int) -> Sequence[Document]:
