@@ -228,6 +228,10 @@ def load_settings(
         raise SettingsError(
             "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
         )
+    if settings.archive_margin_days >= 3650:
+        # A margin as long as a TSA certificate lasts (ten years) would renew every file again
+        # at once, and roll the TSA at every run.
+        raise SettingsError("AMANAT_ARCHIVE_MARGIN_DAYS must be under 3650 (ten years)")
     try:
         zoneinfo.ZoneInfo(settings.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

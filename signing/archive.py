@@ -95,7 +95,7 @@ def renew_archive(
     assert row is not None
     pdf = _current_copy(session, ctx, row, now)
     if not pades.archive_renewal_due(pdf, now=now, margin=margin):
-        row.archive_expires_at = pades.newest_timestamp_end(pdf)
+        row.archive_expires_at = _next_look(pades.newest_timestamp_end(pdf), now, margin)
         return False
     cert = session.get(DepartmentCert, row.department_cert_id)
     assert cert is not None
@@ -123,9 +123,18 @@ def renew_archive(
             created_at=now,
         )
     )
-    row.archive_expires_at = pades.newest_timestamp_end(renewed)
+    row.archive_expires_at = _next_look(pades.newest_timestamp_end(renewed), now, margin)
     session.flush()
     return True
+
+
+def _next_look(ends: dt.datetime | None, now: dt.datetime, margin: dt.timedelta) -> dt.datetime:
+    """When the job looks at a file again: when its newest time-stamp ends. A file without one,
+    or one still within the margin right after renewal (a margin longer than a TSA certificate
+    lasts), is looked at again in a day, so the job never renews the same file in a loop."""
+    if ends is None or ends <= now + margin:
+        return now + margin + _RETRY
+    return ends
 
 
 def renew_archives(

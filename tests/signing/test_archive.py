@@ -169,3 +169,13 @@ def test_a_tsa_with_years_left_is_kept(env, file_keystore) -> None:
             s, keystore=file_keystore, material=env.ctx.material, now=env.now, margin=YEAR
         )
     assert not changed and pki.cert_der(env.ctx.material.tsa_cert) == before
+
+
+def test_a_margin_longer_than_a_tsa_lasts_renews_once_a_day_not_in_a_loop(env) -> None:
+    env.issue("degree")
+    at = env.now + YEAR
+    with env.sessions() as s:
+        first = renew_archives(s, ctx=env.ctx, now=at, margin=20 * YEAR)
+        again = renew_archives(s, ctx=env.ctx, now=at, margin=20 * YEAR)
+        s.commit()
+    assert (first.renewed, again.checked) == (1, 0)
