@@ -228,6 +228,9 @@ def load_settings(
         raise SettingsError(
             "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
         )
+    if settings.status_list_capacity > 1 << 29:
+        # Verifiers refuse a list whose bits pass 64 MiB (verification/status_list.py).
+        raise SettingsError("AMANAT_STATUS_LIST_CAPACITY must be at most 536870912 (2^29)")
     if settings.archive_margin_days >= 3650:
         # A margin as long as a TSA certificate lasts (ten years) would renew every file again
         # at once, and roll the TSA at every run.

@@ -38,6 +38,7 @@ def test_environment_wins_over_the_instance_file(tmp_path: Path) -> None:
         ({"AMANAT_PUBLIC_BASE_URL": "ftp://x"}, "http"),
         ({"AMANAT_ARCHIVE_MARGIN_DAYS": "3650"}, "under 3650"),
         ({"AMANAT_STATUS_LIST_HOURS": "0"}, "positive"),
+        ({"AMANAT_STATUS_LIST_CAPACITY": str(1 << 30)}, "at most"),
     ],
 )
 def test_bad_settings_are_clear_errors(tmp_path: Path, env: dict, message: str) -> None:
