@@ -957,8 +957,15 @@ def _offline_check(text: str, site: str | None) -> Any:
     if origin is None or offline.site_of(origin) != origin:
         raise CouldNotCheck("give --site https://host: the code names no site")
     directory = offline.cache_dir()
-    fresh = offline.refresh(origin, directory)
+    if not site and not offline.is_known(origin, directory):
+        # A code can name any site, and a forged one serves its own trust list: only a site the
+        # verifier chose is believed.
+        raise CouldNotCheck(
+            f"this code names {origin}, which this machine does not trust yet; if that is the "
+            f"service you verify against, run once with --site {origin}"
+        )
     try:
+        fresh = offline.refresh(origin, directory)
         kept = offline.load(origin, directory, refreshed=fresh)
     except AmanatError as exc:
         raise CouldNotCheck(said(exc)) from None

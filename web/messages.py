@@ -140,6 +140,10 @@ ERRORS: dict[str, Any] = {
     # Status lists for offline verifiers (verification/status_list.py)
     "status_list_damaged": _l("The status list is damaged and cannot be read."),
     "status_list_untrusted": _l("The status list is not signed by this deployment."),
+    "offline_root_changed": _l(
+        "%(site)s now answers with another root than the one kept here: the lists kept are not"
+        " replaced. Ask the service what changed before trusting the new one."
+    ),
     "offline_no_trust_list": _l(
         "No trust list of %(site)s is kept here yet: check one code while connected first."
     ),

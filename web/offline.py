@@ -93,13 +93,26 @@ def _keep(folder: Path, name: str, data: bytes) -> None:
     os.replace(tmp, folder / name)
 
 
+def is_known(site: str, directory: Path) -> bool:
+    """Whether this machine keeps lists of ``site`` (a verifier chose it once with --site)."""
+    return (_folder(directory, site) / TRUST_FILE).is_file()
+
+
 def refresh(site: str, directory: Path, *, timeout: float = TIMEOUT_SECONDS) -> bool:
-    """Fetch both lists from ``site`` and keep what parses; whether the trust list came."""
+    """Fetch both lists from ``site`` and keep what parses; whether the trust list came.
+
+    Once a site's list is kept its root is pinned: a new list under another root is not kept
+    (a hijacked name or a forged site cannot swap the root a verifier trusts)."""
     pool = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout))
     folder = _folder(directory, site)
     trust = _fetch(pool, site, TRUST_FILE)
-    if trust is None or _parse_trust(trust) is None:
+    parsed = _parse_trust(trust) if trust is not None else None
+    if trust is None or parsed is None:
         return False
+    if is_known(site, directory):
+        kept = _parse_trust((folder / TRUST_FILE).read_bytes())
+        if kept is not None and kept[1] != parsed[1]:
+            raise OfflineUnavailable("root changed", code="offline_root_changed", site=site)
     _keep(folder, TRUST_FILE, trust)
     status = _fetch(pool, site, STATUS_FILE)
     if status is not None:

@@ -114,3 +114,35 @@ def test_a_bare_payload_needs_a_site(tmp_path, code) -> None:
     _row, url = code
     result = _run(tmp_path / "cache", url.split("#", 1)[1])
     assert result.exit_code == 3 and "give --site" in result.output
+
+
+def test_a_site_never_chosen_is_not_believed(tmp_path, code) -> None:
+    _row, url = code
+    result = _run(tmp_path / "cache", url)
+    assert result.exit_code == 3 and "does not trust yet" in result.output
+
+
+def test_a_site_chosen_once_is_followed_from_the_code(tmp_path, site, code) -> None:
+    _row, url = code
+    cache = tmp_path / "cache"
+    assert _run(cache, url, "--site", site).exit_code == 0
+    # The code names its own site (http://localhost:8000 here); kept under that name, it is used.
+    own = cache / quote("http://localhost:8000", safe="")
+    (cache / quote(site, safe="")).rename(own)
+    result = _run(cache, url)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_site_that_changes_its_root_is_not_believed(tmp_path, site, code) -> None:
+    import base64
+    import json
+
+    _row, url = code
+    cache = tmp_path / "cache"
+    assert _run(cache, url, "--site", site).exit_code == 0
+    kept = cache / quote(site, safe="") / TRUST_FILE
+    body = json.loads(kept.read_bytes())
+    body["root"] = base64.b64encode(b"another root").decode()
+    kept.write_text(json.dumps(body))
+    result = _run(cache, url, "--site", site)
+    assert result.exit_code == 3 and "another root" in result.output
