@@ -187,6 +187,16 @@ _STR_FIELDS = {
 }
 
 
+def _check_limits(settings: Settings) -> None:
+    if settings.status_list_capacity > 1 << 29:
+        # Verifiers refuse a list whose bits pass 64 MiB (verification/status_list.py).
+        raise SettingsError("AMANAT_STATUS_LIST_CAPACITY must be at most 536870912 (2^29)")
+    if settings.archive_margin_days >= 3650:
+        # A margin as long as a TSA certificate lasts (ten years) would renew every file again
+        # at once, and roll the TSA at every run.
+        raise SettingsError("AMANAT_ARCHIVE_MARGIN_DAYS must be under 3650 (ten years)")
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
@@ -228,13 +238,7 @@ def load_settings(
         raise SettingsError(
             "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
         )
-    if settings.status_list_capacity > 1 << 29:
-        # Verifiers refuse a list whose bits pass 64 MiB (verification/status_list.py).
-        raise SettingsError("AMANAT_STATUS_LIST_CAPACITY must be at most 536870912 (2^29)")
-    if settings.archive_margin_days >= 3650:
-        # A margin as long as a TSA certificate lasts (ten years) would renew every file again
-        # at once, and roll the TSA at every run.
-        raise SettingsError("AMANAT_ARCHIVE_MARGIN_DAYS must be under 3650 (ten years)")
+    _check_limits(settings)
     try:
         zoneinfo.ZoneInfo(settings.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
