@@ -68,9 +68,8 @@ def sign_message(
 
 def sign(key: pki.SigningKey, *, cert_der: bytes, claims: dict[int, Any]) -> str:
     """``AM1.`` + a COSE_Sign1 over ``claims`` by ``key`` (signed once)."""
-    protected = protected_header(key, cert_der)
-    payload = cbor2.dumps(claims, canonical=True)
-    return encode(protected, payload, pki.cose_sign(key, to_be_signed(protected, payload)))
+    message = sign_message(key, cert_der=cert_der, claims=claims, header={})
+    return PREFIX + base64.urlsafe_b64encode(message).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,9 @@ def renew_archive(
     row = session.get(IssuedCertificate, serial)
     assert row is not None
     pdf = _current_copy(session, ctx, row, now)
-    if not pades.archive_renewal_due(pdf, now=now, margin=margin):
-        row.archive_expires_at = _next_look(pades.newest_timestamp_end(pdf), now, margin)
+    newest = pades.newest_stamp(pdf)
+    if newest is None or not newest.due(now=now, margin=margin):
+        row.archive_expires_at = _next_look(newest, now, margin)
         return False
     cert = session.get(DepartmentCert, row.department_cert_id)
     assert cert is not None
@@ -123,18 +124,20 @@ def renew_archive(
             created_at=now,
         )
     )
-    row.archive_expires_at = _next_look(pades.newest_timestamp_end(renewed), now, margin)
+    row.archive_expires_at = _next_look(pades.newest_stamp(renewed), now, margin)
     session.flush()
     return True
 
 
-def _next_look(ends: dt.datetime | None, now: dt.datetime, margin: dt.timedelta) -> dt.datetime:
+def _next_look(
+    newest: pades.NewestStamp | None, now: dt.datetime, margin: dt.timedelta
+) -> dt.datetime:
     """When the job looks at a file again: when its newest time-stamp ends. A file without one,
     or one still within the margin right after renewal (a margin longer than a TSA certificate
     lasts), is looked at again in a day, so the job never renews the same file in a loop."""
-    if ends is None or ends <= now + margin:
+    if newest is None or newest.ends <= now + margin:
         return now + margin + _RETRY
-    return ends
+    return newest.ends
 
 
 def renew_archives(

@@ -280,32 +280,31 @@ def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
 WEAK_DIGESTS = frozenset({"md5", "sha1"})
 
 
-def archive_renewal_due(pdf: bytes, *, now: dt.datetime, margin: dt.timedelta) -> bool:
-    """Whether the newest document time-stamp of a B-LTA file needs a successor: its TSA
-    certificate ends within ``margin`` of ``now``, or its digest has weakened. A file without
-    one (B-B to B-LT) is never renewed; a file that cannot be read is reported, not renewed."""
-    ends = newest_timestamp_end(pdf)
-    if ends is None:
-        return False
-    try:
-        digest = PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures[-1].md_algorithm
-    except Exception as exc:
-        raise SigningFailed(f"the archive cannot be read ({type(exc).__name__})") from None
-    return bool(ends - now < margin or digest in WEAK_DIGESTS)
+@dataclass(frozen=True)
+class NewestStamp:
+    """A B-LTA file's newest document time-stamp: when its TSA certificate ends, its digest."""
+
+    ends: dt.datetime
+    digest: str
+
+    def due(self, *, now: dt.datetime, margin: dt.timedelta) -> bool:
+        """Whether it needs a successor: its certificate ends within ``margin`` of ``now``, or
+        its digest has weakened."""
+        return self.ends - now < margin or self.digest in WEAK_DIGESTS
 
 
-def newest_timestamp_end(pdf: bytes) -> dt.datetime | None:
-    """When the certificate of the file's newest document time-stamp ends (None without one)."""
+def newest_stamp(pdf: bytes) -> NewestStamp | None:
+    """The file's newest document time-stamp (None for B-B to B-LT: never renewed); a file that
+    cannot be read is SigningFailed (reported, not renewed)."""
     try:
         stamps = PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures
         if not stamps:
             return None
-        ends: dt.datetime = (
-            stamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
-        )
+        newest = stamps[-1]
+        ends: dt.datetime = newest.signer_cert["tbs_certificate"]["validity"]["not_after"].native
+        return NewestStamp(ends, str(newest.md_algorithm))
     except Exception as exc:
         raise SigningFailed(f"the archive cannot be read ({type(exc).__name__})") from None
-    return ends
 
 
 def add_archive_timestamp(

@@ -969,6 +969,8 @@ def _offline_check(text: str, site: str | None) -> Any:
         kept = offline.load(origin, directory, refreshed=fresh)
     except AmanatError as exc:
         raise CouldNotCheck(said(exc)) from None
+    except OSError as exc:
+        raise CouldNotCheck(f"cannot keep the lists in {directory}: {exc.strerror}") from None
     if not fresh:
         click.echo(f"{origin} did not answer: using the lists kept last time.", err=True)
     result = verify_qr_offline(

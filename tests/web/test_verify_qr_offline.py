@@ -146,3 +146,11 @@ def test_a_site_that_changes_its_root_is_not_believed(tmp_path, site, code) -> N
     kept.write_text(json.dumps(body))
     result = _run(cache, url, "--site", site)
     assert result.exit_code == 3 and "another root" in result.output
+
+
+def test_a_cache_that_cannot_be_written_is_said_plainly(tmp_path, site, code) -> None:
+    _row, url = code
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = _run(blocker, url, "--site", site)
+    assert result.exit_code == 3 and "cannot keep the lists" in result.output
