@@ -84,6 +84,9 @@ class Settings:
     # A B-LTA certificate gets a new archive time-stamp when its newest one ends within this many
     # days (signing/archive.py); the time-stamping authority is rolled within it too.
     archive_margin_days: int = 365
+    # How long a citizen who asked for their account to be closed can still cancel (with their
+    # passkey) before everything is erased (signing/erasure.py).
+    erasure_grace_days: int = 14
     # Staff passkeys (identity/passkeys.py STAFF): a FIDO MDS3 blob file, the root certificate
     # that signs it (PEM or DER file), and the AAGUIDs allowed (comma-separated). Unset: staff
     # register passkeys as citizens do (attestation "none").
@@ -154,6 +157,7 @@ _INT_FIELDS = {
     "status_list_hours",
     "status_list_capacity",
     "archive_margin_days",
+    "erasure_grace_days",
 }
 _STR_FIELDS = {
     "mds_blob",
@@ -195,6 +199,9 @@ def _check_limits(settings: Settings) -> None:
         # A margin as long as a TSA certificate lasts (ten years) would renew every file again
         # at once, and roll the TSA at every run.
         raise SettingsError("AMANAT_ARCHIVE_MARGIN_DAYS must be under 3650 (ten years)")
+    if not 1 <= settings.erasure_grace_days <= 90:
+        # A day at least, to cancel a closing someone else asked for with a stolen session.
+        raise SettingsError("AMANAT_ERASURE_GRACE_DAYS must be 1 to 90")
 
 
 def load_settings(

@@ -36,6 +36,7 @@ from audit.keyring import (
     vouched_public_key,
 )
 from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
+from audit.redaction import redaction_holds
 from audit.service import (
     GENESIS,
     chain_fault,
@@ -280,7 +281,7 @@ def inclusion_proofs(
             raise LedgerError(f"event {seq} is not covered by the tree head")
         plans.append(merkle.inclusion_plan(seq - 1, head.tree_size))
     wanted = set().union(*(merkle.nodes_for(p) for p in plans)) if plans else set()
-    nodes = fetch_nodes(session, wanted)
+    nodes = fetch_nodes(session, wanted | {(0, seq - 1) for seq in seqs})
     events = {
         e.seq: e for e in session.scalars(select(AuditEvent).where(AuditEvent.seq.in_(list(seqs))))
     }
@@ -289,14 +290,14 @@ def inclusion_proofs(
         event = events.get(seq)
         if event is None:
             raise LedgerError(f"no event {seq}")
-        out.append(
-            {
-                "event": seq,
-                "leaf_index": seq - 1,
-                "entry": _b64(entry_of(event)),
-                "path": [_b64(h) for h in merkle.resolve(plan, nodes)],
-            }
-        )
+        proof: dict[str, Any] = {"event": seq, "leaf_index": seq - 1}
+        if event.redaction is None:
+            proof["entry"] = _b64(entry_of(event))
+        else:
+            # Erased (audit.redaction): no entry is left, only the leaf that stands for it.
+            proof["entry"], proof["leaf_hash"] = None, _b64(nodes[(0, seq - 1)])
+        proof["path"] = [_b64(h) for h in merkle.resolve(plan, nodes)]
+        out.append(proof)
     return out
 
 
@@ -404,7 +405,14 @@ class _Walk:
             return self.report(
                 event.seq, "not authenticated by the ledger key (written outside Amanat)"
             )
-        for node, value in self.frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))):
+        if event.redaction is None:
+            leaf: bytes | None = merkle.leaf_hash(entry_of(event))
+        else:
+            leaf = stored.get((0, event.seq - 1))
+            if not redaction_holds(self.mac_key, event, leaf):
+                return self.report(event.seq, "content wiped without the ledger key's erasure tag")
+        assert leaf is not None
+        for node, value in self.frontier.push(event.seq - 1, leaf):
             if stored.get(node) != value:
                 return self.report(event.seq, f"stored tree node {node} does not match")
         self.prev, self.count = event.hash, self.count + 1
@@ -486,6 +494,14 @@ def authenticate_legacy_events(session: Session, *, keystore: KeyStore, now: dt.
     return count
 
 
+def _leaf_of(event: Any, kept: Mapping[int, bytes]) -> bytes:
+    if event.redaction is None:
+        return merkle.leaf_hash(entry_of(event))
+    if event.seq - 1 not in kept:
+        raise LedgerError(f"erased event {event.seq} has no stored leaf to rebuild from")
+    return kept[event.seq - 1]
+
+
 def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
     """Rebuild the tree nodes from the events when they do not match in number (after the
     upgrade to the Merkle ledger, which found events without leaves). Returns the events covered;
@@ -500,13 +516,21 @@ def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
     if events == leaves:
         return 0
     lock_ledger(session)
+    # An erased event has no content to hash again: its stored leaf is what stands for it.
+    kept = dict(
+        session.execute(
+            select(AuditTreeNode.idx, AuditTreeNode.hash)
+            .join(AuditEvent, AuditEvent.seq - 1 == AuditTreeNode.idx)
+            .where(AuditTreeNode.level == 0, AuditEvent.redaction.is_not(None))
+        ).tuples()
+    )
     session.execute(delete(AuditTreeNode))
     frontier = merkle.Frontier()
     count = 0
     for rows in event_batches(session, batch=batch):
         made = []
         for event in rows:
-            made.extend(frontier.push(event.seq - 1, merkle.leaf_hash(entry_of(event))))
+            made.extend(frontier.push(event.seq - 1, _leaf_of(event, kept)))
             count += 1
         session.execute(
             insert(AuditTreeNode), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in made]

@@ -35,6 +35,9 @@ class AuditEvent(Base):
     # HMAC-SHA256 by the key store's ledger key over ``hash`` (audit.keyring.event_mac). NULL
     # only on events written before migration 0005 until 'amanat db upgrade' authenticated them.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    # Set when the person the event named was erased (audit.redaction): the content is wiped and
+    # this tag by the ledger key vouches for the hash and leaf that still stand for it.
+    redaction: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class AuditTreeNode(Base):

@@ -7,12 +7,12 @@ import os
 import re
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
 from identity.errors import Conflict, InvalidInput, NotFound
-from identity.models import Account, Role
+from identity.models import Account, AuthSession, Ceremony, Passkey, RecoveryCode, Role
 
 _CNIC = re.compile(r"^([0-9]{5})-?([0-9]{7})-?([0-9])$")
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -128,3 +128,16 @@ def find_by_login(session: Session, *, login: str) -> Account | None:
     except InvalidInput:
         key = (login or "").strip().lower()
     return session.scalar(select(Account).where(Account.login == key))
+
+
+def remove_account(session: Session, *, account_id: int) -> dict[str, int]:
+    """Delete a citizen's account with its passkeys, sessions, ceremonies and recovery codes
+    (the erasure's last step: nothing else may point at the row by then). How many of each."""
+    removed = {}
+    for name, model in (("passkeys", Passkey), ("sessions", AuthSession),
+                        ("ceremonies", Ceremony), ("recovery_codes", RecoveryCode)):  # fmt: skip
+        result = session.execute(delete(model).where(model.account_id == account_id))
+        removed[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    session.execute(delete(Account).where(Account.id == account_id))
+    session.flush()
+    return removed

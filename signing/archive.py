@@ -54,6 +54,7 @@ def _due(session: Session, *, now: dt.datetime, margin: dt.timedelta, limit: int
                 IssuedCertificate.level == "B-LTA",
                 IssuedCertificate.status == "valid",
                 IssuedCertificate.document_id.is_not(None),
+                IssuedCertificate.holder_id.is_not(None),  # an erased holder's copy is gone
                 or_(
                     IssuedCertificate.archive_expires_at.is_(None),
                     IssuedCertificate.archive_expires_at <= now + margin,
@@ -68,7 +69,7 @@ def _due(session: Session, *, now: dt.datetime, margin: dt.timedelta, limit: int
 def _current_copy(
     session: Session, ctx: IssuanceContext, row: IssuedCertificate, now: dt.datetime
 ) -> bytes:
-    assert row.document_id is not None
+    assert row.document_id is not None and row.holder_id is not None
     opened = open_document(
         session,
         ctx=ctx.vault,
@@ -105,7 +106,7 @@ def renew_archive(
     )
     trust = trust_data(session, material=material, cert=cert, now=now)
     renewed = pades.add_archive_timestamp(pdf, timestamper=timestamper, trust=trust, at=now)
-    assert row.document_id is not None
+    assert row.document_id is not None and row.holder_id is not None
     version = renew_issued_copy(
         session,
         ctx=ctx.vault,

@@ -55,7 +55,7 @@ class RegistryEntry:
     type_title: str
     type_title_ur: str
     holder: str
-    holder_id: int
+    holder_id: int | None  # None once the holder's account was erased
     department: str
     issued_at: dt.datetime
     fields: Mapping[str, Any]

@@ -101,8 +101,10 @@ class IssuedCertificate(Base):
         ForeignKey("signing_departments.code"), nullable=False
     )
     type_code: Mapped[str] = mapped_column(String(32), nullable=False)
-    holder_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_accounts.id"), index=True, nullable=False
+    # None once the holder's account was erased (signing/erasure.py): the register is the
+    # department's record and stays, but no longer points at anyone's account.
+    holder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_accounts.id"), index=True, nullable=True
     )
     holder_name: Mapped[str] = mapped_column(String(120), nullable=False)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
@@ -412,3 +414,32 @@ class CertificateCopy(Base):
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Erasure(Base):
+    """A citizen's request to close their account, and what became of it.
+
+    ``pending`` until ``due_at`` (the grace period, cancellable with a passkey), then ``erased``
+    by the periodic job, or ``cancelled``. The citizen keeps a link whose secret only they hold
+    (``token_hash`` is its SHA-256; during the grace period the secret is also sealed under their
+    owner key, so the page can show the link again). After the erasure the row names nobody: it
+    keeps the signed deletion certificate for that link.
+    """
+
+    __tablename__ = "signing_erasures"
+    __table_args__ = (Index("ix_signing_erasures_due", "status", "due_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # pending|cancelled|erased
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
+    token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # {"certificate": {...}, "jws": "..."}: the signed deletion certificate (signing/erasure.py).
+    certificate: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -48,7 +48,7 @@ class Verification:
     """One check of a certificate the register knows, as the holder's ledger records it."""
 
     serial: str
-    holder_id: int
+    holder_id: int | None
     title: str
     indication: str
     actor: str
@@ -94,6 +94,8 @@ def record_verifications(session: Session, *, items: Iterable[tuple[Verification
     holder (no file is kept). Returns how many events were written."""
     written = 0
     for item, n in items:
+        if item.holder_id is None:
+            continue  # the holder's account was erased: nobody's activity to tell
         if tally.count(session, key=item.tally_key, now=item.at, by=n) > n:
             continue  # already in today's ledger: only the count grew
         record_event(

@@ -159,10 +159,17 @@ _CERTIFICATE_TAGS = (
 )
 
 
+# Told on every channel the citizen set, whatever the topics and even when they did it: someone
+# with a stolen session may have asked to close the account, and the owner has to hear of it.
+_ALWAYS_TOLD = (EventTag.ACCOUNT_ERASURE_REQUESTED, EventTag.ACCOUNT_ERASURE_CANCELLED)
+
+
 def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
     """Whether an event of the citizen's activity is one of their topics. Their own doings are
     never noticed (they know); an anonymous check of a certificate is not an access."""
     own = event.actor == f"account:{event.subject_id}"
+    if event.tag in _ALWAYS_TOLD:
+        return True
     if "certificates" in topics and event.tag in _CERTIFICATE_TAGS:
         return True
     if "sign_in" in topics and event.tag == EventTag.ACCOUNT_SIGNED_IN:

@@ -59,6 +59,14 @@ def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
         EventTag.ACCOUNT_RECOVERY_CODES_CREATED: _("New recovery codes were created."),
         EventTag.ACCOUNT_RECOVERY_CODE_USED: _("A recovery code was used to sign in."),
         EventTag.ACCOUNT_NOTICES_CHANGED: _notices_line(d),
+        EventTag.ACCOUNT_ERASURE_REQUESTED: _(
+            "You asked for your account to be closed and everything in it erased. Until the day"
+            " comes you can call it off with your passkey (Security, Close my account)."
+        ),
+        EventTag.ACCOUNT_ERASURE_CANCELLED: _(
+            "You called off closing your account: nothing will be erased."
+        ),
+        EventTag.ACCOUNT_ERASED: _("An account was closed and everything in it erased."),
     }
 
 

@@ -110,6 +110,7 @@ def _register_views(app: Flask) -> None:
         department_api,
         department_applications,
         disputes,
+        erasure,
         home,
         ledger,
         ops,
@@ -133,6 +134,7 @@ def _register_views(app: Flask) -> None:
         department_applications,
         applications,
         disputes,
+        erasure,
         verify,
         shares,
         requests,
@@ -282,7 +284,16 @@ def _static_caching(headers: Any) -> None:
 
 # Paths whose answers may carry a citizen's data even without a signed-in account: API keys
 # fetching shared documents, link shares opened with their secret, the QR landing page.
-_PRIVATE_PREFIXES = ("/vault", "/api/v1/shared", "/s/", "/shares", "/activity", "/org")
+_PRIVATE_PREFIXES = (
+    "/vault", "/api/v1/shared", "/s/", "/shares", "/activity", "/org", "/erasure/",
+)  # fmt: skip
+
+
+def _logged_path() -> str:
+    """The path as the access log keeps it: an erasure link's secret is left out."""
+    if request.path.startswith("/erasure/"):
+        return "/erasure/…" + ("/certificate" if "/certificate." in request.path else "")
+    return request.path
 
 
 def _carries_citizen_data() -> bool:
@@ -334,7 +345,7 @@ def _after(response: Response) -> Response:
         extra={
             "request_id": g.get("request_id"),
             "method": request.method,
-            "path": request.path,
+            "path": _logged_path(),
             "status": response.status_code,
             "ms": round(seconds * 1000, 1),
         },

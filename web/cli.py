@@ -38,6 +38,9 @@ COMMANDS: dict[str, str] = {
     "shares": "Consents.",
     "vault": "Vault maintenance.",
     "verify": "Verify a signed PDF; exit 0 passed, 1 failed, 2 indeterminate, 3 could not check.",
+    "verify-deletion": (
+        "Check a deletion certificate (PDF or JSON) this service signed; exit 0 genuine, 1 not."
+    ),
     "verify-qr": (
         "Check a certificate QR code: signature offline, then the register (exit codes as verify)."
     ),

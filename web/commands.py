@@ -645,7 +645,7 @@ def issue(
     def act(settings: Settings, s: Any) -> str:
         ctx = _issuance(settings, s)
         row = issue_certificate(s, ctx=ctx, request=request, now=utcnow())
-        if output and row.document_id is not None:
+        if output and row.document_id is not None and row.holder_id is not None:
             from vault.service import open_document
 
             opened = open_document(
@@ -872,6 +872,30 @@ def verify(pdf_file: str, as_json: bool) -> None:
             what = f"{entry.type_title} of {entry.holder}"
             click.echo(f"  certificate {entry.serial}: {what}, {entry.status.value}")
     raise SystemExit(check.exit_code)
+
+
+@main.command("verify-deletion")
+@click.argument("certificate_file")
+def verify_deletion(certificate_file: str) -> None:
+    """Check a deletion certificate (PDF or JSON) this service signed; exit 0 genuine, 1 not."""
+    from web.app import create_app
+    from web.deletion import ERASED_LABELS, check_deletion_file
+
+    settings = _settings()
+    data = _read_input(certificate_file, 2 * 1024 * 1024)
+    app = create_app(settings)
+    with app.test_request_context("/"):
+        try:
+            found = _with_register(settings, lambda s: check_deletion_file(
+                s, keystore=open_keystore(settings), data=data))  # fmt: skip
+        except AmanatError as exc:
+            click.echo(f"NOT GENUINE: {said(exc)}", err=True)
+            raise SystemExit(1) from None
+        click.echo(f"Genuine deletion certificate {found.erasure} of {found.service}")
+        click.echo(f"  asked for {found.requested_at}, erased {found.erased_at}")
+        for key, label in ERASED_LABELS.items():
+            click.echo(f"  {label}: {found.erased.get(key, 0)}")
+    raise SystemExit(0)
 
 
 def _reason_text() -> Any:

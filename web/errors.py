@@ -23,6 +23,7 @@ from keys.age import AgeRecipientInvalid
 from signing import errors as signing_errors
 from signing.applications import ApplicationNotFound, ApplicationRefused
 from signing.disputes import DisputeNotFound, DisputeRefused
+from signing.erasure import DeletionCertificateInvalid, ErasureRefused
 from signing.recording import VerificationNotRecorded
 from signing.requests import RequestClosed, RequestNotFound
 from signing.transparency import NotInRecord
@@ -65,6 +66,8 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (ApplicationNotFound, 404, "not_found"),
     (DisputeNotFound, 404, "not_found"),
     (DisputeRefused, 409, "dispute_refused"),
+    (ErasureRefused, 409, "erasure_refused"),
+    (DeletionCertificateInvalid, 400, "deletion_certificate_invalid"),
     (ApplicationRefused, 409, "application_refused"),
     (RequestClosed, 409, "request_closed"),
     (WebhookRefused, 400, "callback_refused"),

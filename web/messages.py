@@ -293,6 +293,13 @@ ERRORS: dict[str, Any] = {
     "dispute_closed": _l("This dispute is closed."),
     "dispute_note_length": _l("Write %(low)s to %(high)s characters."),
     "dispute_outcome": _l("The outcome is one of: %(outcomes)s."),
+    # Closing an account (signing/erasure.py)
+    "erasure_citizens_only": _l("Only a citizen's account can be closed here."),
+    "erasure_already_requested": _l("You have already asked for your account to be closed."),
+    "erasure_not_requested": _l("Your account is not being closed."),
+    "deletion_certificate_invalid": _l(
+        "This is not a genuine deletion certificate of this service, or it was changed."
+    ),
     # Requests for documents and their webhooks (signing/requests.py, signing/webhooks.py)
     "request_not_found": _l("There is no such request."),
     "request_expired": _l("This request has expired and can no longer be answered."),

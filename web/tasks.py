@@ -257,6 +257,7 @@ def _periodic_jobs() -> list[tuple[str, Any, Callable[[Any], object]]]:
         ("settle_consents", crontab(minute="*/10"), settle_consents),
         ("renew_status_list", crontab(minute="*"), renew_status_list),
         ("renew_archives", crontab(minute="23"), renew_archives),
+        ("erase_due_accounts", crontab(minute="*/10"), erase_due_accounts),
     ]
 
 
@@ -311,6 +312,23 @@ def renew_archives(rt: Any) -> int:
         renewed += done.renewed
         if done.checked < archive.BATCH:
             return renewed
+
+
+def erase_due_accounts(rt: Any) -> int:
+    """Erase each account whose grace period is over, one transaction each (a failure leaves
+    that one pending for the next run, and the others erased)."""
+    from signing.erasure import ERASED, due_erasures, erase_account
+
+    erased = 0
+    with transaction(rt.sessions) as s:
+        due = due_erasures(s, now=rt.clock())
+    for erasure_id in due:
+        with transaction(rt.sessions) as s:
+            row = erase_account(s, ctx=rt.vault, erasure_id=erasure_id,
+                                service=rt.settings.public_base_url, now=rt.clock())  # fmt: skip
+            if row is not None and row.status == ERASED:
+                erased += 1
+    return erased
 
 
 def settle_consents(rt: Any) -> int:

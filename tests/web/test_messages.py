@@ -102,7 +102,7 @@ def _error_classes() -> set[str]:
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
-                   "signing.applications", "signing.disputes",
+                   "signing.applications", "signing.disputes", "signing.erasure",
                    "vault.notices", "web.notices", "verification.status_list",
                    "web.offline"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes

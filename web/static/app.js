@@ -113,6 +113,13 @@
         return post("/shares/confirm", { token: form.getAttribute("data-token"), credential: credentialJSON(cred) });
       });
     },
+    step: function (form) {
+      // A passkey confirms one action of the page (closing the account, calling it off).
+      var options = JSON.parse(form.getAttribute("data-options"));
+      return navigator.credentials.get(requestOptions(options)).then(function (cred) {
+        return post(form.getAttribute("data-action"), { token: form.getAttribute("data-token"), credential: credentialJSON(cred) });
+      });
+    },
     add: function (form) {
       return post("/security/passkeys/begin", {}).then(function (start) {
         return navigator.credentials.create(creationOptions(start.options)).then(function (cred) {

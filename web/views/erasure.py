@@ -1,0 +1,140 @@
+"""Closing an account (/security/close-account), confirmed and cancelled with the citizen's
+passkey, and the citizen's link to what became of it (/erasure/<secret>), where the deletion
+certificate waits once everything is erased."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from identity.ceremonies import consume_ceremony
+from identity.errors import PasskeyRejected
+from identity.models import Account, Role
+from identity.passkeys import finish_confirmation, start_confirmation
+from signing.erasure import (
+    ERASED,
+    cancel_erasure,
+    certificate_file,
+    erasure_by_token,
+    erasure_token,
+    pending_erasure,
+    request_erasure,
+)
+from signing.models import Erasure
+from web.context import db, login_required, now, runtime, side_transaction, signed_in
+from web.deletion import ERASED_LABELS, deletion_pdf
+
+bp = Blueprint("erasure", __name__)
+CLOSE, CANCEL = "close_account", "cancel_erasure"
+
+
+def _link(token: str) -> str:
+    return runtime().settings.public_base_url.rstrip("/") + url_for("erasure.status", token=token)
+
+
+@bp.get("/security/close-account")
+@login_required(Role.CITIZEN)
+def close_account() -> str:
+    """What closing means, and the passkey button that asks for it (or, once asked, the day it
+    happens, the citizen's link, and the passkey button that cancels)."""
+    me = signed_in()
+    pending = pending_erasure(db(), account_id=me.id)
+    action = CANCEL if pending else CLOSE
+    # The passkey signs what is done, to whom, and a fresh nonce: a signature is good once.
+    payload = {"action": action, "account": me.id, "nonce": secrets.token_hex(16)}
+    challenge = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).digest()
+    started = start_confirmation(
+        db(), rp=runtime().rp, account=me, challenge=challenge, payload=payload, now=now()
+    )
+    link = None
+    if pending is not None:
+        link = _link(erasure_token(db(), ctx=runtime().vault, erasure=pending, now=now()))
+    return render_template(
+        "close_account.html", pending=pending, link=link, token=started.token,
+        options=json.dumps(started.options), grace_days=runtime().settings.erasure_grace_days,
+    )  # fmt: skip
+
+
+@bp.post("/security/close-account/confirm")
+@login_required(Role.CITIZEN)
+def confirm() -> Response:
+    """Check the passkey's signature, then close (or stop closing) the account."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
+        raise PasskeyRejected()
+    account_id = signed_in().id
+    with side_transaction() as s:
+        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
+    me = db().get(Account, account_id)
+    assert me is not None
+    done = finish_confirmation(
+        db(), rp=runtime().rp, ceremony=ceremony, account=me, response=body["credential"],
+        now=now(),
+    )  # fmt: skip
+    action = done.payload.get("action")
+    if done.payload.get("account") != me.id or action not in (CLOSE, CANCEL):
+        raise PasskeyRejected()
+    if action == CLOSE:
+        grace = dt.timedelta(days=runtime().settings.erasure_grace_days)
+        started = request_erasure(
+            db(), ctx=runtime().vault, account=me, language=str(get_locale() or "en"),
+            now=now(), grace=grace,
+        )  # fmt: skip
+        flash(_("Your account will be closed and everything in it erased on %(day)s. Keep the"
+                " link on this page: your deletion certificate will be there.",
+                day=_day(started.erasure.due_at)))  # fmt: skip
+    else:
+        cancel_erasure(db(), account_id=me.id, now=now())
+        flash(_("Your account will not be closed. Nothing was erased."))
+    return jsonify({"redirect": url_for("erasure.close_account")})
+
+
+def _day(value: dt.datetime) -> str:
+    return str(current_app.jinja_env.filters["when"](value))
+
+
+def _by_token(token: str) -> Erasure:
+    found = erasure_by_token(db(), token=token)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/erasure/<token>")
+def status(token: str) -> str:
+    """Where the citizen's closing stands (no sign-in: the account may be gone); the deletion
+    certificate once everything is erased."""
+    return render_template("erasure.html", erasure=_by_token(token), token=token,
+                           labels=ERASED_LABELS, erased=ERASED)  # fmt: skip
+
+
+@bp.get("/erasure/<token>/certificate.<fmt>")
+def certificate(token: str, fmt: str) -> Response:
+    """The signed deletion certificate: canonical JSON, or the PDF with that JSON attached."""
+    row = _by_token(token)
+    if fmt not in ("json", "pdf") or row.status != ERASED or row.certificate is None:
+        abort(404)
+    if fmt == "pdf":
+        response = Response(deletion_pdf(row.certificate), mimetype="application/pdf")
+    else:
+        response = Response(certificate_file(row.certificate), mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="deletion-certificate-{row.id}.{fmt}"'
+    )
+    return response
