@@ -517,13 +517,14 @@ def rebuild_tree_nodes(session: Session, *, batch: int = 5000) -> int:
         return 0
     lock_ledger(session)
     # An erased event has no content to hash again: its stored leaf is what stands for it.
-    kept = dict(
-        session.execute(
+    kept = {
+        idx: leaf
+        for idx, leaf in session.execute(
             select(AuditTreeNode.idx, AuditTreeNode.hash)
             .join(AuditEvent, AuditEvent.seq - 1 == AuditTreeNode.idx)
             .where(AuditTreeNode.level == 0, AuditEvent.redaction.is_not(None))
-        ).tuples()
-    )
+        )
+    }
     session.execute(delete(AuditTreeNode))
     frontier = merkle.Frontier()
     count = 0

@@ -220,3 +220,67 @@ def test_a_fabricated_waiting_event_is_never_chained(sessions, file_keystore, no
         assert actors[-1] == "account:7" and "organisation:EVIL" not in actors
         assert s.scalar(select(func.count()).select_from(AuditPending)) == 0
         assert verify_ledger(s, keystore=file_keystore).intact
+
+
+def _wipe(s: Session, seq: int, tag: bytes) -> None:
+    s.execute(update(AuditEvent).where(AuditEvent.seq == seq)
+              .values(actor="erased", subject_id=None, object_id=None, details={},
+                      redaction=tag))  # fmt: skip
+
+
+def test_an_erasure_by_the_ledger_key_verifies(sessions, file_keystore, now) -> None:
+    from audit.redaction import redact_person
+
+    _fill(sessions, file_keystore, now, 6)
+    with transaction(sessions) as s:
+        assert redact_person(s, account_id=7, now=now).events == 6
+    with sessions() as s:
+        assert verify_ledger(s, keystore=file_keystore).intact
+
+
+def test_an_event_wiped_without_the_ledger_key_is_caught(sessions, file_keystore, now) -> None:
+    """Hiding an event by making it look erased: the tag needs the key store."""
+    _fill(sessions, file_keystore, now, 6)
+    with transaction(sessions) as s:
+        _wipe(s, 4, hashlib.sha256(b"attacker's guess").digest())
+    with sessions() as s:
+        report = verify_ledger(s, keystore=file_keystore)
+    assert (report.first_bad_seq, report.problem) == (
+        4,
+        "content wiped without the ledger key's erasure tag",
+    )
+
+
+def test_an_erasure_tag_moved_to_another_event_is_caught(sessions, file_keystore, now) -> None:
+    """A real tag covers its own event's number, hash and leaf: copied onto another, it fails."""
+    from audit.redaction import redact_person
+
+    _fill(sessions, file_keystore, now, 3)
+    with transaction(sessions) as s:
+        record_event(s, tag=EventTag.VAULT_DOCUMENT_VIEWED, actor="account:8", subject_id=8,
+                     now=now)  # fmt: skip
+        redact_person(s, account_id=7, now=now)
+        publish_tree_head(s, keystore=file_keystore, now=now)
+    with transaction(sessions) as s:
+        tag = s.scalar(select(AuditEvent.redaction).where(AuditEvent.seq == 1))
+        _wipe(s, 4, tag)
+    with sessions() as s:
+        assert verify_ledger(s, keystore=file_keystore).first_bad_seq == 4
+
+
+def test_the_tree_rebuilds_over_erased_events(sessions, file_keystore, now) -> None:
+    from audit.ledger import rebuild_tree_nodes
+    from audit.models import AuditTreeNode
+    from audit.redaction import redact_person
+
+    _fill(sessions, file_keystore, now, 4)
+    with transaction(sessions) as s:
+        record_event(s, tag=EventTag.VAULT_DOCUMENT_VIEWED, actor="account:8", subject_id=8,
+                     now=now)  # fmt: skip
+        redact_person(s, account_id=7, now=now)
+        publish_tree_head(s, keystore=file_keystore, now=now)
+        # The one event that was not erased loses its leaf: the whole tree is rebuilt.
+        s.execute(delete(AuditTreeNode).where(AuditTreeNode.level == 0, AuditTreeNode.idx == 4))
+        assert rebuild_tree_nodes(s) == 5
+    with sessions() as s:
+        assert verify_ledger(s, keystore=file_keystore).intact
