@@ -21,12 +21,11 @@ def attached_file(data: bytes, name: str) -> bytes | None:
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
         if not isinstance(names, ArrayObject) or len(names) > 2 * MAX_NAMES:
             return None
-        for key, spec in zip(names[::2], names[1::2], strict=False):
-            if str(key) != name:
-                continue
-            spec = spec.get_object()
-            if isinstance(spec, DictionaryObject):
-                return bytes(spec["/EF"]["/F"].get_object().data)
+        # pyHanko's ArrayObject cannot be sliced: walk the (name, file spec) pairs by index.
+        for i in range(0, len(names) - 1, 2):
+            spec = names[i + 1]
+            if str(names[i]) == name and isinstance(spec, DictionaryObject):
+                return bytes(spec["/EF"]["/F"].data)
     except Exception:  # any malformed PDF is "no such attachment", never a crash
         return None
     return None
