@@ -136,6 +136,16 @@ def test_a_topic_not_chosen_is_not_told(sessions, ctx, owner, now) -> None:
     assert _due(sessions, ctx, now) == []
 
 
+@pytest.mark.parametrize(
+    "tag", [EventTag.ACCOUNT_ERASURE_REQUESTED, EventTag.ACCOUNT_ERASURE_CANCELLED]
+)
+def test_closing_the_account_is_told_whatever_the_topics(sessions, ctx, owner, now, tag) -> None:
+    """Even when the citizen did it (a thief with their session may have), and with no topic."""
+    _set(sessions, ctx, owner, now, NoticeSettings(True, False, (), EMAIL, "", "en"))
+    _event(sessions, owner, now, tag, f"account:{owner}")
+    assert [n.events[0].tag for n in _due(sessions, ctx, now)] == [tag]
+
+
 def test_each_event_is_told_once_and_many_go_in_one_notice(sessions, ctx, owner, now) -> None:
     _set(sessions, ctx, owner, now)
     for _ in range(7):
