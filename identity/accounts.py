@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
 from identity.errors import Conflict, InvalidInput, NotFound
-from identity.models import Account, AuthSession, Ceremony, Passkey, RecoveryCode, Role
+from identity.models import (
+    Account,
+    AssistedRecovery,
+    AuthSession,
+    Ceremony,
+    Passkey,
+    RecoveryCode,
+    Role,
+)
 
 _CNIC = re.compile(r"^([0-9]{5})-?([0-9]{7})-?([0-9])$")
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -135,7 +143,8 @@ def remove_account(session: Session, *, account_id: int) -> dict[str, int]:
     (the erasure's last step: nothing else may point at the row by then). How many of each."""
     removed = {}
     for name, model in (("passkeys", Passkey), ("sessions", AuthSession),
-                        ("ceremonies", Ceremony), ("recovery_codes", RecoveryCode)):  # fmt: skip
+                        ("ceremonies", Ceremony), ("recovery_codes", RecoveryCode),
+                        ("assisted_recoveries", AssistedRecovery)):  # fmt: skip
         result = session.execute(delete(model).where(model.account_id == account_id))
         removed[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
     session.execute(delete(Account).where(Account.id == account_id))

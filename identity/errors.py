@@ -60,3 +60,7 @@ class ApiKeyRejected(IdentityError):
 
 class AttestationPolicyError(IdentityError):
     """The configured FIDO metadata (AMANAT_MDS_BLOB and its root) or allow-list is unusable."""
+
+
+class RecoveryRefused(IdentityError):
+    """An assisted recovery cannot start, or its link does not work (yet, or any more)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +32,7 @@ class Role(StrEnum):
     VERIFIER = "verifier"
     ADMIN = "admin"
     DPO = "dpo"  # the deployment's data-protection office: handles citizens' disputes
+    RECOVERY = "recovery"  # a service centre's officer: starts assisted recovery after an ID check
 
 
 class Account(Base):
@@ -162,3 +165,27 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class AssistedRecovery(Base):
+    """A recovery started at a service centre by an officer who checked the citizen's CNIC card
+    in person: after ``due_at``, unless the citizen refused, the one-time link (``token_hash`` is
+    its SHA-256) lets the person add a new passkey; it is good until ``expires_at``."""
+
+    __tablename__ = "identity_assisted_recoveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="SET NULL")
+    )
+    # The officer as named to the citizen (kept should the officer's account go).
+    officer_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    refused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -35,7 +35,7 @@ from identity.webauthn import RelyingParty
 MAX_PASSKEY_NAME = 64
 # Staff whose passkeys must be attested authenticators on the deployment's allow-list (when
 # AMANAT_MDS_BLOB is set): officers, the data-protection office, administrators.
-STAFF = frozenset({Role.OFFICER, Role.DPO, Role.ADMIN})
+STAFF = frozenset({Role.OFFICER, Role.DPO, Role.ADMIN, Role.RECOVERY})
 
 
 def _policy(rp: RelyingParty, account: Account) -> webauthn.AttestationPolicy | None:

@@ -160,8 +160,13 @@ _CERTIFICATE_TAGS = (
 
 
 # Told on every channel the citizen set, whatever the topics and even when they did it: someone
-# with a stolen session may have asked to close the account, and the owner has to hear of it.
-_ALWAYS_TOLD = (EventTag.ACCOUNT_ERASURE_REQUESTED, EventTag.ACCOUNT_ERASURE_CANCELLED)
+# with a stolen session may have asked to close the account, someone with a forged card may have
+# started a recovery at a service centre, and the owner has to hear of it in time to say no.
+_ALWAYS_TOLD = (
+    EventTag.ACCOUNT_ERASURE_REQUESTED, EventTag.ACCOUNT_ERASURE_CANCELLED,
+    EventTag.ACCOUNT_RECOVERY_STARTED, EventTag.ACCOUNT_RECOVERY_REFUSED,
+    EventTag.ACCOUNT_RECOVERY_COMPLETED,
+)  # fmt: skip
 
 
 def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:

@@ -59,6 +59,21 @@ def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
         EventTag.ACCOUNT_RECOVERY_CODES_CREATED: _("New recovery codes were created."),
         EventTag.ACCOUNT_RECOVERY_CODE_USED: _("A recovery code was used to sign in."),
         EventTag.ACCOUNT_NOTICES_CHANGED: _notices_line(d),
+        EventTag.ACCOUNT_RECOVERY_STARTED: _(
+            "A recovery of your account was started at a service centre by %(officer)s, after a"
+            " check of a CNIC card. If this was not you, refuse it on the Security page.",
+            officer=d.get("officer", ""),
+        ),
+        EventTag.ACCOUNT_RECOVERY_REFUSED: _(
+            "You refused the recovery started by %(officer)s: its link will never work.",
+            officer=d.get("officer", ""),
+        ),
+        EventTag.ACCOUNT_RECOVERY_COMPLETED: _(
+            "A new passkey \u201c%(name)s\u201d was added with the recovery link from the"
+            " service centre (%(officer)s); every other session was ended.",
+            name=d.get("passkey", ""),
+            officer=d.get("officer", ""),
+        ),
         EventTag.ACCOUNT_ERASURE_REQUESTED: _(
             "You asked for your account to be closed and everything in it erased. Until the day"
             " comes you can call it off with your passkey (Security, Close my account)."

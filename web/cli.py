@@ -30,6 +30,9 @@ COMMANDS: dict[str, str] = {
     "keys": "Master-key commands.",
     "org": "Verifying organisations (banks, employers): registration, members, API keys.",
     "pki": "Deployment PKI.",
+    "recovery-officer": (
+        "Service-centre officers who start assisted recovery after checking a CNIC card."
+    ),
     "restore": (
         "Restore a backup into this instance (every file is checked first), then check the ledger."
     ),

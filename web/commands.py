@@ -1193,6 +1193,31 @@ def dpo_add(login: str, display_name: str) -> None:
     )
 
 
+@main.group("recovery-officer")
+def recovery_officer() -> None:
+    """Service-centre officers who start assisted recovery after checking a CNIC card."""
+
+
+@recovery_officer.command("add")
+@click.option("--login", required=True, help="The officer's login name.")
+@click.option("--name", "display_name", required=True, help="The officer's name.")
+def recovery_officer_add(login: str, display_name: str) -> None:
+    """Add a recovery officer; prints a one-time password (they then add a passkey)."""
+    password = _demo_password() + "-" + _demo_password()
+
+    def act(settings: Settings, s: Any) -> str:
+        account = create_account(
+            s, role=Role.RECOVERY, display_name=display_name, login=login, now=utcnow()
+        )
+        passwords.set_password(s, account=account, password=password, now=utcnow())
+        return account.login
+
+    click.echo(
+        f"Recovery officer {_in_transaction(act)} added. First password (give it in person):"
+        f" {password}"
+    )
+
+
 @main.group()
 def shares() -> None:
     """Consents."""

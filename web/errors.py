@@ -54,6 +54,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (identity_errors.NotFound, 404, "not_found"),
     (identity_errors.AuthenticationFailed, 401, "sign_in_failed"),
     (identity_errors.PasskeyRejected, 400, "passkey_rejected"),
+    (identity_errors.RecoveryRefused, 409, "recovery_refused"),
     (identity_errors.RateLimited, 429, "rate_limited"),
     (identity_errors.NotAllowed, 409, "not_allowed"),
     (AgeRecipientInvalid, 400, "invalid_recipient"),

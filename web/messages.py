@@ -9,10 +9,12 @@ entry here is never produced.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Mapping
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -293,6 +295,24 @@ ERRORS: dict[str, Any] = {
     "dispute_closed": _l("This dispute is closed."),
     "dispute_note_length": _l("Write %(low)s to %(high)s characters."),
     "dispute_outcome": _l("The outcome is one of: %(outcomes)s."),
+    # Assisted recovery at a service centre (identity/assisted.py)
+    "recovery_officer_only": _l("Only a recovery officer at a service centre can start this."),
+    "recovery_card_not_checked": _l(
+        "Check the person's CNIC card in person first, and tick the box to say you did."
+    ),
+    "recovery_no_citizen": _l("No citizen is registered with this CNIC."),
+    "recovery_already_started": _l(
+        "A recovery of this account is already under way: the citizen uses the link they got."
+    ),
+    "recovery_not_found": _l("There is no such recovery."),
+    "recovery_was_refused": _l(
+        "The account's owner refused this recovery: the link does not work. Go back to the"
+        " service centre if this is your account."
+    ),
+    "recovery_link_used": _l("This recovery link was used or has expired."),
+    "recovery_waiting": _l(
+        "This link works from %(due)s, if the account's owner does not refuse before then."
+    ),
     # Closing an account (signing/erasure.py)
     "erasure_citizens_only": _l("Only a citizen's account can be closed here."),
     "erasure_already_requested": _l("You have already asked for your account to be closed."),
@@ -334,9 +354,18 @@ def error_text(code: str, params: Mapping[str, Any]) -> str | None:
     if template is None:
         return None
     try:
-        return str(template) % dict(params) if params else str(template)
+        return (
+            str(template) % {k: _param(v) for k, v in params.items()} if params else str(template)
+        )
     except (KeyError, ValueError, TypeError):
         return str(template)
+
+
+def _param(value: Any) -> Any:
+    """A moment as the reader reads it (the pages' date words), anything else as it is."""
+    if isinstance(value, dt.datetime) and has_app_context():
+        return current_app.jinja_env.filters["when"](value)
+    return value
 
 
 def refusal_text(exc: AmanatError) -> str:

@@ -191,7 +191,8 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "levels": "B-B", "error": "E", "tool": "pg_dump", "path": "/b", "file": "x",
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
               "kib": 256, "kinds": "id-card", "organisation": "BANK", "site": "https://x",
-              "statuses": "submitted", "outcomes": "upheld", "date": "2026-12-01"}  # fmt: skip
+              "statuses": "submitted", "outcomes": "upheld", "date": "2026-12-01",
+              "due": "2026-12-04"}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):

@@ -120,6 +120,16 @@
         return post(form.getAttribute("data-action"), { token: form.getAttribute("data-token"), credential: credentialJSON(cred) });
       });
     },
+    recover: function (form) {
+      // A one-time recovery link from a service centre: a new passkey for the account.
+      return post(form.getAttribute("data-begin"), {}).then(function (start) {
+        return navigator.credentials.create(creationOptions(start.options)).then(function (cred) {
+          return post(form.getAttribute("data-complete"), {
+            token: start.token, credential: credentialJSON(cred), passkey_name: field(form, "passkey_name")
+          });
+        });
+      });
+    },
     add: function (form) {
       return post("/security/passkeys/begin", {}).then(function (start) {
         return navigator.credentials.create(creationOptions(start.options)).then(function (cred) {

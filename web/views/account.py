@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from identity import passkeys, passwords, recovery
+from identity.assisted import open_recoveries
 from identity.ceremonies import consume_ceremony
 from identity.errors import InvalidInput, PasskeyRejected
 from identity.models import Account, Role
@@ -57,6 +58,7 @@ def security() -> str:
         recovery_left=recovery.remaining_codes(db(), account=me),
         has_password=me.password_hash is not None,
         min_passphrase=age.MIN_PASSPHRASE,
+        recoveries=open_recoveries(db(), account_id=me.id, now=now()) if citizen else [],
     )
 
 

@@ -155,6 +155,8 @@ def home_of(account: Account) -> str:
         return url_for("department.index")
     if account.role == Role.DPO:
         return url_for("disputes.inbox")
+    if account.role == Role.RECOVERY:
+        return url_for("recovery.desk")
     return url_for("account.security")
 
 
