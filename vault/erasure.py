@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from audit import EventTag, record_event
 from keys.wrapping import open_value, seal_value
 from vault.blobs import remove_after_commit
+from vault.emergency import remove_namings_of
 from vault.models import Document, DocumentVersion, Grant, GrantDocument, NoticePrefs, OwnerKey
 from vault.service import VaultContext, _owner_key
 
@@ -129,6 +130,7 @@ def shred_vault(
     session.execute(delete(Document).where(Document.owner_id == account_id))
     owner_keys = session.execute(delete(OwnerKey).where(OwnerKey.account_id == account_id))
     session.execute(delete(NoticePrefs).where(NoticePrefs.account_id == account_id))
+    remove_namings_of(session, account_id=account_id)
     session.flush()
     for blob_id in blob_ids:
         remove_after_commit(session, ctx.blobs, blob_id)

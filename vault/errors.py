@@ -64,3 +64,7 @@ class InvalidShare(VaultError):
 
 class NoticeRefused(VaultError):
     """The notice settings cannot be used as given."""
+
+
+class EmergencyRefused(VaultError):
+    """An emergency-access naming, request or read is not possible; the code says why."""

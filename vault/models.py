@@ -171,3 +171,29 @@ class NoticePrefs(Base):
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     retry_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class EmergencyContact(Base):
+    """A citizen's trusted contact for emergency access (vault/emergency.py): who, after how
+    many days without refusal, which documents; the terms the citizen's passkey signed."""
+
+    __tablename__ = "vault_emergency_contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    contact_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    wait_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    documents: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    credential_data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    requested_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    refused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

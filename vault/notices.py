@@ -165,7 +165,7 @@ _CERTIFICATE_TAGS = (
 _ALWAYS_TOLD = (
     EventTag.ACCOUNT_ERASURE_REQUESTED, EventTag.ACCOUNT_ERASURE_CANCELLED,
     EventTag.ACCOUNT_RECOVERY_STARTED, EventTag.ACCOUNT_RECOVERY_REFUSED,
-    EventTag.ACCOUNT_RECOVERY_COMPLETED,
+    EventTag.ACCOUNT_RECOVERY_COMPLETED, EventTag.EMERGENCY_ACCESS_REQUESTED,
 )  # fmt: skip
 
 
@@ -185,7 +185,8 @@ def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
         return event.actor != "anonymous"
     return event.tag in (EventTag.CONSENT_USED, EventTag.VAULT_DOCUMENT_VIEWED,
                          EventTag.VAULT_DOCUMENT_DOWNLOADED, EventTag.REQUEST_RECEIVED,
-                         EventTag.DISPUTE_ANSWERED, EventTag.DISPUTE_CLOSED)  # fmt: skip
+                         EventTag.DISPUTE_ANSWERED, EventTag.DISPUTE_CLOSED,
+                         EventTag.EMERGENCY_DOCUMENT_READ)  # fmt: skip
 
 
 def due_notices(

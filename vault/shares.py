@@ -105,9 +105,11 @@ def _clean_purpose(purpose: str) -> str:
     return text
 
 
-def _owned_documents(
+def owned_documents(
     session: Session, *, owner_id: int, document_ids: Sequence[uuid.UUID]
 ) -> list[Document]:
+    """The owner's documents with these ids (1 to MAX_DOCUMENTS of them); ShareRefused when one
+    is not theirs, with the same answer as for one that does not exist."""
     ids = list(dict.fromkeys(document_ids))
     if not ids:
         raise InvalidShare("Choose at least one document.", code="share_no_documents")
@@ -151,7 +153,7 @@ def prepare_grant(
     owner = session.get(Account, owner_id)
     if owner is None:
         raise NotFound("no such account")
-    docs = _owned_documents(session, owner_id=owner_id, document_ids=document_ids)
+    docs = owned_documents(session, owner_id=owner_id, document_ids=document_ids)
     if not 1 <= days <= MAX_DAYS:
         raise InvalidShare("Bad duration.", code="share_days_range", low=1, high=MAX_DAYS)
     if max_fetches is not None and not 1 <= max_fetches <= MAX_FETCHES:
@@ -210,7 +212,7 @@ def create_grant(
         raise InvalidShare("The request expired.", code="share_request_expired")
     # The documents may have changed hands between the two steps: check again.
     ids = [uuid.UUID(d["id"]) for d in terms["documents"]]
-    docs = _owned_documents(session, owner_id=owner_id, document_ids=ids)
+    docs = owned_documents(session, owner_id=owner_id, document_ids=ids)
     recipient = terms["recipient"]
     org_code = recipient.get("code") if recipient.get("type") == "organisation" else None
     department_code = recipient.get("code") if recipient.get("type") == "department" else None

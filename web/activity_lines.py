@@ -342,8 +342,35 @@ def _activity(event: AuditEvent, d: dict[str, Any]) -> Lines:
 
 # Each area words only its own events (a page of 50 lines no longer translates every sentence
 # of every area for each line).
+def _emergency(event: AuditEvent, d: dict[str, Any]) -> Lines:
+    who, days = d.get("contact", ""), d.get("days", 0)
+    return {
+        EventTag.EMERGENCY_CONTACT_SET: _(
+            "You named %(who)s as your trusted contact for %(n)s documents: if they ask and you"
+            " do not refuse within %(days)s days, they can read them.",
+            who=who, n=d.get("documents", 0), days=days,
+        ),
+        EventTag.EMERGENCY_CONTACT_REMOVED: _(
+            "You stopped trusting %(who)s: they can no longer ask for access.", who=who
+        ),
+        EventTag.EMERGENCY_ACCESS_REQUESTED: _(
+            "%(who)s asked for emergency access to your documents. Unless you refuse within"
+            " %(days)s days (Security, Emergency access), they can read the documents you chose.",
+            who=who, days=days,
+        ),
+        EventTag.EMERGENCY_ACCESS_REFUSED: _(
+            "You refused %(who)s emergency access: they get nothing.", who=who
+        ),
+        EventTag.EMERGENCY_DOCUMENT_READ: _(
+            "%(who)s read \u201c%(title)s\u201d under emergency access.",
+            who=who, title=d.get("title", ""),
+        ),
+    }  # fmt: skip
+
+
 _AREAS = {
     "account": _account,
+    "emergency": _emergency,
     "vault": _vault,
     "certificate": _certificate,
     "consent": _consent,

@@ -42,6 +42,7 @@ _MAPPING: list[tuple[type[Exception], int, str]] = [
     (vault_errors.DocumentUnreadable, 500, "document_unreadable"),
     (vault_errors.BlobStoreError, 503, "storage_unavailable"),
     (vault_errors.InvalidShare, 400, "invalid_share"),
+    (vault_errors.EmergencyRefused, 409, "emergency_refused"),
     (vault_errors.NoticeRefused, 400, "invalid_input"),
     (identity_errors.ApiKeyRejected, 401, "api_key_rejected"),
     (identity_errors.ApiKeyScopeMissing, 403, "api_key_scope"),

@@ -295,6 +295,18 @@ ERRORS: dict[str, Any] = {
     "dispute_closed": _l("This dispute is closed."),
     "dispute_note_length": _l("Write %(low)s to %(high)s characters."),
     "dispute_outcome": _l("The outcome is one of: %(outcomes)s."),
+    # Emergency access (vault/emergency.py)
+    "emergency_no_contact": _l(
+        "Nobody else is registered with this CNIC: your trusted contact needs an Amanat account."
+    ),
+    "emergency_days_range": _l("The days you have to refuse are %(low)s to %(high)s."),
+    "emergency_not_found": _l("There is no such emergency access."),
+    "emergency_already_asked": _l("You have already asked; the owner has been told."),
+    "emergency_nothing_asked": _l("Your trusted contact has not asked for access."),
+    "emergency_no_access": _l(
+        "Not yet: you can read these documents only after asking and the waiting days, unless"
+        " the owner refuses."
+    ),
     # Assisted recovery at a service centre (identity/assisted.py)
     "recovery_officer_only": _l("Only a recovery officer at a service centre can start this."),
     "recovery_card_not_checked": _l(

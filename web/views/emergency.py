@@ -1,0 +1,144 @@
+"""Emergency access (/emergency): the citizen names trusted contacts (confirmed with the
+passkey), sees and refuses their requests; a contact asks, and reads once the wait is over."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from identity.ceremonies import consume_ceremony
+from identity.errors import PasskeyRejected
+from identity.models import Account, Role
+from identity.passkeys import finish_confirmation, start_confirmation
+from vault.emergency import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    MIN_DAYS,
+    EmergencyState,
+    access_from,
+    ask_for_access,
+    confirm_naming,
+    end_naming,
+    namings,
+    prepare_naming,
+    read_document,
+    refuse_access,
+    state_of,
+)
+from vault.errors import EmergencyRefused
+from vault.models import EmergencyContact
+from vault.service import list_documents
+from web.context import db, login_required, now, runtime, side_transaction, signed_in
+from web.inputs import uuid_or_404, whole_number
+from web.responses import send_opened
+
+bp = Blueprint("emergency", __name__, url_prefix="/emergency")
+
+
+@bp.get("")
+@login_required(Role.CITIZEN)
+def index() -> str:
+    """My trusted contacts (and their requests), the people who named me, and the form."""
+    me = signed_in()
+    rows = namings(db(), account_id=me.id)
+    ids = [r.owner_id for r in rows]
+    owners = {
+        row.id: row.display_name
+        for row in db().execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
+    }
+    return render_template(
+        "emergency.html", mine=[r for r in rows if r.owner_id == me.id],
+        theirs=[r for r in rows if r.contact_id == me.id], owners=owners,
+        state_of=lambda r: state_of(r, now()), access_from=access_from, states=EmergencyState,
+        documents=list_documents(db(), owner_id=me.id), days=(MIN_DAYS, MAX_DAYS, DEFAULT_DAYS),
+    )  # fmt: skip
+
+
+@bp.post("/new")
+@login_required(Role.CITIZEN)
+def new() -> str:
+    """The terms in words and the passkey button that confirms them."""
+    days = whole_number(request.form.get("days"), high=MAX_DAYS)
+    ids = [uuid_or_404(v) for v in request.form.getlist("document")]
+    pending = prepare_naming(
+        db(), owner=signed_in(), contact_cnic=request.form.get("cnic", ""),
+        # Left empty: the default; anything else that is not 1 to 30 is refused in words.
+        wait_days=days if days is not None else (0 if request.form.get("days") else DEFAULT_DAYS),
+        document_ids=ids, now=now(),
+    )  # fmt: skip
+    started = start_confirmation(
+        db(), rp=runtime().rp, account=signed_in(), challenge=pending.challenge,
+        payload=pending.terms, now=now(),
+    )  # fmt: skip
+    return render_template("emergency_confirm.html", terms=pending.terms, token=started.token,
+                           options=json.dumps(started.options))  # fmt: skip
+
+
+@bp.post("/confirm")
+@login_required(Role.CITIZEN)
+def confirm() -> Response:
+    """Check the passkey's signature over the terms and store the naming."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
+        raise PasskeyRejected()
+    account_id = signed_in().id
+    with side_transaction() as s:
+        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
+    me = db().get(Account, account_id)
+    assert me is not None
+    done = finish_confirmation(db(), rp=runtime().rp, ceremony=ceremony, account=me,
+                               response=body["credential"], now=now())  # fmt: skip
+    row = confirm_naming(db(), owner_id=me.id, confirmation=done, now=now())
+    flash(_("%(name)s is now your trusted contact.", name=row.contact_name))
+    return jsonify({"redirect": url_for("emergency.index")})
+
+
+def _act(naming_id: str, action: str) -> Response:
+    me, naming = signed_in().id, uuid_or_404(naming_id)
+    if action == "end":
+        end_naming(db(), owner_id=me, naming_id=naming, now=now())
+        flash(_("Ended. This contact can no longer ask for access."))
+    elif action == "refuse":
+        refuse_access(db(), owner_id=me, naming_id=naming, now=now())
+        flash(_("Refused. Your trusted contact gets nothing."))
+    else:
+        row = ask_for_access(db(), contact_id=me, naming_id=naming, now=now())
+        flash(_("You asked. The owner has been told; if they do not refuse, you can read the"
+                " documents from %(day)s.", day=_day(row)))  # fmt: skip
+    return redirect(url_for("emergency.index"))
+
+
+def _day(row: EmergencyContact) -> str:
+    return str(current_app.jinja_env.filters["when"](access_from(row)))
+
+
+@bp.post("/<naming_id>/<action>")
+@login_required(Role.CITIZEN)
+def act(naming_id: str, action: str) -> Response:
+    """End a naming or refuse its request (the citizen), or ask for access (the contact)."""
+    if action not in ("end", "refuse", "ask"):
+        raise EmergencyRefused("Unknown action.", code="emergency_not_found")
+    return _act(naming_id, action)
+
+
+@bp.get("/<naming_id>/documents/<document_id>")
+@login_required(Role.CITIZEN)
+def document(naming_id: str, document_id: str) -> Response:
+    """A document the owner chose, for their trusted contact, once access is active."""
+    opened = read_document(db(), ctx=runtime().vault, contact_id=signed_in().id,
+                           naming_id=uuid_or_404(naming_id),
+                           document_id=uuid_or_404(document_id), now=now())  # fmt: skip
+    return send_opened(opened, download=True)
