@@ -174,3 +174,15 @@ def test_verify_deletion_refuses_one_byte_changed(
     result = CliRunner().invoke(main, ["verify-deletion", str(certificates[fmt])], env=env)
     assert result.exit_code == 1, result.output
     assert "NOT GENUINE" in result.output
+
+
+def test_after_the_job_amanat_audit_verify_passes(
+    app: Flask, closing: str, clock: Clock, settings: Settings, tmp_path: Path
+) -> None:
+    _erase_now(app, clock)
+    from web.tasks import sign_tree_head
+
+    sign_tree_head(app.extensions["amanat"])
+    env = _cli_instance(settings, tmp_path)
+    result = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert result.exit_code == 0 and "Ledger intact" in result.output, result.output
