@@ -87,6 +87,9 @@ class Settings:
     # How long a citizen who asked for their account to be closed can still cancel (with their
     # passkey) before everything is erased (signing/erasure.py).
     erasure_grace_days: int = 14
+    # How long after an assisted recovery starts its link begins to work (identity/assisted.py):
+    # the time the citizen has to refuse it.
+    recovery_wait_hours: int = 72
     # Staff passkeys (identity/passkeys.py STAFF): a FIDO MDS3 blob file, the root certificate
     # that signs it (PEM or DER file), and the AAGUIDs allowed (comma-separated). Unset: staff
     # register passkeys as citizens do (attestation "none").
@@ -158,6 +161,7 @@ _INT_FIELDS = {
     "status_list_capacity",
     "archive_margin_days",
     "erasure_grace_days",
+    "recovery_wait_hours",
 }
 _STR_FIELDS = {
     "mds_blob",
@@ -202,6 +206,9 @@ def _check_limits(settings: Settings) -> None:
     if not 1 <= settings.erasure_grace_days <= 90:
         # A day at least, to cancel a closing someone else asked for with a stolen session.
         raise SettingsError("AMANAT_ERASURE_GRACE_DAYS must be 1 to 90")
+    if not 24 <= settings.recovery_wait_hours <= 720:
+        # At least a day for the owner to hear of it and refuse.
+        raise SettingsError("AMANAT_RECOVERY_WAIT_HOURS must be 24 to 720")
 
 
 def load_settings(

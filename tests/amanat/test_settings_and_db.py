@@ -37,6 +37,8 @@ def test_environment_wins_over_the_instance_file(tmp_path: Path) -> None:
         ({"AMANAT_KEYSTORE": "pkcs11"}, "AMANAT_PKCS11_MODULE"),
         ({"AMANAT_PUBLIC_BASE_URL": "ftp://x"}, "http"),
         ({"AMANAT_ARCHIVE_MARGIN_DAYS": "3650"}, "under 3650"),
+        ({"AMANAT_ERASURE_GRACE_DAYS": "91"}, "1 to 90"),
+        ({"AMANAT_RECOVERY_WAIT_HOURS": "1"}, "24 to 720"),
         ({"AMANAT_STATUS_LIST_HOURS": "0"}, "positive"),
         ({"AMANAT_STATUS_LIST_CAPACITY": str(1 << 30)}, "at most"),
     ],

@@ -56,6 +56,7 @@ def desk_start() -> tuple[str, int]:
         started = start_recovery(
             db(), officer=signed_in(), cnic=request.form.get("cnic", ""),
             card_checked=request.form.get("card_checked") == "yes", now=now(),
+            wait=dt.timedelta(hours=runtime().settings.recovery_wait_hours),
         )  # fmt: skip
     except RecoveryRefused as exc:
         return render_template("recovery_desk.html", started=None, problem=refusal_text(exc)), 409
