@@ -263,3 +263,28 @@ def test_a_certificate_with_one_byte_changed_is_refused(full: Env, where: float)
     data[at] = (data[at] + 1) % 256 if data[at] != 0x20 else 0x09
     with full.sessions() as s, pytest.raises(DeletionCertificateInvalid):
         read_deletion_certificate(s, keystore=full.ctx.keystore, data=bytes(data))
+
+
+def test_applications_and_disputes_go_with_the_account(full: Env) -> None:
+    import uuid
+
+    from signing.models import Application, ApplicationStep, Dispute, DisputeStep
+
+    at = full.now
+    with transaction(full.sessions) as s:
+        app_id, case_id = uuid.uuid4(), uuid.uuid4()
+        s.add(Application(id=app_id, department_code="UNI", type_code="degree",
+                          citizen_id=full.citizen_id, fields={"name": "Ayesha"}, status="submitted",
+                          grant_ids=[], created_at=at, updated_at=at))  # fmt: skip
+        s.add(Dispute(id=case_id, citizen_id=full.citizen_id, event_seq=1, party_kind="service",
+                      status="open",
+                      access={"tag": "x"}, created_at=at, updated_at=at))  # fmt: skip
+        s.flush()
+        s.add(ApplicationStep(application_id=app_id, at=at, actor="you", kind="submitted"))
+        s.add(DisputeStep(dispute_id=case_id, at=at, side="citizen", actor="you", kind="opened",
+                          note="I did not expect this"))  # fmt: skip
+    row = _erase(full, _request(full), full.now + 15 * DAY)
+    assert row is not None and row.certificate is not None
+    erased = row.certificate["certificate"]["erased"]
+    assert (erased["applications"], erased["disputes"]) == (1, 1)
+    assert [_rows(full, m) for m in (Application, ApplicationStep, Dispute, DisputeStep)] == [0] * 4
