@@ -92,7 +92,13 @@ EVERY_MINUTE = {"renew_status_list"}
     [
         (
             dt.datetime(2026, 12, 1, 12, 0),
-            {"resume_batches_every_minute", "sign_tree_head", "settle_consents", *EVERY_MINUTE},
+            {
+                "resume_batches_every_minute",
+                "sign_tree_head",
+                "settle_consents",
+                "erase_due_accounts",
+                *EVERY_MINUTE,
+            },
         ),
         (
             dt.datetime(2026, 12, 1, 12, 7),
