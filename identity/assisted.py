@@ -154,7 +154,10 @@ def finish_enrolment(
     """Store the new passkey (``ceremony``: the consumed one :func:`start_enrolment` opened) and
     use the link up; every other session of the account ends (a lost phone may be signed in)."""
     row = recovery_by_link(session, token=token, now=now)
-    row = session.get(AssistedRecovery, row.id, with_for_update=True) or row
+    # Held until the commit, and checked again under the lock: two tabs finishing at once add
+    # one passkey, and a refusal that just came in wins.
+    session.refresh(row, with_for_update=True)
+    row = recovery_by_link(session, token=token, now=now)
     account = session.get(Account, row.account_id)
     assert account is not None
     passkey = finish_adding_passkey(

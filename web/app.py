@@ -289,14 +289,18 @@ def _static_caching(headers: Any) -> None:
 # Paths whose answers may carry a citizen's data even without a signed-in account: API keys
 # fetching shared documents, link shares opened with their secret, the QR landing page.
 _PRIVATE_PREFIXES = (
-    "/vault", "/api/v1/shared", "/s/", "/shares", "/activity", "/org", "/erasure/",
+    "/vault", "/api/v1/shared", "/s/", "/shares", "/activity", "/org", "/erasure/", "/recover/",
+    "/emergency",
 )  # fmt: skip
 
 
 def _logged_path() -> str:
-    """The path as the access log keeps it: an erasure link's secret is left out."""
-    if request.path.startswith("/erasure/"):
-        return "/erasure/…" + ("/certificate" if "/certificate." in request.path else "")
+    """The path as the access log keeps it: the secret of an erasure or recovery link is left
+    out (the rest of the path stays, e.g. /recover/…/begin)."""
+    for prefix in ("/erasure/", "/recover/"):
+        if request.path.startswith(prefix):
+            rest = request.path[len(prefix) :].partition("/")[2]
+            return prefix + "…" + ("/" + rest if rest else "")
     return request.path
 
 

@@ -95,3 +95,12 @@ def test_after_the_wait_a_new_passkey_signs_in(app: Flask, link: str, clock: Clo
     assert sign_in(person, auth).status_code == 200
     assert person.get("/vault").status_code == 200
     assert "recovery link was used" in app.test_client().get(link).get_data(as_text=True)
+
+
+def test_the_link_secret_stays_out_of_the_access_log(
+    app: Flask, link: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="amanat.web.access"):
+        app.test_client().get(link)
+    paths = [getattr(r, "path", "") for r in caplog.records if r.name == "amanat.web.access"]
+    assert paths == ["/recover/…"] and link.split("/")[2] not in caplog.text

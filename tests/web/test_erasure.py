@@ -186,3 +186,15 @@ def test_after_the_job_amanat_audit_verify_passes(
     env = _cli_instance(settings, tmp_path)
     result = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert result.exit_code == 0 and "Ledger intact" in result.output, result.output
+
+
+def test_the_link_secret_stays_out_of_the_access_log(
+    app: Flask, closing: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = closing.split("/")[2]
+    with caplog.at_level("INFO", logger="amanat.web.access"):
+        app.test_client().get(closing)
+        app.test_client().get(closing + "/certificate.pdf")
+    paths = [getattr(r, "path", "") for r in caplog.records if r.name == "amanat.web.access"]
+    assert paths == ["/erasure/…", "/erasure/…/certificate.pdf"]
+    assert secret not in caplog.text
