@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
+from audit import AuditEvent, EventTag, record_event
 from keys.wrapping import open_value, seal_value
 from vault.blobs import remove_after_commit
 from vault.emergency import remove_namings_of
@@ -92,6 +92,26 @@ def _end_consents(session: Session, account_id: int, now: dt.datetime) -> list[E
         ended.append(EndedConsent(grant.id, grant.organisation_code, grant.department_code))
     session.flush()
     return ended
+
+
+def consents_ended_by_erasure(
+    session: Session, *, recipient_kind: str, code: str, since: dt.datetime
+) -> list[tuple[str, dt.datetime]]:
+    """(grant id, when) of the recipient's consents that ended because the citizen's account
+    was erased, since ``since``, newest first: what the organisation's page tells its members."""
+    rows = session.execute(
+        select(AuditEvent.details, AuditEvent.occurred_at)
+        .where(
+            AuditEvent.tag == EventTag.CONSENT_WITHDRAWN.value,
+            AuditEvent.object_type == recipient_kind,
+            AuditEvent.object_id == code,
+            AuditEvent.actor == ERASURE_ACTOR,
+            AuditEvent.occurred_at >= since,
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(100)
+    ).all()
+    return [(str(d.get("grant", "")), at) for d, at in rows]
 
 
 def _count(session: Session, stmt: object) -> int:

@@ -198,3 +198,28 @@ def test_the_link_secret_stays_out_of_the_access_log(
     paths = [getattr(r, "path", "") for r in caplog.records if r.name == "amanat.web.access"]
     assert paths == ["/erasure/…", "/erasure/…/certificate.pdf"]
     assert secret not in caplog.text
+
+
+def test_the_bank_sees_its_consent_ended_by_the_erasure(
+    app: Flask, client: FlaskClient, citizen: SoftAuthenticator, clock: Clock
+) -> None:
+    from amanat.db import transaction
+    from identity import passwords
+    from identity.organisations import add_member, create_organisation
+    from tests.web.test_shares import _grant_id, _share
+
+    sessions = app.extensions["amanat"].sessions
+    with transaction(sessions) as s:
+        create_organisation(s, code="BANK", name="Example Bank", now=clock())
+        clerk = add_member(s, code="BANK", login="clerk", display_name="Clerk", now=clock())
+        passwords.set_password(s, account=clerk, password="a clerk's password", now=clock())
+    doc = re.search(r'/vault/([0-9a-f-]{36})"', client.get("/vault").get_data(as_text=True))
+    assert doc is not None
+    grant = _grant_id(_share(client, citizen, [doc.group(1)]))
+    assert _confirm(client, citizen).status_code == 200
+    _erase_now(app, clock)
+    bank = app.test_client()
+    bank.post("/login/password", data={"csrf_token": csrf_of(bank, "/login"), "login": "clerk",
+                                       "password": "a clerk's password"})  # fmt: skip
+    page = bank.get("/org").get_data(as_text=True)
+    assert "Consents ended because the citizen closed their account" in page and grant in page

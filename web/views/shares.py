@@ -7,6 +7,7 @@ request's transaction rolls back), then answered 403/404 without saying more tha
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from identity.organisations import list_organisations
 from identity.passkeys import finish_confirmation
 from signing.issuance import certificates_for_documents
 from signing.requests import confirm_consent
+from vault.erasure import consents_ended_by_erasure
 from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
 from vault.service import list_documents
@@ -279,8 +281,11 @@ def org_index() -> str:
     """The organisation's active grants."""
     recipient = _member_recipient()
     assert recipient.organisation_code is not None
-    grants = grants_for_organisation(db(), organisation_code=recipient.organisation_code, now=now())
-    return render_template("org.html", grants=grants)
+    code = recipient.organisation_code
+    grants = grants_for_organisation(db(), organisation_code=code, now=now())
+    ended = consents_ended_by_erasure(db(), recipient_kind="organisation", code=code,
+                                      since=now() - dt.timedelta(days=30))  # fmt: skip
+    return render_template("org.html", grants=grants, ended=ended)
 
 
 @bp.get("/org/grants/<grant_id>")
