@@ -213,8 +213,16 @@ def read_document(
     return opened
 
 
-def remove_namings_of(session: Session, *, account_id: int) -> int:
-    """Delete every naming the account made or is named in (its erasure); how many."""
+def remove_namings_of(session: Session, *, account_id: int, actor: str, now: dt.datetime) -> int:
+    """Delete every naming the account made or is named in (its erasure); how many. A citizen
+    who trusted the account is told, by ``actor``, that the naming ended."""
+    trusting = session.scalars(
+        select(EmergencyContact).where(
+            EmergencyContact.contact_id == account_id, EmergencyContact.ended_at.is_(None)
+        )
+    ).all()
+    for row in trusting:
+        _log(session, row, EventTag.EMERGENCY_CONTACT_REMOVED, actor=actor, now=now)
     result = session.execute(
         delete(EmergencyContact).where(
             or_(EmergencyContact.owner_id == account_id, EmergencyContact.contact_id == account_id)

@@ -150,7 +150,7 @@ def shred_vault(
     session.execute(delete(Document).where(Document.owner_id == account_id))
     owner_keys = session.execute(delete(OwnerKey).where(OwnerKey.account_id == account_id))
     session.execute(delete(NoticePrefs).where(NoticePrefs.account_id == account_id))
-    remove_namings_of(session, account_id=account_id)
+    remove_namings_of(session, account_id=account_id, actor=ERASURE_ACTOR, now=now)
     session.flush()
     for blob_id in blob_ids:
         remove_after_commit(session, ctx.blobs, blob_id)

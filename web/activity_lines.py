@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from audit import AuditEvent, EventTag
 from signing.archive import ACTOR as ARCHIVE_ACTOR
 from signing.types import certificate_types
+from vault.erasure import ERASURE_ACTOR
 from web.messages import DISPUTE_OUTCOMES, KIND_LABELS
 
 METHODS = {
@@ -344,6 +345,10 @@ def _activity(event: AuditEvent, d: dict[str, Any]) -> Lines:
 # of every area for each line).
 def _emergency(event: AuditEvent, d: dict[str, Any]) -> Lines:
     who, days = d.get("contact", ""), d.get("days", 0)
+    if event.actor == ERASURE_ACTOR:
+        return {EventTag.EMERGENCY_CONTACT_REMOVED: _(
+            "The account of your trusted contact %(who)s was closed: they can no longer ask for"
+            " access.", who=who)}  # fmt: skip
     return {
         EventTag.EMERGENCY_CONTACT_SET: _(
             "You named %(who)s as your trusted contact for %(n)s documents: if they ask and you"

@@ -165,3 +165,18 @@ def test_someone_elses_document_cannot_be_named(sessions, ctx, owner, other, now
     with transaction(sessions) as s, pytest.raises(ShareRefused):
         prepare_naming(s, owner=s.get(Account, owner), contact_cnic=CONTACT_CNIC, wait_days=7,
                        document_ids=[theirs], now=now)  # fmt: skip
+
+
+def test_the_contacts_erasure_ends_the_naming_and_tells_the_owner(
+    sessions, ctx, owner, naming, now
+) -> None:
+    from vault.erasure import ERASURE_ACTOR, shred_vault
+
+    with transaction(sessions) as s:
+        shred_vault(s, ctx=ctx, account_id=naming["contact"], now=now + DAY)
+    with sessions() as s:
+        assert s.get(EmergencyContact, naming["id"]) is None
+        told = s.scalars(select(AuditEvent).where(
+            AuditEvent.subject_id == owner,
+            AuditEvent.tag == EventTag.EMERGENCY_CONTACT_REMOVED.value)).all()  # fmt: skip
+    assert [e.actor for e in told] == [ERASURE_ACTOR]
