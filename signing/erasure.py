@@ -150,6 +150,32 @@ def cancel_erasure(session: Session, *, account_id: int, now: dt.datetime) -> Er
     return row
 
 
+# What the citizen's passkey confirms on the closing page: to close, or to call it off.
+CLOSE, CANCEL = "close_account", "cancel_erasure"
+
+
+def action_terms(session: Session, *, account_id: int) -> tuple[dict[str, Any], bytes]:
+    """(terms, challenge) the passkey signs for the page's one action: closing the account, or
+    calling off the closing that waits. A fresh nonce makes each signature good once."""
+    action = CANCEL if pending_erasure(session, account_id=account_id) else CLOSE
+    terms = {"action": action, "account": account_id, "nonce": secrets.token_hex(16)}
+    return terms, hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).digest()
+
+
+def carry_out(
+    session: Session, *, ctx: VaultContext, account: Account, confirmed: dict[str, Any],
+    language: str, grace: dt.timedelta, now: dt.datetime,
+) -> Erasure:  # fmt: skip
+    """Do what the citizen's passkey confirmed (terms of :func:`action_terms`, for this account)."""
+    action = confirmed.get("action")
+    if confirmed.get("account") != account.id or action not in (CLOSE, CANCEL):
+        raise ErasureRefused("Not this account's confirmation.", code="erasure_not_requested")
+    if action == CANCEL:
+        return cancel_erasure(session, account_id=account.id, now=now)
+    return request_erasure(session, ctx=ctx, account=account, language=language, now=now,
+                           grace=grace).erasure  # fmt: skip
+
+
 def erasure_by_token(session: Session, *, token: str) -> Erasure | None:
     """The erasure a link's secret belongs to (pending, cancelled or done)."""
     return session.scalar(select(Erasure).where(Erasure.token_hash == _token_hash(token or "")))

@@ -288,3 +288,30 @@ def test_applications_and_disputes_go_with_the_account(full: Env) -> None:
     erased = row.certificate["certificate"]["erased"]
     assert (erased["applications"], erased["disputes"]) == (1, 1)
     assert [_rows(full, m) for m in (Application, ApplicationStep, Dispute, DisputeStep)] == [0] * 4
+
+
+@pytest.mark.parametrize(
+    "confirmed",
+    [{"action": "close_account", "account": 999}, {"action": "erase_everyone", "account": None}],
+    ids=["another-account", "unknown-action"],
+)
+def test_a_confirmation_not_for_this_account_does_nothing(full: Env, confirmed: dict) -> None:
+    from signing.erasure import carry_out
+
+    with transaction(full.sessions) as s, pytest.raises(ErasureRefused):
+        carry_out(s, ctx=full.ctx.vault, account=s.get(Account, full.citizen_id),
+                  confirmed=confirmed, language="en", grace=DAY, now=full.now)  # fmt: skip
+    assert _rows(full, Erasure) == 0
+
+
+def test_the_confirmed_action_follows_the_state(full: Env) -> None:
+    from signing.erasure import action_terms, carry_out
+
+    kinds = []
+    for _ in range(2):
+        with transaction(full.sessions) as s:
+            terms, _challenge = action_terms(s, account_id=full.citizen_id)
+            row = carry_out(s, ctx=full.ctx.vault, account=s.get(Account, full.citizen_id),
+                            confirmed=terms, language="en", grace=DAY, now=full.now)  # fmt: skip
+            kinds.append((terms["action"], row.status))
+    assert kinds == [("close_account", PENDING), ("cancel_erasure", CANCELLED)]

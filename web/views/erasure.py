@@ -5,9 +5,7 @@ certificate waits once everything is erased."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import secrets
 
 from flask import (
     Blueprint,
@@ -29,19 +27,19 @@ from identity.models import Account, Role
 from identity.passkeys import finish_confirmation, start_confirmation
 from signing.erasure import (
     ERASED,
-    cancel_erasure,
+    PENDING,
+    action_terms,
+    carry_out,
     certificate_file,
     erasure_by_token,
     erasure_token,
     pending_erasure,
-    request_erasure,
 )
 from signing.models import Erasure
 from web.context import db, login_required, now, runtime, side_transaction, signed_in
 from web.deletion import ERASED_LABELS, deletion_pdf
 
 bp = Blueprint("erasure", __name__)
-CLOSE, CANCEL = "close_account", "cancel_erasure"
 
 
 def _link(token: str) -> str:
@@ -54,14 +52,11 @@ def close_account() -> str:
     """What closing means, and the passkey button that asks for it (or, once asked, the day it
     happens, the citizen's link, and the passkey button that cancels)."""
     me = signed_in()
-    pending = pending_erasure(db(), account_id=me.id)
-    action = CANCEL if pending else CLOSE
-    # The passkey signs what is done, to whom, and a fresh nonce: a signature is good once.
-    payload = {"action": action, "account": me.id, "nonce": secrets.token_hex(16)}
-    challenge = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).digest()
+    terms, challenge = action_terms(db(), account_id=me.id)
     started = start_confirmation(
-        db(), rp=runtime().rp, account=me, challenge=challenge, payload=payload, now=now()
+        db(), rp=runtime().rp, account=me, challenge=challenge, payload=terms, now=now()
     )
+    pending = pending_erasure(db(), account_id=me.id)
     link = None
     if pending is not None:
         link = _link(erasure_token(db(), ctx=runtime().vault, erasure=pending, now=now()))
@@ -87,20 +82,16 @@ def confirm() -> Response:
         db(), rp=runtime().rp, ceremony=ceremony, account=me, response=body["credential"],
         now=now(),
     )  # fmt: skip
-    action = done.payload.get("action")
-    if done.payload.get("account") != me.id or action not in (CLOSE, CANCEL):
-        raise PasskeyRejected()
-    if action == CLOSE:
-        grace = dt.timedelta(days=runtime().settings.erasure_grace_days)
-        started = request_erasure(
-            db(), ctx=runtime().vault, account=me, language=str(get_locale() or "en"),
-            now=now(), grace=grace,
-        )  # fmt: skip
+    row = carry_out(
+        db(), ctx=runtime().vault, account=me, confirmed=done.payload,
+        language=str(get_locale() or "en"), now=now(),
+        grace=dt.timedelta(days=runtime().settings.erasure_grace_days),
+    )  # fmt: skip
+    if row.status == PENDING:
         flash(_("Your account will be closed and everything in it erased on %(day)s. Keep the"
                 " link on this page: your deletion certificate will be there.",
-                day=_day(started.erasure.due_at)))  # fmt: skip
+                day=_day(row.due_at)))  # fmt: skip
     else:
-        cancel_erasure(db(), account_id=me.id, now=now())
         flash(_("Your account will not be closed. Nothing was erased."))
     return jsonify({"redirect": url_for("erasure.close_account")})
 
