@@ -144,6 +144,13 @@ def namings(session: Session, *, account_id: int) -> Sequence[EmergencyContact]:
     ).all()
 
 
+def owner_names(session: Session, rows: Sequence[EmergencyContact]) -> dict[int, str]:
+    """The names of the citizens who made these namings (what their contacts are shown)."""
+    ids = sorted({r.owner_id for r in rows})
+    found = session.execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
+    return {row.id: row.display_name for row in found}
+
+
 def _get(session: Session, naming_id: uuid.UUID, *, owner_id: int | None = None,
          contact_id: int | None = None) -> EmergencyContact:  # fmt: skip
     row = session.get(EmergencyContact, naming_id, with_for_update=True)

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from identity.ceremonies import consume_ceremony
@@ -33,6 +32,7 @@ from vault.emergency import (
     confirm_naming,
     end_naming,
     namings,
+    owner_names,
     prepare_naming,
     read_document,
     refuse_access,
@@ -54,11 +54,7 @@ def index() -> str:
     """My trusted contacts (and their requests), the people who named me, and the form."""
     me = signed_in()
     rows = namings(db(), account_id=me.id)
-    ids = [r.owner_id for r in rows]
-    owners = {
-        row.id: row.display_name
-        for row in db().execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
-    }
+    owners = owner_names(db(), rows)
     return render_template(
         "emergency.html", mine=[r for r in rows if r.owner_id == me.id],
         theirs=[r for r in rows if r.contact_id == me.id], owners=owners,
