@@ -21,10 +21,31 @@ def alembic_config(connection: object, metadata: MetaData | None = None) -> Conf
     return cfg
 
 
+class ForeignKeysBroken(RuntimeError):
+    """A migration left a row pointing at nothing (SQLite's foreign_key_check found it)."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest)."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+        return
+    # SQLite changes a column by copying its table and dropping the old one; with foreign keys
+    # on, dropping a table that other rows point at fails. SQLite's own recipe: foreign keys off
+    # (outside any transaction), the change, foreign_key_check inside it, foreign keys on again.
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(connection), revision)
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise ForeignKeysBroken(f"a row of {broken[0]} points at nothing")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:
