@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
+from amanat.errors import AmanatError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -21,8 +23,9 @@ def alembic_config(connection: object, metadata: MetaData | None = None) -> Conf
     return cfg
 
 
-class ForeignKeysBroken(RuntimeError):
-    """A migration left a row pointing at nothing (SQLite's foreign_key_check found it)."""
+class ForeignKeysBroken(AmanatError):
+    """A migration left a row pointing at nothing (SQLite's foreign_key_check found it); the
+    upgrade was rolled back."""
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -43,7 +46,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 command.upgrade(alembic_config(connection), revision)
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                 if broken is not None:
-                    raise ForeignKeysBroken(f"a row of {broken[0]} points at nothing")
+                    raise ForeignKeysBroken("Broken reference.", code="migration_reference_broken",
+                                            table=str(broken[0]))  # fmt: skip
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
 

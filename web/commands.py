@@ -144,7 +144,10 @@ def _upgrade(settings: Settings, engine: Any) -> None:
     """Apply the migrations, then bring events written under older revisions up to date (once):
     tree nodes for events from before the Merkle ledger, MACs for events from before 0005."""
     before = migrate.current_revision(engine)
-    migrate.upgrade(engine)
+    try:
+        migrate.upgrade(engine)
+    except migrate.ForeignKeysBroken as exc:
+        raise click.ClickException(said(exc)) from None
     with transaction(session_factory(engine)) as s:
         count = rebuild_tree_nodes(s)
     if count:

@@ -356,6 +356,10 @@ ERRORS: dict[str, Any] = {
         "Callbacks are signed with your organisation's webhook secret, and %(organisation)s has"
         " none yet: ask the operator for one (amanat org webhook-secret)."
     ),
+    "migration_reference_broken": _l(
+        "The upgrade was undone: a row of %(table)s would point at nothing. The database is as it"
+        " was; report this with the table's name."
+    ),
     "tasks_setting": _l("AMANAT_TASKS must be sqlite:<file>, postgresql://... or redis://..."),
 }
 

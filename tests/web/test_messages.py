@@ -102,7 +102,7 @@ def _error_classes() -> set[str]:
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
                    "signing.transparency", "signing.requests", "signing.webhooks",
-                   "signing.applications", "signing.disputes", "signing.erasure",
+                   "signing.applications", "signing.disputes", "signing.erasure", "amanat.migrate",
                    "vault.notices", "web.notices", "verification.status_list",
                    "web.offline"):  # fmt: skip
         importlib.import_module(module)  # each registers its classes
@@ -192,7 +192,7 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
               "kib": 256, "kinds": "id-card", "organisation": "BANK", "site": "https://x",
               "statuses": "submitted", "outcomes": "upheld", "date": "2026-12-01",
-              "due": "2026-12-04"}  # fmt: skip
+              "due": "2026-12-04", "table": "signing_certificate_copies"}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):
