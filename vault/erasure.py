@@ -13,9 +13,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from amanat.db import is_postgresql
 from audit import AuditEvent, EventTag, record_event
 from keys.wrapping import open_value, seal_value
 from vault.blobs import remove_after_commit
@@ -124,6 +125,9 @@ def shred_vault(
     """End the account's consents, destroy its data keys and owner key, delete its documents,
     consents and contact details; the blobs go once this commits. Idempotent."""
     ended = _end_consents(session, account_id, now)
+    if not is_postgresql(session):
+        # SQLite: what these statements free is overwritten with zeros, not only unlinked.
+        session.execute(text("PRAGMA secure_delete=ON"))
     docs = select(Document.id).where(Document.owner_id == account_id)
     versions = session.execute(
         select(DocumentVersion.id, DocumentVersion.blob_id).where(
