@@ -7,6 +7,7 @@ BarcodeDetector, so this exercises the path for such browsers: frames go to /ver
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import qrcode
 from PIL import Image
@@ -30,39 +31,41 @@ def _y4m(text: str, path: Path) -> None:
             out.write(b"FRAME\n" + luma + chroma + chroma)
 
 
+# A fake camera needs Chromium flags of its own: a browser of these tests' own, launched from the
+# process's one Playwright (its sync API cannot be started a second time in the same process).
+
+
 def test_camera_scan_opens_the_certificate_and_checks_its_fragment(
     live_server: str,
     scanned: tuple[str, str],  # noqa: F811 - the fixture imported above
     tmp_path: Path,
+    playwright: Any,
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     serial, fragment = scanned
     video = tmp_path / "qr.y4m"
     _y4m(f"{live_server}/v/{serial}#{fragment}", video)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-            ],
-        )
-        try:
-            context = browser.new_context()
-            context.grant_permissions(["camera"], origin=live_server)
-            page = context.new_page()
-            page.goto(live_server + "/verify")
-            page.click("#scan-start")
-            page.wait_for_url(f"{live_server}/v/{serial}#AM1.*", timeout=20_000)
-            page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
-            assert "matches this certificate" in page.locator("#qr-check").inner_text()
-        finally:
-            browser.close()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = browser.new_context()
+        context.grant_permissions(["camera"], origin=live_server)
+        page = context.new_page()
+        page.goto(live_server + "/verify")
+        page.click("#scan-start")
+        page.wait_for_url(f"{live_server}/v/{serial}#AM1.*", timeout=20_000)
+        page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
+        assert "matches this certificate" in page.locator("#qr-check").inner_text()
+    finally:
+        browser.close()
 
 
 # Android Chrome and others read QR codes on the device with BarcodeDetector, which Linux
@@ -83,35 +86,33 @@ window.BarcodeDetector = class {
 def test_on_device_detector_path_never_sends_frames(
     live_server: str,
     scanned: tuple[str, str],  # noqa: F811 - the fixture imported above
+    playwright: Any,
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     serial, fragment = scanned
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-            ],
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+        ],
+    )
+    try:
+        context = browser.new_context()
+        context.grant_permissions(["camera"], origin=live_server)
+        context.add_init_script(
+            f"window.__qrText = {live_server + '/v/' + serial + '#' + fragment!r};" + _DETECTOR
         )
-        try:
-            context = browser.new_context()
-            context.grant_permissions(["camera"], origin=live_server)
-            context.add_init_script(
-                f"window.__qrText = {live_server + '/v/' + serial + '#' + fragment!r};" + _DETECTOR
-            )
-            page = context.new_page()
-            seen: list[str] = []
-            page.on("request", lambda r: seen.append(r.url + (r.post_data or "")))
-            page.goto(live_server + "/verify")
-            page.click("#scan-start")
-            page.wait_for_url(f"{live_server}/v/{serial}#AM1.*", timeout=20_000)
-            page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
-            assert not any("/verify/scan" in url for url in seen)
-            assert not any("AM1." in url for url in seen), "the fragment never leaves the device"
-        finally:
-            browser.close()
+        page = context.new_page()
+        seen: list[str] = []
+        page.on("request", lambda r: seen.append(r.url + (r.post_data or "")))
+        page.goto(live_server + "/verify")
+        page.click("#scan-start")
+        page.wait_for_url(f"{live_server}/v/{serial}#AM1.*", timeout=20_000)
+        page.wait_for_selector("#qr-check .qr-result:has-text('genuine')")
+        assert not any("/verify/scan" in url for url in seen)
+        assert not any("AM1." in url for url in seen), "the fragment never leaves the device"
+    finally:
+        browser.close()
