@@ -77,7 +77,7 @@ def staff_app(settings, engine, file_keystore, clock, files):
     rt.close()
 
 
-def _officer_adds(staff_app, sessions, clock, key, lang: str = "en"):
+def _officer_adds(staff_app, sessions, clock, key, lang: str = "en", role: str = "officer"):
     from identity import passwords
     from identity.accounts import create_account
     from identity.models import Role
@@ -86,7 +86,7 @@ def _officer_adds(staff_app, sessions, clock, key, lang: str = "en"):
 
     with sessions() as s:
         officer = create_account(
-            s, role=Role.OFFICER, display_name="O", login="registry.officer", now=clock.value
+            s, role=Role(role), display_name="O", login="registry.officer", now=clock.value
         )
         passwords.set_password(s, account=officer, password="officer passphrase", now=clock.value)
         s.commit()
@@ -114,12 +114,14 @@ def test_an_officer_adds_a_certified_key(staff_app, sessions, clock, listed) -> 
     assert _officer_adds(staff_app, sessions, clock, key).status_code == 200
 
 
-def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock) -> None:
+@pytest.mark.parametrize("role", ["officer", "recovery"])
+def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock, role) -> None:
+    """Recovery officers too: they start recoveries that end in a new passkey for a citizen."""
     from tests.softauthn import SoftAuthenticator
 
     forged = make_model()  # the allowed AAGUID, under a root the blob does not list
     key = SoftAuthenticator(aaguid=forged.aaguid.bytes, attestation=forged.attestation)
-    res = _officer_adds(staff_app, sessions, clock, key)
+    res = _officer_adds(staff_app, sessions, clock, key, role=role)
     assert res.status_code >= 400 and "genuine, certified model" in res.get_json()["message"]
 
 
