@@ -1181,19 +1181,22 @@ def dpo() -> None:
 @click.option("--name", "display_name", required=True, help="The officer's name.")
 def dpo_add(login: str, display_name: str) -> None:
     """Add a data-protection officer; prints a one-time password (they then add a passkey)."""
+    login, password = _add_staff(Role.DPO, login, display_name)
+    click.echo(
+        f"Data-protection officer {login} added. First password (give it in person): {password}"
+    )
+
+
+def _add_staff(role: Role, login: str, display_name: str) -> tuple[str, str]:
+    """Create a staff account with a first password (they then add a passkey): (login, password)."""
     password = _demo_password() + "-" + _demo_password()
 
     def act(settings: Settings, s: Any) -> str:
-        account = create_account(
-            s, role=Role.DPO, display_name=display_name, login=login, now=utcnow()
-        )
+        account = create_account(s, role=role, display_name=display_name, login=login, now=utcnow())
         passwords.set_password(s, account=account, password=password, now=utcnow())
         return account.login
 
-    click.echo(
-        f"Data-protection officer {_in_transaction(act)} added. First password (give it in"
-        f" person): {password}"
-    )
+    return _in_transaction(act), password
 
 
 @main.group("recovery-officer")
@@ -1206,19 +1209,8 @@ def recovery_officer() -> None:
 @click.option("--name", "display_name", required=True, help="The officer's name.")
 def recovery_officer_add(login: str, display_name: str) -> None:
     """Add a recovery officer; prints a one-time password (they then add a passkey)."""
-    password = _demo_password() + "-" + _demo_password()
-
-    def act(settings: Settings, s: Any) -> str:
-        account = create_account(
-            s, role=Role.RECOVERY, display_name=display_name, login=login, now=utcnow()
-        )
-        passwords.set_password(s, account=account, password=password, now=utcnow())
-        return account.login
-
-    click.echo(
-        f"Recovery officer {_in_transaction(act)} added. First password (give it in person):"
-        f" {password}"
-    )
+    login, password = _add_staff(Role.RECOVERY, login, display_name)
+    click.echo(f"Recovery officer {login} added. First password (give it in person): {password}")
 
 
 @main.group()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +27,7 @@ from signing.erasure import (
 )
 from signing.render import TextPage
 from verification.attachments import attached_file
+from web.messages import when_text
 
 # What each count of the certificate means, in the order a reader expects.
 ERASED_LABELS: dict[str, Any] = {
@@ -51,7 +51,7 @@ ERASED_LABELS: dict[str, Any] = {
 
 
 def _when(value: str) -> str:
-    return str(current_app.jinja_env.filters["when"](dt.datetime.fromisoformat(value)))
+    return when_text(dt.datetime.fromisoformat(value))
 
 
 def _facts(page: TextPage, cert: dict[str, Any]) -> None:

@@ -377,10 +377,15 @@ def error_text(code: str, params: Mapping[str, Any]) -> str | None:
         return str(template)
 
 
+def when_text(value: dt.datetime) -> str:
+    """A moment as the reader reads it: the pages' ``when`` filter (language, time zone)."""
+    return str(current_app.jinja_env.filters["when"](value))
+
+
 def _param(value: Any) -> Any:
     """A moment as the reader reads it (the pages' date words), anything else as it is."""
     if isinstance(value, dt.datetime) and has_app_context():
-        return current_app.jinja_env.filters["when"](value)
+        return when_text(value)
     return value
 
 

@@ -31,8 +31,15 @@ def _y4m(text: str, path: Path) -> None:
             out.write(b"FRAME\n" + luma + chroma + chroma)
 
 
-# A fake camera needs Chromium flags of its own: a browser of these tests' own, launched from the
-# process's one Playwright (its sync API cannot be started a second time in the same process).
+def _camera_browser(playwright: Any, *flags: str) -> Any:
+    """A fake camera needs Chromium flags of its own: a browser of these tests' own, launched
+    from the process's one Playwright (its sync API cannot be started twice in one process)."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream", *flags],
+    )  # fmt: skip
 
 
 def test_camera_scan_opens_the_certificate_and_checks_its_fragment(
@@ -44,17 +51,7 @@ def test_camera_scan_opens_the_certificate_and_checks_its_fragment(
     serial, fragment = scanned
     video = tmp_path / "qr.y4m"
     _y4m(f"{live_server}/v/{serial}#{fragment}", video)
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-    )
+    browser = _camera_browser(playwright, f"--use-file-for-fake-video-capture={video}")
     try:
         context = browser.new_context()
         context.grant_permissions(["camera"], origin=live_server)
@@ -89,16 +86,7 @@ def test_on_device_detector_path_never_sends_frames(
     playwright: Any,
 ) -> None:
     serial, fragment = scanned
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-        ],
-    )
+    browser = _camera_browser(playwright)
     try:
         context = browser.new_context()
         context.grant_permissions(["camera"], origin=live_server)

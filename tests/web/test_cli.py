@@ -334,13 +334,26 @@ def test_department_offer_sets_what_citizens_may_apply_for(tmp_path: Path, db_ur
     assert "Traceback" not in bad.output
 
 
-def test_dpo_add_prints_a_first_password(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize(
+    ("group", "said", "role"),
+    [("dpo", "Data-protection officer", "dpo"), ("recovery-officer", "Recovery officer",
+                                                  "recovery")],
+)  # fmt: skip
+def test_staff_add_prints_a_first_password(
+    tmp_path: Path, db_url: str, group: str, said: str, role: str
+) -> None:
     runner = CliRunner()
     env = _env(tmp_path, db_url)
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
-    made = runner.invoke(main, ["dpo", "add", "--login", "dpo.one", "--name", "Office"], env=env)
-    assert made.exit_code == 0 and "Data-protection officer dpo.one added" in made.output
-    again = runner.invoke(main, ["dpo", "add", "--login", "dpo.one", "--name", "Office"], env=env)
+    made = runner.invoke(main, [group, "add", "--login", "staff.one", "--name", "Office"], env=env)
+    assert made.exit_code == 0 and f"{said} staff.one added" in made.output
+    password = made.output.rsplit(": ", 1)[1].strip()
+    engine = create_engine(db_url)
+    with session_factory(engine)() as s:
+        account = passwords.authenticate_password(s, login="staff.one", password=password)
+        assert account.role == role
+    engine.dispose()
+    again = runner.invoke(main, [group, "add", "--login", "staff.one", "--name", "Office"], env=env)
     assert again.exit_code != 0 and "Traceback" not in again.output
 
 

@@ -3,11 +3,9 @@ passkey), sees and refuses their requests; a contact asks, and reads once the wa
 
 from __future__ import annotations
 
-import json
-
 from flask import (
     Blueprint,
-    current_app,
+    abort,
     flash,
     jsonify,
     redirect,
@@ -18,10 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from identity.ceremonies import consume_ceremony
-from identity.errors import PasskeyRejected
-from identity.models import Account, Role
-from identity.passkeys import finish_confirmation, start_confirmation
+from identity.models import Role
 from vault.emergency import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -38,11 +33,11 @@ from vault.emergency import (
     refuse_access,
     state_of,
 )
-from vault.errors import EmergencyRefused
-from vault.models import EmergencyContact
 from vault.service import list_documents
-from web.context import db, login_required, now, runtime, side_transaction, signed_in
+from web.consent import confirmed, passkey_step
+from web.context import db, login_required, now, runtime, signed_in
 from web.inputs import uuid_or_404, whole_number
+from web.messages import when_text
 from web.responses import send_opened
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
@@ -75,28 +70,15 @@ def new() -> str:
         wait_days=days if days is not None else (0 if request.form.get("days") else DEFAULT_DAYS),
         document_ids=ids, now=now(),
     )  # fmt: skip
-    started = start_confirmation(
-        db(), rp=runtime().rp, account=signed_in(), challenge=pending.challenge,
-        payload=pending.terms, now=now(),
-    )  # fmt: skip
-    return render_template("emergency_confirm.html", terms=pending.terms, token=started.token,
-                           options=json.dumps(started.options))  # fmt: skip
+    return render_template("emergency_confirm.html", terms=pending.terms,
+                           **passkey_step(pending.challenge, pending.terms))  # fmt: skip
 
 
 @bp.post("/confirm")
 @login_required(Role.CITIZEN)
 def confirm() -> Response:
     """Check the passkey's signature over the terms and store the naming."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
-        raise PasskeyRejected()
-    account_id = signed_in().id
-    with side_transaction() as s:
-        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
-    me = db().get(Account, account_id)
-    assert me is not None
-    done = finish_confirmation(db(), rp=runtime().rp, ceremony=ceremony, account=me,
-                               response=body["credential"], now=now())  # fmt: skip
+    me, done = confirmed()
     row = confirm_naming(db(), owner_id=me.id, confirmation=done, now=now())
     flash(_("%(name)s is now your trusted contact.", name=row.contact_name))
     return jsonify({"redirect": url_for("emergency.index")})
@@ -112,13 +94,11 @@ def _act(naming_id: str, action: str) -> Response:
         flash(_("Refused. Your trusted contact gets nothing."))
     else:
         row = ask_for_access(db(), contact_id=me, naming_id=naming, now=now())
+        until = access_from(row)
+        assert until is not None  # just asked
         flash(_("You asked. The owner has been told; if they do not refuse, you can read the"
-                " documents from %(day)s.", day=_day(row)))  # fmt: skip
+                " documents from %(day)s.", day=when_text(until)))  # fmt: skip
     return redirect(url_for("emergency.index"))
-
-
-def _day(row: EmergencyContact) -> str:
-    return str(current_app.jinja_env.filters["when"](access_from(row)))
 
 
 @bp.post("/<naming_id>/<action>")
@@ -126,7 +106,7 @@ def _day(row: EmergencyContact) -> str:
 def act(naming_id: str, action: str) -> Response:
     """End a naming or refuse its request (the citizen), or ask for access (the contact)."""
     if action not in ("end", "refuse", "ask"):
-        raise EmergencyRefused("Unknown action.", code="emergency_not_found")
+        abort(404)
     return _act(naming_id, action)
 
 

@@ -5,26 +5,20 @@ certificate waits once everything is erased."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from identity.ceremonies import consume_ceremony
-from identity.errors import PasskeyRejected
-from identity.models import Account, Role
-from identity.passkeys import finish_confirmation, start_confirmation
+from identity.models import Role
 from signing.erasure import (
     ERASED,
     PENDING,
@@ -36,8 +30,10 @@ from signing.erasure import (
     pending_erasure,
 )
 from signing.models import Erasure
-from web.context import db, login_required, now, runtime, side_transaction, signed_in
+from web.consent import confirmed, passkey_step
+from web.context import db, login_required, now, runtime, signed_in
 from web.deletion import ERASED_LABELS, deletion_pdf
+from web.messages import when_text
 
 bp = Blueprint("erasure", __name__)
 
@@ -53,16 +49,13 @@ def close_account() -> str:
     happens, the citizen's link, and the passkey button that cancels)."""
     me = signed_in()
     terms, challenge = action_terms(db(), account_id=me.id)
-    started = start_confirmation(
-        db(), rp=runtime().rp, account=me, challenge=challenge, payload=terms, now=now()
-    )
     pending = pending_erasure(db(), account_id=me.id)
     link = None
     if pending is not None:
         link = _link(erasure_token(db(), ctx=runtime().vault, erasure=pending, now=now()))
     return render_template(
-        "close_account.html", pending=pending, link=link, token=started.token,
-        options=json.dumps(started.options), grace_days=runtime().settings.erasure_grace_days,
+        "close_account.html", pending=pending, link=link,
+        grace_days=runtime().settings.erasure_grace_days, **passkey_step(challenge, terms),
     )  # fmt: skip
 
 
@@ -70,18 +63,7 @@ def close_account() -> str:
 @login_required(Role.CITIZEN)
 def confirm() -> Response:
     """Check the passkey's signature, then close (or stop closing) the account."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
-        raise PasskeyRejected()
-    account_id = signed_in().id
-    with side_transaction() as s:
-        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
-    me = db().get(Account, account_id)
-    assert me is not None
-    done = finish_confirmation(
-        db(), rp=runtime().rp, ceremony=ceremony, account=me, response=body["credential"],
-        now=now(),
-    )  # fmt: skip
+    me, done = confirmed()
     row = carry_out(
         db(), ctx=runtime().vault, account=me, confirmed=done.payload,
         language=str(get_locale() or "en"), now=now(),
@@ -90,14 +72,10 @@ def confirm() -> Response:
     if row.status == PENDING:
         flash(_("Your account will be closed and everything in it erased on %(day)s. Keep the"
                 " link on this page: your deletion certificate will be there.",
-                day=_day(row.due_at)))  # fmt: skip
+                day=when_text(row.due_at)))  # fmt: skip
     else:
         flash(_("Your account will not be closed. Nothing was erased."))
     return jsonify({"redirect": url_for("erasure.close_account")})
-
-
-def _day(value: dt.datetime) -> str:
-    return str(current_app.jinja_env.filters["when"](value))
 
 
 def _by_token(token: str) -> Erasure:

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -34,10 +33,6 @@ from web.inputs import uuid_or_404
 from web.messages import refusal_text
 
 bp = Blueprint("recovery", __name__)
-
-
-def _when(value: dt.datetime) -> str:
-    return str(current_app.jinja_env.filters["when"](value))
 
 
 @bp.get("/recovery-desk")

@@ -26,11 +26,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from identity.ceremonies import consume_ceremony
-from identity.errors import PasskeyRejected
-from identity.models import Account, ApiKey, Role
+from identity.models import ApiKey, Role
 from identity.organisations import list_organisations
-from identity.passkeys import finish_confirmation
 from signing.issuance import certificates_for_documents
 from signing.requests import confirm_consent
 from vault.erasure import consents_ended_by_erasure
@@ -53,13 +50,12 @@ from vault.shares import (
 )
 from web.activity_lines import describe
 from web.apikeys import api_key, limit_shares, log_refusal
-from web.consent import confirm_page
+from web.consent import confirm_page, confirmed
 from web.context import (
     db,
     login_required,
     now,
     runtime,
-    side_transaction,
     signed_in,
 )
 from web.inputs import uuid_or_404
@@ -179,22 +175,7 @@ def prepare() -> str:
 @login_required(Role.CITIZEN)
 def confirm() -> Response:
     """Verify the passkey's signature over the terms and store the grant."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
-        raise PasskeyRejected()
-    account_id = signed_in().id
-    with side_transaction() as s:
-        ceremony = consume_ceremony(s, token=str(body.get("token", "")), kind="confirm", now=now())
-    me = db().get(Account, account_id)
-    assert me is not None
-    confirmation = finish_confirmation(
-        db(),
-        rp=runtime().rp,
-        ceremony=ceremony,
-        account=me,
-        response=body["credential"],
-        now=now(),
-    )
+    me, confirmation = confirmed()
     created = confirm_consent(db(), owner_id=me.id, confirmation=confirmation, now=now())
     target = url_for("shares.detail", grant_id=str(created.grant.id))
     if created.link_secret:
