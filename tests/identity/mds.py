@@ -64,7 +64,13 @@ class TestModel:
 
     aaguid: uuid.UUID
     root_der: bytes
-    attestation: tuple[ec.EllipticCurvePrivateKey, bytes]
+    attestation: tuple[ec.EllipticCurvePrivateKey, bytes] | None
+
+
+def listed_root(aaguid: uuid.UUID, root_der: bytes) -> TestModel:
+    """A model known only by its AAGUID and attestation root (a real authenticator's own, such
+    as Chromium's virtual one): the blob can list it; the tests hold no key of it."""
+    return TestModel(aaguid, root_der, attestation=None)
 
 
 def make_model(aaguid: uuid.UUID = AAGUID) -> TestModel:
