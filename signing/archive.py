@@ -23,7 +23,7 @@ from signing import pades
 from signing.errors import SigningFailed
 from signing.issuance import IssuanceContext, trust_data
 from signing.models import CertificateCopy, DepartmentCert, IssuedCertificate
-from signing.pki import PkiMaterial, fresh_tsa
+from signing.pki import PkiMaterial, fresh_responder, fresh_tsa
 from vault.errors import DocumentUnreadable
 from vault.service import open_document, renew_issued_copy
 
@@ -150,6 +150,9 @@ def renew_archives(
     limit: int = BATCH,
 ) -> ArchiveRun:
     """One run of the periodic job: up to ``limit`` certificates looked at, renewed when due."""
+    # The responder is rolled whatever is due: its answers validate time-stamps and sign the
+    # status lists, and an expired one would stop both.
+    fresh_responder(session, keystore=ctx.keystore, material=ctx.material, now=now)
     serials = _due(session, now=now, margin=margin, limit=limit)
     if not serials:
         return ArchiveRun(0, 0)

@@ -40,7 +40,7 @@ from signing.pki import (
     active_cert,
     current_crl,
     department_key,
-    follow_tsa,
+    follow_authorities,
     get_department,
     ocsp_for_cert,
 )
@@ -206,7 +206,7 @@ def prepare_issue(
         )
         if existing is not None:
             return existing
-    if follow_tsa(session, keystore=ctx.keystore, material=ctx.material):
+    if follow_authorities(session, keystore=ctx.keystore, material=ctx.material):
         ctx.forget_timestamper()  # another process rolled the TSA: stamp with the new one
     department = get_department(session, code=request.department)
     holder = _citizen(session, request.citizen)

@@ -150,17 +150,69 @@ def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> boo
     return True
 
 
-def follow_tsa(session: Session, *, keystore: KeyStore, material: PkiMaterial) -> bool:
-    """Whether another process rolled the time-stamping authority since ``material`` was loaded;
-    ``material`` (shared by everything in this process) then holds the new one."""
-    authority = session.get(Authority, "tsa")
-    if authority is None or authority.cert_der == pki.cert_der(material.tsa_cert):
-        return False
-    key_row = session.get(PkiKey, authority.key_id)
-    assert key_row is not None
-    material.tsa_cert = pki.load_cert(authority.cert_der)
-    material.tsa_key = _open_key(keystore, key_row)
-    return True
+# The OCSP responder (5 years) is rolled this long before it ends: its answers last hours, but a
+# responder that expired signs nothing a verifier accepts, status lists included.
+RESPONDER_MARGIN = dt.timedelta(days=90)
+# What a rolled authority is: (key kind, years, name). RSA for the TSA: pyHanko's RFC 3161 token
+# builder writes rsassa_pkcs1v15 SignerInfos.
+_ROLLED = {
+    "tsa": ("rsa-3072", 10, "Amanat Time-Stamping Authority"),
+    "ocsp": ("ec-p256", 5, "Amanat OCSP Responder"),
+}
+
+
+def _pair(material: PkiMaterial, role: str) -> tuple[pki.Certificate, pki.PrivateKey]:
+    if role == "tsa":
+        return material.tsa_cert, material.tsa_key
+    return material.ocsp_cert, material.ocsp_key
+
+
+def _set_pair(material: PkiMaterial, role: str, cert: pki.Certificate, key: pki.PrivateKey) -> None:
+    if role == "tsa":
+        material.tsa_cert, material.tsa_key = cert, key
+    else:
+        material.ocsp_cert, material.ocsp_key = cert, key
+
+
+def follow_authorities(session: Session, *, keystore: KeyStore, material: PkiMaterial) -> bool:
+    """Whether another process rolled the time-stamping authority or the OCSP responder since
+    ``material`` was loaded; ``material`` (shared by everything in this process) then holds the
+    new ones."""
+    changed = False
+    for role in _ROLLED:
+        authority = session.get(Authority, role)
+        if authority is None or authority.cert_der == pki.cert_der(_pair(material, role)[0]):
+            continue
+        key_row = session.get(PkiKey, authority.key_id)
+        assert key_row is not None
+        _set_pair(material, role, pki.load_cert(authority.cert_der), _open_key(keystore, key_row))
+        changed = True
+    return changed
+
+
+def _roll(
+    session: Session, *, keystore: KeyStore, material: PkiMaterial, role: str, now: dt.datetime
+) -> None:
+    """A new key and certificate from the root for ``role`` ("tsa" or "ocsp")."""
+    kind, years, name = _ROLLED[role]
+    key = pki.new_private_key(kind)  # type: ignore[arg-type]
+    cert = pki.issue_certificate(
+        issuer_key=material.root_key,
+        issuer_cert=material.root_cert,
+        subject_key=key.public_key(),
+        purpose=role,  # type: ignore[arg-type]
+        common_name=name,
+        organisation=ORGANISATION,
+        unit=None,
+        now=now,
+        years=years,
+    )
+    row = _store_key(session, keystore, key, f"{role}:{now:%Y%m%dT%H%M%S}", now)
+    authority = session.get(Authority, role)
+    assert authority is not None
+    authority.cert_der, authority.key_id = pki.cert_der(cert), row.id
+    session.flush()
+    _set_pair(material, role, cert, key)
 
 
 def fresh_tsa(
@@ -173,29 +225,25 @@ def fresh_tsa(
 ) -> bool:
     """Make ``material``'s time-stamping authority one whose certificate outlasts ``margin``: a
     new TSA key and certificate from the root when the current one ends sooner (its time-stamps
-    stay valid: each carries its own certificate). Whether the TSA changed. The register's TSA
-    is followed first: another process may have rolled it already."""
-    changed = follow_tsa(session, keystore=keystore, material=material)
+    stay valid: each carries its own certificate). Whether the TSA changed. The register's
+    authorities are followed first: another process may have rolled them already."""
+    changed = follow_authorities(session, keystore=keystore, material=material)
     if material.tsa_cert.not_valid_after_utc - now >= margin:
         return changed
-    key = pki.new_private_key("rsa-3072")
-    cert = pki.issue_certificate(
-        issuer_key=material.root_key,
-        issuer_cert=material.root_cert,
-        subject_key=key.public_key(),
-        purpose="tsa",
-        common_name="Amanat Time-Stamping Authority",
-        organisation=ORGANISATION,
-        unit=None,
-        now=now,
-        years=10,
-    )
-    row = _store_key(session, keystore, key, f"tsa:{now:%Y%m%dT%H%M%S}", now)
-    authority = session.get(Authority, "tsa")
-    assert authority is not None
-    authority.cert_der, authority.key_id = pki.cert_der(cert), row.id
-    session.flush()
-    material.tsa_cert, material.tsa_key = cert, key
+    _roll(session, keystore=keystore, material=material, role="tsa", now=now)
+    return True
+
+
+def fresh_responder(
+    session: Session, *, keystore: KeyStore, material: PkiMaterial, now: dt.datetime
+) -> bool:
+    """Make ``material``'s OCSP responder one that outlasts RESPONDER_MARGIN (rolled from the
+    root when it ends sooner); whether it changed. Answers it signed before stay valid: each
+    carries the responder's certificate of its day."""
+    changed = follow_authorities(session, keystore=keystore, material=material)
+    if material.ocsp_cert.not_valid_after_utc - now >= RESPONDER_MARGIN:
+        return changed
+    _roll(session, keystore=keystore, material=material, role="ocsp", now=now)
     return True
 
 
@@ -471,9 +519,17 @@ def ocsp_for_cert(
 
 
 def answer_ocsp(
-    session: Session, *, material: PkiMaterial, request_der: bytes, now: dt.datetime
+    session: Session,
+    *,
+    material: PkiMaterial,
+    request_der: bytes,
+    now: dt.datetime,
+    keystore: KeyStore | None = None,
 ) -> bytes:
-    """Answer an RFC 6960 request from the registry of department certificates."""
+    """Answer an RFC 6960 request from the registry of department certificates. With the key
+    store, a responder rolled by another process (the archive job) is followed first."""
+    if keystore is not None:
+        follow_authorities(session, keystore=keystore, material=material)
     try:
         serial, name_hash, key_hash, algorithm, nonce = pki.parse_ocsp_request(request_der)
         ours = pki.issuer_hashes(material.root_cert, algorithm)

@@ -15,8 +15,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from keys import cose, pki
+from keys.stores import KeyStore
 from signing.models import IssuedCertificate, StatusListToken
-from signing.pki import PkiMaterial
+from signing.pki import PkiMaterial, follow_authorities
 from verification import status_list as tsl
 
 PATH = "/api/v1/status-list"
@@ -115,11 +116,16 @@ def renew_status_list(
     now: dt.datetime,
     valid_for: dt.timedelta,
     capacity: int = DEFAULT_CAPACITY,
+    keystore: KeyStore | None = None,
 ) -> StatusListToken:
-    """The list to publish: the newest one, or a new one when it is due (the periodic job)."""
+    """The list to publish: the newest one, or a new one when it is due (the periodic job).
+    With the key store, a responder rolled by another process is followed before signing, so
+    the list's signer is the one the trust list names."""
     row = newest_status_list(session)
     if row is not None and not needs_renewal(session, row, now=now, valid_for=valid_for):
         return row
+    if keystore is not None:
+        follow_authorities(session, keystore=keystore, material=material)
     return build_status_list(
         session, material=material, now=now, valid_for=valid_for, capacity=capacity
     )

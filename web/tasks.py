@@ -294,6 +294,7 @@ def renew_status_list(rt: Any) -> int:
             now=rt.clock(),
             valid_for=dt.timedelta(hours=settings.status_list_hours),
             capacity=settings.status_list_capacity,
+            keystore=rt.keystore,
         )
         return int(row.id)
 

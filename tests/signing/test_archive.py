@@ -142,7 +142,7 @@ def test_a_damaged_archive_is_set_aside_and_the_others_renewed(env) -> None:
 
 
 def test_another_process_follows_a_rolled_tsa(env, file_keystore) -> None:
-    from signing.pki import follow_tsa, fresh_tsa, load_pki
+    from signing.pki import follow_authorities, fresh_tsa, load_pki
 
     with env.sessions() as s:
         other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -155,7 +155,7 @@ def test_another_process_follows_a_rolled_tsa(env, file_keystore) -> None:
         )
         s.commit()
     with env.sessions() as s:
-        followed = [follow_tsa(s, keystore=file_keystore, material=other) for _ in range(2)]
+        followed = [follow_authorities(s, keystore=file_keystore, material=other) for _ in range(2)]
     assert followed == [True, False]
     assert pki.cert_der(other.tsa_cert) == pki.cert_der(env.ctx.material.tsa_cert)
 
@@ -179,3 +179,92 @@ def test_a_margin_longer_than_a_tsa_lasts_renews_once_a_day_not_in_a_loop(env) -
         again = renew_archives(s, ctx=env.ctx, now=at, margin=20 * YEAR)
         s.commit()
     assert (first.renewed, again.checked) == (1, 0)
+
+
+FIVE_YEARS = 5 * YEAR + dt.timedelta(days=2)  # the OCSP responder's certificate is past its end
+
+
+def _status_list_reads(env, at: dt.datetime, *, material=None) -> bool:
+    """Whether a status list signed at ``at`` by ``material``'s responder is accepted then."""
+    from signing import status_list
+    from verification import status_list as tsl
+
+    with env.sessions() as s:
+        row = status_list.build_status_list(
+            s, material=material or env.ctx.material, now=at, valid_for=dt.timedelta(days=1)
+        )
+        s.rollback()
+    try:
+        tsl.read_status_list(
+            row.token,
+            root_der=pki.cert_der(env.ctx.material.root_cert),
+            uri=status_list.list_uri(env.ctx.material.base_url),
+            now=at,
+        )
+    except tsl.StatusListRejected:
+        return False
+    return True
+
+
+def test_without_the_job_the_responder_signs_nothing_a_verifier_takes_after_five_years(env):
+    assert not _status_list_reads(env, env.now + FIVE_YEARS)
+
+
+def test_the_archive_job_rolls_the_responder_before_it_ends(env) -> None:
+    before = pki.cert_der(env.ctx.material.ocsp_cert)
+    _run(env, env.now + 5 * YEAR - dt.timedelta(days=30))  # nothing is due: the job still rolls
+    assert pki.cert_der(env.ctx.material.ocsp_cert) != before
+    assert _status_list_reads(env, env.now + FIVE_YEARS)
+
+
+def test_a_responder_with_years_left_is_kept(env) -> None:
+    before = pki.cert_der(env.ctx.material.ocsp_cert)
+    _run(env, env.now + YEAR)
+    assert pki.cert_der(env.ctx.material.ocsp_cert) == before
+
+
+def test_another_process_follows_a_rolled_responder_when_it_signs_a_list(
+    env, file_keystore
+) -> None:
+    from signing import status_list
+    from signing.pki import load_pki
+
+    with env.sessions() as s:
+        other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+    _run(env, env.now + 5 * YEAR - dt.timedelta(days=30))
+    with env.sessions() as s:
+        status_list.renew_status_list(
+            s,
+            material=other,
+            now=env.now + FIVE_YEARS,
+            valid_for=dt.timedelta(days=1),
+            keystore=file_keystore,
+        )
+        s.rollback()
+    assert pki.cert_der(other.ocsp_cert) == pki.cert_der(env.ctx.material.ocsp_cert)
+
+
+def test_the_ocsp_responder_of_another_process_follows_a_roll(env, file_keystore) -> None:
+    from asn1crypto import ocsp as asn1_ocsp
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+
+    from signing.pki import active_cert, answer_ocsp, load_pki
+
+    with env.sessions() as s:
+        other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
+        department = pki.load_cert(active_cert(s, code="UNI").cert_der)
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(department, env.ctx.material.root_cert, hashes.SHA1())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    _run(env, env.now + 5 * YEAR - dt.timedelta(days=30))
+    at = env.now + FIVE_YEARS
+    with env.sessions() as s:
+        der = answer_ocsp(s, material=other, request_der=request, now=at, keystore=file_keystore)
+    signer = asn1_ocsp.OCSPResponse.load(der).basic_ocsp_response["certs"][0].dump()
+    assert signer == pki.cert_der(env.ctx.material.ocsp_cert) and pki.signs_status(
+        pki.cert_der(env.ctx.material.root_cert), signer, now=at
+    )

@@ -26,7 +26,8 @@ def _body() -> bytes:
 def ocsp_post() -> Response:
     """Answer an OCSP request sent by POST."""
     material = runtime().issuance(db).material
-    der = answer_ocsp(db(), material=material, request_der=_body(), now=now())
+    keystore = runtime().keystore
+    der = answer_ocsp(db(), material=material, request_der=_body(), now=now(), keystore=keystore)
     return Response(
         der, mimetype="application/ocsp-response", headers={"Cache-Control": "no-store"}
     )
@@ -40,7 +41,13 @@ def ocsp_get(encoded: str) -> Response:
     except ValueError:
         der = b""
     material = runtime().issuance(db).material
-    answer = answer_ocsp(db(), material=material, request_der=der[:MAX_REQUEST], now=now())
+    answer = answer_ocsp(
+        db(),
+        material=material,
+        request_der=der[:MAX_REQUEST],
+        now=now(),
+        keystore=runtime().keystore,
+    )
     return Response(
         answer, mimetype="application/ocsp-response", headers={"Cache-Control": "max-age=300"}
     )

@@ -337,6 +337,7 @@ def api_status_list() -> Response:
             now=now(),
             valid_for=valid_for,
             capacity=settings.status_list_capacity,
+            keystore=runtime().keystore,
         )
     return Response(
         row.token,
