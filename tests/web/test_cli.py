@@ -623,3 +623,45 @@ def test_verify_qr_with_a_signature_that_is_not_bytes_is_failed(
     result = CliRunner().invoke(main, ["verify-qr", _cose_with_int_signature()], env=env)
     assert result.exit_code == 1 and result.output.startswith("TOTAL_FAILED / FORMAT_FAILURE")
     assert isinstance(result.exception, SystemExit)
+
+
+def test_db_upgrade_authenticates_a_pre_0005_ledger_once(tmp_path: Path, db_url: str) -> None:
+    """The real path of an instance from before ledger MACs: its database at revision 0004 with
+    events in it, then ``amanat db upgrade`` (MACs for those events, once, and a signed head)
+    and ``amanat audit verify`` intact. The events are written by today's code into a database
+    of their own and copied into the 0004 schema, column by column, as 0004's code left them."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData, Table, insert
+
+    from amanat import migrate
+    from audit import EventTag, record_event
+
+    runner, env = CliRunner(), _env(tmp_path, db_url)
+    source_url = f"sqlite:///{tmp_path / 'today.db'}"
+    made = runner.invoke(main, ["init"], env={**env, "AMANAT_DATABASE_URL": source_url})
+    assert made.exit_code == 0, made.output
+    source = create_engine(source_url)
+    keystore = FileKeyStore(tmp_path / "inst" / "master.keys")
+    now = dt.datetime.now(dt.UTC)
+    with bind_keystore(session_factory(source), keystore)() as s:
+        for n in range(5):
+            record_event(s, tag=EventTag.ACCOUNT_SIGNED_IN, actor=f"a{n}", subject_id=n, now=now)
+        s.commit()
+    target = create_engine(db_url)
+    migrate.upgrade(target, "0004")
+    with source.connect() as src, target.begin() as dst:
+        for name in ("audit_keys", "audit_events"):
+            old = Table(name, MetaData(), autoload_with=dst)
+            rows = [
+                {c.name: r[c.name] for c in old.columns}
+                for r in src.execute(Table(name, MetaData(), autoload_with=src).select()).mappings()
+            ]
+            dst.execute(insert(old), rows)
+    upgraded = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Ledger: 5 events from before revision 0005 authenticated." in upgraded.output
+    again = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert "authenticated" not in again.output  # once: a later run vouches for nothing
+    verified = runner.invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0 and "Ledger intact" in verified.output, verified.output
