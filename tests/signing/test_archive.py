@@ -3,10 +3,15 @@ archive time-stamp chain holds 15 years on; the same file without renewal does n
 
 pyHanko's AdES LTA validation cannot be run "as of" a later date: its past-validation step reads
 the system clock, and its simulation of a future validation assumes the chain is kept up by
-fiat. So the chain is checked link by link with pyHanko's own time-stamp validator, at explicit
-times, as ETSI EN 319 102-1 does: the newest document time-stamp at the validation time (with
-that day's CRL, what a verifier then fetches), each older one at the time of its successor (with
-the validation data the file carries), and the signature itself by the strict pre-release check.
+fiat. Run under a clock moved 15 years on (time-machine, 2026-12-06), pyHanko 0.38 still gives
+INDETERMINATE for a file renewed twice: revocation data issued after the department certificate
+expired (any later CRL of the root) keeps the past validation's control time after that expiry
+(its policy for post-expiry revocation data raises NotImplementedError), and a time-stamp whose
+status is TRY_LATER is not past-validated. So the chain is checked link by link with pyHanko's own
+time-stamp validator, at explicit times, as ETSI EN 319 102-1 does: the newest document
+time-stamp at the validation time (with that day's CRL, what a verifier then fetches), each older
+one at the time of its successor (with the validation data the file carries), and the signature
+itself by the strict pre-release check.
 """
 
 from __future__ import annotations
