@@ -88,6 +88,13 @@ def build_status_list(
     return row
 
 
+def _signed_by(row: StatusListToken, material: PkiMaterial) -> bool:
+    """Whether ``row`` names today's responder as its signer: a list signed before the responder
+    was rolled is signed again at once, since the trust list names the new one from the roll."""
+    header = cose.read_message(row.token).header
+    return bool(header.get(tsl.HEADER_X5CHAIN) == pki.cert_der(material.ocsp_cert))
+
+
 def newest_status_list(session: Session) -> StatusListToken | None:
     """The list published now, if any."""
     return session.scalar(select(StatusListToken).order_by(StatusListToken.id.desc()).limit(1))
@@ -121,11 +128,15 @@ def renew_status_list(
     """The list to publish: the newest one, or a new one when it is due (the periodic job).
     With the key store, a responder rolled by another process is followed before signing, so
     the list's signer is the one the trust list names."""
-    row = newest_status_list(session)
-    if row is not None and not needs_renewal(session, row, now=now, valid_for=valid_for):
-        return row
     if keystore is not None:
         follow_authorities(session, keystore=keystore, material=material)
+    row = newest_status_list(session)
+    if (
+        row is not None
+        and _signed_by(row, material)
+        and not needs_renewal(session, row, now=now, valid_for=valid_for)
+    ):
+        return row
     return build_status_list(
         session, material=material, now=now, valid_for=valid_for, capacity=capacity
     )

@@ -273,3 +273,20 @@ def test_the_ocsp_responder_of_another_process_follows_a_roll(env, file_keystore
     assert signer == pki.cert_der(env.ctx.material.ocsp_cert) and pki.signs_status(
         pki.cert_der(env.ctx.material.root_cert), signer, now=at
     )
+
+
+def test_a_list_signed_before_the_responder_rolled_is_signed_again_at_once(env) -> None:
+    from signing import status_list
+
+    at = env.now + 5 * YEAR - dt.timedelta(days=30)
+    day = dt.timedelta(days=1)
+    with env.sessions() as s:
+        before = status_list.build_status_list(s, material=env.ctx.material, now=at, valid_for=day)
+        s.commit()
+        before_token = before.token
+    _run(env, at)  # rolls the responder; the list is an hour from due
+    with env.sessions() as s:
+        after = status_list.renew_status_list(
+            s, material=env.ctx.material, now=at + dt.timedelta(minutes=1), valid_for=day
+        )
+    assert after.token != before_token and _status_list_reads(env, at + dt.timedelta(minutes=1))
