@@ -314,6 +314,9 @@ class Revoked:
     serial: int
     revoked_at: dt.datetime
     reason: x509.ReasonFlags = x509.ReasonFlags.unspecified
+    # RFC 5280 5.3.2: since when the key is known or suspected compromised, when that is before
+    # the revocation itself (the revocation date stays the day the root processed it).
+    invalid_since: dt.datetime | None = None
 
 
 REASONS = {r.name: r for r in x509.ReasonFlags}
@@ -348,6 +351,10 @@ def build_crl(
         )
         if item.reason is not x509.ReasonFlags.unspecified:
             entry = entry.add_extension(x509.CRLReason(item.reason), critical=False)
+        if item.invalid_since is not None and item.invalid_since < item.revoked_at:
+            # GeneralizedTime, whole seconds: what RFC 5280 allows in the extension.
+            since = item.invalid_since.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
+            entry = entry.add_extension(x509.InvalidityDate(since), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(issuer_key, _hash_for(issuer_key)).public_bytes(serialization.Encoding.DER)
 

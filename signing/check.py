@@ -192,7 +192,8 @@ class TrustSnapshot:
 
     version: tuple[Any, ...]
     entries: tuple[TrustEntry, ...]
-    # Department certificate id -> when it was revoked (revoked ones only).
+    # Department certificate id -> since when it is held compromised: its invalidity date, else
+    # its revocation (revoked ones only).
     key_revoked_at: Mapping[int, dt.datetime]
 
 
@@ -260,9 +261,7 @@ def _snapshot_at(session: Session, version: tuple[Any, ...]) -> TrustSnapshot:
             )
             for c in rows
         ),
-        key_revoked_at={
-            c.id: c.revoked_at for c in rows if c.status == "revoked" and c.revoked_at is not None
-        },
+        key_revoked_at={c.id: since for c in rows if (since := c.compromised_since) is not None},
     )
     with _SNAPSHOTS_LOCK:
         _SNAPSHOTS[_engine(session)] = snapshot

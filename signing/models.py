@@ -84,6 +84,16 @@ class DepartmentCert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    # The invalidity date of a compromise: certificates recorded from then on fail on every
+    # channel (None: from the revocation itself).
+    invalid_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    @property
+    def compromised_since(self) -> dt.datetime | None:
+        """From when nothing this key signed is trusted (None while it is in good standing)."""
+        if self.status != "revoked":
+            return None
+        return self.invalid_since or self.revoked_at
 
     department: Mapped[Department] = relationship(back_populates="certs")
 

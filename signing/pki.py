@@ -413,14 +413,21 @@ def revoke_department_key(
     code: str,
     now: dt.datetime,
     reason: str = "key_compromise",
+    invalid_since: dt.datetime | None = None,
 ) -> DepartmentCert:
-    """Revoke the department's signing certificate (CRL and OCSP at once) and roll a new key."""
+    """Revoke the department's signing certificate (CRL and OCSP at once) and roll a new key.
+
+    ``invalid_since`` dates a compromise found late (the CRL's invalidity date): certificates the
+    register recorded from then on fail on every channel, older ones stay valid."""
     if reason not in pki.REASONS:
-        raise InvalidRequest(f"Unknown revocation reason {reason!r}.")
+        raise InvalidRequest("Unknown revocation reason.", code="revoke_reason_unknown")
+    if invalid_since is not None and invalid_since > now:
+        raise InvalidRequest("Invalidity date in the future.", code="revoke_invalid_since_future")
     old = active_cert(session, code=code)
     old.status = "revoked"
     old.revoked_at = now
     old.revocation_reason = reason
+    old.invalid_since = invalid_since
     department = get_department(session, code=code)
     kind = pki.key_kind(pki.load_cert(old.cert_der).public_key())  # type: ignore[arg-type]
     old_key = session.get(PkiKey, old.key_id)
@@ -443,7 +450,12 @@ def revoke_department_key(
         now=now,
         object_type="department",
         object_id=department.code,
-        details={"revoked_serial": old.serial_hex, "new_serial": new.serial_hex, "reason": reason},
+        details={
+            "revoked_serial": old.serial_hex,
+            "new_serial": new.serial_hex,
+            "reason": reason,
+            "invalid_since": invalid_since.isoformat() if invalid_since else None,
+        },
     )
     return new
 
@@ -457,6 +469,7 @@ def _revoked(session: Session) -> list[pki.Revoked]:
                 serial=int(row.serial_hex, 16),
                 revoked_at=row.revoked_at,
                 reason=pki.REASONS.get(row.revocation_reason or "") or pki.ReasonFlags.unspecified,
+                invalid_since=row.invalid_since,
             )
         )
     return out

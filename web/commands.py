@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import zoneinfo
 from typing import Any
 
 import click
@@ -483,6 +485,19 @@ def _in_transaction(action: Any) -> Any:
         engine.dispose()
 
 
+def _moment(text: str, settings: Settings) -> dt.datetime:
+    """An ISO 8601 moment from the command line; without an offset, in AMANAT_TIME_ZONE."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date and time; write it as 2026-12-01T09:30 (ISO 8601)."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(settings.time_zone))
+    return moment.astimezone(dt.UTC)
+
+
 @main.group()
 def department() -> None:
     """Issuing departments."""
@@ -518,13 +533,28 @@ def department_create(code: str, name: str, name_ur: str | None, rsa: bool, hsm:
 @department.command("revoke-key")
 @click.argument("code")
 @click.option("--reason", default="key_compromise", show_default=True)
-def department_revoke_key(code: str, reason: str) -> None:
+@click.option(
+    "--compromised-since",
+    "since",
+    default=None,
+    metavar="WHEN",
+    help="When the key was compromised, if before now (ISO 8601, e.g. 2026-12-01T09:30;"
+    " without an offset it is read in AMANAT_TIME_ZONE): certificates recorded from then on"
+    " fail on every channel, older ones stay valid.",
+)
+def department_revoke_key(code: str, reason: str, since: str | None) -> None:
     """Key compromise: revoke the signing certificate (OCSP and CRL at once), roll a new key."""
 
     def act(settings: Settings, s: Any) -> None:
         ctx = _issuance(settings, s)
         new = revoke_department_key(
-            s, keystore=ctx.keystore, material=ctx.material, code=code, reason=reason, now=utcnow()
+            s,
+            keystore=ctx.keystore,
+            material=ctx.material,
+            code=code,
+            reason=reason,
+            now=utcnow(),
+            invalid_since=_moment(since, settings) if since else None,
         )
         click.echo(f"Old certificate revoked; new signing certificate {new.serial_hex}.")
 

@@ -94,8 +94,8 @@ REASONS: dict[str, Any] = {
     ),
     "register_revoked": _l("The department revoked this certificate on %(date)s: %(reason)s"),
     "register_key_compromised": _l(
-        "The department's signing key was revoked on %(at)s and this certificate was recorded"
-        " after that."
+        "The department's signing key was revoked and is held compromised from %(at)s; this"
+        " certificate was recorded after that."
     ),
     "register_expired": _l("This certificate has expired."),
     "register_unknown_serial": _l("The code is signed, but its serial is not in the register."),
@@ -138,6 +138,14 @@ ERRORS: dict[str, Any] = {
         "This type of file is not accepted. Please upload a PDF, PNG, JPEG, WebP or text file."
     ),
     "issued_document": _l("An issued certificate cannot be replaced."),
+    # Department keys (signing/pki.py revoke_department_key)
+    "revoke_reason_unknown": _l(
+        "Unknown revocation reason. Use an RFC 5280 reason such as key_compromise, superseded"
+        " or cessation_of_operation."
+    ),
+    "revoke_invalid_since_future": _l(
+        "The date the key is held compromised from cannot be in the future."
+    ),
     "not_issued_document": _l("Only issued certificates are renewed."),
     # Status lists for offline verifiers (verification/status_list.py)
     "status_list_damaged": _l("The status list is damaged and cannot be read."),

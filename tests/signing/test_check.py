@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -53,22 +54,67 @@ def test_after_a_key_revocation_an_older_certificate_passes_on_both_channels(env
     assert by_pdf.verdict.indication is by_qr.verdict.indication is Indication.TOTAL_PASSED
 
 
-def test_a_certificate_recorded_after_the_key_was_revoked_fails_on_both_channels(
-    env, issued
-) -> None:
-    row, pdf, url = issued
-    _revoke_key(env, at=env.now + dt.timedelta(minutes=1))
-    with env.sessions() as s:  # the compromise is dated before this certificate was recorded
-        s.execute(
-            update(DepartmentCert)
-            .where(DepartmentCert.id == row.department_cert_id)
-            .values(revoked_at=row.issued_at - dt.timedelta(seconds=1))
+@pytest.fixture
+def found_late(env, issued, tmp_path):
+    """A compromise found late: a second certificate recorded ten minutes after the first, then
+    the key revoked twenty minutes on with the invalidity date between the two."""
+    later = dataclasses.replace(env, now=env.now + dt.timedelta(minutes=10)).issue("degree")
+    later_pdf = env.pdf(later)
+    with env.sessions() as s:
+        revoke_department_key(
+            s,
+            keystore=env.ctx.keystore,
+            material=env.ctx.material,
+            code="UNI",
+            now=env.now + dt.timedelta(minutes=20),
+            invalid_since=env.now + dt.timedelta(minutes=5),
         )
         s.commit()
+    return issued, (later, later_pdf, _decode_qr(later_pdf, tmp_path))
+
+
+def test_a_certificate_recorded_after_the_invalidity_date_fails_on_both_channels(
+    env, found_late
+) -> None:
+    _before, (_row, pdf, url) = found_late
     for check in _channels(env, pdf, url):
         assert check.verdict.indication is Indication.TOTAL_FAILED
         assert check.verdict.sub_indication is SubIndication.REVOKED
-        assert "signing key was revoked on" in reason_text(check.verdict.reasons[0])
+        assert "held compromised from" in reason_text(check.verdict.reasons[0])
+
+
+def test_a_certificate_recorded_before_the_invalidity_date_passes_on_both_channels(
+    env, found_late
+) -> None:
+    (_row, pdf, url), _after = found_late
+    by_pdf, by_qr = _channels(env, pdf, url)
+    assert by_pdf.verdict.indication is by_qr.verdict.indication is Indication.TOTAL_PASSED
+
+
+def test_the_reason_names_the_invalidity_date_not_the_revocation(env, found_late) -> None:
+    _before, (_row, pdf, url) = found_late
+    by_pdf, _by_qr = _channels(env, pdf, url)
+    since = (env.now + dt.timedelta(minutes=5)).isoformat(timespec="minutes")
+    assert by_pdf.verdict.reasons[0].args()["at"] == since
+
+
+def test_an_invalidity_date_in_the_future_is_refused_and_changes_nothing(env, issued) -> None:
+    from signing.errors import InvalidRequest
+    from signing.pki import active_cert
+
+    with env.sessions() as s:
+        with pytest.raises(InvalidRequest) as caught:
+            revoke_department_key(
+                s,
+                keystore=env.ctx.keystore,
+                material=env.ctx.material,
+                code="UNI",
+                now=env.now,
+                invalid_since=env.now + dt.timedelta(days=1),
+            )
+        s.rollback()
+        assert active_cert(s, code="UNI").status == "active"
+    assert caught.value.code == "revoke_invalid_since_future"
 
 
 def test_offline_a_code_signed_by_a_revoked_key_is_indeterminate(env, issued) -> None:

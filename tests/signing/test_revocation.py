@@ -77,6 +77,43 @@ def test_key_compromise_revokes_in_ocsp_and_crl_and_rolls_a_new_key(env) -> None
     assert after.department_cert_id == new.id
 
 
+def test_a_compromise_found_late_carries_its_invalidity_date_on_the_crl(env) -> None:
+    """RFC 5280 5.3.2: the revocation date is the day the root processed it; the invalidity
+    date says since when the key is held compromised."""
+    import datetime as dt
+
+    since = env.now - dt.timedelta(days=3)
+    with env.sessions() as s:
+        old = active_cert(s, code="UNI")
+        revoke_department_key(
+            s,
+            keystore=env.ctx.keystore,
+            material=env.ctx.material,
+            code="UNI",
+            now=env.now,
+            invalid_since=since,
+        )
+        s.commit()
+        crl = x509.load_der_x509_crl(current_crl(s, material=env.ctx.material, now=env.now))
+    entry = crl.get_revoked_certificate_by_serial_number(int(old.serial_hex, 16))
+    assert entry is not None
+    date = entry.extensions.get_extension_for_class(x509.InvalidityDate).value.invalidity_date_utc
+    assert (date, entry.revocation_date_utc) == (since, env.now)
+
+
+def test_an_unknown_revocation_reason_is_a_code(env) -> None:
+    with env.sessions() as s, pytest.raises(InvalidRequest) as caught:
+        revoke_department_key(
+            s,
+            keystore=env.ctx.keystore,
+            material=env.ctx.material,
+            code="UNI",
+            now=env.now,
+            reason="bored",
+        )
+    assert caught.value.code == "revoke_reason_unknown"
+
+
 def test_ocsp_for_an_unknown_certificate_is_unauthorized(env) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 

@@ -294,6 +294,65 @@ def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> No
     assert rolled.exit_code == 0 and "new signing certificate" in rolled.output
 
 
+_DEMO_ISSUE = [
+    "issue", "--department", "DEMO", "--citizen", "35202-1234567-1", "--type", "birth",
+    "--field", "name=Ayesha Khan", "--field", "father_name=Imran Khan",
+    "--field", "date_of_birth=2001-03-14", "--field", "place_of_birth=Lahore",
+    "--field", "gender=female",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("since", "exit_code", "words"),
+    [
+        ("yesterday", 2, "is not a date and time"),
+        ("2999-01-01T00:00", 1, "cannot be in the future"),
+    ],
+)
+def test_revoke_key_refuses_a_bad_invalidity_date_and_changes_nothing(
+    tmp_path: Path, db_url: str, since: str, exit_code: int, words: str
+) -> None:
+    from signing.models import DepartmentCert
+
+    runner, env = CliRunner(), _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    refused = runner.invoke(
+        main, ["department", "revoke-key", "DEMO", "--compromised-since", since], env=env
+    )
+    assert refused.exit_code == exit_code and words in refused.output, refused.output
+    with session_factory(create_engine(db_url))() as s:
+        assert s.scalars(select(DepartmentCert.status)).all() == ["active"]
+
+
+def test_revoke_key_with_an_invalidity_date_fails_what_was_recorded_since(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A compromise found late, on the command line: the certificate recorded before the
+    invalidity date still verifies (exit 0), the one recorded after it fails (exit 1)."""
+    import datetime as dt
+    import time
+
+    runner, env = CliRunner(), _env(tmp_path, db_url)
+    assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
+    files = []
+    for name in ("before", "after"):
+        out = tmp_path / f"{name}.pdf"
+        made = runner.invoke(main, [*_DEMO_ISSUE, "-o", str(out)], env=env)
+        assert made.exit_code == 0, made.output
+        files.append(out)
+        if name == "before":
+            time.sleep(1.1)
+            since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            time.sleep(1.1)
+    rolled = runner.invoke(
+        main, ["department", "revoke-key", "DEMO", "--compromised-since", since], env=env
+    )
+    assert rolled.exit_code == 0, rolled.output
+    verdicts = [runner.invoke(main, ["verify", str(f)], env=env) for f in files]
+    assert [v.exit_code for v in verdicts] == [0, 1], [v.output for v in verdicts]
+    assert "held compromised from" in verdicts[1].output
+
+
 def test_department_api_key_commands(tmp_path: Path, db_url: str) -> None:
     """create-key prints the key once; list-keys shows it without its secret; revoke-api-key
     ends it; a scope that does not exist is a clear error."""
