@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,9 +121,30 @@ def reason_text(reason: Reason) -> str:
     if template is None:
         return str(_("The check gave the reason %(code)s.", code=reason.code))
     try:
-        return template % reason.args()
+        return template % {k: _reason_param(v) for k, v in reason.args().items()}
     except (KeyError, ValueError, TypeError):
         return template
+
+
+# Reason parameters are strings (a verdict is plain data); a moment or a day among them is
+# written as ISO 8601 below ``web``, and read here as the pages write dates.
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _reason_param(value: str) -> str:
+    if not has_app_context() or "day" not in current_app.jinja_env.filters:
+        return value  # no page around it (a bare app): the ISO form still reads
+    try:
+        if _ISO_MOMENT.fullmatch(value[:16]) and len(value) > 16:
+            return when_text(dt.datetime.fromisoformat(value))
+        if _ISO_DAY.fullmatch(value):
+            # A day (UTC) at its noon: the same day in any time zone within twelve hours.
+            noon = dt.datetime.fromisoformat(f"{value}T12:00:00+00:00")
+            return str(current_app.jinja_env.filters["day"](noon))
+    except ValueError:
+        return value
+    return value
 
 
 # Refusals the domain packages raise (amanat.errors.AmanatError ``code`` + ``params``). A test
