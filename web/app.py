@@ -53,6 +53,7 @@ from web.messages import (
     reason_text,
     refusal_text,
     scope_text,
+    signature_word,
 )
 from web.metrics import observe_request
 from web.proxies import TrustedProxies
@@ -202,6 +203,7 @@ def create_app(
         pick=pick,
         attempt_text=attempt_text,
         choice_text=choice_text,
+        signature_word=signature_word,
         refusal=refusal_text,
         scope_text=scope_text,
         certificate_type_title=certificate_type_title,
@@ -248,9 +250,14 @@ def static_url(filename: str) -> str:
 
 def _when(value: Any) -> str:
     """A moment as a person reads it, in their language and the service's time zone
-    ("1 December 2026, 12:25"), never an ISO string."""
+    ("1 December 2026, 12:25"), never an ISO string (one given is read first)."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     locale = get_locale()
     # Urdu separates with its own comma (،), which also keeps the order right to left.
     comma = "\u060c" if locale is not None and locale.language == "ur" else ","

@@ -502,6 +502,51 @@ def choice_text(value: str) -> str:
     return str(template) if template is not None else value
 
 
+# What a verdict found about one signature, in plain words: the register's status of a
+# certificate, then the ETSI and pyHanko terms the "technical details" of a result name.
+SIGNATURE_WORDS: dict[str, dict[str, Any]] = {
+    "status": {
+        "valid": _l("valid"),
+        "revoked": _l("revoked"),
+        "expired": _l("expired"),
+        "compromised": _l("not valid: recorded after its signing key was compromised"),
+    },
+    "level": {
+        "B-B": _l("a basic signature (PAdES B-B)"),
+        "B-T": _l("a signature with a trusted time-stamp (PAdES B-T)"),
+        "B-LT": _l("a signature with the data to check it for years (PAdES B-LT)"),
+        "B-LTA": _l("a long-term signature, kept up with archive time-stamps (PAdES B-LTA)"),
+    },
+    "coverage": {
+        "ENTIRE_FILE": _l("the whole file"),
+        "ENTIRE_REVISION": _l("the whole document as it was signed"),
+        "CONTIGUOUS_BLOCK_FROM_START": _l("only the start of the file"),
+        "UNCLEAR": _l("unclear"),
+        "UNKNOWN": _l("unclear"),
+    },
+    "modification": {
+        "NONE": _l("none"),
+        "LTA_UPDATES": _l("only data for long-term checking (validation data, time-stamps)"),
+        "FORM_FILLING": _l("form fields were filled in"),
+        "ANNOTATIONS": _l("comments were added"),
+        "OTHER": _l("other changes"),
+        "UNKNOWN": _l("unclear"),
+    },
+    "revocation": {
+        "good": _l("checked: not revoked"),
+        "revoked": _l("revoked"),
+        "unknown": _l("could not be checked"),
+    },
+}
+
+
+def signature_word(kind: str, value: str) -> str:
+    """A term of a verdict's signature details (or a certificate's status) in plain words, in the
+    reader's language; a value this version does not know reads as it is."""
+    template = SIGNATURE_WORDS.get(kind, {}).get(value)
+    return str(template) if template is not None else value
+
+
 # What an API scope lets an organisation do, for the public record.
 SCOPE_WORDS: dict[str, Any] = {
     "shares:read": _l("Fetch the documents a citizen shared with it, within that consent"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 
@@ -337,3 +338,55 @@ def test_the_qr_landing_page_speaks_urdu_and_shows_no_raw_keys(client, issued) -
     # What a reader sees (the script's label table may name the fields' keys in an attribute).
     shown = re.sub(r"<[^>]*>", " ", main)
     assert "Degree Certificate" not in shown and " UNI " not in shown and "year" not in shown
+
+
+def _shown(page: str) -> str:
+    """What a reader sees in <main>, the JSON report for the records left out."""
+    main = page.split("<main", 1)[-1].split('<pre class="mono" id="report">', 1)[0]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", main)))
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["Status valid", "Technical details", "the whole document as it was signed"]),
+        ("ur", ["حیثیت درست", "تکنیکی تفصیلات", "پوری دستاویز، جیسی دستخط کے وقت تھی"]),
+    ],
+)
+def test_the_result_page_says_its_terms_in_words(client, issued, lang, words) -> None:
+    """Issue 10: the register's status and the ETSI terms (level, coverage, changes,
+    revocation) in the reader's language, the terms under "technical details"; dates as
+    words, never ISO."""
+    _row, pdf = issued
+    client.set_cookie("lang", lang)
+    shown = _shown(_upload_with(client, pdf).get_data(as_text=True))
+    assert all(w in shown for w in words), shown
+    for raw in ("ENTIRE_REVISION", "LTA_UPDATES", "revocation: good"):
+        assert raw not in shown
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", shown)
+
+
+def test_a_certificate_recorded_after_its_key_was_compromised_is_not_shown_as_valid(
+    client, issued, sessions, clock
+) -> None:
+    import datetime as dt
+
+    from signing.pki import revoke_department_key
+    from web.runtime import Runtime
+
+    row, pdf = issued
+    rt: Runtime = client.application.extensions["amanat"]
+    ctx = rt.issuance()
+    with sessions() as s:
+        revoke_department_key(
+            s,
+            keystore=ctx.keystore,
+            material=ctx.material,
+            code="UNI",
+            now=clock.value + dt.timedelta(minutes=1),
+            invalid_since=row.issued_at - dt.timedelta(minutes=1),
+        )
+        s.commit()
+    shown = _shown(_upload_with(client, pdf).get_data(as_text=True))
+    assert "Status not valid: recorded after its signing key was compromised" in shown
+    assert "Not valid: The department's signing key was revoked" in shown
