@@ -153,6 +153,17 @@ def render_certificate(
 
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+# The first letter of a line, whichever script: its paragraph runs the way that script does.
+_FIRST_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _starts_right_to_left(text: str) -> bool:
+    """Whether a paragraph runs right to left: its first letter is Arabic script (Unicode's
+    first-strong rule), so "6 دسمبر 2026، 19:40" does, though it starts with a digit."""
+    first = _FIRST_LETTER.search(text)
+    return first is not None and bool(_ARABIC.match(first.group()))
+
+
 # The bidi controls a PDF text layer may carry around right-to-left runs (not part of the text).
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
 
@@ -188,7 +199,7 @@ class TextPage:
             self.pdf.add_font("Naskh", "", str(FONTS / "NotoNaskhArabic-Regular.ttf"))
             self.pdf.set_fallback_fonts(["Naskh"], exact_match=False)
             self._shaped = True
-        rtl = bool(_ARABIC.match(text.lstrip("- ")))
+        rtl = _starts_right_to_left(text)
         self.pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
         self.pdf.set_font("NotoSans", "B" if bold else "", size)
         return rtl

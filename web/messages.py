@@ -407,8 +407,9 @@ def error_text(code: str, params: Mapping[str, Any]) -> str | None:
         return str(template)
 
 
-def when_text(value: dt.datetime) -> str:
-    """A moment as the reader reads it: the pages' ``when`` filter (language, time zone)."""
+def when_text(value: dt.datetime | str) -> str:
+    """A moment (or its ISO string) as the reader reads it: the pages' ``when`` filter
+    (language, time zone)."""
     return str(current_app.jinja_env.filters["when"](value))
 
 

@@ -1,55 +1,97 @@
-"""The verification report a verifier keeps for their records (PDF), made from the typed check."""
+"""What a verification says to its reader: the one-sentence headline of the result page, and the
+report a verifier keeps for their records (PDF), both made from the typed check, in the reader's
+language (shaped Urdu, dates as words)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from signing.check import CertificateCheck
 from signing.render import TextPage
-from verification import SignatureDetail
-from web.messages import reason_text
+from verification import Indication, SignatureDetail
+from web.messages import pick, reason_text, signature_word, when_text
+
+
+def headline(check: CertificateCheck) -> tuple[str, str]:
+    """(css class, one plain sentence) for the verdict."""
+    verdict, entry = check.verdict, check.certificate
+    reason = reason_text(verdict.reasons[0]) if verdict.reasons else ""
+    if verdict.passed and entry is not None:
+        return "passed", _(
+            "Genuine: %(type)s issued by %(dept)s to %(holder)s, valid.",
+            type=pick(entry.type_title, entry.type_title_ur),
+            dept=verdict.signatures[0].signer if verdict.signatures else entry.department,
+            holder=entry.holder,
+        )
+    if verdict.indication is Indication.TOTAL_FAILED:
+        return "failed", _("Not valid: %(reason)s", reason=reason)
+    return "indeterminate", _("Cannot confirm: %(reason)s", reason=reason)
 
 
 def _signer(sig: SignatureDetail) -> str:
     if sig.trusted:
         return sig.signer
-    return f"an unknown signer calling itself '{sig.signer}' (not a department here)"
+    return str(
+        _(
+            "an unknown signer calling itself “%(name)s” (not a department of this service)",
+            name=sig.signer,
+        )
+    )
+
+
+def _status(check: CertificateCheck) -> str:
+    entry = check.certificate
+    assert entry is not None
+    return signature_word(
+        "status", "compromised" if entry.signed_with_a_compromised_key else entry.status.value
+    )
+
+
+def _register(page: TextPage, check: CertificateCheck) -> None:
+    entry = check.certificate
+    if entry is None:
+        return
+    page.space()
+    page.line(_("What the register says"), 12, bold=True, gap=8)
+    page.field(_("Serial"), entry.serial)
+    page.field(_("Type"), pick(entry.type_title, entry.type_title_ur))
+    page.field(_("Holder"), entry.holder)
+    page.field(_("Status"), _status(check))
+    page.field(_("Issued at"), when_text(entry.issued_at))
+
+
+def _signature(page: TextPage, number: int, sig: SignatureDetail) -> None:
+    page.space()
+    page.line(_("Signature %(n)s", n=number), 12, bold=True, gap=8)
+    page.field(_("Signed by"), _signer(sig))
+    for label, value in (
+        (_("Signed at"), when_text(sig.signed_at) if sig.signed_at else None),
+        (_("Time-stamped at"), when_text(sig.timestamp) if sig.timestamp else None),
+        (_("Kind of signature"), signature_word("level", sig.pades_level)),
+        (_("What the signature covers"), signature_word("coverage", sig.coverage)),
+        (_("Changes after signing"), signature_word("modification", sig.modification)),
+        (_("The signing key when it signed"), signature_word("revocation", sig.revocation)),
+    ):
+        if value is not None:
+            page.field(label, value)
 
 
 def report_pdf(check: CertificateCheck, *, service: str) -> bytes:
-    """A one-page A4 report of a verification."""
-    page = TextPage("Verification report")
-    line = page.line
-    verdict, entry = check.verdict, check.certificate
-    line("Certificate verification report", 18, bold=True, gap=10)
-    line(f"Service: {service}")
-    line(f"Checked at: {verdict.checked_at}")
-    line(f"SHA-256 of the verified file: {check.file_sha256}")
+    """A one-page A4 report of a verification, in the reader's language."""
+    title = _("Certificate verification report")
+    page = TextPage(title)
+    verdict = check.verdict
+    page.line(title, 18, bold=True, gap=10)
+    page.field(_("Service"), service)
+    page.field(_("Checked at"), when_text(verdict.checked_at))
+    page.field(_("SHA-256 of the verified file"), check.file_sha256 or "—")
     page.space()
+    page.line(headline(check)[1], 14, bold=True, gap=8)
     sub = f" / {verdict.sub_indication.value}" if verdict.sub_indication else ""
-    line(f"Verdict: {verdict.indication.value}{sub}", 14, bold=True, gap=8)
+    page.field(_("ETSI result"), f"{verdict.indication.value}{sub}")
     for reason in verdict.reasons:
         page.bullet(reason_text(reason))
-    if entry is not None:
-        page.space()
-        line("Register", 12, bold=True, gap=8)
-        page.field("Serial", entry.serial)
-        page.field("Type", entry.type_title)
-        page.field("Holder", entry.holder)
-        page.field("Department", entry.department)
-        page.field("Status", entry.status.value)
-        page.field("Issued at", entry.issued_at.isoformat())
+    _register(page, check)
     for number, sig in enumerate(verdict.signatures, 1):
-        page.space()
-        line(f"Signature {number}", 12, bold=True, gap=8)
-        page.field("Signer", _signer(sig))
-        for label, value in (
-            ("Department", sig.department),
-            ("Signed at", sig.signed_at),
-            ("Timestamp", sig.timestamp),
-            ("Pades level", sig.pades_level),
-            ("Coverage", sig.coverage),
-            ("Modification", sig.modification),
-            ("Revocation", sig.revocation),
-        ):
-            if value is not None:
-                page.field(label, value)
+        _signature(page, number, sig)
     return page.output()

@@ -41,3 +41,19 @@ def test_an_urdu_bullet_has_no_dash(tmp_path: Path) -> None:
     page.bullet("Degree")
     text = _text(page.output(), tmp_path)
     assert "- Degree" in text and "- ڈومیسائل" not in text and "ڈومیسائل سرٹیفکیٹ" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "rtl"),
+    [
+        ("6 دسمبر 2026، 19:40", True),  # a date in Urdu starts with a digit
+        ("- عائشہ", True),
+        ("SHA-256: 82ae", False),
+        ("2026-12-01", False),
+        ("(PAdES B-LTA) طویل", False),
+    ],
+)
+def test_a_paragraph_runs_the_way_its_first_letter_does(text: str, rtl: bool) -> None:
+    from signing.render import _starts_right_to_left
+
+    assert _starts_right_to_left(text) is rtl

@@ -219,7 +219,29 @@ def test_result_page_offers_a_pdf_report(client, issued, tmp_path) -> None:
     text = subprocess.run(
         ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "Verdict: TOTAL_PASSED" in text and hashlib.sha256(pdf).hexdigest() in text
+    assert "ETSI result: TOTAL_PASSED" in text and hashlib.sha256(pdf).hexdigest() in text
+    assert "Genuine: Degree Certificate issued by University of the Punjab" in text
+
+
+def test_the_report_is_in_the_readers_language(client, issued, tmp_path) -> None:
+    """Issue 10: the report PDF is shaped in Urdu for an Urdu reader, every character kept:
+    its labels, the verdict, the certificate's Urdu title and dates in words."""
+    import subprocess
+
+    from signing.render import BIDI_CONTROLS
+
+    _row, pdf = issued
+    client.set_cookie("lang", "ur")
+    page = _upload_with(client, pdf).get_data(as_text=True)
+    match = re.search(r'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)"', page)
+    assert match, "no report link"
+    (tmp_path / "r.pdf").write_bytes(base64.b64decode(match.group(1)))
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout.translate(BIDI_CONTROLS)
+    for words in ("سرٹیفکیٹ کی تصدیقی رپورٹ", "رجسٹر کیا کہتا ہے", "ڈگری کا سرٹیفکیٹ", "دسمبر"):
+        assert words in text, words
+    assert "Certificate verification report" not in text and "ENTIRE_REVISION" not in text
 
 
 def test_api_verification_with_a_key_names_the_organisation(

@@ -16,21 +16,20 @@ from werkzeug.wrappers import Response
 
 from identity.models import Organisation
 from keys.pki import kid_of, load_cert, public_key_der
-from signing.check import CertificateCheck, check_pdf, check_qr
+from signing.check import check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
 from signing.pki import get_department
 from signing.status_list import list_uri, newest_status_list, renew_status_list, servable
 from signing.types import certificate_types
-from verification import Indication
 from verification.status_list import MEDIA_TYPE
 from web.apikeys import api_key
 from web.context import db, now, read_db, record, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.messages import reason_text
-from web.report import report_pdf
+from web.report import headline, report_pdf
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
@@ -41,22 +40,6 @@ def _limit(bucket: str) -> None:
     runtime().api_limiter.hit(
         f"{bucket}:{client_ip()}", limit=runtime().settings.api_requests_per_minute
     )
-
-
-def _headline(check: CertificateCheck) -> tuple[str, str]:
-    """(css class, one plain sentence) for the verdict."""
-    verdict, entry = check.verdict, check.certificate
-    reason = reason_text(verdict.reasons[0]) if verdict.reasons else ""
-    if verdict.passed and entry is not None:
-        return "passed", _(
-            "Genuine: %(type)s issued by %(dept)s to %(holder)s, valid.",
-            type=entry.type_title,
-            dept=verdict.signatures[0].signer if verdict.signatures else entry.department,
-            holder=entry.holder,
-        )
-    if verdict.indication is Indication.TOTAL_FAILED:
-        return "failed", _("Not valid: %(reason)s", reason=reason)
-    return "indeterminate", _("Cannot confirm: %(reason)s", reason=reason)
 
 
 def _pdf_from_request() -> bytes | None:
@@ -92,14 +75,14 @@ def verify_upload() -> Any:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
     check = check_pdf(read_db(), data=data, now=now())
     record(check, actor="anonymous", channel="web")
-    css, headline = _headline(check)
+    css, sentence = headline(check)
     pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
     report = {**check.to_json(reason_text), "file_sha256": check.file_sha256}
     return render_template(
         "verify_result.html",
         check=check,
         css=css,
-        headline=headline,
+        headline=sentence,
         report=json.dumps(report, indent=2, ensure_ascii=False),
         report_pdf=base64.b64encode(pdf_report).decode(),
     )
