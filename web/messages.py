@@ -548,6 +548,15 @@ def signature_word(kind: str, value: str) -> str:
     return str(template) if template is not None else value
 
 
+# Where a consent stands (vault/shares.py GrantState), on pages and on its printed receipt.
+CONSENT_STATES: dict[str, Any] = {
+    "active": _l("Active"),
+    "withdrawn": _l("Withdrawn"),
+    "expired": _l("Expired"),
+    "exhausted": _l("Used up"),
+}
+
+
 # What an API scope lets an organisation do, for the public record.
 SCOPE_WORDS: dict[str, Any] = {
     "shares:read": _l("Fetch the documents a citizen shared with it, within that consent"),

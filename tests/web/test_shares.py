@@ -393,6 +393,29 @@ def test_a_receipt_keeps_every_urdu_character(app, client, keys, tmp_path, writt
 
 
 @pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["Consent receipt", "Shared with: Example Bank", "Active, when printed on"]),
+        ("ur", ["رضامندی کی رسید", "جس کے ساتھ شیئر کیا گیا", "دسمبر", "پاس کی سے ان کی تصدیق کی"]),
+    ],
+)
+def test_a_receipt_is_printed_in_the_readers_language(
+    client, keys, tmp_path, lang: str, words: list[str]
+) -> None:
+    """Issue 10: the receipt's labels, its dates (as words) and its state in the reader's
+    language; the attached signed JSON stays as it was signed."""
+    import re
+
+    auth = register(client, name="Ayesha Khan")
+    r = upload(client, DOMICILE, title="Domicile", kind="degree")
+    grant = _grant_id(_share(client, auth, [r.get_json()["id"]], purpose="home loan"))
+    client.set_cookie("lang", lang)
+    text = _pdf_text(client.get(f"/shares/{grant}/receipt.pdf").data, tmp_path)
+    assert all(w in text for w in words), text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text)
+
+
+@pytest.mark.parametrize(
     ("lang", "days", "words"),
     [
         ("en", "400", "A consent lasts 1 to 365 days."),

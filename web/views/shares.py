@@ -23,7 +23,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from identity.models import ApiKey, Role
@@ -35,7 +34,6 @@ from vault.errors import InvalidShare, ShareRefused
 from vault.models import Grant
 from vault.service import list_documents
 from vault.shares import (
-    GrantState,
     Recipient,
     accesses,
     consent_receipt,
@@ -59,18 +57,12 @@ from web.context import (
     signed_in,
 )
 from web.inputs import uuid_or_404
+from web.messages import CONSENT_STATES
 from web.receipt import receipt_pdf
 from web.responses import send_opened
 
 bp = Blueprint("shares", __name__)
 T = TypeVar("T")
-
-STATE_LABELS = {
-    GrantState.ACTIVE: _l("Active"),
-    GrantState.WITHDRAWN: _l("Withdrawn"),
-    GrantState.EXPIRED: _l("Expired"),
-    GrantState.EXHAUSTED: _l("Used up"),
-}
 
 
 def _refusing(
@@ -134,7 +126,7 @@ def index() -> str:
     me = signed_in()
     grants = list_grants(db(), owner_id=me.id, now=now())
     rows = [(g, grant_state(g, now()), accesses(db(), grant=g)) for g in grants]
-    return render_template("shares.html", rows=rows, labels=STATE_LABELS, describe=describe)
+    return render_template("shares.html", rows=rows, labels=CONSENT_STATES, describe=describe)
 
 
 @bp.get("/shares/new")
@@ -195,7 +187,7 @@ def detail(grant_id: str) -> str:
         "share.html",
         grant=grant,
         state=state,
-        labels=STATE_LABELS,
+        labels=CONSENT_STATES,
         events=accesses(db(), grant=grant),
         describe=describe,
         link_base=runtime().settings.public_base_url.rstrip("/")
