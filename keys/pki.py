@@ -536,19 +536,45 @@ def cose_verify(public: PublicKey, data: bytes, signature: bytes) -> bool:
     return True
 
 
+def _certified(
+    issuer_der: bytes, cert_der_: bytes, purpose: x509.ObjectIdentifier
+) -> x509.Certificate | None:
+    """``cert_der_`` when ``issuer_der`` issued it (signature and name) for ``purpose``."""
+    try:
+        issuer, cert = load_cert(issuer_der), load_cert(cert_der_)
+        cert.verify_directly_issued_by(issuer)
+        purposes = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (PkiError, ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return None
+    except x509.ExtensionNotFound:
+        return None
+    return cert if purpose in purposes else None
+
+
 def signs_status(issuer_der: bytes, cert_der_: bytes, *, now: dt.datetime) -> bool:
     """Whether ``cert_der_`` is a revocation-status signer that ``issuer_der`` certified: issued
     by it (signature and name), within its validity at ``now``, with the OCSP-signing purpose.
 
     The deployment signs its status lists with its OCSP responder's key, so a verifier that trusts
     the root needs nothing else to trust a list (DESIGN 4.2)."""
+    cert = _certified(issuer_der, cert_der_, ExtendedKeyUsageOID.OCSP_SIGNING)
+    return cert is not None and cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def ocsp_urls(cert: x509.Certificate) -> list[str]:
+    """The OCSP responders a certificate names (its Authority Information Access)."""
     try:
-        issuer, cert = load_cert(issuer_der), load_cert(cert_der_)
-        cert.verify_directly_issued_by(issuer)
-        purposes = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (PkiError, ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
+        access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
-        return False
-    fresh = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
-    return fresh and ExtendedKeyUsageOID.OCSP_SIGNING in purposes
+        return []
+    return [
+        str(a.access_location.value)
+        for a in access
+        if a.access_method == x509.oid.AuthorityInformationAccessOID.OCSP
+    ]
+
+
+def stamps_time(issuer_der: bytes, cert_der_: bytes) -> x509.Certificate | None:
+    """``cert_der_`` when it is a time-stamping authority that ``issuer_der`` certified (the
+    deployment's TSA of today or of before: its revocation status is the root's to answer)."""
+    return _certified(issuer_der, cert_der_, ExtendedKeyUsageOID.TIME_STAMPING)

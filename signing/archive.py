@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from keys import pki
 from signing import pades
 from signing.errors import SigningFailed
-from signing.issuance import IssuanceContext, trust_data
-from signing.models import CertificateCopy, DepartmentCert, IssuedCertificate
-from signing.pki import PkiMaterial, fresh_responder, fresh_tsa
+from signing.issuance import IssuanceContext
+from signing.models import CertificateCopy, IssuedCertificate
+from signing.pki import PkiMaterial, fresh_responder, fresh_tsa, ocsp_for_tsa, stamp_crls
 from vault.errors import DocumentUnreadable
 from vault.service import open_document, renew_issued_copy
 
@@ -99,12 +100,10 @@ def renew_archive(
     if newest is None or not newest.due(now=now, margin=margin):
         row.archive_expires_at = _next_look(newest, now, margin)
         return False
-    cert = session.get(DepartmentCert, row.department_cert_id)
-    assert cert is not None
     timestamper = pades.AmanatTimeStamper(
         material.tsa_key, material.tsa_cert, material.root_cert, at=now
     )
-    trust = trust_data(session, material=material, cert=cert, now=now)
+    trust = _stamp_trust(session, material, newest, now)
     renewed = pades.add_archive_timestamp(pdf, timestamper=timestamper, trust=trust, at=now)
     assert row.document_id is not None and row.holder_id is not None
     version = renew_issued_copy(
@@ -128,6 +127,24 @@ def renew_archive(
     row.archive_expires_at = _next_look(pades.newest_stamp(renewed), now, margin)
     session.flush()
     return True
+
+
+def _stamp_trust(
+    session: Session, material: PkiMaterial, newest: pades.NewestStamp, now: dt.datetime
+) -> pades.TrustData:
+    """What validates the newest time-stamp and the one added today, and so goes into the file's
+    DSS: OCSP answers about their TSA certificates, the root's CRL only for a TSA that names no
+    responder (signing.pki.stamp_crls says why)."""
+    today = pki.cert_der(material.tsa_cert)
+    answers = [ocsp_for_tsa(material, cert_der=c, now=now) for c in {newest.tsa_cert, today}]
+    if None in answers:
+        raise SigningFailed("the newest time-stamp is not the deployment's")
+    return pades.TrustData(
+        root=pki.cert_der(material.root_cert),
+        crls=stamp_crls(session, material=material, tsa_cert=newest.tsa_cert, now=now),
+        ocsps=tuple(a for a in answers if a is not None),
+        others=(pki.cert_der(material.ocsp_cert), today),
+    )
 
 
 def _next_look(

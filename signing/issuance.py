@@ -38,11 +38,12 @@ from signing.models import DepartmentCert, IssuedCertificate
 from signing.pki import (
     PkiMaterial,
     active_cert,
-    current_crl,
     department_key,
     follow_authorities,
     get_department,
     ocsp_for_cert,
+    ocsp_for_tsa,
+    stamp_crls,
 )
 from signing.render import render_certificate
 from signing.status_list import DEFAULT_CAPACITY, new_status_index
@@ -152,11 +153,17 @@ class IssuanceContext:
 def trust_data(
     session: Session, *, material: PkiMaterial, cert: DepartmentCert, now: dt.datetime
 ) -> pades.TrustData:
-    """Offline validation data for a department certificate: the root, its CRL, an OCSP answer."""
+    """Offline validation data for a department certificate: the root, OCSP answers about it and
+    about the time-stamping authority, and the root's CRL only where the TSA names no responder
+    (see ``stamp_crls``)."""
+    tsa = pki.cert_der(material.tsa_cert)
     return pades.TrustData(
         root=pki.cert_der(material.root_cert),
-        crls=(current_crl(session, material=material, now=now),),
-        ocsps=(ocsp_for_cert(session, material=material, cert=cert, now=now),),
+        crls=stamp_crls(session, material=material, tsa_cert=tsa, now=now),
+        ocsps=(
+            ocsp_for_cert(session, material=material, cert=cert, now=now),
+            *filter(None, [ocsp_for_tsa(material, cert_der=tsa, now=now)]),
+        ),
         others=(pki.cert_der(material.ocsp_cert), pki.cert_der(material.tsa_cert)),
     )
 

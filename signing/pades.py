@@ -13,11 +13,13 @@ import asyncio
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from asn1crypto import algos, cms, core
 from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -30,6 +32,7 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.sign.validation.ades import ades_lta_validation, simulate_future_ades_lta_validation
 from pyhanko.sign.validation.policy_decl import (
+    LocalKnowledge,
     PdfSignatureValidationSpec,
     RevinfoOnlineFetchingRule,
     RevocationInfoGatheringSpec,
@@ -39,6 +42,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleCertificateStore, SimpleTrustManager
+from pyhanko_certvalidator.revinfo.archival import OCSPContainer
 
 from keys import pki
 from signing.errors import SigningFailed
@@ -195,7 +199,10 @@ def sign_pdf(
         raise SigningFailed(f"the document could not be signed ({type(exc).__name__})") from None
 
 
-def _spec(roots: tuple[bytes, ...]) -> PdfSignatureValidationSpec:
+def _spec(roots: tuple[bytes, ...], fetched: Sequence[bytes] = ()) -> PdfSignatureValidationSpec:
+    known = LocalKnowledge(
+        known_ocsps=[OCSPContainer(asn1_ocsp.OCSPResponse.load(answer)) for answer in fetched]
+    )
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
@@ -205,6 +212,7 @@ def _spec(roots: tuple[bytes, ...]) -> PdfSignatureValidationSpec:
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
                 RevinfoOnlineFetchingRule.LOCAL_ONLY
             ),
+            local_knowledge=known,
         )
     )
 
@@ -215,6 +223,7 @@ def lta_validation(
     root: bytes,
     future: dt.datetime | None = None,
     extra_roots: tuple[bytes, ...] = (),
+    fetched: Sequence[bytes] = (),
 ) -> str:
     """pyHanko's AdES LTA validation, offline, of the first signature: the AdES sub-indication name.
 
@@ -228,7 +237,7 @@ def lta_validation(
         if len(sigs) != 1:
             return "NOT_EXACTLY_ONE_SIGNATURE"
         if future is None:
-            result = await ades_lta_validation(sigs[0], _spec((root, *extra_roots)))
+            result = await ades_lta_validation(sigs[0], _spec((root, *extra_roots), fetched))
         else:
             result = await simulate_future_ades_lta_validation(
                 sigs[0], _spec((root, *extra_roots)), future_validation_time=future
@@ -282,10 +291,12 @@ WEAK_DIGESTS = frozenset({"md5", "sha1"})
 
 @dataclass(frozen=True)
 class NewestStamp:
-    """A B-LTA file's newest document time-stamp: when its TSA certificate ends, its digest."""
+    """A B-LTA file's newest document time-stamp: when its TSA certificate ends, its digest,
+    and that certificate (DER)."""
 
     ends: dt.datetime
     digest: str
+    tsa_cert: bytes
 
     def due(self, *, now: dt.datetime, margin: dt.timedelta) -> bool:
         """Whether it needs a successor: its certificate ends within ``margin`` of ``now``, or
@@ -302,7 +313,7 @@ def newest_stamp(pdf: bytes) -> NewestStamp | None:
             return None
         newest = stamps[-1]
         ends: dt.datetime = newest.signer_cert["tbs_certificate"]["validity"]["not_after"].native
-        return NewestStamp(ends, str(newest.md_algorithm))
+        return NewestStamp(ends, str(newest.md_algorithm), newest.signer_cert.dump())
     except Exception as exc:
         raise SigningFailed(f"the archive cannot be read ({type(exc).__name__})") from None
 

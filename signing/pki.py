@@ -113,8 +113,11 @@ def _open_key(keystore: KeyStore, row: PkiKey) -> pki.PrivateKey:
     )
 
 
-def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> bool:
-    """Create the root CA, OCSP responder and TSA certificates unless they exist."""
+def ensure_pki(
+    session: Session, *, keystore: KeyStore, now: dt.datetime, base_url: str = ""
+) -> bool:
+    """Create the root CA, OCSP responder and TSA certificates unless they exist. With the
+    public ``base_url``, the TSA's certificate names the OCSP responder (see ``_roll``)."""
     if session.get(Authority, "root") is not None:
         return False
     root_key = pki.new_private_key("ec-p256")
@@ -141,6 +144,7 @@ def ensure_pki(session: Session, *, keystore: KeyStore, now: dt.datetime) -> boo
             unit=None,
             now=now,
             years=years,
+            ocsp_url=f"{base_url}/pki/ocsp" if role == "tsa" and base_url else None,
         )
         row = _store_key(session, keystore, key, role, now)
         session.add(
@@ -206,6 +210,9 @@ def _roll(
         unit=None,
         now=now,
         years=years,
+        # Where a TSA's revocation status is asked, per certificate: what validates a
+        # time-stamp years later without the root's CRL (see ocsp_for_tsa).
+        ocsp_url=material.ocsp_url if role == "tsa" else None,
     )
     row = _store_key(session, keystore, key, f"{role}:{now:%Y%m%dT%H%M%S}", now)
     authority = session.get(Authority, role)
@@ -531,6 +538,45 @@ def ocsp_for_cert(
     )
 
 
+def ocsp_for_tsa(
+    material: PkiMaterial, *, cert_der: bytes, now: dt.datetime, nonce: bytes | None = None
+) -> bytes | None:
+    """A signed OCSP answer ("good") about a time-stamping certificate the root issued, today's
+    or one before it (None for any other certificate). Per certificate, unlike the root's CRL:
+    archive renewals carry it rather than a CRL, because a CRL issued after a department's
+    certificate expired stops pyHanko's past validation of that signature (it does not handle
+    revocation information from after a certificate's expiry)."""
+    cert = pki.stamps_time(pki.cert_der(material.root_cert), cert_der)
+    if cert is None:
+        return None
+    return pki.build_ocsp_response(
+        cert=cert,
+        issuer_cert=material.root_cert,
+        responder_cert=material.ocsp_cert,
+        responder_key=material.ocsp_key,
+        status="good",
+        now=now,
+        nonce=nonce,
+    )
+
+
+def stamp_crls(
+    session: Session, *, material: PkiMaterial, tsa_cert: bytes, now: dt.datetime
+) -> tuple[bytes, ...]:
+    """The root's CRL for a file's validation data, only when the time-stamping certificate
+    names no OCSP responder (a TSA made before they did): its status then has no other source.
+
+    Otherwise none. A file's DSS that holds a root CRL breaks pyHanko's AdES long-term
+    validation once the department's certificate has expired: its time sliding takes that CRL
+    as the word on the OCSP responder's certificate (ocsp-nocheck is not heeded there) and on
+    the expired certificate (revocation data from after an expiry is not handled), and slides
+    the control time to before the proofs of existence the archive time-stamps give."""
+    cert = pki.load_cert(tsa_cert)
+    if pki.ocsp_urls(cert):
+        return ()
+    return (current_crl(session, material=material, now=now),)
+
+
 def answer_ocsp(
     session: Session,
     *,
@@ -550,6 +596,11 @@ def answer_ocsp(
         return pki.malformed_ocsp_response()
     if (name_hash, key_hash) != ours:
         return pki.unauthorized_ocsp_response()
+    if serial == material.tsa_cert.serial_number:
+        # The time-stamping authority of today: what a verifier of an archive asks about.
+        tsa = pki.cert_der(material.tsa_cert)
+        answer = ocsp_for_tsa(material, cert_der=tsa, now=now, nonce=nonce)
+        return answer or pki.unauthorized_ocsp_response()
     cert = session.scalar(
         select(DepartmentCert).where(DepartmentCert.serial_hex == format(serial, "x"))
     )

@@ -85,7 +85,7 @@ class Env:
 def env(sessions: sessionmaker[Session], file_keystore: FileKeyStore, tmp_path: Path) -> Env:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with sessions() as s:
-        ensure_pki(s, keystore=file_keystore, now=now)
+        ensure_pki(s, keystore=file_keystore, now=now, base_url="http://localhost:8000")
         material = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
         create_department(
             s,

@@ -55,22 +55,28 @@ def test_after_a_key_revocation_an_older_certificate_passes_on_both_channels(env
 
 
 @pytest.fixture
-def found_late(env, issued, tmp_path):
-    """A compromise found late: a second certificate recorded ten minutes after the first, then
-    the key revoked twenty minutes on with the invalidity date between the two."""
-    later = dataclasses.replace(env, now=env.now + dt.timedelta(minutes=10)).issue("degree")
-    later_pdf = env.pdf(later)
+def found_late(env, tmp_path):
+    """A compromise found late: a certificate recorded ten minutes ago, one now, then the key
+    revoked a minute on with the invalidity date between the two. (Issued at the real time or
+    before: a file's validation data may not be dated after the moment pyHanko signs it.)"""
+    found = []
+    for row in (
+        dataclasses.replace(env, now=env.now - dt.timedelta(minutes=10)).issue("degree"),
+        env.issue("degree"),
+    ):
+        pdf = env.pdf(row)
+        found.append((row, pdf, _decode_qr(pdf, tmp_path)))
     with env.sessions() as s:
         revoke_department_key(
             s,
             keystore=env.ctx.keystore,
             material=env.ctx.material,
             code="UNI",
-            now=env.now + dt.timedelta(minutes=20),
-            invalid_since=env.now + dt.timedelta(minutes=5),
+            now=env.now + dt.timedelta(minutes=1),
+            invalid_since=env.now - dt.timedelta(minutes=5),
         )
         s.commit()
-    return issued, (later, later_pdf, _decode_qr(later_pdf, tmp_path))
+    return found
 
 
 def test_a_certificate_recorded_after_the_invalidity_date_fails_on_both_channels(
@@ -94,7 +100,7 @@ def test_a_certificate_recorded_before_the_invalidity_date_passes_on_both_channe
 def test_the_reason_names_the_invalidity_date_not_the_revocation(env, found_late) -> None:
     _before, (_row, pdf, url) = found_late
     by_pdf, _by_qr = _channels(env, pdf, url)
-    since = (env.now + dt.timedelta(minutes=5)).isoformat(timespec="minutes")
+    since = (env.now - dt.timedelta(minutes=5)).isoformat(timespec="minutes")
     assert by_pdf.verdict.reasons[0].args()["at"] == since
 
 

@@ -136,3 +136,21 @@ def test_ocsp_for_an_unknown_certificate_is_unauthorized(env) -> None:
         == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     )
     assert isinstance(stranger_key, ec.EllipticCurvePrivateKey)
+
+
+def test_the_time_stamping_authority_names_the_responder_and_it_answers(env) -> None:
+    """What a verifier of an archive asks, years on: the status of the newest time-stamp's
+    certificate, per certificate (signing.pki.stamp_crls says why not the root's CRL)."""
+    from keys import pki
+
+    tsa = env.ctx.material.tsa_cert
+    assert pki.ocsp_urls(tsa) == ["http://localhost:8000/pki/ocsp"]
+    assert _ocsp_status(env, pki.cert_der(tsa)) == ocsp.OCSPCertStatus.GOOD
+
+
+def test_the_tsa_answer_is_given_only_for_a_time_stamping_certificate(env) -> None:
+    from keys import pki
+    from signing.pki import ocsp_for_tsa
+
+    assert ocsp_for_tsa(env.ctx.material, cert_der=pki.cert_der(env.ctx.material.ocsp_cert),
+                        now=env.now) is None  # fmt: skip

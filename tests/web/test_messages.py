@@ -198,4 +198,3 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
         with force_locale("ur"):
             urdu = error_text(code, params)
     assert english and urdu and english != urdu and "%(" not in urdu + english
-
