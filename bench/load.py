@@ -33,6 +33,11 @@ response = function(status, headers, body)
     bad = bad + 1
   end
 end
+-- A paced load (BENCH_DELAY_MS between a connection's requests) holds a rate below the peak.
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "") or 0
+if pause > 0 then
+  delay = function() return pause end
+end
 -- Each thread keeps its own 'bad'; wrk gathers thread tables in done().
 function setup(thread) table.insert(threads, thread) end
 threads = {}
@@ -93,15 +98,19 @@ def wrk(
     seconds: float = 8.0,
     threads: int = 2,
     script: str = SCRIPT,
+    delay_ms: float = 0.0,
 ) -> dict:
-    """Drive ``url`` with wrk; every answer must be 200 (and contain ``expect``).
+    """Drive ``url`` with wrk; every answer must be 200 (and contain ``expect``). With
+    ``delay_ms``, each connection waits that long between its requests (a paced load).
 
     Returns requests per second, p50/p99 in ms and the count of wrong answers.
     """
     with tempfile.TemporaryDirectory(prefix="amanat-wrk-") as tmp:
         lua = Path(tmp) / "bench.lua"
         lua.write_text(script)
-        env = {**os.environ, "BENCH_EXPECT": expect, "BENCH_BODY": ""}
+        env = {**os.environ, "BENCH_EXPECT": expect, "BENCH_BODY": "", "BENCH_DELAY_MS": ""}
+        if delay_ms > 0:
+            env["BENCH_DELAY_MS"] = f"{delay_ms:.3f}"
         if body is not None:
             (Path(tmp) / "body").write_bytes(body)
             env["BENCH_BODY"] = str(Path(tmp) / "body")
