@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from amanat.db import create_engine, read_only_engine, session_factory, transact
 from amanat.settings import Settings, SettingsError
 from audit.keyring import bind_keystore
 from audit.ledger import publish_tree_head
+from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.sessions import SessionPolicy
 from identity.webauthn import AttestationPolicy, RelyingParty, load_attestation_policy
 from keys.pki import PkiError, load_certs_file
@@ -223,12 +225,25 @@ def build_runtime(
     )
     signer = HeadSigner(lambda: _sign_head(runtime), delay=float(settings.tree_head_seconds))
     runtime.head_signer = signer
+    _sign_after_commits(sessions, signer)
     runtime.recorder = VerificationRecorder(
         sessions,
         interval=float(max(settings.verification_flush_seconds, 1)),
         committed=signer.appended,
     )
     return runtime
+
+
+def _sign_after_commits(sessions: sessionmaker[Session], signer: HeadSigner) -> None:
+    """Every commit of this runtime's sessions that appended events (a request, a task-engine
+    job, a command) has a signed tree head within the delay: not only the web's requests."""
+
+    def committed(session: Session) -> None:
+        flags = [session.info.pop(LEDGER_APPENDED, None), session.info.pop(LEDGER_PENDING, None)]
+        if any(flags):
+            signer.appended()
+
+    event.listen(sessions, "after_commit", committed)
 
 
 def _sign_head(rt: Runtime) -> None:

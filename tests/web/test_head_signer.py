@@ -60,3 +60,35 @@ def test_a_quiet_service_still_signs_its_last_event(settings, engine, file_keyst
             return bool(events) and newest == events
 
     assert _wait(covered)
+
+
+def test_a_task_engine_job_is_covered_within_the_delay(settings, engine, file_keystore) -> None:
+    """A job of the task engine commits through the runtime's sessions, with no request around
+    it: its events get a signed head within the delay too, not at the next minute's job."""
+    import datetime as dt
+
+    from amanat.db import transaction
+    from audit import EventTag, record_event
+
+    rt = build_runtime(
+        settings.with_overrides(tree_head_seconds=1), engine=engine, keystore=file_keystore
+    )
+    try:
+        with transaction(rt.sessions) as s:  # as web/tasks.py's jobs write
+            record_event(
+                s,
+                tag=EventTag.ACCOUNT_SIGNED_IN,
+                actor="job",
+                subject_id=1,
+                now=dt.datetime.now(dt.UTC),
+            )
+
+        def covered() -> bool:
+            with rt.sessions() as s:
+                events = s.scalar(select(func.count()).select_from(AuditEvent))
+                newest = s.scalar(select(func.max(AuditTreeHead.tree_size)))
+                return bool(events) and newest == events
+
+        assert _wait(covered, seconds=5)
+    finally:
+        rt.close()
