@@ -32,6 +32,7 @@ from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import AuthSession
 from identity.sessions import resolve_session
 from web.activity_lines import as_html
+from web.compression import compress_static
 from web.context import (
     LANGUAGES,
     SESSION_COOKIE,
@@ -283,10 +284,14 @@ def _day(value: Any) -> str:
     return str(format_datetime(value, "d MMMM y")) if value is not None else "—"
 
 
-def _static_caching(headers: Any) -> None:
-    """A year, immutable, for a file whose name or ?v= carries its content; else revalidate."""
+def _static_caching(response: Response) -> None:
+    """A year, immutable, for a file whose name or ?v= carries its content; else revalidate.
+    Text files go compressed to a browser that takes gzip (web/compression.py)."""
+    headers = response.headers
     filename = (request.view_args or {}).get("filename", "")
-    current = _static_version(current_app.static_folder or "", filename)
+    folder = current_app.static_folder or ""
+    current = _static_version(folder, filename)
+    compress_static(response, folder=folder, filename=filename, version=current)
     if _HASHED_NAME.search(filename) or (current and request.args.get("v") == current):
         headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
@@ -347,7 +352,7 @@ def _after(response: Response) -> Response:
     if settings.https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     if request.endpoint == "static":
-        _static_caching(headers)
+        _static_caching(response)
     elif _carries_citizen_data():
         headers.setdefault("Cache-Control", "no-store")
     headers["X-Request-Id"] = g.get("request_id", "")
