@@ -323,3 +323,21 @@ def test_officer_lands_on_security_not_a_403(client: FlaskClient, sessions, now)
     assert res.status_code == 302 and res.headers["Location"] == "/security"  # no department
     assert client.get("/security").status_code == 200
     assert client.get("/vault").status_code == 403
+
+
+def test_the_first_page_after_registration_offers_recovery_codes(client: FlaskClient) -> None:
+    """Issue 10: a new account has no recovery codes, and one lost phone would lock the citizen
+    out; the vault offers them, from its own form, until some exist."""
+    register(client)
+    vault = client.get("/vault").get_data(as_text=True)
+    assert 'id="recovery-offer"' in vault
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', vault)
+    assert csrf
+    page = client.post("/security/recovery-codes", data={"csrf_token": csrf.group(1)})
+    assert (
+        len(
+            re.findall(r"<li>[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}</li>", page.get_data(as_text=True))
+        )
+        == 10
+    )
+    assert 'id="recovery-offer"' not in client.get("/vault").get_data(as_text=True)

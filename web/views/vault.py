@@ -19,12 +19,13 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
+from identity import recovery
 from identity.models import Role
 from signing.issuance import certificates_for_documents
 from vault import service
 from vault.errors import UploadRejected
 from vault.uploads import Upload, check_upload
-from web.context import current_account, db, login_required, now, runtime
+from web.context import current_account, db, login_required, now, runtime, signed_in
 from web.errors import wants_json
 from web.messages import KIND_LABELS
 from web.responses import send_opened
@@ -71,6 +72,9 @@ def index() -> str:
         issued=issued,
         kinds=KIND_LABELS,
         max_mib=runtime().settings.max_upload_bytes // (1024 * 1024),
+        # A new account has no recovery codes: one lost phone would lock the citizen out, so
+        # the first page after registration offers them (until some exist).
+        no_recovery_codes=recovery.remaining_codes(db(), account=signed_in()) == 0,
     )
 
 
