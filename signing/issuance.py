@@ -168,6 +168,31 @@ def trust_data(
     )
 
 
+def registered_name(session: Session, *, cnic: str) -> str:
+    """The name registered for a citizen's CNIC (what an officer checks before issuing);
+    UnknownCitizen for a CNIC no citizen has, InvalidInput for one that is not a CNIC."""
+    return _citizen(session, normalize_cnic(cnic)).display_name
+
+
+def same_name(registered: str, written: str) -> bool:
+    """Whether a certificate's name is the registered one, as a reader would compare them
+    (case and runs of spaces aside)."""
+
+    def fold(name: str) -> str:
+        return " ".join(name.casefold().split())
+
+    return fold(registered) == fold(written)
+
+
+def unconfirmed_name(registered: str, fields: Mapping[str, str], *, confirmed: str) -> str | None:
+    """The certificate's name when it differs from the registered one and the officer has not
+    confirmed that very name (an officer confirms a name, not a form); None when it may go."""
+    written = fields.get("name", "")
+    if not written or same_name(registered, written) or confirmed == written:
+        return None
+    return written
+
+
 def _citizen(session: Session, cnic: str) -> Account:
     account = session.scalar(select(Account).where(Account.login == cnic))
     if account is None or account.role != Role.CITIZEN:

@@ -255,3 +255,43 @@ def test_a_batch_whose_jobs_were_lost_is_put_back_on_the_queue(officer, sessions
     engine.resume_batches()
     assert run_jobs(officer.application) >= 2
     assert "2 of 2 rows done: 2 issued" in officer.get(where).get_data(as_text=True)
+
+
+def test_checking_a_cnic_shows_its_registered_name_and_starts_the_form_with_it(officer) -> None:
+    page = officer.get("/department/issue?type=degree&citizen=35202-1234567-1").text
+    assert 'id="registered-name"' in page and "Ayesha Khan" in page
+    assert 'value="Ayesha Khan"' in page and 'value="35202-1234567-1"' in page
+
+
+def test_checking_an_unknown_cnic_says_so_on_the_form(officer) -> None:
+    page = officer.get("/department/issue?type=degree&citizen=35202-0000000-0")
+    assert page.status_code == 200 and "No citizen is registered with this CNIC." in page.text
+
+
+def test_a_refusal_comes_back_on_the_form_with_what_was_typed(officer) -> None:
+    res = _issue(officer, f_year="last year", f_degree="BSc Physics")
+    page = res.get_data(as_text=True)
+    assert res.status_code == 400 and 'id="issue-error"' in page
+    assert 'value="BSc Physics"' in page and 'value="35202-1234567-1"' in page
+
+
+def test_a_name_that_differs_from_the_registered_one_is_asked_again(officer, sessions) -> None:
+    first = _issue(officer, f_name="Aisha Khan")
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200 and 'id="name-differs"' in page
+    assert 'name="name_confirmed" value="Aisha Khan"' in page
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCertificate)) == 0
+    confirmed = _issue(officer, f_name="Aisha Khan", name_confirmed="Aisha Khan")
+    assert confirmed.status_code == 302
+
+
+def test_confirming_one_name_does_not_confirm_another(officer, sessions) -> None:
+    res = _issue(officer, f_name="Aisha Khan", name_confirmed="Someone Else")
+    assert res.status_code == 200 and 'id="name-differs"' in res.get_data(as_text=True)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCertificate)) == 0
+
+
+def test_the_same_name_written_otherwise_is_not_asked_again(officer) -> None:
+    assert _issue(officer, f_name="  ayesha   KHAN ").status_code == 302

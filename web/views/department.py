@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Mapping
 
 from flask import (
     Blueprint,
@@ -18,6 +19,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from amanat.errors import AmanatError
+from identity.errors import InvalidInput
 from identity.models import Role
 from signing.applications import waiting
 from signing.batches import (
@@ -34,11 +37,13 @@ from signing.issuance import (
     get_certificate,
     issue_certificate,
     list_issued,
+    registered_name,
     revoke_certificate,
+    unconfirmed_name,
 )
 from signing.pades import LEVELS
 from signing.pki import get_department
-from signing.types import certificate_types, get_type
+from signing.types import CertificateType, certificate_types, get_type
 from web.context import current_account, db, login_required, now, runtime
 from web.inputs import form_fields
 from web.messages import refusal_text
@@ -77,39 +82,63 @@ def index() -> str:
     )
 
 
-@bp.get("/issue")
-@login_required(Role.OFFICER)
-def issue_form() -> str:
-    """The issuance form, built from the certificate type's fields."""
-    department = get_department(db(), code=_code())
-    ctype = get_type(request.args.get("type", "") or next(iter(certificate_types())))
+def _issue_page(ctype: CertificateType, values: Mapping[str, str], **notes: str) -> str:
+    """The issuance form, filled with ``values`` (what the officer typed, or looked up), and
+    ``notes``: the registered name, a refusal, a name that differs from the registered one."""
     return render_template(
         "department_issue.html",
-        department=department,
+        department=get_department(db(), code=_code()),
         ctype=ctype,
         types=certificate_types(),
         levels=LEVELS,
-        values={},
+        values=values,
+        **notes,
     )
+
+
+@bp.get("/issue")
+@login_required(Role.OFFICER)
+def issue_form() -> str:
+    """The issuance form, built from the certificate type's fields; with ``citizen``, it shows
+    the name registered for that CNIC and starts the certificate with it."""
+    ctype = get_type(request.args.get("type", "") or next(iter(certificate_types())))
+    cnic = request.args.get("citizen", "").strip()
+    if not cnic:
+        return _issue_page(ctype, {})
+    try:
+        name = registered_name(db(), cnic=cnic)
+    except AmanatError as exc:
+        return _issue_page(ctype, {"citizen": cnic}, error=refusal_text(exc))
+    return _issue_page(ctype, {"citizen": cnic, "f_name": name}, registered=name)
 
 
 @bp.post("/issue")
 @login_required(Role.OFFICER)
-def issue() -> Response:
-    """Issue one certificate into a citizen's vault."""
+def issue() -> Response | tuple[str, int]:
+    """Issue one certificate into a citizen's vault; a refusal, or a name that differs from the
+    registered one (until the officer confirms it), comes back on the filled form."""
     code = _code()
     ctype = get_type(request.form.get("type", ""))
     fields = form_fields(request.form)
-    issue_request = IssueRequest.build(
-        department=code,
-        citizen=request.form.get("citizen", ""),
-        type_code=ctype.code,
-        fields=fields,
-        level=request.form.get("level", "B-LTA"),
-    )
-    row = issue_certificate(
-        db(), ctx=runtime().issuance(db), request=issue_request, now=now(), actor=_actor()
-    )
+    values = request.form.to_dict()
+    try:
+        registered = registered_name(db(), cnic=request.form.get("citizen", ""))
+        confirmed = request.form.get("name_confirmed", "")
+        differs = unconfirmed_name(registered, fields, confirmed=confirmed)
+        if differs is not None:
+            return _issue_page(ctype, values, registered=registered, differs=differs), 200
+        issue_request = IssueRequest.build(
+            department=code,
+            citizen=request.form.get("citizen", ""),
+            type_code=ctype.code,
+            fields=fields,
+            level=request.form.get("level", "B-LTA"),
+        )
+        row = issue_certificate(
+            db(), ctx=runtime().issuance(db), request=issue_request, now=now(), actor=_actor()
+        )
+    except (InvalidRequest, InvalidInput) as exc:
+        return _issue_page(ctype, values, error=refusal_text(exc)), 400
     flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=row.serial))
     return redirect(url_for("department.certificate", serial=row.serial))
 
