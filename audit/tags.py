@@ -39,6 +39,7 @@ class EventTag(StrEnum):
     CERTIFICATE_ISSUED = "certificate:issued"
     CERTIFICATE_REVOKED = "certificate:revoked"
     CERTIFICATE_VERIFIED = "certificate:verified"
+    CERTIFICATE_HOLDER_CHECKED = "certificate:holder-checked"
     ORGANISATION_CREATED = "organisation:created"
     ORGANISATION_MEMBER_ADDED = "organisation:member-added"
     ORGANISATION_KEY_CREATED = "organisation:api-key-created"

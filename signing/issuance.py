@@ -174,6 +174,26 @@ def registered_name(session: Session, *, cnic: str) -> str:
     return _citizen(session, normalize_cnic(cnic)).display_name
 
 
+def look_up_holder(
+    session: Session, *, cnic: str, department: str, actor: str, now: dt.datetime
+) -> str:
+    """The registered name an officer asks for before issuing, recorded in the citizen's
+    activity (an official read their name: the citizen sees who, and when)."""
+    holder = _citizen(session, normalize_cnic(cnic))
+    dept = get_department(session, code=department)
+    record_event(
+        session,
+        tag=EventTag.CERTIFICATE_HOLDER_CHECKED,
+        actor=actor,
+        subject_id=holder.id,
+        now=now,
+        object_type="department",
+        object_id=dept.code,
+        details={"department": dept.name, "department_ur": dept.name_ur},
+    )
+    return holder.display_name
+
+
 def same_name(registered: str, written: str) -> bool:
     """Whether a certificate's name is the registered one, as a reader would compare them
     (case and runs of spaces aside)."""

@@ -15,7 +15,7 @@ from audit import AuditEvent, EventTag
 from signing.archive import ACTOR as ARCHIVE_ACTOR
 from signing.types import certificate_types
 from vault.erasure import ERASURE_ACTOR
-from web.messages import DISPUTE_OUTCOMES, KIND_LABELS
+from web.messages import DISPUTE_OUTCOMES, KIND_LABELS, pick
 
 METHODS = {
     "passkey": _l("passkey"),
@@ -174,6 +174,11 @@ def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
             serial=serial,
         ),
         EventTag.CERTIFICATE_VERIFIED: verified,
+        EventTag.CERTIFICATE_HOLDER_CHECKED: _(
+            "An officer of %(department)s looked up the name registered for your CNIC, to issue"
+            " you a certificate.",
+            department=pick(d.get("department", ""), d.get("department_ur")),
+        ),
         EventTag.CERTIFICATE_REVOKED: _(
             "Your %(title)s (serial %(serial)s) was revoked: %(reason)s",
             title=title,

@@ -295,3 +295,34 @@ def test_confirming_one_name_does_not_confirm_another(officer, sessions) -> None
 
 def test_the_same_name_written_otherwise_is_not_asked_again(officer) -> None:
     assert _issue(officer, f_name="  ayesha   KHAN ").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "An officer of Dept UNI looked up the name registered for your CNIC"),
+        ("ur", "Dept UNI کے ایک افسر نے آپ کو سرٹیفکیٹ جاری کرنے کے لیے"),
+    ],
+)
+def test_a_lookup_is_in_the_citizens_activity(app, officer, sessions, lang, words) -> None:
+    """An official read the citizen's registered name: the citizen sees who and when."""
+    from flask_babel import force_locale
+
+    from audit.models import AuditEvent
+    from web.activity_lines import describe
+
+    officer.get("/department/issue?type=degree&citizen=35202-1234567-1")
+    with sessions() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.tag == "certificate:holder-checked"))
+        assert event is not None and event.actor.startswith("account:") and event.subject_id
+        with app.test_request_context("/"), force_locale(lang):
+            assert words in describe(event)
+
+
+def test_an_unknown_cnic_looked_up_records_nothing(officer, sessions) -> None:
+    from audit.models import AuditEvent
+
+    officer.get("/department/issue?type=degree&citizen=35202-0000000-0")
+    with sessions() as s:
+        tags = s.scalars(select(AuditEvent.tag)).all()
+    assert "certificate:holder-checked" not in tags

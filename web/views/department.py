@@ -37,6 +37,7 @@ from signing.issuance import (
     get_certificate,
     issue_certificate,
     list_issued,
+    look_up_holder,
     registered_name,
     revoke_certificate,
     unconfirmed_name,
@@ -106,7 +107,7 @@ def issue_form() -> str:
     if not cnic:
         return _issue_page(ctype, {})
     try:
-        name = registered_name(db(), cnic=cnic)
+        name = look_up_holder(db(), cnic=cnic, department=_code(), actor=_actor(), now=now())
     except AmanatError as exc:
         return _issue_page(ctype, {"citizen": cnic}, error=refusal_text(exc))
     return _issue_page(ctype, {"citizen": cnic, "f_name": name}, registered=name)
