@@ -113,11 +113,50 @@ def _open_key(keystore: KeyStore, row: PkiKey) -> pki.PrivateKey:
     )
 
 
+# The OCSP responder (5 years) is rolled this long before it ends: its answers last hours, but a
+# responder that expired signs nothing a verifier accepts, status lists included.
+RESPONDER_MARGIN = dt.timedelta(days=90)
+# What a rolled authority is: (key kind, years, name). RSA for the TSA: pyHanko's RFC 3161 token
+# builder writes rsassa_pkcs1v15 SignerInfos.
+_ROLLED = {
+    "tsa": ("rsa-3072", 10, "Amanat Time-Stamping Authority"),
+    "ocsp": ("ec-p256", 5, "Amanat OCSP Responder"),
+}
+
+
+def _authority(
+    issuer_key: pki.PrivateKey,
+    issuer_cert: pki.Certificate,
+    *,
+    role: str,
+    base_url: str,
+    now: dt.datetime,
+) -> tuple[pki.Certificate, pki.PrivateKey]:
+    """A new key and certificate from the root for ``role`` ("tsa" or "ocsp"). A TSA's names
+    the OCSP responder (with a public ``base_url``): where its status is asked per certificate,
+    which validates a time-stamp years later without the root's CRL (see stamp_crls)."""
+    kind, years, name = _ROLLED[role]
+    key = pki.new_private_key(kind)  # type: ignore[arg-type]
+    cert = pki.issue_certificate(
+        issuer_key=issuer_key,
+        issuer_cert=issuer_cert,
+        subject_key=key.public_key(),
+        purpose=role,  # type: ignore[arg-type]
+        common_name=name,
+        organisation=ORGANISATION,
+        unit=None,
+        now=now,
+        years=years,
+        ocsp_url=f"{base_url}/pki/ocsp" if role == "tsa" and base_url else None,
+    )
+    return cert, key
+
+
 def ensure_pki(
     session: Session, *, keystore: KeyStore, now: dt.datetime, base_url: str = ""
 ) -> bool:
     """Create the root CA, OCSP responder and TSA certificates unless they exist. With the
-    public ``base_url``, the TSA's certificate names the OCSP responder (see ``_roll``)."""
+    public ``base_url``, the TSA's certificate names the OCSP responder (see ``_authority``)."""
     if session.get(Authority, "root") is not None:
         return False
     root_key = pki.new_private_key("ec-p256")
@@ -128,41 +167,14 @@ def ensure_pki(
     session.add(
         Authority(role="root", cert_der=pki.cert_der(root), key_id=root_row.id, created_at=now)
     )
-    for role, kind, years, name in (
-        ("ocsp", "ec-p256", 5, "Amanat OCSP Responder"),
-        # RSA: pyHanko's RFC 3161 token builder writes rsassa_pkcs1v15 SignerInfos.
-        ("tsa", "rsa-3072", 10, "Amanat Time-Stamping Authority"),
-    ):
-        key = pki.new_private_key(kind)  # type: ignore[arg-type]
-        cert = pki.issue_certificate(
-            issuer_key=root_key,
-            issuer_cert=root,
-            subject_key=key.public_key(),
-            purpose=role,  # type: ignore[arg-type]
-            common_name=name,
-            organisation=ORGANISATION,
-            unit=None,
-            now=now,
-            years=years,
-            ocsp_url=f"{base_url}/pki/ocsp" if role == "tsa" and base_url else None,
-        )
+    for role in ("ocsp", "tsa"):
+        cert, key = _authority(root_key, root, role=role, base_url=base_url, now=now)
         row = _store_key(session, keystore, key, role, now)
         session.add(
             Authority(role=role, cert_der=pki.cert_der(cert), key_id=row.id, created_at=now)
         )
     session.flush()
     return True
-
-
-# The OCSP responder (5 years) is rolled this long before it ends: its answers last hours, but a
-# responder that expired signs nothing a verifier accepts, status lists included.
-RESPONDER_MARGIN = dt.timedelta(days=90)
-# What a rolled authority is: (key kind, years, name). RSA for the TSA: pyHanko's RFC 3161 token
-# builder writes rsassa_pkcs1v15 SignerInfos.
-_ROLLED = {
-    "tsa": ("rsa-3072", 10, "Amanat Time-Stamping Authority"),
-    "ocsp": ("ec-p256", 5, "Amanat OCSP Responder"),
-}
 
 
 def _pair(material: PkiMaterial, role: str) -> tuple[pki.Certificate, pki.PrivateKey]:
@@ -197,22 +209,9 @@ def follow_authorities(session: Session, *, keystore: KeyStore, material: PkiMat
 def _roll(
     session: Session, *, keystore: KeyStore, material: PkiMaterial, role: str, now: dt.datetime
 ) -> None:
-    """A new key and certificate from the root for ``role`` ("tsa" or "ocsp")."""
-    kind, years, name = _ROLLED[role]
-    key = pki.new_private_key(kind)  # type: ignore[arg-type]
-    cert = pki.issue_certificate(
-        issuer_key=material.root_key,
-        issuer_cert=material.root_cert,
-        subject_key=key.public_key(),
-        purpose=role,  # type: ignore[arg-type]
-        common_name=name,
-        organisation=ORGANISATION,
-        unit=None,
-        now=now,
-        years=years,
-        # Where a TSA's revocation status is asked, per certificate: what validates a
-        # time-stamp years later without the root's CRL (see ocsp_for_tsa).
-        ocsp_url=material.ocsp_url if role == "tsa" else None,
+    """Replace ``role``'s key and certificate ("tsa" or "ocsp") with new ones from the root."""
+    cert, key = _authority(
+        material.root_key, material.root_cert, role=role, base_url=material.base_url, now=now
     )
     row = _store_key(session, keystore, key, f"{role}:{now:%Y%m%dT%H%M%S}", now)
     authority = session.get(Authority, role)
