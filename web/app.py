@@ -28,7 +28,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from amanat.settings import Settings, load_settings
-from audit.service import LEDGER_APPENDED, LEDGER_PENDING
 from identity.models import AuthSession
 from identity.sessions import resolve_session
 from web.activity_lines import as_html
@@ -324,19 +323,15 @@ def _carries_citizen_data() -> bool:
 def _after(response: Response) -> Response:
     s: Session | None = g.pop("db", None)
     if s is not None:
-        appended = False
+        # A commit that appended events starts the head signer (web/runtime.py): within
+        # AMANAT_TREE_HEAD_SECONDS a signed tree head covers what this request wrote.
         try:
             if response.status_code < 400 and not g.get("failed"):
-                appended = bool(s.info.get(LEDGER_APPENDED) or s.info.get(LEDGER_PENDING))
                 s.commit()
             else:
                 s.rollback()
         finally:
             s.close()
-        signer = runtime().head_signer
-        if appended and signer is not None:
-            # Within AMANAT_TREE_HEAD_SECONDS a signed tree head covers what this request wrote.
-            signer.appended()
     settings = runtime().settings
     headers = response.headers
     headers.setdefault(

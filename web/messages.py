@@ -135,15 +135,15 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 def _reason_param(value: str) -> str:
     if not has_app_context() or "day" not in current_app.jinja_env.filters:
         return value  # no page around it (a bare app): the ISO form still reads
-    try:
-        if _ISO_MOMENT.fullmatch(value[:16]) and len(value) > 16:
-            return when_text(dt.datetime.fromisoformat(value))
-        if _ISO_DAY.fullmatch(value):
+    if _ISO_MOMENT.match(value):
+        return when_text(value)  # the filter reads the ISO string (and leaves a bad one as is)
+    if _ISO_DAY.fullmatch(value):
+        try:
             # A day (UTC) at its noon: the same day in any time zone within twelve hours.
             noon = dt.datetime.fromisoformat(f"{value}T12:00:00+00:00")
-            return str(current_app.jinja_env.filters["day"](noon))
-    except ValueError:
-        return value
+        except ValueError:
+            return value
+        return str(current_app.jinja_env.filters["day"](noon))
     return value
 
 
