@@ -74,6 +74,14 @@ def _issue(client: FlaskClient, **overrides):
     return client.post("/department/issue", data=data)
 
 
+def _check(client: FlaskClient, cnic: str):
+    """The form's 'Check the CNIC' (a POST with the form's CSRF token)."""
+    csrf = csrf_of(client, "/department/issue?type=degree")
+    return client.post(
+        "/department/issue/check", data={"csrf_token": csrf, "type": "degree", "citizen": cnic}
+    )
+
+
 def test_officer_lands_on_the_department_page(app, officer) -> None:
     fresh = app.test_client()
     assert _sign_in(fresh, "uni.officer").headers["Location"] == "/department"
@@ -258,13 +266,13 @@ def test_a_batch_whose_jobs_were_lost_is_put_back_on_the_queue(officer, sessions
 
 
 def test_checking_a_cnic_shows_its_registered_name_and_starts_the_form_with_it(officer) -> None:
-    page = officer.get("/department/issue?type=degree&citizen=35202-1234567-1").text
+    page = _check(officer, "35202-1234567-1").text
     assert 'id="registered-name"' in page and "Ayesha Khan" in page
     assert 'value="Ayesha Khan"' in page and 'value="35202-1234567-1"' in page
 
 
 def test_checking_an_unknown_cnic_says_so_on_the_form(officer) -> None:
-    page = officer.get("/department/issue?type=degree&citizen=35202-0000000-0")
+    page = _check(officer, "35202-0000000-0")
     assert page.status_code == 200 and "No citizen is registered with this CNIC." in page.text
 
 
@@ -311,7 +319,7 @@ def test_a_lookup_is_in_the_citizens_activity(app, officer, sessions, lang, word
     from audit.models import AuditEvent
     from web.activity_lines import describe
 
-    officer.get("/department/issue?type=degree&citizen=35202-1234567-1")
+    _check(officer, "35202-1234567-1")
     with sessions() as s:
         event = s.scalar(select(AuditEvent).where(AuditEvent.tag == "certificate:holder-checked"))
         assert event is not None and event.actor.startswith("account:") and event.subject_id
@@ -322,7 +330,7 @@ def test_a_lookup_is_in_the_citizens_activity(app, officer, sessions, lang, word
 def test_an_unknown_cnic_looked_up_records_nothing(officer, sessions) -> None:
     from audit.models import AuditEvent
 
-    officer.get("/department/issue?type=degree&citizen=35202-0000000-0")
+    _check(officer, "35202-0000000-0")
     with sessions() as s:
         tags = s.scalars(select(AuditEvent.tag)).all()
     assert "certificate:holder-checked" not in tags

@@ -100,17 +100,27 @@ def _issue_page(ctype: CertificateType, values: Mapping[str, str], **notes: str)
 @bp.get("/issue")
 @login_required(Role.OFFICER)
 def issue_form() -> str:
-    """The issuance form, built from the certificate type's fields; with ``citizen``, it shows
-    the name registered for that CNIC and starts the certificate with it."""
-    ctype = get_type(request.args.get("type", "") or next(iter(certificate_types())))
-    cnic = request.args.get("citizen", "").strip()
-    if not cnic:
-        return _issue_page(ctype, {})
+    """The issuance form, built from the certificate type's fields."""
+    return _issue_page(_form_type(request.args), {})
+
+
+@bp.post("/issue/check")
+@login_required(Role.OFFICER)
+def check_holder() -> str:
+    """The form again, with the name registered for the CNIC (the certificate starts with it);
+    a POST, so the CNIC stays out of URLs and access logs, and the look-up (an event in the
+    citizen's activity) is never made by a prefetch."""
+    ctype = _form_type(request.form)
+    cnic = request.form.get("citizen", "").strip()
     try:
         name = look_up_holder(db(), cnic=cnic, department=_code(), actor=_actor(), now=now())
     except AmanatError as exc:
         return _issue_page(ctype, {"citizen": cnic}, error=refusal_text(exc))
     return _issue_page(ctype, {"citizen": cnic, "f_name": name}, registered=name)
+
+
+def _form_type(values: Mapping[str, str]) -> CertificateType:
+    return get_type(values.get("type", "") or next(iter(certificate_types())))
 
 
 @bp.post("/issue")
