@@ -24,15 +24,6 @@ def _gzipped(path: str, version: str) -> bytes:
     return gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0)
 
 
-def accepts_gzip() -> bool:
-    """Whether the request's client takes gzip (and did not refuse it with q=0)."""
-    for part in request.headers.get("Accept-Encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 def compress_static(response: Response, *, folder: str, filename: str, version: str) -> None:
     """Send a whole static file (200) compressed, when it is text and the client takes gzip."""
     response.vary.add("Accept-Encoding")
@@ -40,7 +31,7 @@ def compress_static(response: Response, *, folder: str, filename: str, version: 
         response.status_code != 200
         or not filename.endswith(COMPRESSIBLE)
         or not version
-        or not accepts_gzip()
+        or request.accept_encodings.quality("gzip") <= 0  # Werkzeug reads q= and *
     ):
         return
     data = _gzipped(str(Path(folder) / filename), version)
