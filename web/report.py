@@ -39,7 +39,8 @@ def _signer(sig: SignatureDetail) -> str:
     )
 
 
-def _status(check: CertificateCheck) -> str:
+def register_status(check: CertificateCheck) -> str:
+    """The register's status of the checked certificate in words (the page and the report)."""
     entry = check.certificate
     assert entry is not None
     return signature_word(
@@ -56,7 +57,7 @@ def _register(page: TextPage, check: CertificateCheck) -> None:
     page.field(_("Serial"), entry.serial)
     page.field(_("Type"), pick(entry.type_title, entry.type_title_ur))
     page.field(_("Holder"), entry.holder)
-    page.field(_("Status"), _status(check))
+    page.field(_("Status"), register_status(check))
     page.field(_("Issued at"), when_text(entry.issued_at))
 
 

@@ -29,7 +29,7 @@ from web.context import db, now, read_db, record, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.messages import reason_text
-from web.report import headline, report_pdf
+from web.report import headline, register_status, report_pdf
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
@@ -83,6 +83,7 @@ def verify_upload() -> Any:
         check=check,
         css=css,
         headline=sentence,
+        status=register_status(check) if check.certificate else "",
         report=json.dumps(report, indent=2, ensure_ascii=False),
         report_pdf=base64.b64encode(pdf_report).decode(),
     )
