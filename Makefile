@@ -50,7 +50,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) deps
+# axe-core for the accessibility tests in Chromium, at the version package-lock.json pins.
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: the accessibility tests need it (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	touch $@
+
+pytest: $(STAMP) deps $(AXE)
 	@deploy/services up > /dev/null
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 

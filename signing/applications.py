@@ -143,7 +143,8 @@ def _consent(
     return prepare_grant(
         session, owner_id=owner_id, document_ids=document_ids,
         purpose=f"Application for a {ctype.title_en}"[:200], days=CONSENT_DAYS,
-        department={"code": department.code, "name": department.name},
+        department={"code": department.code, "name": department.name,
+                    "name_ur": department.name_ur},
         application=str(app.id), now=now,
     )  # fmt: skip
 

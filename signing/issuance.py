@@ -34,7 +34,7 @@ from signing.errors import (
     InvalidRequest,
     UnknownCitizen,
 )
-from signing.models import DepartmentCert, IssuedCertificate
+from signing.models import Department, DepartmentCert, IssuedCertificate
 from signing.pki import (
     PkiMaterial,
     active_cert,
@@ -387,6 +387,7 @@ def record_issue(
         "type": ctype.code,
         "title": ctype.title_en,
         "department": p.department_name,
+        "department_ur": p.department_name_ur,
     }
     for subject, object_type, object_id in (
         (p.holder_id, "certificate", p.serial),
@@ -531,6 +532,35 @@ def certificates_for_documents(
         select(IssuedCertificate).where(IssuedCertificate.document_id.in_(document_ids))
     )
     return {row.document_id: row for row in rows if row.document_id is not None}
+
+
+@dataclass(frozen=True)
+class IssuedFacts:
+    """What tells one issued document apart from another of the same type (the share form)."""
+
+    serial: str
+    type_code: str
+    issued_at: dt.datetime
+    department: str
+    department_ur: str | None
+
+
+def issued_facts(
+    session: Session, *, document_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, IssuedFacts]:
+    """For each issued document among ``document_ids``: its serial, issuer and issue date."""
+    if not document_ids:
+        return {}
+    rows = session.execute(
+        select(IssuedCertificate, Department.name, Department.name_ur)
+        .join(Department, Department.code == IssuedCertificate.department_code)
+        .where(IssuedCertificate.document_id.in_(document_ids))
+    )
+    return {
+        cert.document_id: IssuedFacts(cert.serial, cert.type_code, cert.issued_at, name, name_ur)
+        for cert, name, name_ur in rows
+        if cert.document_id is not None
+    }
 
 
 def list_issued(

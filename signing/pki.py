@@ -390,6 +390,13 @@ def get_department(session: Session, *, code: str) -> Department:
     return department
 
 
+def urdu_names(session: Session) -> dict[str, str]:
+    """Each department's Urdu name by its English name (the name its certificates carry), for
+    the departments that have one: a verdict names its signer by the certificate's name."""
+    rows = session.execute(select(Department.name, Department.name_ur))
+    return {name: name_ur for name, name_ur in rows if name_ur}
+
+
 def active_cert(session: Session, *, code: str) -> DepartmentCert:
     """The department's current signing certificate."""
     department = get_department(session, code=code)

@@ -140,7 +140,7 @@ def prepare_grant(
     organisation_code: str | None = None,
     max_fetches: int | None = None,
     request: str | None = None,
-    department: Mapping[str, str] | None = None,
+    department: Mapping[str, str | None] | None = None,
     application: str | None = None,
 ) -> PendingGrant:
     """Check a consent request and spell out its terms (nothing is stored yet).
@@ -161,9 +161,13 @@ def prepare_grant(
     recipient: dict[str, Any]
     if department is not None:
         recipient = {"type": "department", "code": department["code"], "name": department["name"]}
+        if department.get("name_ur"):
+            recipient["name_ur"] = department["name_ur"]
     elif organisation_code:
         org = get_organisation(session, code=organisation_code)
         recipient = {"type": "organisation", "code": org.code, "name": org.name}
+        if org.name_ur:  # what an Urdu reader saw when she confirmed
+            recipient["name_ur"] = org.name_ur
     else:
         recipient = {"type": "link"}
     terms = {
@@ -242,11 +246,25 @@ def create_grant(
     return CreatedGrant(grant, secret)
 
 
+# The recipient of a link grant in the machine-readable receipt (thirdPartyName) and in ledger
+# events from before they recorded recipient_type; pages say it in the reader's language.
+LINK_RECIPIENT = "anyone with the link"
+
+
 def recipient_name(grant: Grant | dict[str, Any]) -> str:
-    """Who a grant is for, in words."""
+    """Who a grant is for: the recipient's (English) name, or LINK_RECIPIENT."""
     terms = grant.terms if isinstance(grant, Grant) else grant
     recipient = terms.get("recipient", {})
-    return str(recipient.get("name") or "anyone with the link")
+    return str(recipient.get("name") or LINK_RECIPIENT)
+
+
+def _recipient_details(grant: Grant) -> dict[str, Any]:
+    # The Urdu name (when the terms carry one) lets an Urdu reader's activity name it in Urdu.
+    recipient = grant.terms.get("recipient", {})
+    details = {"recipient": recipient_name(grant), "recipient_type": recipient.get("type")}
+    if recipient.get("name_ur"):
+        details["recipient_ur"] = recipient["name_ur"]
+    return details
 
 
 def _log(
@@ -265,7 +283,7 @@ def _log(
         subject_id=grant.owner_id,
         object_type="grant",
         object_id=str(grant.id),
-        details={"recipient": recipient_name(grant), "purpose": grant.purpose, **details},
+        details={**_recipient_details(grant), "purpose": grant.purpose, **details},
         now=now,
     )
 

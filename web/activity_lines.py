@@ -3,18 +3,19 @@ consent pages and the exports all say the same thing)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from audit import AuditEvent, EventTag
 from signing.archive import ACTOR as ARCHIVE_ACTOR
 from signing.types import certificate_types
 from vault.erasure import ERASURE_ACTOR
+from vault.shares import LINK_RECIPIENT
+from web.bidi import isolate
 from web.messages import DISPUTE_OUTCOMES, KIND_LABELS, pick
 
 METHODS = {
@@ -25,14 +26,13 @@ METHODS = {
 
 
 Lines = dict[EventTag, Any]
-_SERIAL = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 
 
 def as_html(line: str) -> Markup:
     """A line for a page: escaped, with each serial kept whole and left to right inside the
-    sentence (in Urdu a serial broke at its hyphens: 'GZF9-' / 'Z1TP-0Y0M')."""
-    # Safe: the text is escaped first; the only markup added is our own element.
-    return Markup(_SERIAL.sub(r'<bdi class="serial">\g<0></bdi>', str(escape(line))))  # noqa: S704
+    sentence (in Urdu a serial broke at its hyphens: 'GZF9-' / 'Z1TP-0Y0M'), and each English
+    name or title inside an Urdu line marked as English (web.bidi)."""
+    return isolate(line)
 
 
 def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
@@ -105,7 +105,7 @@ def _by_issuer(event: AuditEvent) -> bool:
 
 
 def _vault(event: AuditEvent, d: dict[str, Any]) -> Lines:
-    title = d.get("title", "")
+    title = certificate_title(d)
     lines: Lines = {
         EventTag.VAULT_DOCUMENT_UPLOADED: _("You uploaded \u201c%(title)s\u201d.", title=title),
         EventTag.VAULT_DOCUMENT_VERSION_ADDED: _(
@@ -147,7 +147,19 @@ def certificate_title(d: dict[str, Any]) -> str:
     locale = get_locale()
     if ctype is not None and ctype.title_ur and locale is not None and locale.language == "ur":
         return ctype.title_ur
-    return str(d.get("title", ""))
+    return document_title(d.get("title", ""))
+
+
+def document_title(title: Any) -> str:
+    """A document's title in the reader's language: an issued certificate is stored under its
+    type's English title ("Degree Certificate"), which an Urdu reader reads as the type's Urdu
+    title; any other title is the citizen's own and stays as written."""
+    text = str(title or "")
+    locale = get_locale()
+    if locale is None or locale.language != "ur":
+        return text
+    by_english = {t.title_en: t.title_ur for t in certificate_types().values() if t.title_ur}
+    return by_english.get(text, text)
 
 
 def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
@@ -169,7 +181,7 @@ def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
     return {
         EventTag.CERTIFICATE_ISSUED: _(
             "%(department)s issued your %(title)s (serial %(serial)s).",
-            department=d.get("department", ""),
+            department=pick(d.get("department", ""), d.get("department_ur")),
             title=title,
             serial=serial,
         ),
@@ -191,7 +203,10 @@ def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
 def _who(event: AuditEvent, d: dict[str, Any]) -> str:
     if event.actor == "link":
         return str(_("Someone with your link"))
-    return str(d.get("recipient") or _("someone"))
+    # Events from before recipient_type named a link grant's recipient in English words.
+    if d.get("recipient_type") == "link" or d.get("recipient") == LINK_RECIPIENT:
+        return str(_("anyone with the link"))
+    return str(pick(d.get("recipient"), d.get("recipient_ur")) or _("someone"))
 
 
 def _refusal(code: str) -> str:
@@ -210,7 +225,7 @@ def _refusal(code: str) -> str:
 
 
 def _consent(event: AuditEvent, d: dict[str, Any]) -> Lines:
-    who, purpose, title = _who(event, d), d.get("purpose", ""), d.get("title", "")
+    who, purpose, title = _who(event, d), d.get("purpose", ""), document_title(d.get("title"))
     return {
         EventTag.CONSENT_GRANTED: _(
             "You consented to share documents with %(who)s for \u201c%(purpose)s\u201d.",

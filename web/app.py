@@ -23,14 +23,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, format_datetime, format_timedelta, get_locale
+from flask_babel import Babel, format_datetime, format_decimal, format_timedelta, get_locale
+from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from amanat.settings import Settings, load_settings
 from identity.models import AuthSession
 from identity.sessions import resolve_session
-from web.activity_lines import as_html
+from web.activity_lines import as_html, document_title
+from web.bidi import isolate
 from web.compression import compress_static
 from web.context import (
     LANGUAGES,
@@ -191,7 +193,10 @@ def create_app(
     Babel(app, locale_selector=_select_locale)
     register_error_handlers(app)
     _register_views(app)
-    app.jinja_env.filters.update(when=_when, day=_day, month=_month_name, duration=_duration)
+    app.jinja_env.filters.update(
+        when=_when, day=_day, month=_month_name, duration=_duration, isolate=isolate,
+        size=_size,
+    )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         current_account=current_account,
@@ -207,6 +212,7 @@ def create_app(
         refusal=refusal_text,
         scope_text=scope_text,
         certificate_type_title=certificate_type_title,
+        document_title=document_title,
     )
     app.before_request(_before)
     app.after_request(_after)
@@ -276,6 +282,16 @@ def _month_name(value: str) -> str:
 def _duration(value: Any) -> str:
     """A length of time as a person says it, in their language ("3 days", "5 hours")."""
     return str(format_timedelta(value, granularity="minute")) if value is not None else "—"
+
+
+def _size(value: Any) -> str:
+    """A file's size in the reader's language and digits ("12.5 kB" / "12.5 کے بی")."""
+    size = int(value or 0)
+    if size < 1000:
+        return str(_("%(n)s bytes", n=format_decimal(size)))
+    if size < 1000 * 1000:
+        return str(_("%(n)s kB", n=format_decimal(round(size / 1000, 1))))
+    return str(_("%(n)s MB", n=format_decimal(round(size / 1000 / 1000, 1))))
 
 
 def _day(value: Any) -> str:

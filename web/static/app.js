@@ -304,6 +304,8 @@
       claims.forEach(function (pair) {
         var dt = document.createElement("dt"), dd = document.createElement("dd");
         dt.textContent = pair[0]; dd.textContent = pair[1];
+        // A value in Latin letters inside an Urdu page: kept whole and read as English.
+        if (/[A-Za-z]/.test(pair[1]) && !/[\u0600-\u06FF]/.test(pair[1])) { dd.lang = "en"; dd.dir = "ltr"; }
         dl.appendChild(dt); dl.appendChild(dd);
       });
     }
@@ -392,9 +394,16 @@
         if (!genuine) { show(box, "bad"); return; }
         var labels = {};
         try { labels = JSON.parse(box.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
-        var rows = [[labels[":department"] || "Department", claims.get(1)], [labels[":holder"] || "Holder", claims.get(-70003)]];
-        var fields = claims.get(-70004);
-        if (fields && fields.forEach) fields.forEach(function (v, k) { rows.push([labels[k] || k, v]); });
+        var names = {};
+        try { names = JSON.parse(box.getAttribute("data-departments") || "{}"); } catch (e) { names = {}; }
+        // Field "x:ur" is the Urdu value of field "x": an Urdu reader sees it in its place.
+        var fields = claims.get(-70004), urdu = document.documentElement.lang === "ur";
+        var local = function (k, v) { return (urdu && fields && fields.get && fields.get(k + ":ur")) || v; };
+        var rows = [[labels[":department"] || "Department", names[claims.get(1)] || claims.get(1)],
+                    [labels[":holder"] || "Holder", local("name", claims.get(-70003))]];
+        if (fields && fields.forEach) fields.forEach(function (v, k) {
+          if (String(k).slice(-3) !== ":ur") rows.push([labels[k] || k, local(k, v)]);
+        });
         show(box, "ok", rows);
         var idx = claims.get(-70006);
         if (typeof idx === "number" && window.DecompressionStream) {

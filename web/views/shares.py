@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from identity.models import ApiKey, Role
 from identity.organisations import list_organisations
-from signing.issuance import certificates_for_documents
+from signing.issuance import certificates_for_documents, issued_facts
 from signing.requests import confirm_consent
 from vault.erasure import consents_ended_by_erasure
 from vault.errors import InvalidShare, ShareRefused
@@ -135,9 +135,11 @@ def new() -> str:
     """The form: documents, recipient, purpose, duration, download limit."""
     me = signed_in()
     chosen = set(request.args.getlist("document"))
+    documents = list_documents(db(), owner_id=me.id)
     return render_template(
         "shares_new.html",
-        documents=list_documents(db(), owner_id=me.id),
+        documents=documents,
+        issued=issued_facts(db(), document_ids=[d.id for d in documents]),
         organisations=list_organisations(db()),
         chosen=chosen,
     )

@@ -20,7 +20,7 @@ from signing.check import check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
-from signing.pki import get_department
+from signing.pki import get_department, urdu_names
 from signing.status_list import list_uri, newest_status_list, renew_status_list, servable
 from signing.types import certificate_types
 from verification.status_list import MEDIA_TYPE
@@ -29,7 +29,7 @@ from web.context import db, now, read_db, record, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.messages import reason_text
-from web.report import headline, register_status, report_pdf
+from web.report import headline, holder_name, register_status, report_pdf, signer_name
 
 bp = Blueprint("verify", __name__)
 MAX_PDF = 25 * 1024 * 1024
@@ -75,8 +75,9 @@ def verify_upload() -> Any:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
     check = check_pdf(read_db(), data=data, now=now())
     record(check, actor="anonymous", channel="web")
-    css, sentence = headline(check)
-    pdf_report = report_pdf(check, service=runtime().settings.public_base_url)
+    names = urdu_names(read_db())
+    css, sentence = headline(check, names)
+    pdf_report = report_pdf(check, service=runtime().settings.public_base_url, names=names)
     report = {**check.to_json(reason_text), "file_sha256": check.file_sha256}
     return render_template(
         "verify_result.html",
@@ -86,6 +87,8 @@ def verify_upload() -> Any:
         status=register_status(check) if check.certificate else "",
         report=json.dumps(report, indent=2, ensure_ascii=False),
         report_pdf=base64.b64encode(pdf_report).decode(),
+        signer_name=lambda signer: signer_name(signer, names),
+        holder_name=holder_name,
     )
 
 
