@@ -19,9 +19,7 @@ from markupsafe import Markup, escape
 _SERIAL = r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b"
 # A run of Latin words (with the digits and punctuation inside names and titles), ending on a
 # letter or digit so that a sentence's own full stop or quotation mark stays outside.
-_LATIN = (
-    r"[A-Za-z0-9](?:[A-Za-z0-9.,'’&/+:@_ -]*[A-Za-z0-9])?(?: ?\([A-Za-z0-9.,'’&/+:@_ -]*\))?"
-)
+_LATIN = r"[A-Za-z0-9](?:[A-Za-z0-9.,'’&/+:@_ -]*[A-Za-z0-9])?(?: ?\([A-Za-z0-9.,'’&/+:@_ -]*\))?"
 _ARABIC_LETTERS = "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"
 _ARABIC = rf"[{_ARABIC_LETTERS}](?:[{_ARABIC_LETTERS}0-9\u200c ،.-]*[{_ARABIC_LETTERS}0-9])?"
 _RUNS = re.compile(rf"(?P<serial>{_SERIAL})|(?P<latin>{_LATIN})|(?P<arabic>{_ARABIC})")

@@ -275,9 +275,7 @@ def _english_words(text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("role", ["public", "citizen"])
-def test_urdu_pages_have_no_english_words(
-    world: World, chromium: Any, role: str
-) -> None:
+def test_urdu_pages_have_no_english_words(world: World, chromium: Any, role: str) -> None:
     context = _browser(chromium, world, "ur")
     try:
         page = context.new_page()

@@ -61,6 +61,18 @@ def test_issued_pdf_lands_in_the_holders_vault_with_events(env) -> None:
         assert verify_chain(s).intact
 
 
+def test_the_issued_event_names_the_department_in_urdu_too(env) -> None:
+    """The citizen's activity says who issued it in her language (web/activity_lines.py)."""
+    row = env.issue("degree")
+    with env.sessions() as s:
+        event = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.object_id == row.serial, AuditEvent.tag == "certificate:issued"
+            )
+        ).one()
+    assert event.details["department_ur"] == "جامعہ پنجاب"
+
+
 @pytest.mark.parametrize("level,revisions", [("B-B", 2), ("B-T", 2), ("B-LT", 3)])
 def test_lower_levels_are_issued_and_checked(env, level, revisions) -> None:
     row = env.issue("degree", level=level)

@@ -92,7 +92,7 @@ def _document(sessions, ctx, owner: int, now, title: str, data: bytes) -> uuid.U
 def bank(sessions, now) -> str:
     with transaction(sessions) as s:
         create_organisation(s, code="BANK", name="Example Bank", now=now)
-        create_organisation(s, code="OTHER", name="Other Employer", now=now)
+        create_organisation(s, code="OTHER", name="Other Employer", name_ur="دوسرا آجر", now=now)
         return create_api_key(s, code="BANK", label="loans", scopes=["shares:read"], now=now).token
 
 
@@ -187,6 +187,23 @@ def test_organisation_fetches_shared_documents_byte_identical(
         assert _fetch(sessions, ctx, grant_id, doc_id, now) == data[doc_id]
     tags = _tags(sessions, owner)
     assert tags.count("consent:granted") == 1 and tags.count("consent:used") == 2
+
+
+@pytest.mark.parametrize(("org", "name_ur"), [("OTHER", "دوسرا آجر"), ("BANK", None)])
+def test_the_terms_and_the_ledger_carry_the_recipients_urdu_name(
+    sessions, owner, now, setup, org: str, name_ur: str | None
+) -> None:
+    """What an Urdu reader confirmed names the recipient in Urdu, and so does her activity."""
+    auth, ids, _ = setup
+    _grant(sessions, owner, auth, ids, now, org=org)
+    with sessions() as s:
+        (grant,) = list_grants(s, owner_id=owner, now=now)
+        granted = s.scalars(
+            select(AuditEvent).where(AuditEvent.tag == "consent:granted")
+        ).one()
+    assert grant.terms["recipient"].get("name_ur") == name_ur
+    assert granted.details.get("recipient_ur") == name_ur
+    assert granted.details["recipient_type"] == "organisation"
 
 
 def test_grant_keeps_evidence_that_rechecks(sessions, owner, now, setup) -> None:

@@ -130,3 +130,49 @@ def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str
     with app.test_request_context("/"), force_locale(lang):
         line = describe(event)
     assert words in line and "You uploaded" not in line
+
+
+def _urdu_line(app: Flask, tag: EventTag, actor: str, details: dict[str, object]) -> str:
+    from flask_babel import force_locale
+
+    event = AuditEvent(
+        seq=1,
+        tag=tag.value,
+        actor=actor,
+        subject_id=7,
+        details=details,
+        occurred_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    with app.test_request_context("/"), force_locale("ur"):
+        return describe(event)
+
+
+@pytest.mark.parametrize(
+    ("details", "words"),
+    [
+        ({"recipient": "Example Bank", "recipient_ur": "مثالی بینک"}, "مثالی بینک"),
+        ({"recipient": "anyone with the link", "recipient_type": "link"}, "لنک رکھنے والا"),
+        ({"recipient": "anyone with the link"}, "لنک رکھنے والا"),  # before recipient_type
+    ],
+)
+def test_an_urdu_reader_sees_the_recipient_in_urdu(app, details, words: str) -> None:
+    line = _urdu_line(app, EventTag.CONSENT_GRANTED, "account:7", {**details, "purpose": "قرض"})
+    assert words in line and "anyone" not in line and "Bank" not in line
+
+
+@pytest.mark.parametrize(
+    ("tag", "details"),
+    [
+        (
+            EventTag.CERTIFICATE_ISSUED,
+            {"department": "University of the Punjab", "department_ur": "جامعہ پنجاب",
+             "title": "Degree Certificate", "type": "degree", "serial": "GZF9-Z1TP-0Y0M"},
+        ),
+        # The upload of an issued document records the title it was stored under.
+        (EventTag.VAULT_DOCUMENT_UPLOADED, {"title": "Degree Certificate", "size": 1}),
+    ],
+)  # fmt: skip
+def test_an_urdu_reader_sees_an_issued_certificate_in_urdu(app, tag, details) -> None:
+    line = _urdu_line(app, tag, "department:UNI", details)
+    assert "ڈگری کا سرٹیفکیٹ" in line
+    assert "Degree" not in line and "University" not in line
