@@ -57,10 +57,32 @@ def uuid_or_404(value: str) -> uuid.UUID:
         abort(404)
 
 
+_DATE_PARTS = ("-day", "-month", "-year")
+
+
+def joined_date(form: Mapping[str, str], name: str) -> str:
+    """A date field as ISO text: ``name`` itself when given (the API, an old form), else its three
+    boxes ``name-day``, ``name-month``, ``name-year`` (templates/_date.html) joined as YYYY-MM-DD.
+    Boxes that are not numbers are joined as typed, for the field's own check to refuse."""
+    whole = (form.get(name) or "").strip()
+    if whole:
+        return whole
+    day, month, year = ((form.get(name + part) or "").strip() for part in _DATE_PARTS)
+    if not (day or month or year):
+        return ""
+    if day.isdigit() and month.isdigit() and year.isdigit():
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+    return f"{year}-{month}-{day}"
+
+
 def form_fields(form: Mapping[str, str]) -> dict[str, str]:
-    """A certificate type's field values from a form (inputs named ``f_<field>``), blanks left
-    out."""
-    return {k[len("f_") :]: v for k, v in form.items() if k.startswith("f_") and v.strip()}
+    """A certificate type's field values from a form (inputs named ``f_<field>``; a date's three
+    boxes joined), blanks left out."""
+    fields = [k for k in form if k.startswith("f_")]
+    names = {k.removesuffix(p) for k in fields for p in _DATE_PARTS if k.endswith(p)}
+    names |= {k for k in fields if not k.endswith(_DATE_PARTS)}
+    values = {name[len("f_") :]: joined_date(form, name) for name in names}
+    return {k: v for k, v in values.items() if v.strip()}
 
 
 def client_ip() -> str:

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from amanat.errors import AmanatError
+from signing.types import certificate_types
 from signing.webhooks import MAX_URL
 from vault.uploads import DocumentKind
 from verification import Reason
@@ -262,12 +263,12 @@ ERRORS: dict[str, Any] = {
     # Issuance and revocation (signing/)
     "type_unknown": _l("Unknown certificate type '%(type)s' (known: %(known)s)."),
     "field_control_characters": _l("Field values may not contain control characters."),
-    "field_unknown": _l("Field '%(field)s' is not part of a %(type)s."),
-    "field_too_long": _l("Field '%(field)s' has at most %(n)s characters."),
+    "field_unknown": _l("Field “%(field)s” is not part of a %(type)s."),
+    "field_too_long": _l("Field “%(field)s” has at most %(n)s characters."),
     "fields_missing": _l("Missing required field(s): %(fields)s."),
-    "field_date": _l("Field '%(field)s' must be a date like 2001-03-14."),
-    "field_year": _l("Field '%(field)s' must be a year like 2024."),
-    "field_choice": _l("Field '%(field)s' must be one of: %(choices)s."),
+    "field_date": _l("Field “%(field)s” must be a real date: day, month and year in numbers."),
+    "field_year": _l("Field “%(field)s” must be a year like 2024."),
+    "field_choice": _l("Field “%(field)s” must be one of: %(choices)s."),
     "level_unknown": _l("Unknown PAdES level '%(level)s' (use one of %(levels)s)."),
     "citizen_unknown": _l("No citizen is registered with this CNIC."),
     "certificate_not_found": _l("No certificate has this serial."),
@@ -401,7 +402,9 @@ def error_text(code: str, params: Mapping[str, Any]) -> str | None:
         return None
     try:
         return (
-            str(template) % {k: _param(v) for k, v in params.items()} if params else str(template)
+            str(template) % {k: _param(k, v) for k, v in params.items()}
+            if params
+            else str(template)
         )
     except (KeyError, ValueError, TypeError):
         return str(template)
@@ -413,11 +416,28 @@ def when_text(value: dt.datetime | str) -> str:
     return str(current_app.jinja_env.filters["when"](value))
 
 
-def _param(value: Any) -> Any:
-    """A moment as the reader reads it (the pages' date words), anything else as it is."""
+def _param(key: str, value: Any) -> Any:
+    """A moment as the reader reads it (the pages' date words), a certificate field by its label
+    in the reader's language, anything else as it is."""
     if isinstance(value, dt.datetime) and has_app_context():
         return when_text(value)
+    if key == "field":
+        return field_label(str(value))
+    if key == "fields":
+        return ", ".join(field_label(name.strip()) for name in str(value).split(","))
     return value
+
+
+def field_label(name: str) -> str:
+    """A certificate field's label in the reader's language ("Date of birth"); an unknown name
+    (a typo in an upload) as it was written."""
+    base, _sep, script = name.partition(":")
+    for ctype in certificate_types().values():
+        for spec in ctype.fields:
+            if spec.name == base:
+                label = str(pick(spec.label_en, spec.label_ur))
+                return f"{label} ({_('Urdu')})" if script == "ur" else label
+    return name
 
 
 def refusal_text(exc: AmanatError) -> str:

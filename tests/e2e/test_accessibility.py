@@ -187,7 +187,8 @@ CITIZEN: list[Step] = [
     _go("/requests"), _go("/apply"), _go("/applications"), _go("/disputes"),
 ]  # fmt: skip
 OFFICER: list[Step] = [
-    _go("/department"), _go("/department/issue?type=degree"), _holder_checked,
+    _go("/department"), _go("/department/issue?type=degree"), _go("/department/issue?type=birth"),
+    _holder_checked,
     _go("/department/certificates/{w.serial}"), _go("/department/batch"), _go("/security"),
 ]  # fmt: skip
 MEMBER: list[Step] = [

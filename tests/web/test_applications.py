@@ -213,7 +213,7 @@ def test_what_is_not_offered_cannot_be_applied_for(client, citizen, path, status
 
 def test_missing_fields_are_a_clear_error_and_nothing_is_sent(client, citizen) -> None:
     res = _apply(client, f_degree="")
-    assert res.status_code == 400 and "Missing required field(s): degree." in res.get_data(
+    assert res.status_code == 400 and "Missing required field(s): Degree." in res.get_data(
         as_text=True
     )
     assert _citizen_tags(client.application) == []

@@ -530,7 +530,7 @@ def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str
     )
     assert first.exit_code == 1
     assert "2 issued, 3 failed." in first.output
-    assert "line 3: Missing required field(s): degree." in first.output
+    assert "line 3: Missing required field(s): Degree." in first.output
     assert "line 4: No citizen" in first.output and "line 6:" in first.output
     lines = report.read_text().splitlines()
     assert len(lines) == 6 and lines[1].startswith("2,35202-1234567-1,") and lines[1].split(",")[2]

@@ -93,13 +93,40 @@ def test_issue_form_is_built_from_the_type(officer) -> None:
     for name in (
         "f_name",
         "f_father_name",
-        "f_date_of_birth",
+        "f_date_of_birth-day",
+        "f_date_of_birth-month",
+        "f_date_of_birth-year",
         "f_place_of_birth",
         "f_gender",
         "f_name:ur",
     ):
         assert f'name="{name}"' in page
-    assert 'type="date"' in page
+    # Three boxes, not the browser's picker (mm/dd/yyyy on an Urdu page).
+    assert 'type="date"' not in page
+
+
+def _birth(client: FlaskClient, day: str, month: str, year: str):
+    return _issue(
+        client, type="birth", f_father_name="Imran Khan", f_place_of_birth="Lahore",
+        f_gender="female", f_degree="", f_year="", **{"f_date_of_birth-day": day, "f_date_of_birth-month": month,
+                              "f_date_of_birth-year": year},
+    )  # fmt: skip
+
+
+def test_a_date_typed_in_three_boxes_is_issued_as_iso(officer, sessions) -> None:
+    res = _birth(officer, "7", "3", "2001")
+    assert res.status_code == 302, res.get_data(as_text=True)
+    with sessions() as s:
+        (row,) = s.scalars(select(IssuedCertificate)).all()
+    assert row.fields["date_of_birth"] == "2001-03-07"
+
+
+def test_an_impossible_date_comes_back_named_by_its_label_with_the_boxes_kept(officer) -> None:
+    res = _birth(officer, "31", "2", "2001")
+    page = res.get_data(as_text=True)
+    assert res.status_code == 400 and "“Date of birth” must be a real date" in page
+    for name, value in (("day", "31"), ("month", "02"), ("year", "2001")):
+        assert re.search(rf'name="f_date_of_birth-{name}"[^>]*value="{value}"', page), name
 
 
 def test_issue_search_and_revoke(officer, sessions) -> None:
@@ -182,7 +209,7 @@ def test_batch_upload_issues_good_rows_and_reports_broken_ones(officer, sessions
         b"35202-1234567-1,degree,Ayesha Khan,MSc,2022\n"
     )
     page = _send_batch(officer, csv_data)
-    assert "2 issued, 1 failed" in page and "Missing required field(s): degree." in page
+    assert "2 issued, 1 failed" in page and "Missing required field(s): Degree." in page
     assert len(re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}</bdi></a>", page)) == 2
     again = _send_batch(officer, csv_data)
     assert "2 issued, 1 failed" in again

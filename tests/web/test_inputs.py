@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from web.inputs import MAX_JSON_DEPTH, json_depth, local_path
+from web.inputs import MAX_JSON_DEPTH, form_fields, joined_date, json_depth, local_path
 
 
 @pytest.mark.parametrize(
@@ -111,3 +111,29 @@ def test_a_swapped_ledger_key_makes_the_tree_head_unavailable_not_a_500(app, cli
         s.commit()
     res = client.get("/api/v1/ledger/tree-head")
     assert res.status_code == 503 and res.get_json()["error"] == "ledger_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("form", "joined"),
+    [
+        ({"d-day": "7", "d-month": "3", "d-year": "2001"}, "2001-03-07"),
+        ({"d-day": " 27 ", "d-month": "12", "d-year": "1999"}, "1999-12-27"),
+        ({"d": "2001-03-14", "d-day": "1"}, "2001-03-14"),  # the whole field (API, old form)
+        ({"d-day": "", "d-month": "", "d-year": ""}, ""),
+        ({"d-day": "x", "d-month": "3", "d-year": "2001"}, "2001-3-x"),  # refused by the check
+    ],
+)
+def test_a_dates_three_boxes_are_joined_as_iso(form: dict[str, str], joined: str) -> None:
+    assert joined_date(form, "d") == joined
+
+
+def test_form_fields_join_dates_and_leave_out_blanks() -> None:
+    form = {
+        "f_name": "Ayesha",
+        "f_date_of_birth-day": "7",
+        "f_date_of_birth-month": "3",
+        "f_date_of_birth-year": "2001",
+        "f_place": " ",
+        "citizen": "35202-1234567-1",
+    }
+    assert form_fields(form) == {"name": "Ayesha", "date_of_birth": "2001-03-07"}

@@ -23,7 +23,7 @@ from audit.service import MAX_SEQ
 from identity.models import Account, Role
 from web.activity_lines import describe
 from web.context import db, login_required, now, runtime, signed_in
-from web.inputs import whole_number
+from web.inputs import joined_date, whole_number
 
 bp = Blueprint("activity", __name__)
 
@@ -59,13 +59,15 @@ def _actor_prefix(who: str, account: Account) -> str | None:
 
 
 def _date(name: str) -> dt.date | None:
-    raw = (request.args.get(name) or "").strip()
+    raw = joined_date(request.args, name)
     if not raw:
         return None
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise AuditError(_("Dates are written YYYY-MM-DD.")) from None
+        raise AuditError(
+            _("That is not a date: write the day, month and year in numbers.")
+        ) from None
 
 
 def _filters(account: Account) -> dict[str, Any]:
@@ -98,7 +100,8 @@ def activity() -> str:
     more = len(events) > PAGE
     events = events[:PAGE]
     times = _times(events)
-    filters = {k: request.args.get(k, "") for k in ("who", "what", "from", "to")}
+    filters = {k: request.args.get(k, "") for k in ("who", "what")}
+    filters |= {k: joined_date(request.args, k) for k in ("from", "to")}
     return render_template(
         "activity.html",
         events=[(e, describe(e), times.get(e.seq, 1)) for e in events],

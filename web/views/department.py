@@ -131,7 +131,8 @@ def issue() -> Response | tuple[str, int]:
     code = _code()
     ctype = get_type(request.form.get("type", ""))
     fields = form_fields(request.form)
-    values = request.form.to_dict()
+    # A date comes back to the form as the ISO text its three boxes were joined into.
+    values = {**request.form.to_dict(), **{f"f_{k}": v for k, v in fields.items()}}
     try:
         registered = registered_name(db(), cnic=request.form.get("citizen", ""))
         confirmed = request.form.get("name_confirmed", "")
