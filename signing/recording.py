@@ -56,6 +56,7 @@ class Verification:
     at: dt.datetime
     organisation: str | None = None
     type_code: str = ""
+    organisation_ur: str | None = None
 
     @classmethod
     def of(
@@ -66,6 +67,7 @@ class Verification:
         channel: str,
         now: dt.datetime,
         organisation: str | None = None,
+        organisation_ur: str | None = None,
     ) -> Verification | None:
         """The record of ``check`` (None when the register has no such certificate)."""
         entry = check.certificate
@@ -81,6 +83,7 @@ class Verification:
             at=now,
             organisation=organisation,
             type_code=entry.type_code,
+            organisation_ur=organisation_ur,
         )
 
     @property
@@ -115,6 +118,7 @@ def record_verifications(session: Session, *, items: Iterable[tuple[Verification
                 "indication": item.indication,
                 "tally": item.tally_key,
                 **({"organisation": item.organisation} if item.organisation else {}),
+                **({"organisation_ur": item.organisation_ur} if item.organisation_ur else {}),
             },
         )
         written += 1

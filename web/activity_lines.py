@@ -167,7 +167,7 @@ def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:
     if event.actor.startswith("organisation:"):
         verified = _(
             "%(who)s checked your %(title)s (serial %(serial)s).",
-            who=str(d.get("organisation") or _who(event, d)),
+            who=str(pick(d.get("organisation"), d.get("organisation_ur")) or _who(event, d)),
             title=title,
             serial=serial,
         )

@@ -55,14 +55,20 @@ def read_db() -> Session:
 
 
 def record(
-    check: CertificateCheck, *, actor: str, channel: str, organisation: str | None = None
+    check: CertificateCheck,
+    *,
+    actor: str,
+    channel: str,
+    organisation: str | None = None,
+    organisation_ur: str | None = None,
 ) -> None:
     """Count the verdict, and hand the check of a certificate the register knows to the recorder
     (written to its holder's ledger off the request path)."""
     observe_verification(channel, check.verdict.indication.value)
     item = Verification.of(
-        check, actor=actor, channel=channel, now=now(), organisation=organisation
-    )
+        check, actor=actor, channel=channel, now=now(), organisation=organisation,
+        organisation_ur=organisation_ur,
+    )  # fmt: skip
     recorder = runtime().recorder
     if recorder is not None:
         recorder.add(item)

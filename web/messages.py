@@ -538,6 +538,14 @@ SIGNATURE_WORDS: dict[str, dict[str, Any]] = {
         "B-LT": _l("a signature with the data to check it for years (PAdES B-LT)"),
         "B-LTA": _l("a long-term signature, kept up with archive time-stamps (PAdES B-LTA)"),
     },
+    # The officer's choice of level: the same words without the ETSI code, which an option
+    # cannot mark as English inside an Urdu line.
+    "level_choice": {
+        "B-B": _l("Basic signature"),
+        "B-T": _l("Signature with a trusted time-stamp"),
+        "B-LT": _l("Signature with the data to check it for years"),
+        "B-LTA": _l("Long-term signature, kept up with archive time-stamps (recommended)"),
+    },
     "coverage": {
         "ENTIRE_FILE": _l("the whole file"),
         "ENTIRE_REVISION": _l("the whole document as it was signed"),
@@ -593,10 +601,6 @@ def scope_text(scope: str) -> str:
 
 def certificate_type_title(code: str) -> str:
     """A certificate type's title in the reader's language (its code when unknown)."""
-    from flask_babel import get_locale
-
-    from signing.types import certificate_types
-
     ctype = certificate_types().get(code)
     if ctype is None:
         return code

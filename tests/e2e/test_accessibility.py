@@ -275,7 +275,19 @@ def _english_words(text: str) -> set[str]:
             and not CODE_LIKE.match(w)}  # fmt: skip
 
 
-@pytest.mark.parametrize("role", ["public", "citizen"])
+# Where trust is decided, by who reads it: the public's pages and the QR landing, the citizen's
+# documents, consents and activity, the bank member's shared documents, the officer's register.
+URDU_PAGES: dict[str, list[Step]] = {
+    "public": TRUST,
+    "citizen": [_go("/activity"), _go("/vault"), _go("/shares"), _go("/shares/{w.grant}"),
+                _go("/shares/new")],
+    "member": [_go("/org"), _go("/org/grants/{w.grant}"), _verified_upload],
+    "officer": [_go("/department"), _go("/department/certificates/{w.serial}"),
+                _go("/department/issue?type=birth")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(URDU_PAGES))
 def test_urdu_pages_have_no_english_words(world: World, chromium: Any, role: str) -> None:
     context = _browser(chromium, world, "ur")
     try:
@@ -283,7 +295,7 @@ def test_urdu_pages_have_no_english_words(world: World, chromium: Any, role: str
         page.goto(world.base + "/")
         _sign_in(page, world, role)
         found = {}
-        for step in TRUST if role == "public" else [_go("/activity"), _go("/vault")]:
+        for step in URDU_PAGES[role]:
             step(page, world)
             if words := _english_words(page.evaluate(VISIBLE_TEXT)):
                 found[step.__name__] = sorted(words)

@@ -108,8 +108,9 @@ def test_issue_form_is_built_from_the_type(officer) -> None:
 def _birth(client: FlaskClient, day: str, month: str, year: str):
     return _issue(
         client, type="birth", f_father_name="Imran Khan", f_place_of_birth="Lahore",
-        f_gender="female", f_degree="", f_year="", **{"f_date_of_birth-day": day, "f_date_of_birth-month": month,
-                              "f_date_of_birth-year": year},
+        f_gender="female", f_degree="", f_year="",
+        **{"f_date_of_birth-day": day, "f_date_of_birth-month": month,
+           "f_date_of_birth-year": year},
     )  # fmt: skip
 
 

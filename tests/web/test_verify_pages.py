@@ -412,3 +412,64 @@ def test_a_certificate_recorded_after_its_key_was_compromised_is_not_shown_as_va
     shown = _shown(_upload_with(client, pdf).get_data(as_text=True))
     assert "Status not valid: recorded after its signing key was compromised" in shown
     assert "Not valid: The department's signing key was revoked" in shown
+
+
+def _teller(client: FlaskClient, sessions, clock) -> tuple[FlaskClient, int]:
+    """A member of Example Bank (Urdu name مثالی بینک), signed in with a password."""
+    from identity import passwords
+    from identity.organisations import add_member, create_organisation
+
+    with sessions() as s:
+        create_organisation(
+            s, code="BANK", name="Example Bank", name_ur="مثالی بینک", now=clock.value
+        )
+        member = add_member(s, code="BANK", login="teller", display_name="T", now=clock.value)
+        passwords.set_password(s, account=member, password="teller passphrase", now=clock.value)
+        s.commit()
+        member_id = member.id
+    teller = client.application.test_client()
+    teller.post(
+        "/login/password",
+        data={"csrf_token": csrf_of(teller), "login": "teller", "password": "teller passphrase"},
+    )
+    return teller, member_id
+
+
+def _verified_by(sessions) -> str:
+    with sessions() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.tag == "certificate:verified")).one()
+        return event.actor
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("en", "Example Bank checked your Degree Certificate"), ("ur", "مثالی بینک")],
+)
+def test_a_signed_in_member_verifying_on_the_web_is_named_in_the_activity(
+    client, issued, sessions, clock, lang: str, line: str
+) -> None:
+    """Issue 10: a bank member who uploads on the verification page while signed in is the
+    bank, in the holder's activity (in Urdu by its Urdu name), as an API key would be."""
+    _, pdf = issued
+    teller, member_id = _teller(client, sessions, clock)
+    csrf = csrf_of(teller, "/verify")
+    teller.post(
+        "/verify",
+        data={"csrf_token": csrf, "file": (io.BytesIO(pdf), "degree.pdf")},
+        content_type="multipart/form-data",
+    )
+    recorded(client)
+    assert _verified_by(sessions) == f"organisation:BANK account:{member_id}"
+    client.set_cookie("lang", lang)
+    assert line in client.get("/activity").get_data(as_text=True)
+
+
+def test_a_members_cookie_on_the_api_names_nobody(client, issued, sessions, clock) -> None:
+    """The API takes no anti-forgery token: a cookie there must not put the bank's name in a
+    citizen's activity (another site could make the member's browser post)."""
+    _, pdf = issued
+    teller, _member_id = _teller(client, sessions, clock)
+    answer = teller.post("/api/v1/verify", data=pdf, content_type="application/pdf")
+    assert answer.status_code == 200
+    recorded(client)
+    assert _verified_by(sessions) == "anonymous"

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
@@ -14,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from identity.models import Organisation
+from identity.models import Organisation, Role
 from keys.pki import kid_of, load_cert, public_key_der
-from signing.check import check_pdf, check_qr
+from signing.check import CertificateCheck, check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
 from signing.models import Authority, DepartmentCert
@@ -25,7 +26,7 @@ from signing.status_list import list_uri, newest_status_list, renew_status_list,
 from signing.types import certificate_types
 from verification.status_list import MEDIA_TYPE
 from web.apikeys import api_key
-from web.context import db, now, read_db, record, runtime
+from web.context import current_account, db, now, read_db, record, runtime
 from web.errors import error_response
 from web.inputs import client_ip
 from web.messages import reason_text
@@ -73,8 +74,9 @@ def verify_upload() -> Any:
     data = _pdf_from_request()
     if not data:
         return error_response(400, "no_file", _("Please choose the certificate's PDF file."))
+    verifier = _member()
     check = check_pdf(read_db(), data=data, now=now())
-    record(check, actor="anonymous", channel="web")
+    verifier.record(check, "web")
     names = urdu_names(read_db())
     css, sentence = headline(check, names)
     pdf_report = report_pdf(check, service=runtime().settings.public_base_url, names=names)
@@ -180,19 +182,53 @@ def landing(serial: str) -> str:
     )
 
 
-def _verifier() -> tuple[str, str | None]:
-    """Who is verifying: "anonymous", or the organisation of an API key with scope ``verify``.
+@dataclass(frozen=True)
+class Verifier:
+    """Who is verifying, as the holder's activity names them."""
+
+    actor: str = "anonymous"
+    organisation: str | None = None
+    organisation_ur: str | None = None
+
+    def record(self, check: CertificateCheck, channel: str) -> None:
+        """Count the check and hand it to the recorder under this verifier's name."""
+        record(
+            check, actor=self.actor, channel=channel, organisation=self.organisation,
+            organisation_ur=self.organisation_ur,
+        )  # fmt: skip
+
+
+def _verifier() -> Verifier:
+    """Who is verifying on the API: the organisation of an API key with scope ``verify``, or
+    "anonymous".
 
     The API stays open without a key; a key that is sent must be valid (401 otherwise), so an
-    organisation never silently appears as anonymous.
+    organisation never silently appears as anonymous. A browser's session cookie names nobody
+    here: the API takes no anti-forgery token, and another site could otherwise make a member's
+    browser write "Example Bank checked your certificate" into a citizen's activity.
     """
     if not request.headers.get("Authorization"):
-        return "anonymous", None
+        return Verifier()
     key = api_key("verify")
     org = db().get(Organisation, key.organisation_code)
-    return (
+    return Verifier(
         f"organisation:{key.organisation_code} api-key:{key.key_id}",
         org.name if org else key.organisation_code,
+        org.name_ur if org else None,
+    )
+
+
+def _member() -> Verifier:
+    """A signed-in member of an organisation verifying on the web page (whose form carries the
+    anti-forgery token) is named as their organisation; anyone else is "anonymous"."""
+    account = current_account()
+    if account is None or account.role != Role.VERIFIER or not account.affiliation:
+        return Verifier()
+    org = db().get(Organisation, account.affiliation)
+    return Verifier(
+        f"organisation:{account.affiliation} account:{account.id}",
+        org.name if org else account.affiliation,
+        org.name_ur if org else None,
     )
 
 
@@ -205,9 +241,9 @@ def api_verify() -> Response:
         return error_response(
             400, "no_file", _("Send the PDF as multipart 'file' or as application/pdf.")
         )
-    actor, organisation = _verifier()
+    verifier = _verifier()
     check = check_pdf(read_db(), data=data, now=now())
-    record(check, actor=actor, channel="api", organisation=organisation)
+    verifier.record(check, "api")
     return jsonify(check.to_json(reason_text))
 
 
@@ -233,9 +269,9 @@ def api_verify_qr() -> Response:
             "payload_too_long",
             _("A scanned code has at most %(n)s characters.", n=MAX_QR_TEXT),
         )
-    actor, organisation = _verifier()
+    verifier = _verifier()
     check = check_qr(read_db(), text=text, now=now())
-    record(check, actor=actor, channel="qr", organisation=organisation)
+    verifier.record(check, "qr")
     return jsonify(check.to_json(reason_text))
 
 
