@@ -172,7 +172,8 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
     )
     try:
         body = None
-        for _ in range(100):
+        # Up to 30 s: gunicorn's workers import the app, which takes seconds on a loaded CI core.
+        for _ in range(300):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as res:
                     body = res.read()
