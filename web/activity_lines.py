@@ -16,7 +16,7 @@ from signing.types import certificate_types
 from vault.erasure import ERASURE_ACTOR
 from vault.shares import LINK_RECIPIENT
 from web.bidi import isolate
-from web.messages import DISPUTE_OUTCOMES, KIND_LABELS, pick
+from web.messages import DISPUTE_OUTCOMES, KIND_LABELS, document_title, pick
 
 METHODS = {
     "passkey": _l("passkey"),
@@ -149,17 +149,6 @@ def certificate_title(d: dict[str, Any]) -> str:
         return ctype.title_ur
     return document_title(d.get("title", ""))
 
-
-def document_title(title: Any) -> str:
-    """A document's title in the reader's language: an issued certificate is stored under its
-    type's English title ("Degree Certificate"), which an Urdu reader reads as the type's Urdu
-    title; any other title is the citizen's own and stays as written."""
-    text = str(title or "")
-    locale = get_locale()
-    if locale is None or locale.language != "ur":
-        return text
-    by_english = {t.title_en: t.title_ur for t in certificate_types().values() if t.title_ur}
-    return by_english.get(text, text)
 
 
 def _certificate(event: AuditEvent, d: dict[str, Any]) -> Lines:

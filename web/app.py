@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from amanat.settings import Settings, load_settings
 from identity.models import AuthSession
 from identity.sessions import resolve_session
-from web.activity_lines import as_html, document_title
+from web.activity_lines import as_html
 from web.bidi import isolate
 from web.compression import compress_static
 from web.context import (
@@ -51,6 +51,7 @@ from web.messages import (
     attempt_text,
     certificate_type_title,
     choice_text,
+    document_title,
     pick,
     reason_text,
     refusal_text,

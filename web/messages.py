@@ -599,6 +599,18 @@ def scope_text(scope: str) -> str:
     return str(words) if words is not None else scope
 
 
+def document_title(title: Any) -> str:
+    """A document's title in the reader's language: an issued certificate is stored under its
+    type's English title ("Degree Certificate"), which an Urdu reader reads as the type's Urdu
+    title; any other title is the citizen's own and stays as written."""
+    text = str(title or "")
+    locale = get_locale()
+    if locale is None or locale.language != "ur":
+        return text
+    by_english = {t.title_en: t.title_ur for t in certificate_types().values() if t.title_ur}
+    return by_english.get(text, text)
+
+
 def certificate_type_title(code: str) -> str:
     """A certificate type's title in the reader's language (its code when unknown)."""
     ctype = certificate_types().get(code)

@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from signing.render import TextPage
-from web.messages import CONSENT_STATES, when_text
+from web.messages import CONSENT_STATES, document_title, pick, when_text
 
 
 def _state(receipt: dict[str, Any]) -> str:
@@ -35,6 +35,13 @@ def _ends(terms: dict[str, Any]) -> str:
     return str(_("%(day)s, or when withdrawn", day=until))
 
 
+def _recipient(recipient: dict[str, Any]) -> str:
+    """Who the consent is for, in the reader's language (the JSON keeps the English name)."""
+    if recipient.get("type") == "link":
+        return str(_("anyone with the link"))
+    return str(pick(recipient.get("name", ""), recipient.get("name_ur")))
+
+
 def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     """One A4 page: who shared what with whom, why, until when; the signed receipt attached."""
     # Every character is kept (shaped text, Urdu right to left); the attached JSON is the record.
@@ -46,7 +53,7 @@ def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     line(title, 18, bold=True, gap=10)
     page.field(_("Receipt"), receipt["consentReceiptID"])
     page.field(_("Citizen"), terms["citizen"]["name"])
-    page.field(_("Shared with"), purpose["thirdPartyName"])
+    page.field(_("Shared with"), _recipient(terms.get("recipient", {})))
     page.field(_("Purpose"), purpose["purpose"])
     page.field(_("Given"), when_text(terms["created_at"]))
     page.field(_("Ends"), _ends(terms))
@@ -54,7 +61,7 @@ def receipt_pdf(receipt: dict[str, Any], token: str) -> bytes:
     page.space(2)
     line(_("Documents"), 12, bold=True, gap=8)
     for doc in terms["documents"]:
-        page.bullet(doc["title"])
+        page.bullet(document_title(doc["title"]))
     page.space(2)
     line(_("How this consent was given"), 12, bold=True, gap=8)
     line(_("The citizen read these terms and confirmed them with their own passkey."))

@@ -415,6 +415,22 @@ def test_a_receipt_is_printed_in_the_readers_language(
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text)
 
 
+@pytest.mark.parametrize(("lang", "shown"), [("en", "Example Bank"), ("ur", "مثالی بینک")])
+def test_a_receipt_names_the_bank_as_the_citizen_saw_it(
+    app, client, keys, tmp_path, lang: str, shown: str
+) -> None:
+    """The Urdu receipt names the bank by the Urdu name she confirmed (kept in the terms)."""
+    from identity.models import Organisation
+
+    with transaction(_sessions(app)) as s:
+        s.get(Organisation, "BANK").name_ur = "مثالی بینک"
+    auth = register(client, name="Ayesha Khan")
+    r = upload(client, DOMICILE, title="Domicile", kind="degree")
+    grant = _grant_id(_share(client, auth, [r.get_json()["id"]], purpose="home loan"))
+    client.set_cookie("lang", lang)
+    assert shown in _pdf_text(client.get(f"/shares/{grant}/receipt.pdf").data, tmp_path)
+
+
 @pytest.mark.parametrize(
     ("lang", "days", "words"),
     [
