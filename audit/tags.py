@@ -9,6 +9,7 @@ class EventTag(StrEnum):
     ACCOUNT_CREATED = "account:created"
     ACCOUNT_SIGNED_IN = "account:signed-in"
     ACCOUNT_SIGN_IN_FAILED = "account:sign-in-failed"
+    ACCOUNT_REGISTRATION_REFUSED = "account:registration-refused"
     ACCOUNT_SIGNED_OUT = "account:signed-out"
     ACCOUNT_SESSION_ENDED = "account:session-ended"
     ACCOUNT_PASSKEY_ADDED = "account:passkey-added"

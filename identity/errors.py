@@ -15,6 +15,16 @@ class Conflict(IdentityError):
     """The request clashes with existing data (an ID number already registered)."""
 
 
+class RegistrationRefused(Conflict):
+    """A new account for a CNIC that already has one: refused only after a passkey was made,
+    in words that do not say why (a stranger learns nothing cheaply). ``holder_id`` is for the
+    owner's ledger, never for the answer."""
+
+    def __init__(self, holder_id: int) -> None:
+        super().__init__("registration refused", code="registration_refused")
+        self.holder_id = holder_id
+
+
 class NotFound(IdentityError):
     """No such account, passkey or session (for this caller)."""
 

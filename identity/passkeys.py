@@ -22,13 +22,18 @@ from identity.accounts import (
     actor_of,
     clean_display_name,
     create_account,
-    ensure_cnic_available,
     find_by_login,
     new_user_handle,
     normalize_cnic,
 )
 from identity.ceremonies import b64, open_ceremony, unb64
-from identity.errors import InvalidInput, NotAllowed, NotFound, PasskeyRejected
+from identity.errors import (
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PasskeyRejected,
+    RegistrationRefused,
+)
 from identity.models import Account, Ceremony, Passkey, Role
 from identity.webauthn import RelyingParty
 
@@ -66,10 +71,11 @@ def start_citizen_registration(
     """Check name and CNIC, then start creating the first passkey of a new citizen.
 
     Nothing is stored but the ceremony: the account exists only once the passkey is verified.
+    Whether the CNIC already has an account is not checked here: a stranger typing CNICs would
+    learn it from one cheap request (:func:`finish_citizen_registration` refuses it).
     """
     name = clean_display_name(display_name)
     cnic = normalize_cnic(cnic)
-    ensure_cnic_available(session, cnic=cnic)
     handle = new_user_handle()
     options, state = webauthn.registration_options(
         rp, user_handle=handle, login=cnic, display_name=name
@@ -117,10 +123,18 @@ def finish_citizen_registration(
     passkey_name: str,
     now: dt.datetime,
 ) -> Account:
-    """Verify the new passkey, then create the citizen account with it."""
+    """Verify the new passkey, then create the citizen account with it.
+
+    A CNIC that already has an account is refused (RegistrationRefused) only now, after a
+    passkey ceremony, in words that do not say why; :func:`record_registration_refused` tells
+    the owner.
+    """
     if ceremony.kind != "register":
         raise PasskeyRejected()
     cred = webauthn.verify_registration(rp, state=ceremony.state, response=response)
+    holder = find_by_login(session, login=ceremony.state["cnic"])
+    if holder is not None:
+        raise RegistrationRefused(holder.id)
     account = create_account(
         session,
         role=Role.CITIZEN,
@@ -133,6 +147,19 @@ def finish_citizen_registration(
         session, account=account, cred=cred, name=clean_passkey_name(passkey_name), now=now
     )
     return account
+
+
+def record_registration_refused(
+    session: Session, *, refused: RegistrationRefused, now: dt.datetime
+) -> None:
+    """Tell the CNIC's owner, in their activity, that someone tried to register it again."""
+    record_event(
+        session,
+        tag=EventTag.ACCOUNT_REGISTRATION_REFUSED,
+        actor="anonymous",
+        now=now,
+        subject_id=refused.holder_id,
+    )
 
 
 def start_adding_passkey(

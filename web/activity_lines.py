@@ -48,6 +48,10 @@ def _account(event: AuditEvent, d: dict[str, Any]) -> Lines:
         EventTag.ACCOUNT_SIGN_IN_FAILED: _(
             "A sign-in to your account failed (%(method)s).", method=method
         ),
+        EventTag.ACCOUNT_REGISTRATION_REFUSED: _(
+            "Someone tried to register a new account with your CNIC; nothing was made. If it was"
+            " you, you already have this account."
+        ),
         EventTag.ACCOUNT_SIGNED_OUT: _("You signed out."),
         EventTag.ACCOUNT_SESSION_ENDED: _("You ended a session on another device."),
         EventTag.ACCOUNT_PASSKEY_ADDED: _("Passkey \u201c%(name)s\u201d was added.", name=name),

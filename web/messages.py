@@ -207,6 +207,11 @@ ERRORS: dict[str, Any] = {
     "name_characters": _l("The name contains characters that are not allowed."),
     "login_format": _l("A login name has %(low)s to %(high)s letters, digits, '.', '-' or '_'."),
     "cnic_registered": _l("An account with this CNIC already exists. Please sign in instead."),
+    "registration_refused": _l(
+        "An account could not be made with these details. If you already have an account, sign"
+        " in with your passkey, password or a recovery code; if you have lost them all, a"
+        " service centre can help you with your CNIC card."
+    ),
     "login_taken": _l("This login name is taken."),
     "password_length": _l("A password has %(low)s to %(high)s characters."),
     "passkey_name_length": _l("A passkey name has %(low)s to %(high)s characters."),

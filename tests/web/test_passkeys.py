@@ -48,13 +48,45 @@ def test_malformed_cnic_is_refused_and_changes_nothing(client: FlaskClient, sess
     assert _count(sessions, Account) == 0 and _count(sessions, Ceremony) == 0
 
 
-def test_cnic_registered_twice_is_refused(client: FlaskClient, app) -> None:
-    """The same CNIC cannot register a second account."""
+def _begin(client: FlaskClient, cnic: str):
+    csrf = csrf_of(client, "/register")
+    return post_json(client, "/register/begin", {"name": "X", "cnic": cnic}, csrf), csrf
+
+
+def test_registration_does_not_say_whether_a_cnic_has_an_account(app, client) -> None:
+    """Starting a registration answers the same for a registered CNIC as for a new one: a
+    stranger typing CNICs learns nothing from one cheap request."""
+    register(client)
+    taken, _ = _begin(app.test_client(), "35202-1234567-1")
+    free, _ = _begin(app.test_client(), "35202-7654321-3")
+    assert taken.status_code == free.status_code == 200
+    assert taken.get_json().keys() == free.get_json().keys()
+
+
+def test_a_second_account_for_a_cnic_is_refused_and_its_owner_told(
+    app, client, sessions
+) -> None:
+    """Only after a passkey was made, in words that do not say why; the owner sees the try."""
     register(client)
     other = app.test_client()
-    csrf = csrf_of(other, "/register")
-    res = post_json(other, "/register/begin", {"name": "X", "cnic": "3520212345671"}, csrf)
-    assert res.status_code == 409
+    begin, csrf = _begin(other, "3520212345671")
+    data = begin.get_json()
+    done = post_json(
+        other,
+        "/register/complete",
+        {"token": data["token"], "credential": SoftAuthenticator().register(data["options"])},
+        csrf,
+    )
+    assert done.status_code == 409 and done.get_json()["error"] == "registration_refused"
+    assert "already exists" not in done.get_json()["message"]
+    assert _count(sessions, Account) == 1 and _count(sessions, Passkey) == 1
+    with sessions() as s:
+        owner = s.scalar(select(Account))
+        tags = s.scalars(select(AuditEvent.tag).where(AuditEvent.subject_id == owner.id)).all()
+    assert "account:registration-refused" in tags
+    assert "tried to register a new account with your CNIC" in client.get("/activity").get_data(
+        as_text=True
+    )
 
 
 def test_wrong_origin_is_refused_and_changes_nothing(client: FlaskClient, sessions) -> None:

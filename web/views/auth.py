@@ -27,7 +27,12 @@ from audit import EventTag, record_event
 from identity import lockout, passkeys, passwords, ratelimit, recovery
 from identity.accounts import actor_of, find_by_login
 from identity.ceremonies import consume_ceremony
-from identity.errors import AuthenticationFailed, InvalidInput, PasskeyRejected
+from identity.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    PasskeyRejected,
+    RegistrationRefused,
+)
 from identity.models import Account, Ceremony, Role
 from identity.sessions import end_all_sessions, end_session, start_session
 from web.context import (
@@ -185,14 +190,19 @@ def register_begin() -> Response:
 def register_complete() -> Response:
     """Verify the new passkey, create the account, sign in."""
     ceremony, body = _consume("register")
-    account = passkeys.finish_citizen_registration(
-        db(),
-        rp=runtime().rp,
-        ceremony=ceremony,
-        response=body["credential"],
-        passkey_name=str(body.get("passkey_name") or _("My passkey")),
-        now=now(),
-    )
+    try:
+        account = passkeys.finish_citizen_registration(
+            db(),
+            rp=runtime().rp,
+            ceremony=ceremony,
+            response=body["credential"],
+            passkey_name=str(body.get("passkey_name") or _("My passkey")),
+            now=now(),
+        )
+    except RegistrationRefused as refused:
+        with side_transaction() as s:
+            passkeys.record_registration_refused(s, refused=refused, now=now())
+        raise
     return _signed_in(account, "passkey", url_for("vault.index"))
 
 
