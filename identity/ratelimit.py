@@ -25,7 +25,9 @@ def hit(session: Session, *, key: str, limit: int, window: dt.timedelta, now: dt
     if now - row.window_start >= window:
         row.window_start, row.count = now, 1
     elif row.count >= limit:
-        raise RateLimited("Too many attempts.", code="rate_limited")
+        # The real wait (a lock-out may last an hour), for the reader and Retry-After.
+        wait = row.window_start + window - now
+        raise RateLimited("Too many attempts.", code="rate_limited", wait=wait)
     else:
         row.count += 1
     session.flush()

@@ -6,7 +6,9 @@ otherwise. Never a stack trace. Unexpected exceptions are logged with the reques
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -143,7 +145,11 @@ def register_error_handlers(app: Flask) -> None:
             if status >= 500:
                 log.error("request failed: %s", type(exc).__name__)
             own = getattr(exc, "code", "")
-            return error_response(status, own or code, _public_message(exc, status))
+            response = error_response(status, own or code, _public_message(exc, status))
+            wait = getattr(exc, "params", {}).get("wait")
+            if isinstance(wait, dt.timedelta):
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+            return response
 
         app.register_error_handler(exc_type, handler)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, has_app_context
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -236,7 +237,7 @@ ERRORS: dict[str, Any] = {
     "passkey_needed_for_consent": _l(
         "Add a passkey under Security first: consents are confirmed with one."
     ),
-    "rate_limited": _l("Too many attempts. Please wait a minute and try again."),
+    "rate_limited": _l("Too many attempts. Please try again in %(wait)s."),
     "too_many_requests": _l("Too many requests. Please wait a minute and try again."),
     "ceremony_expired": _l(
         "This sign-in attempt has expired or was already used. Please try again."
@@ -426,11 +427,19 @@ def _param(key: str, value: Any) -> Any:
     in the reader's language, anything else as it is."""
     if isinstance(value, dt.datetime) and has_app_context():
         return when_text(value)
+    if isinstance(value, dt.timedelta):
+        return wait_text(value)
     if key == "field":
         return field_label(str(value))
     if key == "fields":
         return ", ".join(field_label(name.strip()) for name in str(value).split(","))
     return value
+
+
+def wait_text(wait: dt.timedelta) -> str:
+    """A wait as a person says it, rounded up to the minute ("1 minute", "15 minutes")."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return str(format_timedelta(dt.timedelta(minutes=minutes), granularity="minute", threshold=2))
 
 
 def field_label(name: str) -> str:

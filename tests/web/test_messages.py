@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,7 +193,8 @@ def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
               "kind": "sqlite", "scope": "issue", "name": "fields", "serial": "7K2M-9QXD-41TB",
               "kib": 256, "kinds": "id-card", "organisation": "BANK", "site": "https://x",
               "statuses": "submitted", "outcomes": "upheld", "date": "2026-12-01",
-              "due": "2026-12-04", "table": "signing_certificate_copies"}  # fmt: skip
+              "due": "2026-12-04", "table": "signing_certificate_copies",
+              "wait": dt.timedelta(minutes=14, seconds=3)}  # fmt: skip
     with app.test_request_context("/"):
         english = error_text(code, params)
         with force_locale("ur"):

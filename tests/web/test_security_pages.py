@@ -341,3 +341,31 @@ def test_the_first_page_after_registration_offers_recovery_codes(client: FlaskCl
         == 10
     )
     assert 'id="recovery-offer"' not in client.get("/vault").get_data(as_text=True)
+
+
+def test_a_failed_sign_in_stays_on_the_form_with_the_cnic_kept(client: FlaskClient) -> None:
+    """Issue 10: the refusal is beside the password form (opened), not on an error page."""
+    res = client.post(
+        "/login/password",
+        data={"csrf_token": csrf_of(client), "login": "35202-1234567-1", "password": "x" * 12},
+    )
+    page = res.get_data(as_text=True)
+    assert res.status_code == 401
+    assert 'id="password-error"' in page and "Sign-in failed" in page
+    assert re.search(r"<details open>\s*<summary>Sign in with a password", page)
+    assert re.search(r'id="pw-login"[^>]*value="35202-1234567-1"', page)
+
+
+def test_a_lock_out_says_its_real_wait(app, clock) -> None:
+    """A lock-out of 15 minutes says so (not 'a minute'), on the form and in Retry-After."""
+    _flood(app, "35202-1234567-1")
+    clock.advance(minutes=3)
+    stranger = app.test_client()
+    res = stranger.post(
+        "/login/password",
+        data={"csrf_token": csrf_of(stranger), "login": "35202-1234567-1", "password": "x" * 12},
+        environ_base={"REMOTE_ADDR": "10.5.0.1"},
+    )
+    page = res.get_data(as_text=True)
+    assert res.status_code == 429 and res.headers["Retry-After"] == str(12 * 60)
+    assert "Please try again in 12 minutes." in page and 'id="password-error"' in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from flask import (
@@ -31,6 +32,7 @@ from identity.errors import (
     AuthenticationFailed,
     InvalidInput,
     PasskeyRejected,
+    RateLimited,
     RegistrationRefused,
 )
 from identity.models import Account, Ceremony, Role
@@ -45,7 +47,9 @@ from web.context import (
     set_session_cookie,
     side_transaction,
 )
+from web.errors import wants_json
 from web.inputs import client_ip, local_path
+from web.messages import refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -238,29 +242,52 @@ def login_complete() -> Response:
 
 
 @bp.post("/login/password")
-def login_password() -> Response:
-    """Sign in with CNIC (or login name) and password."""
+def login_password() -> Any:
+    """Sign in with CNIC (or login name) and password; a refusal stays on the form."""
     login_name = request.form.get("login", "")
-    limit("password", login=login_name)
     try:
+        limit("password", login=login_name)
         account = passwords.authenticate_password(
             db(), login=login_name, password=request.form.get("password", "")
         )
-    except AuthenticationFailed:
+    except AuthenticationFailed as exc:
         with side_transaction() as s:
             known = find_by_login(s, login=login_name)
         _record_failure(known, "password")
-        raise
+        return _login_again(exc, "password", login_name)
+    except RateLimited as exc:
+        return _login_again(exc, "password", login_name)
     return _signed_in(account, "password", _safe_next())
 
 
-@bp.post("/login/recovery")
-def login_recovery() -> Response:
-    """Sign in with a one-time recovery code, then go and add a new passkey."""
-    limit("recovery", login=request.form.get("login", ""))
-    account = recovery.redeem_code(
-        db(), login=request.form.get("login", ""), code=request.form.get("code", ""), now=now()
+def _login_again(exc: AuthenticationFailed | RateLimited, way: str, login_name: str) -> Any:
+    """The sign-in page again, the refusal beside the form it came from (with a lock-out's real
+    wait), the CNIC kept; a script gets the JSON error."""
+    if wants_json():
+        raise exc
+    if isinstance(exc, RateLimited):
+        message, status = refusal_text(exc), 429
+    else:
+        message, status = _("Sign-in failed. Check what you entered and try again."), 401
+    page = render_template(
+        "login.html", next=_safe_next(), error=message, way=way, login=login_name
     )
+    wait = exc.params.get("wait")
+    headers = {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))} if wait else {}
+    return page, status, headers
+
+
+@bp.post("/login/recovery")
+def login_recovery() -> Any:
+    """Sign in with a one-time recovery code, then go and add a new passkey."""
+    login_name = request.form.get("login", "")
+    try:
+        limit("recovery", login=login_name)
+        account = recovery.redeem_code(
+            db(), login=login_name, code=request.form.get("code", ""), now=now()
+        )
+    except (AuthenticationFailed, RateLimited) as exc:
+        return _login_again(exc, "recovery", login_name)
     # A lost device may still hold a session: end them all.
     end_all_sessions(db(), account_id=account.id, now=now())
     flash(_("You used a recovery code. Add a new passkey now, and remove the one you lost."))
