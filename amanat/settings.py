@@ -211,32 +211,26 @@ def _check_limits(settings: Settings) -> None:
         raise SettingsError("AMANAT_RECOVERY_WAIT_HOURS must be 24 to 720")
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
-) -> Settings:
-    """Build the settings from ``environ`` (default: the process environment)."""
-    env = os.environ if environ is None else environ
-    instance = Path(env.get("AMANAT_INSTANCE", "./instance")).resolve()
-    values: dict[str, Any] = {}
+def _from_toml(instance: Path) -> dict[str, Any]:
+    """The instance's amanat.toml (an unknown setting is refused, not ignored)."""
     toml_file = instance / "amanat.toml"
-    if toml_file.is_file():
-        try:
-            with toml_file.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{toml_file}: {exc}") from None
-        for key, value in data.items():
-            name = key.lower().removeprefix("amanat_")
-            if name in _INT_FIELDS | _STR_FIELDS:
-                values[name] = value
-            else:
-                raise SettingsError(f"{toml_file}: unknown setting {key!r}")
-    for name in _INT_FIELDS | _STR_FIELDS:
-        env_name = "AMANAT_" + name.upper()
-        if env_name in env:
-            values[name] = env[env_name]
-    if overrides:
-        values.update(overrides)
+    if not toml_file.is_file():
+        return {}
+    try:
+        with toml_file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{toml_file}: {exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.lower().removeprefix("amanat_")
+        if name not in _INT_FIELDS | _STR_FIELDS:
+            raise SettingsError(f"{toml_file}: unknown setting {key!r}")
+        values[name] = value
+    return values
+
+
+def _integers(values: dict[str, Any]) -> None:
     for name in _INT_FIELDS & values.keys():
         try:
             values[name] = int(values[name])
@@ -244,15 +238,10 @@ def load_settings(
             raise SettingsError(f"AMANAT_{name.upper()} must be an integer") from None
         if values[name] <= 0:
             raise SettingsError(f"AMANAT_{name.upper()} must be positive")
-    values.setdefault("database_url", f"sqlite:///{instance / 'amanat.db'}")
-    settings = Settings(instance=instance, **values)
-    if settings.keystore not in ("file", "pkcs11"):
-        raise SettingsError("AMANAT_KEYSTORE must be 'file' or 'pkcs11'")
-    if settings.keystore == "pkcs11" and not (settings.pkcs11_module and settings.pkcs11_token):
-        raise SettingsError(
-            "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
-        )
-    _check_limits(settings)
+
+
+def _check_parsed(settings: Settings) -> None:
+    """What must parse before the service starts: a typo stops it, not the first request."""
     try:
         zoneinfo.ZoneInfo(settings.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -267,4 +256,31 @@ def load_settings(
         raise SettingsError(f"AMANAT_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
     if urlsplit(settings.public_base_url).scheme not in ("http", "https"):
         raise SettingsError("AMANAT_PUBLIC_BASE_URL must be an http(s) URL")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) over the
+    instance's amanat.toml, then ``overrides``."""
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("AMANAT_INSTANCE", "./instance")).resolve()
+    values = _from_toml(instance)
+    for name in _INT_FIELDS | _STR_FIELDS:
+        env_name = "AMANAT_" + name.upper()
+        if env_name in env:
+            values[name] = env[env_name]
+    if overrides:
+        values.update(overrides)
+    _integers(values)
+    values.setdefault("database_url", f"sqlite:///{instance / 'amanat.db'}")
+    settings = Settings(instance=instance, **values)
+    if settings.keystore not in ("file", "pkcs11"):
+        raise SettingsError("AMANAT_KEYSTORE must be 'file' or 'pkcs11'")
+    if settings.keystore == "pkcs11" and not (settings.pkcs11_module and settings.pkcs11_token):
+        raise SettingsError(
+            "AMANAT_KEYSTORE=pkcs11 needs AMANAT_PKCS11_MODULE and AMANAT_PKCS11_TOKEN"
+        )
+    _check_limits(settings)
+    _check_parsed(settings)
     return settings

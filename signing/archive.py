@@ -70,7 +70,8 @@ def _due(session: Session, *, now: dt.datetime, margin: dt.timedelta, limit: int
 def _current_copy(
     session: Session, ctx: IssuanceContext, row: IssuedCertificate, now: dt.datetime
 ) -> bytes:
-    assert row.document_id is not None and row.holder_id is not None
+    assert row.document_id is not None
+    assert row.holder_id is not None
     opened = open_document(
         session,
         ctx=ctx.vault,
@@ -105,7 +106,8 @@ def renew_archive(
     )
     trust = _stamp_trust(session, material, newest, now)
     renewed = pades.add_archive_timestamp(pdf, timestamper=timestamper, trust=trust, at=now)
-    assert row.document_id is not None and row.holder_id is not None
+    assert row.document_id is not None
+    assert row.holder_id is not None
     version = renew_issued_copy(
         session,
         ctx=ctx.vault,

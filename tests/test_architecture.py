@@ -100,7 +100,8 @@ def test_services_never_commit() -> None:
 def test_every_package_has_a_docstring() -> None:
     for package in PACKAGES:
         doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text()))
-        assert doc and len(doc) > 80, f"{package}/__init__.py needs a paragraph on its role"
+        assert doc, f"{package}/__init__.py needs a paragraph on its role"
+        assert len(doc) > 80, f"{package}/__init__.py needs a paragraph on its role"
 
 
 def test_the_rule_catches_a_violation(tmp_path: Path) -> None:

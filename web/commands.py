@@ -1409,7 +1409,8 @@ def audit_proof(event: int | None, old: int | None, new: int | None) -> None:
             if head is None or head.tree_size < event:
                 head = publish_tree_head(s, keystore=open_keystore(settings), now=utcnow())
             return inclusion_proof(s, keystore=open_keystore(settings), seq=event, head=head)
-        assert old is not None and new is not None
+        assert old is not None
+        assert new is not None
         return consistency_proof(s, keystore=open_keystore(settings), old_size=old, new_size=new)
 
     click.echo(json.dumps(_in_transaction(act), indent=2))

@@ -11,7 +11,17 @@ import logging
 import math
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -136,65 +146,83 @@ def _public_message(exc: Exception, status: int) -> str:
     return str(_(str(exc))) if str(exc) else str(_("The request was not accepted."))
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Install the mapping on the app."""
+def retry_after(wait: dt.timedelta) -> str:
+    """A Retry-After header's value: whole seconds, at least one."""
+    return str(max(1, math.ceil(wait.total_seconds())))
 
-    for exc_type, status, code in _MAPPING:
 
-        def handler(exc: Exception, status: int = status, code: str = code) -> Response:
-            if status >= 500:
-                log.error("request failed: %s", type(exc).__name__)
-            own = getattr(exc, "code", "")
-            response = error_response(status, own or code, _public_message(exc, status))
-            wait = getattr(exc, "params", {}).get("wait")
-            if isinstance(wait, dt.timedelta):
-                response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
-            return response
-
-        app.register_error_handler(exc_type, handler)
-
-    @app.errorhandler(vault_errors.ShareRefused)
-    def _share_refused(exc: vault_errors.ShareRefused) -> Response:
-        # 404 says nothing (another organisation's grant, a wrong link secret); 403 says why.
-        return error_response(exc.status, "share_refused", _public_message(exc, exc.status))
-
-    @app.errorhandler(CsrfFailed)
-    def _csrf(_exc: CsrfFailed) -> Response:
-        return error_response(
-            400, "csrf_failed", _("The form expired. Please reload the page and try again.")
-        )
-
-    @app.errorhandler(LoginRequired)
-    def _login(_exc: LoginRequired) -> Any:
-        from flask import redirect, url_for
-
-        if wants_json():
-            return error_response(401, "login_required", _("Please sign in."))
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-    @app.errorhandler(Forbidden)
-    def _forbidden(_exc: Forbidden) -> Response:
-        return error_response(403, "forbidden", _("You are not allowed to do this."))
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(_exc: RequestEntityTooLarge) -> Response:
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return error_response(
-            413, "too_large", _("The file is larger than the limit of %(n)s MiB.", n=limit)
-        )
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        code = (exc.name or "error").lower().replace(" ", "_")
-        response = error_response(status, code, exc.description or code)
-        # Keep what the exception says about itself (Allow on 405, Retry-After, ...).
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
+def _mapped(status: int, code: str) -> Any:
+    def handler(exc: Exception) -> Response:
+        if status >= 500:
+            log.error("request failed: %s", type(exc).__name__)
+        own = getattr(exc, "code", "")
+        response = error_response(status, own or code, _public_message(exc, status))
+        wait = getattr(exc, "params", {}).get("wait")
+        if isinstance(wait, dt.timedelta):
+            response.headers["Retry-After"] = retry_after(wait)
         return response
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        log.exception("unexpected error: %s", type(exc).__name__)
-        return error_response(500, "internal_error", _("Something went wrong on our side."))
+    return handler
+
+
+def _share_refused(exc: vault_errors.ShareRefused) -> Response:
+    # 404 says nothing (another organisation's grant, a wrong link secret); 403 says why.
+    return error_response(exc.status, "share_refused", _public_message(exc, exc.status))
+
+
+def _csrf(_exc: CsrfFailed) -> Response:
+    return error_response(
+        400, "csrf_failed", _("The form expired. Please reload the page and try again.")
+    )
+
+
+def _login(_exc: LoginRequired) -> Any:
+    if wants_json():
+        return error_response(401, "login_required", _("Please sign in."))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _forbidden(_exc: Forbidden) -> Response:
+    return error_response(403, "forbidden", _("You are not allowed to do this."))
+
+
+def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return error_response(
+        413, "too_large", _("The file is larger than the limit of %(n)s MiB.", n=limit)
+    )
+
+
+def _http(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(status, code, exc.description or code)
+    # Keep what the exception says about itself (Allow on 405, Retry-After, ...).
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error: %s", type(exc).__name__)
+    return error_response(500, "internal_error", _("Something went wrong on our side."))
+
+
+_HANDLERS: list[tuple[type[Exception], Any]] = [
+    (vault_errors.ShareRefused, _share_refused),
+    (CsrfFailed, _csrf),
+    (LoginRequired, _login),
+    (Forbidden, _forbidden),
+    (RequestEntityTooLarge, _too_large),
+    (HTTPException, _http),
+    (Exception, _unexpected),
+]
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the mapping on the app: each domain error's status and code, then the web's own."""
+    for exc_type, status, code in _MAPPING:
+        app.register_error_handler(exc_type, _mapped(status, code))
+    for exc_type, handler in _HANDLERS:
+        app.register_error_handler(exc_type, handler)

@@ -14,9 +14,12 @@ from amanat.settings import SettingsError, load_settings
 def test_defaults(tmp_path: Path) -> None:
     s = load_settings({"AMANAT_INSTANCE": str(tmp_path)})
     assert s.database_url == f"sqlite:///{tmp_path}/amanat.db"
-    assert s.public_base_url == "http://localhost:8000" and s.origin == "http://localhost:8000"
-    assert s.rp_id == "localhost" and not s.https
-    assert s.max_upload_bytes == 26214400 and s.keystore == "file"
+    assert s.public_base_url == "http://localhost:8000"
+    assert s.origin == "http://localhost:8000"
+    assert s.rp_id == "localhost"
+    assert not s.https
+    assert s.max_upload_bytes == 26214400
+    assert s.keystore == "file"
     assert s.blob_dir == tmp_path / "blobs"
 
 
@@ -25,7 +28,9 @@ def test_environment_wins_over_the_instance_file(tmp_path: Path) -> None:
         'max_upload_bytes = 1000\npublic_base_url = "https://a.example"\n'
     )
     s = load_settings({"AMANAT_INSTANCE": str(tmp_path), "AMANAT_MAX_UPLOAD_BYTES": "2000"})
-    assert s.max_upload_bytes == 2000 and s.public_base_url == "https://a.example" and s.https
+    assert s.max_upload_bytes == 2000
+    assert s.public_base_url == "https://a.example"
+    assert s.https
 
 
 @pytest.mark.parametrize(

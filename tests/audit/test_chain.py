@@ -39,7 +39,8 @@ def test_events_chain_from_genesis(sessions, now) -> None:
         assert [e.seq for e in events] == [1, 2, 3, 4, 5]
         assert events[0].prev_hash == bytes(32)
         assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
-        assert verify_chain(s).intact and verify_chain(s).checked == 5
+        assert verify_chain(s).intact
+        assert verify_chain(s).checked == 5
 
 
 def test_free_string_tags_are_refused(sessions, now) -> None:
@@ -64,7 +65,8 @@ def test_edited_content_names_the_event(sessions, now) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(details={"title": "forged"}))
     with sessions() as s:
         report = verify_chain(s)
-    assert not report.intact and report.first_bad_seq == 4
+    assert not report.intact
+    assert report.first_bad_seq == 4
 
 
 def test_edited_time_is_caught(sessions, now) -> None:
@@ -86,7 +88,8 @@ def test_deleted_event_is_caught(sessions, now) -> None:
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
     with sessions() as s:
         report = verify_chain(s)
-    assert report.first_bad_seq == 3 and "missing" in (report.problem or "")
+    assert report.first_bad_seq == 3
+    assert "missing" in (report.problem or "")
 
 
 def test_reordered_events_are_caught(sessions, now) -> None:

@@ -69,7 +69,8 @@ def test_a_checkpoint_is_a_signed_note_with_three_lines(log_key) -> None:
 
 def test_the_first_checkpoint_is_cosigned_and_the_cosignature_verifies(witness, log_key) -> None:
     answer = witness.add_checkpoint(cp.add_checkpoint_request(0, [], _note(log_key, 5)), now=1700)
-    assert answer.status == 200 and answer.body.startswith(cp.DASH + " auditor.example/w1 ")
+    assert answer.status == 200
+    assert answer.body.startswith(cp.DASH + " auditor.example/w1 ")
     text = cp.parse_note(_note(log_key, 5).encode()).text
     when = cp.cosignature_time(
         answer.body, name="auditor.example/w1", public=witness.key.public_bytes, text=text
@@ -104,7 +105,8 @@ def test_the_witness_refuses_what_does_not_extend_its_view(
     )
     assert answer.status == status
     if status == 409:
-        assert answer.body == "5\n" and answer.content_type == "text/x.tlog.size"
+        assert answer.body == "5\n"
+        assert answer.content_type == "text/x.tlog.size"
 
 
 def test_a_fork_of_the_same_size_is_a_conflict(witness, log_key) -> None:
@@ -142,7 +144,8 @@ def test_the_witness_state_survives_a_restart(witness, log_key, tmp_path: Path) 
         state=witness.state,
     )
     answer = again.add_checkpoint(cp.add_checkpoint_request(0, [], _note(log_key, 4)), now=2)
-    assert answer.status == 409 and answer.body == "5\n"
+    assert answer.status == 409
+    assert answer.body == "5\n"
 
 
 def test_a_witness_with_unreadable_state_answers_503(witness, log_key) -> None:
@@ -152,4 +155,5 @@ def test_a_witness_with_unreadable_state_answers_503(witness, log_key) -> None:
     client = create_witness_app(witness).test_client()
     body = cp.add_checkpoint_request(0, [], _note(log_key, 5))
     res = client.post("/add-checkpoint", data=body)
-    assert res.status_code == 503 and witness.state.read_text() == "{not json"
+    assert res.status_code == 503
+    assert witness.state.read_text() == "{not json"

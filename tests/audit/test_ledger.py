@@ -107,7 +107,8 @@ def test_tree_head_is_signed_over_size_time_and_root(sessions, now, file_keystor
     with transaction(sessions) as s:
         head = publish_tree_head(s, keystore=file_keystore, now=now)
         keys = ledger_public_keys(s, keystore=file_keystore)
-        assert head.tree_size == 9 and head.root_hash == root_at(s, 9)
+        assert head.tree_size == 9
+        assert head.root_hash == root_at(s, 9)
         (public,) = keys.values()
         assert check_head_signature(public, head)
         head.root_hash = bytes(32)
@@ -187,7 +188,8 @@ def test_edited_row_is_named(sessions, now, file_keystore) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(actor="someone-else"))
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 5 and not report.intact
+    assert report.first_bad_seq == 5
+    assert not report.intact
 
 
 def test_reordered_rows_are_named(sessions, now, file_keystore) -> None:
@@ -208,7 +210,8 @@ def test_deleted_row_is_named(sessions, now, file_keystore) -> None:
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 2 and "missing" in (report.problem or "")
+    assert report.first_bad_seq == 2
+    assert "missing" in (report.problem or "")
 
 
 def test_removing_the_newest_events_is_caught_by_the_signed_head(
@@ -222,7 +225,8 @@ def test_removing_the_newest_events_is_caught_by_the_signed_head(
         s.execute(delete(AuditTreeNode).where(AuditTreeNode.level == 0, AuditTreeNode.idx >= 7))
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 8 and "removed" in (report.problem or "")
+    assert report.first_bad_seq == 8
+    assert "removed" in (report.problem or "")
 
 
 def test_rewritten_history_with_recomputed_hashes_fails_the_signed_head(
@@ -258,7 +262,8 @@ def test_rewritten_history_with_recomputed_hashes_fails_the_signed_head(
         rebuild_tree_nodes(s)
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 3 and "not authenticated" in (report.problem or "")
+    assert report.first_bad_seq == 3
+    assert "not authenticated" in (report.problem or "")
 
 
 def test_tampered_tree_node_is_caught(sessions, now, file_keystore) -> None:
@@ -271,7 +276,8 @@ def test_tampered_tree_node_is_caught(sessions, now, file_keystore) -> None:
         )
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 6 and "node" in (report.problem or "")
+    assert report.first_bad_seq == 6
+    assert "node" in (report.problem or "")
 
 
 def test_forged_tree_head_signature_is_caught(sessions, now, file_keystore) -> None:
@@ -330,7 +336,9 @@ def test_eight_threads_of_500_appends_give_one_tree(sessions, now, file_keystore
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 4000
         report = verify_ledger(s, keystore=file_keystore)
-        assert report.intact and report.events == 4000 and report.heads == 1
+        assert report.intact
+        assert report.events == 4000
+        assert report.heads == 1
         assert report.waiting == 0
 
 
@@ -347,7 +355,8 @@ def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file
     _publish(sessions, file_keystore, now)
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-        assert report.intact and report.events == 12
+        assert report.intact
+        assert report.events == 12
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -373,14 +382,17 @@ def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditPending)) == 1
         report = verify_ledger(s, keystore=file_keystore)
-        assert report.intact and report.waiting == 1
+        assert report.intact
+        assert report.waiting == 1
     with transaction(sessions) as s:
         record_event(s, tag=EventTag.ACCOUNT_CREATED, actor="c", subject_id=3, now=now)
     with sessions() as s:
         tags = list(s.scalars(select(AuditEvent.tag).order_by(AuditEvent.seq)))
         assert tags == ["account:signed-in", "account:signed-out", "account:created"]
         report = verify_ledger(s, keystore=file_keystore)
-        assert report.intact and report.waiting == 0 and report.events == 3
+        assert report.intact
+        assert report.waiting == 0
+        assert report.events == 3
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -66,7 +66,9 @@ def test_an_intact_ledger_verifies(sessions, file_keystore, now) -> None:
     _fill(sessions, file_keystore, now, 12)
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.intact and report.events == 12 and report.heads == 1
+    assert report.intact
+    assert report.events == 12
+    assert report.heads == 1
 
 
 def test_a_replaced_ledger_key_with_re_signed_heads_is_caught(sessions, file_keystore, now) -> None:
@@ -81,7 +83,8 @@ def test_a_replaced_ledger_key_with_re_signed_heads_is_caught(sessions, file_key
             head.signature = pki.cose_sign(attacker, message)
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-        assert not report.intact and "not the key store's" in (report.problem or "")
+        assert not report.intact
+        assert "not the key store's" in (report.problem or "")
         with pytest.raises(LedgerKeyError):
             ledger_public_keys(s, keystore=file_keystore)
 
@@ -104,7 +107,8 @@ def test_events_without_any_signed_head_are_not_intact(sessions, file_keystore, 
         s.execute(delete(AuditTreeHead))
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert not report.intact and "no signed tree head" in (report.problem or "")
+    assert not report.intact
+    assert "no signed tree head" in (report.problem or "")
 
 
 def test_a_fabricated_event_after_the_newest_head_is_named(sessions, file_keystore, now) -> None:
@@ -113,7 +117,8 @@ def test_a_fabricated_event_after_the_newest_head_is_named(sessions, file_keysto
         _forge_event(s, now)
     with sessions() as s:
         report = verify_ledger(s, keystore=file_keystore)
-    assert report.first_bad_seq == 7 and "not authenticated" in (report.problem or "")
+    assert report.first_bad_seq == 7
+    assert "not authenticated" in (report.problem or "")
 
 
 def test_the_next_honest_head_refuses_to_sign_a_fabricated_event(
@@ -217,7 +222,8 @@ def test_a_fabricated_waiting_event_is_never_chained(sessions, file_keystore, no
         publish_tree_head(s, keystore=file_keystore, now=now + dt.timedelta(minutes=1))
     with sessions() as s:
         actors = list(s.scalars(select(AuditEvent.actor).order_by(AuditEvent.seq)))
-        assert actors[-1] == "account:7" and "organisation:EVIL" not in actors
+        assert actors[-1] == "account:7"
+        assert "organisation:EVIL" not in actors
         assert s.scalar(select(func.count()).select_from(AuditPending)) == 0
         assert verify_ledger(s, keystore=file_keystore).intact
 

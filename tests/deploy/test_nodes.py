@@ -208,7 +208,8 @@ def test_a_citizen_walks_through_two_nodes_behind_nginx(two_nodes: dict) -> None
     uploaded_on = res.headers["X-Amanat-Node"]
     doc_id = __import__("json").loads(data)["id"]
     res, data = _until_node(web, uploaded_on, "GET", f"/vault/{doc_id}/file?download=1")
-    assert res.status == 200 and data == document, "the other node opened what the first stored"
+    assert res.status == 200, "the other node opened what the first stored"
+    assert data == document, "the other node opened what the first stored"
     assert not (two_nodes["tmp"] / "inst" / "blobs").exists() or not any(
         (two_nodes["tmp"] / "inst" / "blobs").glob("??/??/*")
     ), "the blobs are in the bucket, not on a node's disk"
@@ -232,10 +233,13 @@ def test_a_citizen_walks_through_two_nodes_behind_nginx(two_nodes: dict) -> None
     conn = http.client.HTTPConnection("127.0.0.1", two_nodes["http_port"], timeout=10)
     conn.request("GET", "/vault", headers={"Host": "localhost"})
     redirect = conn.getresponse()
-    assert redirect.status == 301 and redirect.headers["Location"].startswith("https://localhost")
+    assert redirect.status == 301
+    assert redirect.headers["Location"].startswith("https://localhost")
 
     two_nodes["stop"]()  # each node writes its buffered verifications and signs its last events
     verified = CliRunner().invoke(main, ["audit", "verify"], env=two_nodes["env"])
     assert verified.exit_code == 0, verified.output
     intact = re.search(r"Ledger intact: (\d+) events, (\d+) signed tree heads", verified.output)
-    assert intact and int(intact.group(1)) >= 5 and int(intact.group(2)) >= 2, verified.output
+    assert intact, verified.output
+    assert int(intact.group(1)) >= 5, verified.output
+    assert int(intact.group(2)) >= 2, verified.output

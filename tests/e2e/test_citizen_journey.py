@@ -32,7 +32,8 @@ def test_citizen_registers_uploads_downloads_deletes_and_sees_activity(
     creds = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})[
         "credentials"
     ]
-    assert len(creds) == 1 and creds[0]["isResidentCredential"]
+    assert len(creds) == 1
+    assert creds[0]["isResidentCredential"]
 
     page.click("text=Sign out")
     page.wait_for_url(live_server + "/")
@@ -110,7 +111,13 @@ def test_second_citizen_cannot_reach_first_citizens_document(
             assert res.status == 404
             body = res.text()
             assert (
-                "Plot 42" not in body and "secret" not in body and "land record" not in body.lower()
+                "Plot 42" not in body
+            )
+            assert (
+                "secret" not in body
+            )
+            assert (
+                "land record" not in body.lower()
             )
         res = second.request.post(
             doc_url + "/delete",

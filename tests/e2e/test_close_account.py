@@ -40,13 +40,15 @@ def test_closing_an_account_from_the_security_page_to_the_certificate(
     page.wait_for_selector("#erasure-link")
     assert TEXTS[lang]["pending"] in page.inner_text("main")
     link = page.get_attribute("#erasure-link", "href")
-    assert link is not None and link.startswith(live_server + "/erasure/")
+    assert link is not None
+    assert link.startswith(live_server + "/erasure/")
     with transaction(sessions) as s:
         s.execute(update(Erasure).values(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
     assert erase_due_accounts(live_state["runtime"]) == 1
     page.goto(link)
     assert TEXTS[lang]["erased"] in page.inner_text("main")
     pdf = page.request.get(link + "/certificate.pdf")
-    assert pdf.ok and pdf.body().startswith(b"%PDF-")
+    assert pdf.ok
+    assert pdf.body().startswith(b"%PDF-")
     page.goto(live_server + "/vault")
     assert page.url.startswith(live_server + "/login")

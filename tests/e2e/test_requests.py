@@ -115,7 +115,8 @@ def test_the_bank_asks_the_citizen_approves_and_the_bank_is_told(
 
     status, body = api_get(f"{live_server}/api/v1/requests/{request_id}", bank["key"])
     answer = json.loads(body)
-    assert status == 200 and answer["status"] == "approved"
+    assert status == 200
+    assert answer["status"] == "approved"
     status, listing = api_get(live_server + answer["grant_href"], bank["key"])
     (document,) = json.loads(listing)["documents"]
     assert api_get(live_server + document["href"], bank["key"]) == (200, SLIP)
@@ -169,7 +170,8 @@ def test_a_decline_then_a_second_answer_then_an_expired_request(
         old = create_request(s, organisation_code="BANK", actor="t", asked=asked, now=past).id
     page.goto(f"{live_server}/r/{old}")
     assert page.get_attribute("#request-state", "data-state") == "expired"
-    assert page.locator("#review").count() == 0 and page.locator("#decline").count() == 0
+    assert page.locator("#review").count() == 0
+    assert page.locator("#decline").count() == 0
     open_activity_with(page, live_server, "li[data-tag='request:expired']")
     activity = page.inner_text("ol.activity")
     assert "You declined Demo Bank's request for \u201caccount opening\u201d." in activity

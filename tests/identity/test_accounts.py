@@ -47,7 +47,8 @@ def test_user_handle_is_random_not_the_cnic(session, now) -> None:
     a = create_account(
         session, role=Role.CITIZEN, display_name="A", login="35202-1234567-1", now=now
     )
-    assert len(a.user_handle) == 32 and b"35202" not in a.user_handle
+    assert len(a.user_handle) == 32
+    assert b"35202" not in a.user_handle
 
 
 def test_staff_login_names_are_checked(session, now) -> None:
@@ -61,4 +62,5 @@ def test_staff_login_names_are_checked(session, now) -> None:
         now=now,
         affiliation="CRD",
     )
-    assert officer.login == "registry.officer" and officer.role == "officer"
+    assert officer.login == "registry.officer"
+    assert officer.role == "officer"

@@ -24,7 +24,9 @@ def test_hash_uses_argon2id_with_owasp_minimum_parameters() -> None:
 
     params = extract_parameters(passwords.hash_password("correct horse battery"))
     assert params.type is Type.ID
-    assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2 and params.parallelism == 1
+    assert params.memory_cost >= 19 * 1024
+    assert params.time_cost >= 2
+    assert params.parallelism == 1
 
 
 def test_correct_password_signs_in(session, citizen, now) -> None:
@@ -52,7 +54,8 @@ def test_unknown_account_fails_the_same_way_after_hashing(session, monkeypatch) 
     monkeypatch.setattr(passwords, "_verify", lambda h, p: calls.append(h) or real(h, p))
     with pytest.raises(AuthenticationFailed) as info:
         passwords.authenticate_password(session, login="35202-0000000-0", password="whatever12345")
-    assert str(info.value) == "sign-in failed" and len(calls) == 1
+    assert str(info.value) == "sign-in failed"
+    assert len(calls) == 1
 
 
 def test_account_without_password_fails(session, citizen) -> None:

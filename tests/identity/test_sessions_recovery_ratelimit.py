@@ -31,7 +31,8 @@ def citizen(session, now):
 def test_session_token_is_stored_hashed(session, citizen, now) -> None:
     token = start_session(session, account=citizen, method="passkey", user_agent="UA", now=now)
     row = session.query(AuthSession).one()
-    assert token.encode() not in row.token_hash and len(row.token_hash) == 32
+    assert token.encode() not in row.token_hash
+    assert len(row.token_hash) == 32
     assert resolve_session(session, token=token, policy=POLICY, now=now) is row
 
 
@@ -66,7 +67,8 @@ def test_ended_session_is_dead_and_unknown_token_is_none(session, citizen, now) 
 
 def test_recovery_code_works_once(session, citizen, now) -> None:
     codes = recovery.generate_codes(session, account=citizen, now=now)
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     assert (
         recovery.redeem_code(session, login=citizen.login, code=codes[0].lower(), now=now)
         is citizen

@@ -23,8 +23,10 @@ def test_a_signed_code_reads_back_and_verifies(department) -> None:
     key, cert = department
     text = cose.sign(key, cert_der=cert, claims={cose.CLAIM_SN: "AB12", cose.CLAIM_ISS: "UNI"})
     message = cose.decode(text)
-    assert text.startswith(cose.PREFIX) and message.algorithm == cose.ALG_ES256
-    assert message.kid == pki.kid_of(cert) and message.claims[cose.CLAIM_SN] == "AB12"
+    assert text.startswith(cose.PREFIX)
+    assert message.algorithm == cose.ALG_ES256
+    assert message.kid == pki.kid_of(cert)
+    assert message.claims[cose.CLAIM_SN] == "AB12"
     assert message.verifies_with(key.public_key())
 
 

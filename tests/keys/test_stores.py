@@ -62,7 +62,8 @@ def test_rotation_keeps_old_versions_readable(store: KeyStore) -> None:
     key = os.urandom(32)
     v1, w1 = store.wrap(key, aad=b"a")
     v2 = store.rotate()
-    assert v2 == v1 + 1 and store.current_version() == v2
+    assert v2 == v1 + 1
+    assert store.current_version() == v2
     new_version, w2 = store.wrap(key, aad=b"a")
     assert new_version == v2
     assert store.unwrap(w1, version=v1, aad=b"a") == key

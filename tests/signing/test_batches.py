@@ -65,9 +65,11 @@ def test_a_leased_row_is_not_given_to_a_second_worker(env: Env) -> None:
         second = claim_row(s, batch_id=progress.id, now=env.now, lease=LEASE)
         third = claim_row(s, batch_id=progress.id, now=env.now, lease=LEASE)
         s.commit()
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.line, second.line, third) == (2, 4, None)
-    assert first.request is not None and first.request.batch_key == f"UNI:{file_digest(CSV)}:2"
+    assert first.request is not None
+    assert first.request.batch_key == f"UNI:{file_digest(CSV)}:2"
 
 
 def test_a_dead_workers_row_is_taken_again_once_its_lease_ran_out(env: Env) -> None:
@@ -77,7 +79,9 @@ def test_a_dead_workers_row_is_taken_again_once_its_lease_ran_out(env: Env) -> N
         early = claim_row(s, batch_id=progress.id, now=env.now + LEASE / 2, lease=LEASE)
         late = claim_row(s, batch_id=progress.id, now=env.now + LEASE * 2, lease=LEASE)
         s.commit()
-    assert early is None and late is not None and late.line == 2
+    assert early is None
+    assert late is not None
+    assert late.line == 2
 
 
 def test_a_row_that_keeps_killing_workers_is_set_aside(env: Env) -> None:
@@ -91,7 +95,9 @@ def test_a_row_that_keeps_killing_workers_is_set_aside(env: Env) -> None:
         s.commit()
     assert all(c is not None and c.request is not None for c in claims[:MAX_ATTEMPTS])
     last = claims[-1]
-    assert last is not None and last.request is None and last.refusal is not None
+    assert last is not None
+    assert last.request is None
+    assert last.refusal is not None
     assert last.refusal.code == "batch_row_gave_up"
 
 
@@ -105,7 +111,9 @@ def test_the_last_outcome_finishes_the_batch(env: Env) -> None:
         s.commit()
         done = batch_progress(s, batch_id=progress.id)
         issued = batch_outcomes(s, batch_id=progress.id, status=ISSUED)
-    assert done.done and done.finished_at is not None and (done.issued, done.failed) == (2, 1)
+    assert done.done
+    assert done.finished_at is not None
+    assert (done.issued, done.failed) == (2, 1)
     assert [o.serial for o in issued] == ["AAAA-BBBB-CCC1", "AAAA-BBBB-CCC2"]
 
 

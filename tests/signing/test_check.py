@@ -41,7 +41,8 @@ def _channels(env, pdf: bytes, url: str):
 def test_a_genuine_certificate_passes_on_both_channels(env, issued) -> None:
     _row, pdf, url = issued
     by_pdf, by_qr = _channels(env, pdf, url)
-    assert by_pdf.verdict.passed and by_qr.verdict.passed
+    assert by_pdf.verdict.passed
+    assert by_qr.verdict.passed
     assert by_pdf.certificate == by_qr.certificate
     assert by_pdf.certificate.status is CertificateStatus.VALID
 
@@ -138,8 +139,10 @@ def test_the_check_is_turned_into_json_in_one_place(env, issued) -> None:
     with env.sessions() as s:
         check = check_pdf(s, data=pdf, now=env.now)
     body = check.to_json()
-    assert body["indication"] == "TOTAL_PASSED" and body["certificate"]["status"] == "valid"
-    assert check.exit_code == 0 and len(check.file_sha256 or "") == 64
+    assert body["indication"] == "TOTAL_PASSED"
+    assert body["certificate"]["status"] == "valid"
+    assert check.exit_code == 0
+    assert len(check.file_sha256 or "") == 64
 
 
 def test_a_revocation_made_through_another_engine_is_seen_by_a_warm_cache(env, issued) -> None:

@@ -180,7 +180,8 @@ def test_every_event_keeps_its_proof_wiped_or_not(full: Env) -> None:
 
 def test_erasure_before_its_day_does_nothing(full: Env) -> None:
     row = _erase(full, _request(full), full.now + 13 * DAY)
-    assert row is not None and row.status == PENDING
+    assert row is not None
+    assert row.status == PENDING
     assert _rows(full, Account) == 1
 
 
@@ -189,7 +190,8 @@ def test_a_cancelled_erasure_is_never_carried_out(full: Env) -> None:
     with transaction(full.sessions) as s:
         cancel_erasure(s, account_id=full.citizen_id, now=full.now + DAY)
     row = _erase(full, token, full.now + 30 * DAY)
-    assert row is not None and row.status == CANCELLED
+    assert row is not None
+    assert row.status == CANCELLED
     assert _rows(full, Document) == 3  # two uploads and the issued certificate
 
 
@@ -205,7 +207,8 @@ def test_erasure_is_idempotent(full: Env) -> None:
     first = _erase(full, token, full.now + 15 * DAY)
     assert first is not None
     second = _erase(full, token, full.now + 16 * DAY)
-    assert second is not None and (second.status, second.erased_at) == (ERASED, first.erased_at)
+    assert second is not None
+    assert (second.status, second.erased_at) == (ERASED, first.erased_at)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +234,8 @@ def test_cancel_without_a_request_is_refused(full: Env) -> None:
 
 def _certificate(env: Env) -> bytes:
     row = _erase(env, _request(env), env.now + 15 * DAY)
-    assert row is not None and row.certificate is not None
+    assert row is not None
+    assert row.certificate is not None
     return certificate_file(row.certificate)
 
 
@@ -247,7 +251,8 @@ def test_the_deletion_certificate_verifies_and_counts(full: Env) -> None:
 def test_the_certificate_names_its_holder_only_with_the_link(full: Env) -> None:
     token = _request(full)
     row = _erase(full, token, full.now + 15 * DAY)
-    assert row is not None and row.certificate is not None
+    assert row is not None
+    assert row.certificate is not None
     with full.sessions() as s:
         found = read_deletion_certificate(s, keystore=full.ctx.keystore,
                                           data=certificate_file(row.certificate))  # fmt: skip
@@ -284,7 +289,8 @@ def test_applications_and_disputes_go_with_the_account(full: Env) -> None:
         s.add(DisputeStep(dispute_id=case_id, at=at, side="citizen", actor="you", kind="opened",
                           note="I did not expect this"))  # fmt: skip
     row = _erase(full, _request(full), full.now + 15 * DAY)
-    assert row is not None and row.certificate is not None
+    assert row is not None
+    assert row.certificate is not None
     erased = row.certificate["certificate"]["erased"]
     assert (erased["applications"], erased["disputes"]) == (1, 1)
     assert [_rows(full, m) for m in (Application, ApplicationStep, Dispute, DisputeStep)] == [0] * 4

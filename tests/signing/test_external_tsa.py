@@ -51,4 +51,5 @@ def test_unreachable_tsa_fails_cleanly_and_stores_nothing(env) -> None:
     env.ctx = dataclasses.replace(env.ctx, tsa_url="http://127.0.0.1:9/pki/tsa")
     with pytest.raises(SigningFailed):
         env.issue("degree")
-    assert _count(env, IssuedCertificate) == 0 and _count(env, Document) == 0
+    assert _count(env, IssuedCertificate) == 0
+    assert _count(env, Document) == 0

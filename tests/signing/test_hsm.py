@@ -71,7 +71,8 @@ def test_hsm_department_issues_blta_that_validates(sessions, hsm_env, tmp_path) 
             now=now,
         ).file.read()
         key_row = s.get(PkiKey, s.get(DepartmentCert, row.department_cert_id).key_id)
-    assert key_row.storage == "pkcs11" and key_row.wrapped_key is None
+    assert key_row.storage == "pkcs11"
+    assert key_row.wrapped_key is None
     root = pki.cert_der(ctx.material.root_cert)
     assert pades.lta_validation(data, root=root) == "OK"
     assert f"/v/{row.serial}#AM1." in _decode_qr(data, tmp_path)
@@ -80,7 +81,8 @@ def test_hsm_department_issues_blta_that_validates(sessions, hsm_env, tmp_path) 
         private = session.get_key(
             object_class=ObjectClass.PRIVATE_KEY, label=key_row.ciphertext.decode()
         )
-        assert private[Attribute.SENSITIVE] is True and private[Attribute.EXTRACTABLE] is False
+        assert private[Attribute.SENSITIVE] is True
+        assert private[Attribute.EXTRACTABLE] is False
 
 
 def test_key_rollover_keeps_the_key_in_the_token(sessions, hsm_env) -> None:

@@ -49,7 +49,13 @@ def test_issued_pdf_lands_in_the_holders_vault_with_events(env) -> None:
     with env.sessions() as s:
         doc = s.get(Document, row.document_id)
         assert (
-            doc.owner_id == env.citizen_id and doc.source == "issued" and doc.kind == "certificate"
+            doc.owner_id == env.citizen_id
+        )
+        assert (
+            doc.source == "issued"
+        )
+        assert (
+            doc.kind == "certificate"
         )
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.object_id.in_([row.serial, "UNI"]))
@@ -104,7 +110,8 @@ def test_qr_decodes_independently_and_its_cose_signature_verifies(env, tmp_path)
     row = env.issue("degree")
     url = _decode_qr(env.pdf(row), tmp_path)
     parts = urlsplit(url)
-    assert parts.path == f"/v/{row.serial}" and parts.fragment.startswith("AM1.")
+    assert parts.path == f"/v/{row.serial}"
+    assert parts.fragment.startswith("AM1.")
     raw = base64.urlsafe_b64decode(parts.fragment[4:] + "=" * (-len(parts.fragment[4:]) % 4))
     tag = cbor2.loads(raw)
     assert tag.tag == 18
@@ -120,7 +127,9 @@ def test_qr_decodes_independently_and_its_cose_signature_verifies(env, tmp_path)
     )
     cert.public_key().verify(der, to_be_signed, ec.ECDSA(hashes.SHA256()))
     claims = cbor2.loads(payload)
-    assert claims[1] == "UNI" and claims[-70001] == row.serial and claims[-70002] == "degree"
+    assert claims[1] == "UNI"
+    assert claims[-70001] == row.serial
+    assert claims[-70002] == "degree"
     assert claims[-70003] == row.holder_name == "Ayesha Khan"
     assert claims[-70004]["degree"] == "BSc Computer Science"
     assert claims[-70005] == fields_hash(row.fields)
@@ -147,14 +156,16 @@ def test_qr_stays_within_version_15(env) -> None:
         display=("name", "date_of_birth", "father_name", "place_of_birth"),
         issued_at=env.now,
     )
-    assert version <= 15 and url.startswith("https://verify.amanat.gov.pk/v/")
+    assert version <= 15
+    assert url.startswith("https://verify.amanat.gov.pk/v/")
 
 
 def test_serials_are_unguessable_and_typable() -> None:
     serials = {new_serial() for _ in range(2000)}
     assert len(serials) == 2000
     sample = next(iter(serials))
-    assert len(sample) == 14 and sample.count("-") == 2
+    assert len(sample) == 14
+    assert sample.count("-") == 2
     assert normalize_serial(sample.lower().replace("-", "")) == sample
 
 
@@ -183,7 +194,8 @@ def test_unknown_department_or_citizen_changes_nothing(env, kwargs, error) -> No
     request = IssueRequest.build(**args)
     with env.sessions() as s, pytest.raises(error):
         issue_certificate(s, ctx=env.ctx, request=request, now=env.now)
-    assert _count(env, IssuedCertificate) == 0 and _count(env, Document) == 0
+    assert _count(env, IssuedCertificate) == 0
+    assert _count(env, Document) == 0
 
 
 def test_unknown_type_is_refused() -> None:
@@ -265,5 +277,6 @@ def test_a_file_that_fails_the_check_is_never_stored(env, monkeypatch) -> None:
     monkeypatch.setattr(issuance_module, "trust_data", revoked_trust)
     with pytest.raises(SigningFailed):
         env.issue("degree")
-    assert _count(env, IssuedCertificate) == 0 and _count(env, Document) == 0
+    assert _count(env, IssuedCertificate) == 0
+    assert _count(env, Document) == 0
     assert list(env.ctx.vault.blobs.ids()) == []

@@ -61,10 +61,12 @@ def test_repeats_fold_into_one_event_with_their_count(recorders, env, verificati
     recorder = recorders(env.sessions, interval=3600)
     for _ in range(5):
         recorder.add(verification)
-    assert recorder.pending() == 1 and _events(env.sessions) == []
+    assert recorder.pending() == 1
+    assert _events(env.sessions) == []
     assert recorder.flush()
     (event,) = _events(env.sessions)
-    assert event.actor == "anonymous" and event.object_id == verification.serial
+    assert event.actor == "anonymous"
+    assert event.object_id == verification.serial
     assert _count(env.sessions, verification) == 5
 
 
@@ -74,14 +76,16 @@ def test_a_later_flush_the_same_day_only_raises_the_count(recorders, env, verifi
     recorder.flush()
     recorder.add(verification)
     recorder.flush()
-    assert len(_events(env.sessions)) == 1 and _count(env.sessions, verification) == 2
+    assert len(_events(env.sessions)) == 1
+    assert _count(env.sessions, verification) == 2
 
 
 def test_a_clean_stop_writes_what_waits(recorders, env, verification) -> None:
     recorder = recorders(env.sessions, interval=3600)
     recorder.add(verification)
     recorder.close()
-    assert len(_events(env.sessions)) == 1 and recorder.pending() == 0
+    assert len(_events(env.sessions)) == 1
+    assert recorder.pending() == 0
 
 
 def test_the_thread_writes_within_its_interval(recorders, env, verification) -> None:
@@ -131,7 +135,8 @@ def test_a_full_buffer_is_written_by_the_request_that_filled_it(
     recorder.add(verification)
     other = Verification(**{**verification.__dict__, "actor": "organisation:BANK api-key:k"})
     recorder.add(other)  # the second distinct entry fills it
-    assert recorder.pending() == 0 and len(_events(env.sessions)) == 2
+    assert recorder.pending() == 0
+    assert len(_events(env.sessions)) == 2
 
 
 def test_a_full_buffer_that_cannot_be_written_refuses_the_verification(

@@ -39,7 +39,8 @@ def _build(env, now: dt.datetime | None = None, capacity: int = 4096) -> StatusL
 def test_each_new_certificate_draws_its_own_index(env) -> None:
     rows = [env.issue("degree") for _ in range(3)]
     indexes = [r.status_idx for r in rows]
-    assert None not in indexes and len(set(indexes)) == 3
+    assert None not in indexes
+    assert len(set(indexes)) == 3
 
 
 def test_the_certificates_qr_code_carries_its_index(env, tmp_path) -> None:
@@ -109,7 +110,9 @@ def test_renewal_signs_again_after_a_revocation(env) -> None:
     renewed = _renew(env, later + dt.timedelta(seconds=30))
     assert (
         renewed.issued_at != first.issued_at
-        and _read(env, renewed.token).status(row.status_idx) == 1
+    )
+    assert (
+        _read(env, renewed.token).status(row.status_idx) == 1
     )
 
 

@@ -97,7 +97,8 @@ def test_the_secret_is_wrapped_and_rotates(session, file_keystore) -> None:
     first = rotate_webhook_secret(session, keystore=file_keystore, code="BANK", now=NOW)
     assert webhook_secret(session, keystore=file_keystore, code="BANK") == first
     second = rotate_webhook_secret(session, keystore=file_keystore, code="BANK", now=NOW)
-    assert second != first and first.startswith("whsec_")
+    assert second != first
+    assert first.startswith("whsec_")
     assert webhook_secret(session, keystore=file_keystore, code="BANK") == second
 
 
@@ -110,7 +111,8 @@ def test_a_master_key_rotation_rewraps_the_secret_and_keeps_it(session, file_key
     file_keystore.rotate()
     assert rewrap_webhook_secrets(session, keystore=file_keystore) == 1
     row = session.get(WebhookSecret, "BANK")
-    assert row is not None and row.key_version == file_keystore.current_version()
+    assert row is not None
+    assert row.key_version == file_keystore.current_version()
     assert webhook_secret(session, keystore=file_keystore, code="BANK") == secret
 
 
@@ -137,7 +139,8 @@ def test_a_failed_attempt_waits_before_the_next(session) -> None:
     done = record_attempt(
         session, delivery_id=delivery_id, outcome=Outcome(204, None, 2), now=later
     )
-    assert done.status == DELIVERED and due_deliveries(session, now=later) == []
+    assert done.status == DELIVERED
+    assert due_deliveries(session, now=later) == []
 
 
 def test_a_delivery_is_given_up_after_its_last_attempt(session) -> None:
@@ -149,7 +152,8 @@ def test_a_delivery_is_given_up_after_its_last_attempt(session) -> None:
             now=when,
         )  # fmt: skip
         when = delivery.next_attempt_at or when
-    assert delivery.status == FAILED and len(delivery.tries) == MAX_ATTEMPTS
+    assert delivery.status == FAILED
+    assert len(delivery.tries) == MAX_ATTEMPTS
     assert due_deliveries(session, now=when + dt.timedelta(days=30)) == []
 
 

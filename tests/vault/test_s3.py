@@ -33,7 +33,8 @@ def test_an_aborted_blob_leaves_nothing(s3_store: S3BlobStore) -> None:
     writer.abort()
     uploads = s3_store.client.list_multipart_uploads(Bucket=s3_store.bucket,
                                                      Prefix=s3_store.prefix)  # fmt: skip
-    assert uploads.get("Uploads", []) == [] and list(s3_store.ids()) == []
+    assert uploads.get("Uploads", []) == []
+    assert list(s3_store.ids()) == []
 
 
 @pytest.mark.parametrize(

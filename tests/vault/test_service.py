@@ -77,7 +77,8 @@ def test_store_and_open_round_trip(sessions, ctx, owner, now) -> None:
     doc_id = _store(sessions, ctx, owner, now)
     (blob_id,) = _blobs(ctx)
     raw = ctx.blobs.open(blob_id).read()
-    assert raw.startswith(b"AMV1") and PDF[:64] not in raw
+    assert raw.startswith(b"AMV1")
+    assert PDF[:64] not in raw
     with sessions() as s:
         opened = open_document(
             s, ctx=ctx, owner_id=owner, document_id=doc_id, purpose="download", now=now
@@ -122,7 +123,8 @@ def test_other_owner_gets_not_found(sessions, ctx, owner, other, now) -> None:
             rename_document(s, owner_id=other, document_id=doc_id, title="mine", now=now)
         with pytest.raises(DocumentNotFound):
             delete_document(s, ctx=ctx, owner_id=other, document_id=doc_id, now=now)
-    assert _rows(sessions, Document) == 1 and len(_blobs(ctx)) == 1
+    assert _rows(sessions, Document) == 1
+    assert len(_blobs(ctx)) == 1
 
 
 def test_list_is_per_owner(sessions, ctx, owner, other, now) -> None:
@@ -180,7 +182,8 @@ def test_delete_removes_rows_keys_and_blobs(sessions, ctx, owner, now) -> None:
         assert len(_blobs(ctx)) == 1, "blob stays until the deletion commits"
         s.commit()
     assert _blobs(ctx) == []
-    assert _rows(sessions, Document) == 0 and _rows(sessions, DocumentVersion) == 0
+    assert _rows(sessions, Document) == 0
+    assert _rows(sessions, DocumentVersion) == 0
 
 
 def test_failure_after_blob_write_leaves_no_orphan_and_no_row(
@@ -206,7 +209,8 @@ def test_failure_after_blob_write_leaves_no_orphan_and_no_row(
             )
         s.rollback()
     assert _blobs(ctx) == []
-    assert _rows(sessions, Document) == 0 and _rows(sessions, DocumentVersion) == 0
+    assert _rows(sessions, Document) == 0
+    assert _rows(sessions, DocumentVersion) == 0
 
 
 def test_commit_failure_leaves_no_orphan(sessions, ctx, owner, now, monkeypatch) -> None:
@@ -262,7 +266,8 @@ def test_oversized_stream_is_refused_and_leaves_nothing(sessions, ctx, owner, no
             max_bytes=1000,
             now=now,
         )
-    assert _blobs(ctx) == [] and partial_blobs(ctx) == []
+    assert _blobs(ctx) == []
+    assert partial_blobs(ctx) == []
     assert _rows(sessions, Document) == 0
 
 
@@ -317,7 +322,8 @@ def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> Non
     orphan = writer.publish()
     with sessions() as s:
         assert sweep_orphan_blobs(s, blobs=ctx.blobs, min_age_seconds=0) == 1
-    assert orphan not in _blobs(ctx) and len(_blobs(ctx)) == 1
+    assert orphan not in _blobs(ctx)
+    assert len(_blobs(ctx)) == 1
 
 
 def test_sweep_removes_half_written_blobs_a_crash_left(sessions, tmp_path, owner) -> None:
@@ -367,7 +373,8 @@ def test_every_action_is_chained_in_the_ledger(sessions, ctx, owner, now) -> Non
         delete_document(s, ctx=ctx, owner_id=owner, document_id=doc_id, now=now)
         s.commit()
         report = verify_chain(s)
-    assert report.intact and report.checked >= 4
+    assert report.intact
+    assert report.checked >= 4
 
 
 def test_softhsm_and_file_key_stores_give_the_same_results(

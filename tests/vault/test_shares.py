@@ -186,7 +186,8 @@ def test_organisation_fetches_shared_documents_byte_identical(
     for doc_id in ids:
         assert _fetch(sessions, ctx, grant_id, doc_id, now) == data[doc_id]
     tags = _tags(sessions, owner)
-    assert tags.count("consent:granted") == 1 and tags.count("consent:used") == 2
+    assert tags.count("consent:granted") == 1
+    assert tags.count("consent:used") == 2
 
 
 @pytest.mark.parametrize(("org", "name_ur"), [("OTHER", "دوسرا آجر"), ("BANK", None)])
@@ -244,7 +245,8 @@ def test_expired_by_time(sessions, ctx, owner, now, setup) -> None:
     later = now + dt.timedelta(days=30)
     with pytest.raises(ShareRefused) as info:
         _fetch(sessions, ctx, grant_id, ids[0], later)
-    assert info.value.reason == "expired" and info.value.status == 403
+    assert info.value.reason == "expired"
+    assert info.value.status == 403
     assert _tags(sessions, owner).count("consent:expired") == 1
 
 
@@ -315,7 +317,8 @@ def test_another_organisation_sees_no_such_grant(sessions, ctx, owner, now, setu
     other = Recipient(actor="organisation:OTHER", organisation_code="OTHER")
     with pytest.raises(ShareRefused) as info:
         _fetch(sessions, ctx, grant_id, ids[0], now, recipient=other)
-    assert info.value.status == 404 and info.value.reason == "other-recipient"
+    assert info.value.status == 404
+    assert info.value.reason == "other-recipient"
 
 
 def test_document_outside_the_grant_is_refused(sessions, ctx, owner, now, setup) -> None:
@@ -342,7 +345,8 @@ def test_link_share_needs_the_exact_secret(sessions, ctx, owner, now, setup) -> 
             now,
             recipient=Recipient(actor="link", link_secret=off_by_one),
         )
-    assert info.value.reason == "bad-link-secret" and info.value.status == 404
+    assert info.value.reason == "bad-link-secret"
+    assert info.value.status == 404
     with pytest.raises(ShareRefused):
         _fetch(sessions, ctx, grant_id, ids[0], now, recipient=BANK)
 

@@ -54,7 +54,8 @@ def _check(data: bytes, name: str = "file.pdf", **kwargs) -> object:
 def test_png_named_pdf_is_stored_as_png() -> None:
     """A PNG called .pdf is a PNG: the name gets the right extension."""
     upload = _check(PNG, "scan.pdf")
-    assert upload.media_type == "image/png" and upload.filename == "scan.png"
+    assert upload.media_type == "image/png"
+    assert upload.filename == "scan.png"
 
 
 def test_executable_is_refused() -> None:

@@ -26,10 +26,13 @@ def test_untouched_certificate_passes(env, issued) -> None:
     verdict = verify_pdf(data, trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_PASSED, verdict.reasons
     (sig,) = verdict.signatures
-    assert sig.pades_level == "B-LTA" and sig.department == "UNI" and sig.revocation == "good"
+    assert sig.pades_level == "B-LTA"
+    assert sig.department == "UNI"
+    assert sig.revocation == "good"
     with env.sessions() as s:
         result = check_pdf(s, data=data, now=env.now).to_json()
-    assert result["indication"] == "TOTAL_PASSED" and result["certificate"]["serial"] == row.serial
+    assert result["indication"] == "TOTAL_PASSED"
+    assert result["certificate"]["serial"] == row.serial
 
 
 def test_revoked_certificate_is_failed_revoked(env, issued) -> None:
@@ -38,7 +41,8 @@ def test_revoked_certificate_is_failed_revoked(env, issued) -> None:
         revoke_certificate(s, serial=row.serial, reason="Obtained by fraud", now=env.now)
         s.commit()
         result = check_pdf(s, data=data, now=env.now).to_json()
-    assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
+    assert result["indication"] == "TOTAL_FAILED"
+    assert result["sub_indication"] == "REVOKED"
     assert result["reasons"][0]["reason"] == "Obtained by fraud"
 
 

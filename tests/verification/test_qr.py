@@ -60,10 +60,12 @@ def test_genuine_payload_passes_with_the_register(env, genuine) -> None:
     offline = verify_qr(url, trust_list=_trust(cert), now=env.now)
     assert offline.verdict.indication is Indication.INDETERMINATE
     assert "Revocation was not checked" in reason_text(offline.verdict.reasons[0])
-    assert offline.claims is not None and offline.claims.serial == row.serial
+    assert offline.claims is not None
+    assert offline.claims.serial == row.serial
     with env.sessions() as s:
         result = check_qr(s, text=url, now=env.now).to_json()
-    assert result["indication"] == "TOTAL_PASSED" and result["certificate"]["serial"] == row.serial
+    assert result["indication"] == "TOTAL_PASSED"
+    assert result["certificate"]["serial"] == row.serial
 
 
 def test_flipped_byte_fails(env, genuine) -> None:
@@ -108,7 +110,9 @@ def test_expired_claim_fails(env, genuine) -> None:
     verdict = verify_qr(payload, trust_list=_trust(cert), now=env.now).verdict
     assert (
         verdict.indication is Indication.TOTAL_FAILED
-        and verdict.sub_indication is SubIndication.EXPIRED
+    )
+    assert (
+        verdict.sub_indication is SubIndication.EXPIRED
     )
 
 
@@ -135,7 +139,8 @@ def test_payload_signed_by_an_unknown_key_fails(env, genuine) -> None:
 def test_random_strings_get_a_clear_verdict(env, genuine, text) -> None:
     _row, cert, _key = genuine
     verdict = verify_qr(text, trust_list=_trust(cert), now=env.now).verdict
-    assert verdict.indication is Indication.TOTAL_FAILED and verdict.reasons
+    assert verdict.indication is Indication.TOTAL_FAILED
+    assert verdict.reasons
 
 
 def test_revoked_certificate_fails_through_the_register(env, genuine) -> None:
@@ -147,7 +152,8 @@ def test_revoked_certificate_fails_through_the_register(env, genuine) -> None:
         revoke_certificate(s, serial=row.serial, reason="Fraud", now=env.now)
         s.commit()
         result = check_qr(s, text=payload, now=env.now).to_json()
-    assert result["indication"] == "TOTAL_FAILED" and result["sub_indication"] == "REVOKED"
+    assert result["indication"] == "TOTAL_FAILED"
+    assert result["sub_indication"] == "REVOKED"
 
 
 def test_issued_pdf_qr_checks_out_through_the_cli_image_path(env, genuine, tmp_path) -> None:

@@ -91,7 +91,8 @@ def test_after_the_wait_a_new_passkey_signs_in(app: Flask, link: str, clock: Clo
     done = post_json(person, link + "/complete", {"token": start["token"],
                      "credential": auth.register(start["options"]), "passkey_name": "New phone"},
                      csrf)  # fmt: skip
-    assert done.status_code == 200 and done.get_json()["redirect"] == "/login"
+    assert done.status_code == 200
+    assert done.get_json()["redirect"] == "/login"
     assert sign_in(person, auth).status_code == 200
     assert person.get("/vault").status_code == 200
     assert "recovery link was used" in app.test_client().get(link).get_data(as_text=True)
@@ -103,4 +104,5 @@ def test_the_link_secret_stays_out_of_the_access_log(
     with caplog.at_level("INFO", logger="amanat.web.access"):
         app.test_client().get(link)
     paths = [getattr(r, "path", "") for r in caplog.records if r.name == "amanat.web.access"]
-    assert paths == ["/recover/…"] and link.split("/")[2] not in caplog.text
+    assert paths == ["/recover/…"]
+    assert link.split("/")[2] not in caplog.text

@@ -48,7 +48,8 @@ def test_init_creates_key_secret_and_schema(tmp_path: Path, db_url: str) -> None
     assert (inst / "master.keys").stat().st_mode & 0o777 == 0o600
     assert (inst / "secret.key").stat().st_mode & 0o777 == 0o600
     assert inst.stat().st_mode & 0o777 == 0o700
-    assert f"revision {_HEAD}" in result.output and "Deployment PKI created" in result.output
+    assert f"revision {_HEAD}" in result.output
+    assert "Deployment PKI created" in result.output
 
 
 def test_init_demo_prints_working_credentials_and_can_run_twice(
@@ -108,8 +109,11 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
     result = runner.invoke(main, ["keys", "rotate"], env=env)
     assert result.exit_code == 0, result.output
     assert (
-        "version 2" in result.output and "1 owner keys and 5 PKI keys rewrapped" in result.output
-    )  # root, OCSP, TSA, DEMO, ledger
+        "version 2" in result.output
+    )
+    assert (
+        "1 owner keys and 5 PKI keys rewrapped" in result.output
+    )
     rotated = FileKeyStore(inst / "master.keys")  # a process started after the rotation
     ctx2 = VaultContext(keystore=rotated, blobs=FileBlobStore(inst / "blobs"))
     with bind_keystore(session_factory(engine), rotated)() as s:
@@ -123,18 +127,21 @@ def test_keys_rotate_keeps_documents_readable(tmp_path: Path, db_url: str, now) 
 
 def test_db_upgrade(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(tmp_path, db_url))
-    assert result.exit_code == 0 and f"revision {_HEAD}" in result.output
+    assert result.exit_code == 0
+    assert f"revision {_HEAD}" in result.output
 
 
 def test_keys_rotate_without_init_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
     result = CliRunner().invoke(main, ["keys", "rotate"], env=_env(tmp_path, db_url))
-    assert result.exit_code != 0 and "amanat init" in result.output
+    assert result.exit_code != 0
+    assert "amanat init" in result.output
 
 
 def test_bad_setting_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
     env = {**_env(tmp_path, db_url), "AMANAT_MAX_UPLOAD_BYTES": "many"}
     result = CliRunner().invoke(main, ["init"], env=env)
-    assert result.exit_code != 0 and "must be an integer" in result.output
+    assert result.exit_code != 0
+    assert "must be an integer" in result.output
 
 
 def test_vault_sweep(tmp_path: Path, db_url: str) -> None:
@@ -144,7 +151,8 @@ def test_vault_sweep(tmp_path: Path, db_url: str) -> None:
     writer.write(b"orphan")
     writer.publish()
     result = CliRunner().invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
-    assert result.exit_code == 0 and "1 orphan blobs removed" in result.output
+    assert result.exit_code == 0
+    assert "1 orphan blobs removed" in result.output
 
 
 def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
@@ -286,13 +294,17 @@ def test_issue_revoke_and_department_commands(tmp_path: Path, db_url: str) -> No
     assert issued.exit_code == 0, issued.output
     serial = issued.output.strip().splitlines()[-1]
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", serial)
-    assert out_pdf.read_bytes().startswith(b"%PDF") and out_pdf.read_bytes().count(b"%%EOF") == 4
+    assert out_pdf.read_bytes().startswith(b"%PDF")
+    assert out_pdf.read_bytes().count(b"%%EOF") == 4
     revoked = runner.invoke(main, ["revoke", serial, "--reason", "Issued in error"], env=env)
-    assert revoked.exit_code == 0 and f"Certificate {serial} revoked." in revoked.output
+    assert revoked.exit_code == 0
+    assert f"Certificate {serial} revoked." in revoked.output
     again = runner.invoke(main, ["revoke", serial, "--reason", "x"], env=env)
-    assert again.exit_code != 0 and "already revoked" in again.output
+    assert again.exit_code != 0
+    assert "already revoked" in again.output
     rolled = runner.invoke(main, ["department", "revoke-key", "CRD"], env=env)
-    assert rolled.exit_code == 0 and "new signing certificate" in rolled.output
+    assert rolled.exit_code == 0
+    assert "new signing certificate" in rolled.output
 
 
 _DEMO_ISSUE = [
@@ -320,7 +332,8 @@ def test_revoke_key_refuses_a_bad_invalidity_date_and_changes_nothing(
     refused = runner.invoke(
         main, ["department", "revoke-key", "DEMO", "--compromised-since", since], env=env
     )
-    assert refused.exit_code == exit_code and words in refused.output, refused.output
+    assert refused.exit_code == exit_code, refused.output
+    assert words in refused.output, refused.output
     with session_factory(create_engine(db_url))() as s:
         assert s.scalars(select(DepartmentCert.status)).all() == ["active"]
 
@@ -371,15 +384,19 @@ def test_department_api_key_commands(tmp_path: Path, db_url: str) -> None:
     key_id = re.fullmatch(r"amanat_([0-9a-f]{16})_[A-Za-z0-9_-]{43}", token)
     assert key_id, made.output
     listed = runner.invoke(main, ["department", "list-keys", "DEMO"], env=env).output
-    assert key_id.group(1) in listed and "issue,revoke" in listed and token not in listed
+    assert key_id.group(1) in listed
+    assert "issue,revoke" in listed
+    assert token not in listed
     revoked = runner.invoke(main, ["department", "revoke-api-key", key_id.group(1)], env=env)
-    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert revoked.exit_code == 0
+    assert "revoked" in revoked.output
     listed = runner.invoke(main, ["department", "list-keys", "DEMO"], env=env).output
     assert "revoked -" not in listed
     bad = runner.invoke(
         main, ["department", "create-key", "DEMO", "--label", "x", "--scope", "fly"], env=env
     )
-    assert bad.exit_code != 0 and "applications, issue, revoke" in bad.output
+    assert bad.exit_code != 0
+    assert "applications, issue, revoke" in bad.output
     assert "Traceback" not in bad.output
 
 
@@ -388,9 +405,11 @@ def test_department_offer_sets_what_citizens_may_apply_for(tmp_path: Path, db_ur
     env = _env(tmp_path, db_url)
     assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
     set_ = runner.invoke(main, ["department", "offer", "DEMO", "--type", "birth"], env=env)
-    assert set_.exit_code == 0 and "applications for: birth." in set_.output
+    assert set_.exit_code == 0
+    assert "applications for: birth." in set_.output
     bad = runner.invoke(main, ["department", "offer", "DEMO", "--type", "spaceship"], env=env)
-    assert bad.exit_code != 0 and "Unknown certificate type" in bad.output
+    assert bad.exit_code != 0
+    assert "Unknown certificate type" in bad.output
     assert "Traceback" not in bad.output
 
 
@@ -406,7 +425,8 @@ def test_staff_add_prints_a_first_password(
     env = _env(tmp_path, db_url)
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     made = runner.invoke(main, [group, "add", "--login", "staff.one", "--name", "Office"], env=env)
-    assert made.exit_code == 0 and f"{said} staff.one added" in made.output
+    assert made.exit_code == 0
+    assert f"{said} staff.one added" in made.output
     password = made.output.rsplit(": ", 1)[1].strip()
     engine = create_engine(db_url)
     with session_factory(engine)() as s:
@@ -414,7 +434,8 @@ def test_staff_add_prints_a_first_password(
         assert account.role == role
     engine.dispose()
     again = runner.invoke(main, [group, "add", "--login", "staff.one", "--name", "Office"], env=env)
-    assert again.exit_code != 0 and "Traceback" not in again.output
+    assert again.exit_code != 0
+    assert "Traceback" not in again.output
 
 
 def test_org_webhook_secret_prints_a_new_secret_each_time(tmp_path: Path, db_url: str) -> None:
@@ -424,9 +445,11 @@ def test_org_webhook_secret_prints_a_new_secret_each_time(tmp_path: Path, db_url
     first = runner.invoke(main, ["org", "webhook-secret", "DEMOBANK"], env=env)
     second = runner.invoke(main, ["org", "webhook-secret", "DEMOBANK"], env=env)
     secrets = [r.output.strip().splitlines()[-1] for r in (first, second)]
-    assert all(s.startswith("whsec_") for s in secrets) and secrets[0] != secrets[1]
+    assert all(s.startswith("whsec_") for s in secrets)
+    assert secrets[0] != secrets[1]
     unknown = runner.invoke(main, ["org", "webhook-secret", "NOPE"], env=env)
-    assert unknown.exit_code != 0 and "Traceback" not in unknown.output
+    assert unknown.exit_code != 0
+    assert "Traceback" not in unknown.output
 
 
 def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
@@ -454,7 +477,8 @@ def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
     ]
     for extra, message in cases:
         result = runner.invoke(main, [*base, *extra], env=env)
-        assert result.exit_code != 0 and message in result.output, (extra, result.output)
+        assert result.exit_code != 0, (extra, result.output)
+        assert message in result.output, (extra, result.output)
     unknown = runner.invoke(
         main,
         [
@@ -474,7 +498,8 @@ def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
         ],
         env=env,
     )
-    assert unknown.exit_code != 0 and "no department" in unknown.output
+    assert unknown.exit_code != 0
+    assert "no department" in unknown.output
     nobody = runner.invoke(
         main,
         [
@@ -494,7 +519,8 @@ def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
         ],
         env=env,
     )
-    assert nobody.exit_code != 0 and "No citizen" in nobody.output
+    assert nobody.exit_code != 0
+    assert "No citizen" in nobody.output
 
 
 def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str) -> None:
@@ -532,9 +558,12 @@ def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str
     assert first.exit_code == 1
     assert "2 issued, 3 failed." in first.output
     assert "line 3: Missing required field(s): Degree." in first.output
-    assert "line 4: No citizen" in first.output and "line 6:" in first.output
+    assert "line 4: No citizen" in first.output
+    assert "line 6:" in first.output
     lines = report.read_text().splitlines()
-    assert len(lines) == 6 and lines[1].startswith("2,35202-1234567-1,") and lines[1].split(",")[2]
+    assert len(lines) == 6
+    assert lines[1].startswith("2,35202-1234567-1,")
+    assert lines[1].split(",")[2]
     again = ["issue-batch", "--department", "DEMO", "--workers", "1", str(csv_path)]
     second = runner.invoke(main, again, env=env)
     assert "2 issued, 3 failed." in second.output
@@ -551,7 +580,8 @@ def test_issue_batch_refuses_a_file_without_header(tmp_path: Path, db_url: str) 
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\xff\xfe not csv")
     result = runner.invoke(main, ["issue-batch", "--department", "DEMO", str(bad)], env=env)
-    assert result.exit_code != 0 and "UTF-8" in result.output
+    assert result.exit_code != 0
+    assert "UTF-8" in result.output
 
 
 def test_bad_tsa_trust_file_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
@@ -580,7 +610,8 @@ def test_bad_tsa_trust_file_is_a_clear_error(tmp_path: Path, db_url: str) -> Non
         ],
         env=env,
     )
-    assert result.exit_code != 0 and "AMANAT_TSA_TRUST: not a certificate file" in result.output
+    assert result.exit_code != 0
+    assert "AMANAT_TSA_TRUST: not a certificate file" in result.output
 
 
 def test_pki_refresh_crl(tmp_path: Path, db_url: str) -> None:
@@ -589,7 +620,8 @@ def test_pki_refresh_crl(tmp_path: Path, db_url: str) -> None:
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     first = runner.invoke(main, ["pki", "refresh-crl"], env=env)
     second = runner.invoke(main, ["pki", "refresh-crl"], env=env)
-    assert first.exit_code == 0 and "CRL #1 issued" in first.output
+    assert first.exit_code == 0
+    assert "CRL #1 issued" in first.output
     assert "CRL #2 issued" in second.output
 
 
@@ -624,7 +656,8 @@ def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
     )
     assert issued.exit_code == 0, issued.output
     good = runner.invoke(main, ["verify", str(out)], env=env)
-    assert good.exit_code == 0 and "TOTAL_PASSED" in good.output
+    assert good.exit_code == 0
+    assert "TOTAL_PASSED" in good.output
     as_json = runner.invoke(main, ["verify", str(out), "--json"], env=env)
     assert json.loads(as_json.output)["certificate"]["status"] == "valid"
     broken = tmp_path / "broken.pdf"
@@ -635,9 +668,11 @@ def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
         check=True,
     )
     scanned = runner.invoke(main, ["verify-qr", "--image", str(tmp_path / "page.png")], env=env)
-    assert scanned.exit_code == 0 and "TOTAL_PASSED" in scanned.output, scanned.output
+    assert scanned.exit_code == 0, scanned.output
+    assert "TOTAL_PASSED" in scanned.output, scanned.output
     junk = runner.invoke(main, ["verify-qr", "not a code"], env=env)
-    assert junk.exit_code == 1 and "not an Amanat certificate code" in junk.output
+    assert junk.exit_code == 1
+    assert "not an Amanat certificate code" in junk.output
 
 
 def _cose_with_int_signature() -> str:
@@ -662,7 +697,8 @@ def test_verify_commands_that_cannot_check_exit_3_without_a_traceback(
     tmp_path: Path, db_url: str, args: list[str], says: str
 ) -> None:
     result = CliRunner().invoke(main, args, env=_env(tmp_path, db_url))
-    assert result.exit_code == 3 and says in result.output
+    assert result.exit_code == 3
+    assert says in result.output
     assert "Traceback" not in result.output
 
 
@@ -671,7 +707,8 @@ def test_verify_on_an_instance_never_initialised_says_run_init(
     tmp_path: Path, db_url: str, args: list[str]
 ) -> None:
     result = CliRunner().invoke(main, args, env=_env(tmp_path, db_url))
-    assert result.exit_code == 3 and "amanat init" in result.output
+    assert result.exit_code == 3
+    assert "amanat init" in result.output
     assert isinstance(result.exception, SystemExit)
 
 
@@ -681,7 +718,8 @@ def test_verify_qr_with_a_signature_that_is_not_bytes_is_failed(
     env = _env(tmp_path, db_url)
     assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
     result = CliRunner().invoke(main, ["verify-qr", _cose_with_int_signature()], env=env)
-    assert result.exit_code == 1 and result.output.startswith("TOTAL_FAILED / FORMAT_FAILURE")
+    assert result.exit_code == 1
+    assert result.output.startswith("TOTAL_FAILED / FORMAT_FAILURE")
     assert isinstance(result.exception, SystemExit)
 
 
@@ -724,4 +762,5 @@ def test_db_upgrade_authenticates_a_pre_0005_ledger_once(tmp_path: Path, db_url:
     again = runner.invoke(main, ["db", "upgrade"], env=env)
     assert "authenticated" not in again.output  # once: a later run vouches for nothing
     verified = runner.invoke(main, ["audit", "verify"], env=env)
-    assert verified.exit_code == 0 and "Ledger intact" in verified.output, verified.output
+    assert verified.exit_code == 0, verified.output
+    assert "Ledger intact" in verified.output, verified.output

@@ -37,18 +37,23 @@ def _sessions(db_url: str):
 def test_organisation_commands(cli) -> None:
     assert "BANK registered" in cli("org", "create", "bank", "--name", "Example Bank").output
     again = cli("org", "create", "BANK", "--name", "Example Bank")
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 1
+    assert "already exists" in again.output
     member = cli("org", "add-member", "BANK", "--login", "ali.teller", "--name", "Ali")
-    assert member.exit_code == 0 and "First password" in member.output
+    assert member.exit_code == 0
+    assert "First password" in member.output
     key = cli("org", "create-key", "BANK", "--label", "loans", "--scope", "shares:read")
     token = key.output.strip().splitlines()[-1]
-    assert key.exit_code == 0 and token.startswith("amanat_")
+    assert key.exit_code == 0
+    assert token.startswith("amanat_")
     assert "1 live API keys" in cli("org", "list").output
     revoked = cli("org", "revoke-key", token.split("_")[1])
-    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert revoked.exit_code == 0
+    assert "revoked" in revoked.output
     assert "0 live API keys" in cli("org", "list").output
     bad = cli("org", "create-key", "BANK", "--label", "x", "--scope", "everything")
-    assert bad.exit_code == 1 and "Scopes are" in bad.output
+    assert bad.exit_code == 1
+    assert "Scopes are" in bad.output
 
 
 def test_audit_verify_passes_then_names_an_edited_row(cli, db_url) -> None:
@@ -56,11 +61,13 @@ def test_audit_verify_passes_then_names_an_edited_row(cli, db_url) -> None:
     cli("org", "create", "JOBS", "--name", "Example Employer")
     assert cli("audit", "publish").exit_code == 0
     ok = cli("audit", "verify")
-    assert ok.exit_code == 0 and "Ledger intact" in ok.output
+    assert ok.exit_code == 0
+    assert "Ledger intact" in ok.output
     with transaction(_sessions(db_url)) as s:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="nobody"))
     bad = cli("audit", "verify")
-    assert bad.exit_code == 1 and "at event 2" in bad.output
+    assert bad.exit_code == 1
+    assert "at event 2" in bad.output
 
 
 def test_audit_verify_names_a_deleted_row(cli, db_url) -> None:
@@ -69,7 +76,9 @@ def test_audit_verify_names_a_deleted_row(cli, db_url) -> None:
     with transaction(_sessions(db_url)) as s:
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     bad = cli("audit", "verify")
-    assert bad.exit_code == 1 and "at event 2" in bad.output and "missing" in bad.output
+    assert bad.exit_code == 1
+    assert "at event 2" in bad.output
+    assert "missing" in bad.output
 
 
 def test_audit_verify_names_reordered_rows(cli, db_url) -> None:
@@ -80,7 +89,8 @@ def test_audit_verify_names_reordered_rows(cli, db_url) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(seq=1))
         s.execute(update(AuditEvent).where(AuditEvent.seq == -1).values(seq=2))
     bad = cli("audit", "verify")
-    assert bad.exit_code == 1 and "at event 1" in bad.output
+    assert bad.exit_code == 1
+    assert "at event 1" in bad.output
 
 
 def test_audit_proof_prints_checkable_json(cli) -> None:
@@ -101,18 +111,21 @@ def test_audit_proof_prints_checkable_json(cli) -> None:
         else:
             r = hashlib.sha256(b"\1" + r + p).digest()
         fn, sn = fn >> 1, sn >> 1
-    assert sn == 0 and r == base64.b64decode(head["root_hash"])
+    assert sn == 0
+    assert r == base64.b64decode(head["root_hash"])
     cli("org", "create", "FFF", "--name", "FFF")
     cli("audit", "publish")
     size = json.loads(cli("audit", "proof", "--event", "6").output)["tree_head"]["tree_size"]
     consistency = cli("audit", "proof", "--from", str(head["tree_size"]), "--to", str(size))
-    assert consistency.exit_code == 0 and "proof" in json.loads(consistency.output)
+    assert consistency.exit_code == 0
+    assert "proof" in json.loads(consistency.output)
 
 
 def test_audit_proof_bad_input_is_a_clear_error(cli) -> None:
     assert cli("audit", "proof").exit_code == 2
     missing = cli("audit", "proof", "--event", "999")
-    assert missing.exit_code == 1 and "999" in missing.output
+    assert missing.exit_code == 1
+    assert "999" in missing.output
     assert cli("audit", "proof", "--from", "7", "--to", "3").exit_code == 1
 
 
@@ -131,4 +144,5 @@ def test_every_command_leaves_its_events_under_a_signed_head(cli, commands) -> N
     for command in commands:
         assert cli(*command).exit_code == 0
     verified = cli("audit", "verify")
-    assert verified.exit_code == 0 and "Ledger intact" in verified.output
+    assert verified.exit_code == 0
+    assert "Ledger intact" in verified.output

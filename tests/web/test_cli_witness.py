@@ -79,12 +79,15 @@ def witness_url(ledger, tmp_path: Path) -> Iterator[str]:
 def test_heads_are_cosigned_as_the_ledger_grows(ledger, witness_url) -> None:
     ledger("org", "create", "BANK", "--name", "Example Bank")
     first = ledger("audit", "publish", "--witness", witness_url)
-    assert first.exit_code == 0 and "Cosigned: \u2014 auditor.example/w1 " in first.output
+    assert first.exit_code == 0
+    assert "Cosigned: \u2014 auditor.example/w1 " in first.output
     ledger("org", "create", "JOBS", "--name", "Example Employer")
     grown = ledger("audit", "publish", "--witness", witness_url)  # a consistency proof this time
-    assert grown.exit_code == 0 and "Cosigned:" in grown.output
+    assert grown.exit_code == 0
+    assert "Cosigned:" in grown.output
     checked = ledger("audit", "verify", "--witness", witness_url)
-    assert checked.exit_code == 0 and "consistent with 1 witness" in checked.output
+    assert checked.exit_code == 0
+    assert "consistent with 1 witness" in checked.output
 
 
 def test_a_truncated_ledger_with_its_heads_deleted_is_caught_by_the_witness(
@@ -106,9 +109,11 @@ def test_a_truncated_ledger_with_its_heads_deleted_is_caught_by_the_witness(
     alone = ledger("audit", "verify")
     assert alone.exit_code == 0  # nothing in the database shows it any more
     caught = ledger("audit", "verify", "--witness", witness_url)
-    assert caught.exit_code == 1 and "events were removed" in caught.output
+    assert caught.exit_code == 1
+    assert "events were removed" in caught.output
 
 
 def test_an_unreachable_witness_could_not_be_checked(ledger) -> None:
     result = ledger("audit", "verify", "--witness", f"http://127.0.0.1:{_free_port()}")
-    assert result.exit_code == 3 and "cannot be reached" in result.output
+    assert result.exit_code == 3
+    assert "cannot be reached" in result.output

@@ -179,7 +179,8 @@ def test_kill_9_while_the_blob_is_written_is_swept_and_verifies(tmp_path: Path) 
     tmp = tmp_path / "inst" / "blobs" / "tmp"
     assert list(tmp.glob("blob.*.part")), "the crash left no half-written blob"
     swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
-    assert swept.exit_code == 0 and swept.output.startswith("1 ")
+    assert swept.exit_code == 0
+    assert swept.output.startswith("1 ")
     assert not list(tmp.glob("*.part"))
     verified = runner.invoke(main, ["audit", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
@@ -284,7 +285,8 @@ def test_kill_9_of_a_worker_mid_batch_leaves_the_rest_to_another_worker_exactly_
     assert f"{rows} issued, 0 failed." in again.output
     assert _issued_count(db_url) == rows  # every row once: batch keys are unique
     report = (tmp_path / "r.csv").read_text().splitlines()
-    assert len(report) == rows + 1 and len({line.split(",")[2] for line in report[1:]}) == rows
+    assert len(report) == rows + 1
+    assert len({line.split(",")[2] for line in report[1:]}) == rows
     assert _batch_ids(db_url) == [batch_id]  # sending the file again found the same batch
     swept = runner.invoke(main, ["vault", "sweep", "--min-age", "0"], env=env)
     assert swept.exit_code == 0, swept.output

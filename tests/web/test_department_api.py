@@ -74,7 +74,9 @@ def test_issue_answers_201_with_the_serial_and_links(client, keys) -> None:
     res = _post(client, "/api/v1/certificates", keys["full"], DEGREE)
     assert res.status_code == 201, res.get_json()
     body = res.get_json()
-    assert body["status"] == "valid" and body["department"] == "UNI" and body["level"] == "B-LTA"
+    assert body["status"] == "valid"
+    assert body["department"] == "UNI"
+    assert body["level"] == "B-LTA"
     assert body["links"]["verify"] == f"http://localhost:8000/v/{body['serial']}"
     assert client.get(body["links"]["status"]).get_json()["status"] == "valid"
 
@@ -98,7 +100,8 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(client, keys, 
     _post(client, "/api/v1/certificates", keys["full"], DEGREE, **{"Idempotency-Key": "k"})
     other = {**DEGREE, "fields": {**DEGREE["fields"], "degree": "MSc"}}
     res = _post(client, "/api/v1/certificates", keys["full"], other, **{"Idempotency-Key": "k"})
-    assert res.status_code == 422 and res.get_json()["error"] == "idempotency_key_reused"
+    assert res.status_code == 422
+    assert res.get_json()["error"] == "idempotency_key_reused"
     assert _count(sessions) == 1
 
 
@@ -118,13 +121,15 @@ def test_the_issued_certificate_passes_amanat_verify(
         pdf.write_bytes(opened.file.read())
     env = {"AMANAT_INSTANCE": str(settings.instance), "AMANAT_DATABASE_URL": db_url}
     result = CliRunner().invoke(main, ["verify", str(pdf)], env=env)
-    assert result.exit_code == 0 and "TOTAL_PASSED" in result.output, result.output
+    assert result.exit_code == 0, result.output
+    assert "TOTAL_PASSED" in result.output, result.output
 
 
 def test_revoke_by_api(client, keys) -> None:
     serial = _post(client, "/api/v1/certificates", keys["full"], DEGREE).get_json()["serial"]
     res = _post(client, f"/api/v1/certificates/{serial}/revoke", keys["full"], {"reason": "typo"})
-    assert res.status_code == 200 and res.get_json()["status"] == "revoked"
+    assert res.status_code == 200
+    assert res.get_json()["status"] == "revoked"
     assert client.get(f"/api/v1/certificates/{serial}").get_json()["status"] == "revoked"
 
 
@@ -133,7 +138,8 @@ def test_a_key_without_the_scope_gets_403_and_revokes_nothing(client, keys) -> N
     res = _post(
         client, f"/api/v1/certificates/{serial}/revoke", keys["issue_only"], {"reason": "x"}
     )
-    assert res.status_code == 403 and res.get_json()["error"] == "api_key_scope"
+    assert res.status_code == 403
+    assert res.get_json()["error"] == "api_key_scope"
     assert "revoke" in res.get_json()["message"]
     assert client.get(f"/api/v1/certificates/{serial}").get_json()["status"] == "valid"
 
@@ -189,21 +195,24 @@ def test_an_organisation_key_opens_no_department_endpoint(client, keys, sessions
 )
 def test_bad_issue_input_is_a_clear_400(client, keys, sessions, body, code: str) -> None:
     res = _post(client, "/api/v1/certificates", keys["full"], body)
-    assert res.status_code == 400 and res.get_json()["error"] == code, res.get_json()
+    assert res.status_code == 400, res.get_json()
+    assert res.get_json()["error"] == code, res.get_json()
     assert res.get_json()["message"]
     assert _count(sessions) == 0
 
 
 def test_a_bad_idempotency_key_is_refused(client, keys, sessions) -> None:
     res = _post(client, "/api/v1/certificates", keys["full"], DEGREE, **{"Idempotency-Key": "a b"})
-    assert res.status_code == 400 and res.get_json()["error"] == "idempotency_key_format"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "idempotency_key_format"
     assert _count(sessions) == 0
 
 
 def test_an_oversize_body_is_refused(client, keys, sessions) -> None:
     huge = {**DEGREE, "padding": "x" * 300_000}
     res = _post(client, "/api/v1/certificates", keys["full"], huge)
-    assert res.status_code == 413 and res.get_json()["error"] == "api_body_too_large"
+    assert res.status_code == 413
+    assert res.get_json()["error"] == "api_body_too_large"
     assert _count(sessions) == 0
 
 
@@ -215,11 +224,14 @@ def test_a_batch_of_100_rows_is_issued_and_reported(client, keys, sessions) -> N
     res = _post(
         client, "/api/v1/batches", keys["full"], {"name": "2026 degrees", "rows": _rows(100)}
     )
-    assert res.status_code == 202 and res.get_json()["total"] == 100
+    assert res.status_code == 202
+    assert res.get_json()["total"] == 100
     run_jobs(client.application)
     report = client.get(res.get_json()["href"], headers={"Authorization": f"Bearer {keys['full']}"})
     body = report.get_json()
-    assert body["done"] and body["issued"] == 100 and body["failed"] == 0
+    assert body["done"]
+    assert body["issued"] == 100
+    assert body["failed"] == 0
     assert len({row["serial"] for row in body["rows"]}) == 100
     assert _count(sessions) == 100
 
@@ -231,7 +243,8 @@ def test_a_batch_reports_each_broken_row_in_words(client, keys) -> None:
     body = client.get(res.get_json()["href"], headers={"Authorization": f"Bearer {keys['full']}"})
     rows_out = body.get_json()["rows"]
     assert [r["status"] for r in rows_out] == ["issued", "failed", "failed"]
-    assert rows_out[1]["error"]["code"] == "cnic_format" and rows_out[1]["error"]["message"]
+    assert rows_out[1]["error"]["code"] == "cnic_format"
+    assert rows_out[1]["error"]["message"]
     assert rows_out[2]["error"]["code"] == "batch_row_invalid"
 
 
@@ -243,7 +256,8 @@ def test_a_batch_as_csv(client, keys) -> None:
         content_type="text/csv",
         headers={"Authorization": f"Bearer {keys['full']}"},
     )
-    assert res.status_code == 202 and res.get_json()["name"] == "intake.csv"
+    assert res.status_code == 202
+    assert res.get_json()["name"] == "intake.csv"
     run_jobs(client.application)
     body = client.get(res.get_json()["href"], headers={"Authorization": f"Bearer {keys['full']}"})
     assert body.get_json()["issued"] == 1
@@ -258,7 +272,8 @@ def test_the_same_rows_twice_are_one_batch(client, keys) -> None:
 @pytest.mark.parametrize("rows", [None, [], "rows"], ids=["missing", "empty", "string"])
 def test_a_batch_without_rows_is_refused(client, keys, rows) -> None:
     res = _post(client, "/api/v1/batches", keys["full"], {"rows": rows})
-    assert res.status_code == 400 and res.get_json()["error"] == "batch_rows_missing"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "batch_rows_missing"
 
 
 def test_another_departments_batch_is_not_found(client, keys) -> None:

@@ -80,7 +80,8 @@ def test_a_line_of_someone_elses_doing_can_be_disputed(client, world) -> None:
     page = client.get("/activity").get_data(as_text=True)
     assert f"/disputes/new?event={world['seq']}" in page
     own = re.findall(r'data-tag="account:created".*?</li>', page, re.S)
-    assert own and "I did not expect this" not in own[0]
+    assert own
+    assert "I did not expect this" not in own[0]
 
 
 def test_from_the_line_to_its_closing(app, client, world) -> None:
@@ -89,7 +90,8 @@ def test_from_the_line_to_its_closing(app, client, world) -> None:
     where = opened.headers["Location"]
     dispute_id = where.rsplit("/", 1)[1]
     page = client.get(where).get_data(as_text=True)
-    assert "Demo Bank downloaded your Pay slip" in page and "never shared anything" in page
+    assert "Demo Bank downloaded your Pay slip" in page
+    assert "never shared anything" in page
 
     bank = _sign_in(app, "bank.clerk")
     assert dispute_id in bank.get("/disputes/inbox").get_data(as_text=True)
@@ -100,7 +102,9 @@ def test_from_the_line_to_its_closing(app, client, world) -> None:
                      note="The citizen consented on 1 December; receipt attached.")  # fmt: skip
     assert answered.status_code == 303
     page = client.get(where).get_data(as_text=True)
-    assert "Demo Bank" in page and "receipt attached" in page and 'data-state="answered"' in page
+    assert "Demo Bank" in page
+    assert "receipt attached" in page
+    assert 'data-state="answered"' in page
 
     office = _sign_in(app, "dpo.one")
     assert dispute_id in office.get("/disputes/inbox").get_data(as_text=True)
@@ -108,7 +112,8 @@ def test_from_the_line_to_its_closing(app, client, world) -> None:
                    note="The consent receipt shows the citizen's passkey signature.")  # fmt: skip
     assert closed.status_code == 303
     page = client.get(where).get_data(as_text=True)
-    assert 'data-state="closed"' in page and "Not upheld: the access was allowed" in page
+    assert 'data-state="closed"' in page
+    assert "Not upheld: the access was allowed" in page
     assert 'id="add-note"' not in page
     activity = html.unescape(client.get("/activity").get_data(as_text=True))
     assert "You disputed something Demo Bank did." in activity

@@ -72,7 +72,8 @@ def test_the_export_opens_with_age_and_holds_every_version(
 ) -> None:
     key, public = age_key
     res = _export(client, age_key=public)
-    assert res.status_code == 200 and "attachment" in res.headers["Content-Disposition"]
+    assert res.status_code == 200
+    assert "attachment" in res.headers["Content-Disposition"]
     files = _opened(res, key, tmp_path)
     contents = set(files.values())
     assert {filled, b"%PDF-1.7 first version", b"%PDF-1.7 second version"} <= contents
@@ -94,7 +95,8 @@ def test_every_exported_event_is_proven_under_the_signed_head(
     head = activity["tree_head"]
     root = base64.b64decode(head["root_hash"])
     tags = [e["tag"] for e in activity["events"]]
-    assert "vault:exported" in tags and "vault:document-uploaded" in tags
+    assert "vault:exported" in tags
+    assert "vault:document-uploaded" in tags
     for event in activity["events"]:
         proof = event["proof"]
         assert merkle.verify_inclusion(
@@ -125,14 +127,16 @@ def test_a_bad_lock_is_a_clear_error_and_exports_nothing(
     client, filled, form: dict[str, str], words: str
 ) -> None:
     res = _export(client, **form)
-    assert res.status_code == 400 and words in res.get_data(as_text=True)
+    assert res.status_code == 400
+    assert words in res.get_data(as_text=True)
     assert "You downloaded everything" not in client.get("/activity").get_data(as_text=True)
 
 
 def test_a_short_passphrase_is_refused_in_urdu(client, filled) -> None:
     client.get("/lang/ur")
     res = _export(client, passphrase="short", confirm="short")
-    assert res.status_code == 400 and "کم از کم 10" in res.get_data(as_text=True)
+    assert res.status_code == 400
+    assert "کم از کم 10" in res.get_data(as_text=True)
 
 
 def test_an_export_of_200_documents_opens_and_matches(client, age_key, tmp_path) -> None:
@@ -145,7 +149,8 @@ def test_an_export_of_200_documents_opens_and_matches(client, age_key, tmp_path)
     key, public = age_key
     files = _opened(_export(client, age_key=public), key, tmp_path)
     documents = {p: d for p, d in files.items() if p.startswith("documents/")}
-    assert len(documents) == 200 and set(documents.values()) == set(stored.values())
+    assert len(documents) == 200
+    assert set(documents.values()) == set(stored.values())
 
 
 def test_a_passphrase_export_opens_with_the_passphrase_typed_into_age(

@@ -28,7 +28,8 @@ def test_commits_during_the_delay_share_one_signing() -> None:
     signer = HeadSigner(lambda: (calls.append(time.monotonic()), signed.set()), delay=0.2)
     for _ in range(5):
         signer.appended()
-    assert signed.wait(5) and _wait(lambda: len(calls) == 1)
+    assert signed.wait(5)
+    assert _wait(lambda: len(calls) == 1)
     time.sleep(0.3)
     assert len(calls) == 1  # nothing new was appended: no second head
 

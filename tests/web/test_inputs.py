@@ -42,19 +42,22 @@ def test_paths_on_this_site_are_kept(target) -> None:
 def test_no_target_leaves_the_site(text) -> None:
     """Whatever comes in, the answer is a single-slash path with no control character."""
     out = local_path(text, "/")
-    assert out.startswith("/") and not out.startswith("//")
+    assert out.startswith("/")
+    assert not out.startswith("//")
     assert not any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in out)
 
 
 @pytest.mark.parametrize("bad", ["/%09/evil.example", "/%0d/evil.example", "/%0a/x", "//x"])
 def test_language_switch_never_redirects_off_site(client, bad) -> None:
     r = client.get(f"/lang/ur?next={bad}")
-    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/"
 
 
 def test_sign_in_page_drops_a_next_with_a_line_break(client) -> None:
     r = client.get("/login?next=/%0d%0aSet-Cookie:x=1")
-    assert r.status_code == 200 and "Set-Cookie:x" not in r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Set-Cookie:x" not in r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +90,8 @@ def test_an_oversized_json_body_is_a_400(client) -> None:
 
 def test_a_wrong_method_names_the_allowed_ones(client) -> None:
     r = client.post("/api/v1/trust-list")
-    assert r.status_code == 405 and "GET" in r.headers.get("Allow", "")
+    assert r.status_code == 405
+    assert "GET" in r.headers.get("Allow", "")
 
 
 @pytest.mark.parametrize(
@@ -95,7 +99,8 @@ def test_a_wrong_method_names_the_allowed_ones(client) -> None:
 )
 def test_tree_sizes_beyond_64_bits_are_a_400(client, query) -> None:
     r = client.get(f"/api/v1/ledger/consistency?{query}")
-    assert r.status_code == 400 and r.get_json()["error"]
+    assert r.status_code == 400
+    assert r.get_json()["error"]
 
 
 def test_a_swapped_ledger_key_makes_the_tree_head_unavailable_not_a_500(app, client) -> None:
@@ -110,7 +115,8 @@ def test_a_swapped_ledger_key_makes_the_tree_head_unavailable_not_a_500(app, cli
         s.execute(update(AuditKey).values(public_key=pki.public_key_der(pki.new_private_key())))
         s.commit()
     res = client.get("/api/v1/ledger/tree-head")
-    assert res.status_code == 503 and res.get_json()["error"] == "ledger_unavailable"
+    assert res.status_code == 503
+    assert res.get_json()["error"] == "ledger_unavailable"
 
 
 @pytest.mark.parametrize(

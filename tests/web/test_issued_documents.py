@@ -17,7 +17,9 @@ def test_holder_sees_issuance_and_revocation(
     row, _pdf = issue_degree(app, client, sessions, file_keystore, clock)
     now = clock.value
     listing = client.get("/vault").get_data(as_text=True)
-    assert "Degree Certificate" in listing and "issued" in listing and "revoked" not in listing
+    assert "Degree Certificate" in listing
+    assert "issued" in listing
+    assert "revoked" not in listing
     page = client.get(f"/vault/{row.document_id}").get_data(as_text=True)
     assert f"serial {row.serial}. It is valid." in page
     assert client.get(f"/vault/{row.document_id}/file").data.startswith(b"%PDF")
@@ -26,7 +28,8 @@ def test_holder_sees_issuance_and_revocation(
         s.commit()
     assert "revoked" in client.get("/vault").get_data(as_text=True)
     page = client.get(f"/vault/{row.document_id}").get_data(as_text=True)
-    assert "This certificate was revoked" in page and "Degree withdrawn by the senate" in page
+    assert "This certificate was revoked" in page
+    assert "Degree withdrawn by the senate" in page
     activity = client.get("/activity").get_data(as_text=True)
     assert "University of the Punjab issued your Degree Certificate" in activity
     assert "\u201cDegree Certificate\u201d was issued into your vault." in activity
@@ -43,4 +46,5 @@ def test_holder_sees_issuance_and_revocation(
         content_type="multipart/form-data",
         headers={"X-Requested-With": "fetch"},
     )
-    assert new_version.status_code == 400 and new_version.get_json()["error"] == "issued_document"
+    assert new_version.status_code == 400
+    assert new_version.get_json()["error"] == "issued_document"

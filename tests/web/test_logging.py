@@ -33,7 +33,8 @@ def test_logs_never_contain_cnic_tokens_or_content(client: FlaskClient) -> None:
     entries = [json.loads(line) for line in lines]  # one JSON object per line
     assert all(e.get("request_id") for e in entries if e["message"] == "request")
     text = sink.getvalue()
-    assert "35202-5550123-9" not in text and "3520255501239" not in text
+    assert "35202-5550123-9" not in text
+    assert "3520255501239" not in text
     assert cookie.value not in text
     assert "SECRET-CONTENT-XYZ" not in text
 
@@ -82,7 +83,8 @@ def test_the_request_thread_queues_records_unformatted_with_their_request_id(app
         handler.emit(_record("request %s", "x"))
     (queued,) = handler.drain()
     assert queued.request_id == "req-9"
-    assert queued.args == ("x",) and not hasattr(queued, "message")  # never formatted here
+    assert queued.args == ("x",)
+    assert not hasattr(queued, "message")
 
 
 def test_a_full_buffer_drops_lines_and_the_next_batch_says_so(capsys) -> None:
@@ -94,7 +96,8 @@ def test_a_full_buffer_drops_lines_and_the_next_batch_says_so(capsys) -> None:
     assert handler.dropped == 2
     _Writer(handler).write(handler.drain())
     lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
-    assert lines[0]["message"] == "log lines dropped: 2" and lines[1]["message"] == "request %s"
+    assert lines[0]["message"] == "log lines dropped: 2"
+    assert lines[1]["message"] == "request %s"
     assert handler.dropped == 0
 
 
@@ -104,4 +107,6 @@ def test_the_service_log_reaches_stderr_through_the_listener(app, client, capfd)
     client.get("/healthz", headers={"X-Request-Id": "req-listener"})
     flush_logs()
     lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if "req-listener" in x]
-    assert lines and lines[0]["path"] == "/healthz" and lines[0]["status"] == 200
+    assert lines
+    assert lines[0]["path"] == "/healthz"
+    assert lines[0]["status"] == 200

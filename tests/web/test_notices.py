@@ -147,12 +147,15 @@ def test_a_fetch_is_told_by_email_and_sms_in_urdu_once(
     _bank_fetches(noticing_app, citizen)
     assert send_due_notices(noticing_app) == 1
     (mail,) = mailbox.messages
-    assert mail["To"] == EMAIL and mail["Subject"] == "امانت: آپ کی والٹ میں نئی سرگرمی"
+    assert mail["To"] == EMAIL
+    assert mail["Subject"] == "امانت: آپ کی والٹ میں نئی سرگرمی"
     body = mail.get_content()
     assert re.search(r"http://localhost:8000/activity#event-\d+", body)
     ((authorization, posted),) = sms.received
-    assert authorization == "Bearer gateway-token" and posted["to"] == "+923001234567"
-    assert posted["text"].startswith("Amanat: ") and "/activity#event-" in posted["text"]
+    assert authorization == "Bearer gateway-token"
+    assert posted["to"] == "+923001234567"
+    assert posted["text"].startswith("Amanat: ")
+    assert "/activity#event-" in posted["text"]
     assert send_due_notices(noticing_app) == 0  # told once
 
 
@@ -171,7 +174,8 @@ def test_a_gateway_that_is_down_loses_nothing(
     sms.failing = False
     clock.value = clock.value + dt.timedelta(minutes=5)
     assert send_due_notices(noticing_app) == 1
-    assert len(sms.received) == 1 and mailbox.messages[-1]["Subject"].startswith("Amanat:")
+    assert len(sms.received) == 1
+    assert mailbox.messages[-1]["Subject"].startswith("Amanat:")
 
 
 def test_a_retry_after_the_sms_failed_sends_no_second_email(
@@ -189,10 +193,12 @@ def test_a_retry_after_the_sms_failed_sends_no_second_email(
     sms.failing = False
     clock.value = clock.value + dt.timedelta(minutes=5)
     assert send_due_notices(noticing_app) == 1
-    assert len(mailbox.messages) == 1 and len(sms.received) == 1
+    assert len(mailbox.messages) == 1
+    assert len(sms.received) == 1
     _bank_fetches(noticing_app, citizen)  # a new event: both channels tell it, once each
     assert send_due_notices(noticing_app) == 1
-    assert len(mailbox.messages) == 2 and len(sms.received) == 2
+    assert len(mailbox.messages) == 2
+    assert len(sms.received) == 2
 
 
 def test_unusable_settings_are_said_and_change_nothing(noticing_app: Flask) -> None:
@@ -202,7 +208,8 @@ def test_unusable_settings_are_said_and_change_nothing(noticing_app: Flask) -> N
         "csrf_token": csrf_of(client, "/security"), "by_email": "1", "email": "nope",
         "topic": "access", "language": "en",
     })  # fmt: skip
-    assert res.status_code == 400 and "name@example.pk" in res.get_data(as_text=True)
+    assert res.status_code == 400
+    assert "name@example.pk" in res.get_data(as_text=True)
     page = client.get("/security").get_data(as_text=True)
     assert '<input name="by_email" type="checkbox" value="1" >' in page  # still off
 

@@ -25,7 +25,8 @@ def test_register_creates_account_with_passkey_and_signs_in(client: FlaskClient,
     assert client.get("/vault").status_code == 200
     with sessions() as s:
         account = s.scalar(select(Account))
-        assert account is not None and account.login == "35202-1234567-1"
+        assert account is not None
+        assert account.login == "35202-1234567-1"
         assert [p.name for p in account.passkeys] == ["Phone"]
 
 
@@ -45,7 +46,8 @@ def test_malformed_cnic_is_refused_and_changes_nothing(client: FlaskClient, sess
     res = post_json(client, "/register/begin", {"name": "Ali", "cnic": "1234-5"}, csrf)
     assert res.status_code == 400
     assert "13 digits" in res.get_json()["message"]
-    assert _count(sessions, Account) == 0 and _count(sessions, Ceremony) == 0
+    assert _count(sessions, Account) == 0
+    assert _count(sessions, Ceremony) == 0
 
 
 def _begin(client: FlaskClient, cnic: str):
@@ -77,9 +79,11 @@ def test_a_second_account_for_a_cnic_is_refused_and_its_owner_told(
         {"token": data["token"], "credential": SoftAuthenticator().register(data["options"])},
         csrf,
     )
-    assert done.status_code == 409 and done.get_json()["error"] == "registration_refused"
+    assert done.status_code == 409
+    assert done.get_json()["error"] == "registration_refused"
     assert "already exists" not in done.get_json()["message"]
-    assert _count(sessions, Account) == 1 and _count(sessions, Passkey) == 1
+    assert _count(sessions, Account) == 1
+    assert _count(sessions, Passkey) == 1
     with sessions() as s:
         owner = s.scalar(select(Account))
         tags = s.scalars(select(AuditEvent.tag).where(AuditEvent.subject_id == owner.id)).all()
@@ -103,7 +107,8 @@ def test_wrong_origin_is_refused_and_changes_nothing(client: FlaskClient, sessio
     )
     assert res.status_code == 400
     assert res.get_json()["error"] == "passkey_rejected"
-    assert _count(sessions, Account) == 0 and _count(sessions, Passkey) == 0
+    assert _count(sessions, Account) == 0
+    assert _count(sessions, Passkey) == 0
 
 
 def test_https_subdomain_origin_is_refused(client: FlaskClient, sessions) -> None:

@@ -43,7 +43,8 @@ def test_ocsp_post_and_get(pki_app) -> None:
         .public_bytes(Encoding.DER)
     )
     res = client.post("/pki/ocsp", data=req, content_type="application/ocsp-request")
-    assert res.status_code == 200 and res.headers["Content-Type"] == "application/ocsp-response"
+    assert res.status_code == 200
+    assert res.headers["Content-Type"] == "application/ocsp-response"
     answer = ocsp.load_der_ocsp_response(res.data)
     assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
     got = client.get("/pki/ocsp/" + base64.b64encode(req).decode())
@@ -106,4 +107,5 @@ def test_root_certificate_is_published(pki_app) -> None:
 
 def test_pki_endpoints_before_init_say_so(client: FlaskClient) -> None:
     res = client.get("/pki/crl/root.crl", headers={"Accept": "application/json"})
-    assert res.status_code == 503 and res.get_json()["error"] == "pki_not_ready"
+    assert res.status_code == 503
+    assert res.get_json()["error"] == "pki_not_ready"

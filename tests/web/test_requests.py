@@ -124,16 +124,20 @@ def test_a_request_answers_with_its_link_and_qr_code(client, bank) -> None:
     res = _ask(client, bank["key"], cnic=CNIC)
     assert res.status_code == 201, res.get_json()
     body = res.get_json()
-    assert body["status"] == "pending" and body["link"].endswith(f"/r/{body['request']}")
+    assert body["status"] == "pending"
+    assert body["link"].endswith(f"/r/{body['request']}")
     qr = client.get(body["qr"])
-    assert qr.status_code == 200 and qr.mimetype == "image/png"
+    assert qr.status_code == 200
+    assert qr.mimetype == "image/png"
     assert qr.data.startswith(b"\x89PNG")
 
 
 def test_the_citizen_sees_a_request_naming_their_cnic(client, bank, citizen) -> None:
     request_id = _ask(client, bank["key"], cnic=CNIC).get_json()["request"]
     page = client.get("/requests").get_data(as_text=True)
-    assert f"/r/{request_id}" in page and "Demo Bank" in page and "home loan" in page
+    assert f"/r/{request_id}" in page
+    assert "Demo Bank" in page
+    assert "home loan" in page
     assert _citizen_tags(client.application) == [EventTag.REQUEST_RECEIVED]
     activity = client.get("/activity").get_data(as_text=True)
     assert "Demo Bank asked for your Pay slip for \u201chome loan\u201d." in activity
@@ -156,19 +160,22 @@ def test_approval_with_the_passkey_shares_and_is_told_by_a_signed_webhook(
     done = _approve(client, auth, request_id, [slip])
     assert done.status_code == 200, done.get_data(as_text=True)
     polled = _poll(client, bank["key"], request_id).get_json()
-    assert polled["status"] == "approved" and polled["grant"]
+    assert polled["status"] == "approved"
+    assert polled["grant"]
     fetched = client.get(
         f"/api/v1/shared/{polled['grant']}/documents/{slip}",
         headers={"Authorization": f"Bearer {bank['key']}"},
     )
-    assert fetched.status_code == 200 and fetched.data == PAY_SLIP
+    assert fetched.status_code == 200
+    assert fetched.data == PAY_SLIP
     assert deliver_due_webhooks(_rt(client.application)) == 1
     ((headers, body),) = hook.received
     assert signature_valid(
         bank["secret"], header=headers["Amanat-Signature"], body=body, now=clock()
     )
     event = json.loads(body)
-    assert event["event"] == "request.approved" and event["grant"] == polled["grant"]
+    assert event["event"] == "request.approved"
+    assert event["grant"] == polled["grant"]
     assert headers["Amanat-Event"] == "request.approved"
     assert _citizen_tags(client.application) == [
         EventTag.REQUEST_RECEIVED,
@@ -197,7 +204,8 @@ def test_decline_shares_nothing_and_is_told(client, bank, citizen, hook) -> None
     request_id = _ask(client, bank["key"], cnic=CNIC, callback_url=hook.url).get_json()["request"]
     assert _decline(client, request_id).status_code == 302
     polled = _poll(client, bank["key"], request_id).get_json()
-    assert polled["status"] == "declined" and polled["grant"] is None
+    assert polled["status"] == "declined"
+    assert polled["grant"] is None
     deliver_due_webhooks(_rt(client.application))
     assert json.loads(hook.received[0][1])["event"] == "request.declined"
     activity = html.unescape(client.get("/activity").get_data(as_text=True))
@@ -243,7 +251,8 @@ def test_an_expired_request_cannot_be_answered(client, bank, citizen, clock, hoo
     late = client.post(
         f"/r/{body['request']}/approve", data={"csrf_token": csrf, "document": [slip]}
     )
-    assert late.status_code == 409 and "expired" in late.get_data(as_text=True)
+    assert late.status_code == 409
+    assert "expired" in late.get_data(as_text=True)
     assert _poll(client, bank["key"], body["request"]).get_json()["status"] == "expired"
     assert _citizen_tags(client.application).count(EventTag.REQUEST_EXPIRED) == 1
     deliver_due_webhooks(_rt(client.application))
@@ -271,7 +280,8 @@ def test_someone_signed_out_sees_who_asks_and_a_sign_in_link(app, bank) -> None:
     anonymous = app.test_client()
     request_id = _ask(anonymous, bank["key"]).get_json()["request"]
     page = anonymous.get(f"/r/{request_id}").get_data(as_text=True)
-    assert "Demo Bank asks for your documents" in page and "home loan" in page
+    assert "Demo Bank asks for your documents" in page
+    assert "home loan" in page
     assert f"/login?next=/r/{request_id}" in page
     assert anonymous.get(f"/r/{uuid.uuid4()}").status_code == 404
 
@@ -280,7 +290,8 @@ def test_an_urdu_reader_sees_the_organisation_in_urdu(client, bank, citizen) -> 
     request_id = _ask(client, bank["key"], cnic=CNIC).get_json()["request"]
     client.get("/lang/ur")
     page = client.get(f"/r/{request_id}").get_data(as_text=True)
-    assert "ڈیمو بینک" in page and 'dir="rtl"' in page
+    assert "ڈیمو بینک" in page
+    assert 'dir="rtl"' in page
 
 
 def test_a_key_without_the_requests_scope_is_refused(client, bank) -> None:
@@ -320,14 +331,16 @@ def test_the_bank_sees_only_its_own_requests(client, bank, clock) -> None:
 )
 def test_bad_requests_are_a_clear_400_and_store_nothing(client, bank, body, code: str) -> None:
     res = _ask(client, bank["key"], **body)
-    assert res.status_code == 400 and res.get_json()["error"] == code, res.get_json()
+    assert res.status_code == 400, res.get_json()
+    assert res.get_json()["error"] == code, res.get_json()
     assert res.get_json()["message"]
     assert _requests(client.application) == 0
 
 
 def test_an_oversize_body_is_refused(client, bank) -> None:
     res = _ask(client, bank["key"], purpose="x" * 300_000)
-    assert res.status_code in (400, 413) and _requests(client.application) == 0
+    assert res.status_code in (400, 413)
+    assert _requests(client.application) == 0
 
 
 def test_a_callback_without_a_webhook_secret_is_refused(client, bank, clock, hook) -> None:
@@ -335,7 +348,8 @@ def test_a_callback_without_a_webhook_secret_is_refused(client, bank, clock, hoo
         create_organisation(s, code="JOBS", name="Employer", now=clock())
         jobs = create_api_key(s, code="JOBS", label="j", scopes=["requests"], now=clock()).token
     res = _ask(client, jobs, callback_url=hook.url)
-    assert res.status_code == 400 and res.get_json()["error"] == "callback_needs_secret"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "callback_needs_secret"
 
 
 def _sign_in_member(app: Flask) -> FlaskClient:
@@ -359,7 +373,9 @@ def test_a_member_asks_on_the_page_and_sees_the_qr_code(app, bank) -> None:
     )  # fmt: skip
     assert made.status_code == 303, made.get_data(as_text=True)
     page = member.get(made.headers["Location"]).get_data(as_text=True)
-    assert "Domicile Certificate" in page and "/qr.png" in page and "account opening" in page
+    assert "Domicile Certificate" in page
+    assert "/qr.png" in page
+    assert "account opening" in page
     assert "account opening" in member.get("/org/requests").get_data(as_text=True)
 
 
@@ -378,7 +394,8 @@ def test_the_member_page_lists_each_webhook_try(app, client, bank, citizen, hook
     _decline(client, request_id)
     deliver_due_webhooks(_rt(app))
     page = _sign_in_member(app).get(f"/org/requests/{request_id}").get_data(as_text=True)
-    assert "request.declined" in page and "503" in page
+    assert "request.declined" in page
+    assert "503" in page
 
 
 def test_a_callback_that_became_private_is_not_called(app, client, bank, citizen, hook) -> None:
@@ -386,7 +403,8 @@ def test_a_callback_that_became_private_is_not_called(app, client, bank, citizen
     _decline(client, request_id)
     # The operator narrows what callbacks may reach: the next attempt is refused, not sent.
     _rt(app).settings = _rt(app).settings.with_overrides(webhook_allowed_networks="")
-    assert deliver_due_webhooks(_rt(app)) == 0 and hook.received == []
+    assert deliver_due_webhooks(_rt(app)) == 0
+    assert hook.received == []
     with _rt(app).sessions() as s:
         assert s.scalars(select(WebhookAttempt.error)).all() == ["callback_url_private"]
     page = _sign_in_member(app).get(f"/org/requests/{request_id}").get_data(as_text=True)
@@ -396,7 +414,8 @@ def test_a_callback_that_became_private_is_not_called(app, client, bank, citizen
 def test_in_production_a_callback_must_be_https(app, client, bank, hook) -> None:
     _rt(app).settings = _rt(app).settings.with_overrides(public_base_url="https://amanat.example")
     res = _ask(client, bank["key"], callback_url=hook.url)
-    assert res.status_code == 400 and res.get_json()["error"] == "callback_url_not_https"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "callback_url_not_https"
     assert _requests(app) == 0
 
 
@@ -412,7 +431,8 @@ def test_a_member_sends_the_link_by_sms(app, client, bank, hook) -> None:
     assert sent.status_code == 303
     ((_, body),) = hook.received
     message = json.loads(body)
-    assert message["to"] == "+923001234567" and f"/r/{request_id}" in message["text"]
+    assert message["to"] == "+923001234567"
+    assert f"/r/{request_id}" in message["text"]
     assert "Demo Bank asks for your documents" in message["text"]
 
 
@@ -426,7 +446,8 @@ def test_an_sms_that_cannot_go_says_why(app, client, bank, hook, gateway, phone,
         _rt(app).settings = _rt(app).settings.with_overrides(sms_url=hook.url)
     request_id = _ask(client, bank["key"]).get_json()["request"]
     res = _sms(_sign_in_member(app), request_id, phone)
-    assert res.status_code == status and hook.received == []
+    assert res.status_code == status
+    assert hook.received == []
     assert "SMS" in res.get_data(as_text=True) or "country code" in res.get_data(as_text=True)
 
 
@@ -489,10 +510,12 @@ def test_an_https_callback_with_an_untrusted_certificate_is_not_delivered(
         url = f"https://hooks.bank.invalid:{server.server_address[1]}/hook"
         request_id = _ask(client, bank["key"], cnic=CNIC, callback_url=url).get_json()["request"]
         _decline(client, request_id)
-        assert deliver_due_webhooks(_rt(app)) == 0 and got == []
+        assert deliver_due_webhooks(_rt(app)) == 0
+        assert got == []
         with _rt(app).sessions() as s:
             (error,) = s.scalars(select(WebhookAttempt.error)).all()
-        assert error and "SSL" in error
+        assert error
+        assert "SSL" in error
         page = _sign_in_member(app).get(f"/org/requests/{request_id}").get_data(as_text=True)
         assert f"no answer ({error})" in page
     finally:

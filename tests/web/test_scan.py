@@ -40,7 +40,8 @@ def test_a_frame_with_our_qr_code_leads_to_its_page_with_the_fragment(client, ap
 
 def test_a_qr_code_of_another_kind_is_not_followed(client) -> None:
     body = _scan(client, _qr_png("https://evil.example/login")).get_json()
-    assert body["found"] is False and "not an Amanat" in body["message"]
+    assert body["found"] is False
+    assert "not an Amanat" in body["message"]
 
 
 def test_a_link_under_another_address_stays_on_this_site(client) -> None:
@@ -56,7 +57,8 @@ def test_a_frame_without_a_qr_code_says_nothing_found(client) -> None:
 
 def test_not_a_picture_is_a_clear_error(client) -> None:
     r = _scan(client, os.urandom(3000))
-    assert r.status_code == 400 and r.get_json()["error"] == "no_image"
+    assert r.status_code == 400
+    assert r.get_json()["error"] == "no_image"
 
 
 def test_a_huge_picture_is_refused(client) -> None:
@@ -73,12 +75,14 @@ def test_a_frame_without_the_csrf_token_is_refused(client) -> None:
         content_type="image/jpeg",
         headers={"X-Requested-With": "fetch"},
     )
-    assert r.status_code == 400 and r.get_json()["error"] == "csrf_failed"
+    assert r.status_code == 400
+    assert r.get_json()["error"] == "csrf_failed"
 
 
 def test_a_pasted_link_keeps_its_signed_fragment(client, app) -> None:
     base = app.extensions["amanat"].settings.public_base_url.rstrip("/")
     r = client.get("/verify/lookup", query_string={"serial": f"{base}/v/ABCD-EFGH-JKMN#AM1.xyz"})
-    assert r.status_code == 302 and r.headers["Location"].endswith("/v/ABCD-EFGH-JKMN#AM1.xyz")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith("/v/ABCD-EFGH-JKMN#AM1.xyz")
     foreign = client.get("/verify/lookup", query_string={"serial": "https://evil.example/v/X"})
     assert foreign.headers["Location"] in ("/v/X", "http://localhost/v/X")

@@ -67,7 +67,8 @@ def test_the_last_passkey_cannot_be_removed(client: FlaskClient, sessions) -> No
         data={"csrf_token": csrf},
         headers={"Accept": "application/json"},
     )
-    assert res.status_code == 409 and "only passkey" in res.get_json()["message"]
+    assert res.status_code == 409
+    assert "only passkey" in res.get_json()["message"]
     assert _passkey_ids(sessions) == [only]
 
 
@@ -135,7 +136,8 @@ def test_recovery_code_signs_in_once_and_ends_other_sessions(client: FlaskClient
     res = lost.post(
         "/login/recovery", data={"csrf_token": csrf2, "login": "35202-1234567-1", "code": codes[0]}
     )
-    assert res.status_code == 302 and res.headers["Location"].endswith("/security")
+    assert res.status_code == 302
+    assert res.headers["Location"].endswith("/security")
     assert client.get("/vault").status_code == 302  # the possibly stolen session ended
     again = app.test_client()
     csrf3 = csrf_of(again, "/login")
@@ -159,15 +161,18 @@ def test_password_sign_in_after_setting_one(client: FlaskClient, app, sessions) 
         "/login/password",
         data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "wrong passphrase"},
     )
-    assert bad.status_code == 401 and "Sign-in failed" in bad.get_data(as_text=True)
+    assert bad.status_code == 401
+    assert "Sign-in failed" in bad.get_data(as_text=True)
     good = browser.post(
         "/login/password",
         data={"csrf_token": csrf2, "login": "35202-1234567-1", "password": "a long passphrase"},
     )
-    assert good.status_code == 302 and browser.get("/vault").status_code == 200
+    assert good.status_code == 302
+    assert browser.get("/vault").status_code == 200
     with sessions() as s:
         tags = list(s.scalars(select(AuditEvent.tag)))
-        assert "account:sign-in-failed" in tags and "account:password-set" in tags
+        assert "account:sign-in-failed" in tags
+        assert "account:password-set" in tags
         assert verify_chain(s).intact
 
 
@@ -277,7 +282,8 @@ def test_rate_limit_keys_hold_no_cnic(client: FlaskClient, sessions) -> None:
     _password_attempt(client, csrf_of(client, "/login"), "35202-1234567-1")
     with sessions() as s:
         keys = list(s.scalars(select(RateCounter.key)))
-    assert keys and not any("35202" in k or "1234567" in k for k in keys)
+    assert keys
+    assert not any("35202" in k or "1234567" in k for k in keys)
 
 
 def test_rate_limit_resets_after_its_window(client: FlaskClient, app, clock) -> None:
@@ -320,7 +326,8 @@ def test_officer_lands_on_security_not_a_403(client: FlaskClient, sessions, now)
         "/login/password",
         data={"csrf_token": csrf, "login": "registry.officer", "password": "officer passphrase"},
     )
-    assert res.status_code == 302 and res.headers["Location"] == "/security"  # no department
+    assert res.status_code == 302
+    assert res.headers["Location"] == "/security"
     assert client.get("/security").status_code == 200
     assert client.get("/vault").status_code == 403
 
@@ -351,7 +358,8 @@ def test_a_failed_sign_in_stays_on_the_form_with_the_cnic_kept(client: FlaskClie
     )
     page = res.get_data(as_text=True)
     assert res.status_code == 401
-    assert 'id="password-error"' in page and "Sign-in failed" in page
+    assert 'id="password-error"' in page
+    assert "Sign-in failed" in page
     assert re.search(r"<details open>\s*<summary>Sign in with a password", page)
     assert re.search(r'id="pw-login"[^>]*value="35202-1234567-1"', page)
 
@@ -367,5 +375,7 @@ def test_a_lock_out_says_its_real_wait(app, clock) -> None:
         environ_base={"REMOTE_ADDR": "10.5.0.1"},
     )
     page = res.get_data(as_text=True)
-    assert res.status_code == 429 and res.headers["Retry-After"] == str(12 * 60)
-    assert "Please try again in 12 minutes." in page and 'id="password-error"' in page
+    assert res.status_code == 429
+    assert res.headers["Retry-After"] == str(12 * 60)
+    assert "Please try again in 12 minutes." in page
+    assert 'id="password-error"' in page

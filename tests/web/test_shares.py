@@ -127,8 +127,10 @@ def test_terms_are_shown_in_plain_words_before_confirming(client, citizen) -> No
             "days": "30",
         },
     ).get_data(as_text=True)
-    assert "Example Bank" in page and "loan application" in page
-    assert "Degree certificate" in page and "27 December 2026" in page
+    assert "Example Bank" in page
+    assert "loan application" in page
+    assert "Degree certificate" in page
+    assert "27 December 2026" in page
 
 
 def test_bank_fetches_both_documents_byte_identical(app, client, citizen, keys) -> None:
@@ -155,7 +157,8 @@ def test_withdrawal_refuses_the_next_fetch_and_logs_it(app, client, citizen, key
     csrf = csrf_of(client, f"/shares/{grant}")
     assert client.post(f"/shares/{grant}/withdraw", data={"csrf_token": csrf}).status_code == 302
     refused = _api(client, f"/api/v1/shared/{grant}/documents/{ids[0]}", keys["bank"])
-    assert refused.status_code == 403 and refused.get_json()["error"] == "share_refused"
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "share_refused"
     assert _tags(app)[-1] == "consent:access-refused"
     assert "was refused" in client.get(f"/shares/{grant}").get_data(as_text=True)
 
@@ -172,7 +175,8 @@ def test_another_organisations_key_gets_404_and_is_logged(app, client, citizen, 
     auth, ids = citizen
     grant = _grant_id(_share(client, auth, ids))
     r = _api(client, f"/api/v1/shared/{grant}/documents/{ids[0]}", keys["jobs"])
-    assert r.status_code == 404 and DEGREE not in r.data
+    assert r.status_code == 404
+    assert DEGREE not in r.data
     assert _tags(app)[-1] == "consent:access-refused"
 
 
@@ -182,7 +186,8 @@ def test_forged_keys_get_401_and_are_logged(app, client, citizen, keys, bad) -> 
     grant = _grant_id(_share(client, auth, ids))
     token = keys["bank"][:-2] + "xx" if bad == "forged" else bad
     r = _api(client, f"/api/v1/shared/{grant}", token)
-    assert r.status_code == 401 and r.get_json()["error"] == "api_key_rejected"
+    assert r.status_code == 401
+    assert r.get_json()["error"] == "api_key_rejected"
     assert _tags(app)[-1] == "consent:access-refused"
 
 
@@ -202,12 +207,15 @@ def test_link_share_works_with_the_fragment_secret_only(app, client, citizen) ->
     grant, secret = _grant_id(target), target.split("#link=")[1]
     other = app.test_client()  # someone without an account
     page = other.post(f"/s/{grant}", data={"secret": secret})
-    assert page.status_code == 200 and "Degree certificate" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Degree certificate" in page.get_data(as_text=True)
     got = other.post(f"/s/{grant}/documents/{ids[0]}", data={"secret": secret})
-    assert got.status_code == 200 and got.data == DEGREE
+    assert got.status_code == 200
+    assert got.data == DEGREE
     wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")
     refused = other.post(f"/s/{grant}/documents/{ids[0]}", data={"secret": wrong})
-    assert refused.status_code == 404 and DEGREE not in refused.data
+    assert refused.status_code == 404
+    assert DEGREE not in refused.data
     assert _tags(app)[-1] == "consent:access-refused"
 
 
@@ -267,7 +275,8 @@ def test_receipts_are_signed_json_and_a_pdf(app, client, citizen, keys) -> None:
         )
     assert body["receipt"]["services"][0]["purposes"][0]["thirdPartyName"] == "Example Bank"
     pdf = client.get(f"/shares/{grant}/receipt.pdf")
-    assert pdf.data.startswith(b"%PDF") and b"consent-receipt.json" in pdf.data
+    assert pdf.data.startswith(b"%PDF")
+    assert b"consent-receipt.json" in pdf.data
     org_copy = _api(client, f"/api/v1/shared/{grant}/receipt", keys["bank"]).get_json()
     assert org_copy["receipt"]["consentReceiptID"] == grant
 
@@ -277,9 +286,11 @@ def test_activity_filters_and_exports(client, citizen, keys) -> None:
     grant = _grant_id(_share(client, auth, ids))
     _api(client, f"/api/v1/shared/{grant}/documents/{ids[0]}", keys["bank"])
     only_orgs = client.get("/activity?who=organisation").get_data(as_text=True)
-    assert "downloaded your" in only_orgs and "You uploaded" not in only_orgs
+    assert "downloaded your" in only_orgs
+    assert "You uploaded" not in only_orgs
     only_vault = client.get("/activity?what=vault").get_data(as_text=True)
-    assert "You uploaded" in only_vault and "downloaded your" not in only_vault
+    assert "You uploaded" in only_vault
+    assert "downloaded your" not in only_vault
     assert "Nothing yet" in client.get("/activity?to=2020-01-01").get_data(as_text=True)
     assert client.get("/activity?from=yesterday").status_code == 400
     exported = client.get("/activity/export.json?what=consent").get_json()["events"]
@@ -315,7 +326,8 @@ def test_proofs_of_other_peoples_events_are_refused(client, citizen) -> None:
 
 def test_a_tree_head_is_signed_after_requests_that_add_events(client, citizen) -> None:
     head = client.get("/api/v1/ledger/tree-head").get_json()
-    assert head["tree_size"] >= 4 and len(base64.b64decode(head["signature"])) == 64
+    assert head["tree_size"] >= 4
+    assert len(base64.b64decode(head["signature"])) == 64
 
 
 @pytest.mark.parametrize(
@@ -330,7 +342,8 @@ def test_a_tree_head_is_signed_after_requests_that_add_events(client, citizen) -
 )
 def test_out_of_range_numbers_get_a_clear_error(client, citizen, path) -> None:
     r = client.get(path, headers={"Accept": "application/json"})
-    assert r.status_code in (400, 404) and r.get_json()["error"], r.get_data(as_text=True)
+    assert r.status_code in (400, 404), r.get_data(as_text=True)
+    assert r.get_json()["error"], r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
@@ -353,13 +366,15 @@ def test_a_long_activity_is_exported_whole_in_batches(app, client, clock, fmt) -
             now=clock(),
         )
     res = client.get(f"/activity/export.{fmt}")
-    assert res.status_code == 200 and res.is_streamed
+    assert res.status_code == 200
+    assert res.is_streamed
     text = res.get_data(as_text=True)
     if fmt == "json":
         events = [e["event"] for e in json.loads(text)["events"]]
     else:
         events = [int(r["event"]) for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
-    assert len(events) >= extra and events == sorted(events, reverse=True)
+    assert len(events) >= extra
+    assert events == sorted(events, reverse=True)
 
 
 def _pdf_text(pdf: bytes, tmp_path) -> str:
@@ -451,7 +466,8 @@ def test_a_refused_consent_says_why_in_the_readers_language(
         data={"csrf_token": csrf, "document": ids, "recipient": "BANK", "purpose": "loan",
               "days": days, "max_fetches": ""},
     )  # fmt: skip
-    assert page.status_code == 400 and words in page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert words in page.get_data(as_text=True)
 
 
 def test_a_refused_consent_names_its_code_in_json(client, citizen) -> None:
@@ -496,4 +512,5 @@ def test_a_bank_clerk_sees_the_certificate_status_and_downloads_left(
     assert signed_in.status_code == 302
     page = bank.get(f"/org/grants/{grant}").get_data(as_text=True)
     assert "Downloads left: 5 of 5" in page
-    assert "certificate valid in the register" in page and row.serial in page
+    assert "certificate valid in the register" in page
+    assert row.serial in page

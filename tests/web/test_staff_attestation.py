@@ -44,7 +44,8 @@ def _settings(tmp_path: Path, **values: str) -> Settings:
 
 def test_the_policy_is_loaded_from_the_settings(tmp_path, files) -> None:
     policy = staff_attestation(_settings(tmp_path, **files), now=NOW)
-    assert policy is not None and policy.allowed == frozenset({AAGUID.bytes})
+    assert policy is not None
+    assert policy.allowed == frozenset({AAGUID.bytes})
 
 
 def test_without_a_blob_staff_register_as_citizens_do(tmp_path) -> None:
@@ -122,7 +123,8 @@ def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock, r
     forged = make_model()  # the allowed AAGUID, under a root the blob does not list
     key = SoftAuthenticator(aaguid=forged.aaguid.bytes, attestation=forged.attestation)
     res = _officer_adds(staff_app, sessions, clock, key, role=role)
-    assert res.status_code >= 400 and "genuine, certified model" in res.get_json()["message"]
+    assert res.status_code >= 400
+    assert "genuine, certified model" in res.get_json()["message"]
 
 
 @pytest.mark.parametrize(("lang", "words"), [("en", "approved"), ("ur", "منظور")])
@@ -130,4 +132,5 @@ def test_an_officer_with_a_plain_passkey_is_told_why(staff_app, sessions, clock,
     from tests.softauthn import SoftAuthenticator
 
     res = _officer_adds(staff_app, sessions, clock, SoftAuthenticator(), lang)
-    assert res.status_code >= 400 and words in res.get_json()["message"]
+    assert res.status_code >= 400
+    assert words in res.get_json()["message"]

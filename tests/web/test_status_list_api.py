@@ -23,7 +23,8 @@ def issued(app, client, sessions, file_keystore, clock):
 def _read(api, clock) -> tsl.StatusList:
     trust = api.get("/api/v1/trust-list").get_json()
     res = api.get("/api/v1/status-list")
-    assert res.status_code == 200 and res.mimetype == tsl.MEDIA_TYPE
+    assert res.status_code == 200
+    assert res.mimetype == tsl.MEDIA_TYPE
     return tsl.read_status_list(
         res.get_data(),
         root_der=base64.b64decode(trust["root"]),
@@ -35,7 +36,8 @@ def _read(api, clock) -> tsl.StatusList:
 def test_the_list_reads_under_the_trust_lists_root(client, issued, clock) -> None:
     row, _pdf = issued
     listed = _read(client.application.test_client(), clock)
-    assert listed.status(row.status_idx) == 0 and listed.issued_at == clock.value.replace(
+    assert listed.status(row.status_idx) == 0
+    assert listed.issued_at == clock.value.replace(
         microsecond=0
     )
 
@@ -49,7 +51,8 @@ def test_the_trust_list_names_the_lists_signer(client, issued) -> None:
 
 def test_the_list_may_be_cached_a_minute(client, issued) -> None:
     res = client.application.test_client().get("/api/v1/status-list")
-    assert res.headers["Cache-Control"] == "public, max-age=60" and res.headers["Expires"]
+    assert res.headers["Cache-Control"] == "public, max-age=60"
+    assert res.headers["Expires"]
 
 
 def test_the_periodic_job_publishes_a_revocation(app, client, issued, sessions, clock) -> None:

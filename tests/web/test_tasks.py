@@ -48,7 +48,9 @@ def test_a_job_goes_on_the_queue_as_json_and_comes_back_the_same(message: Messag
     data = serializer.serialize(message)
     assert data.startswith(b'{"$message":')
     back = serializer.deserialize(data)
-    assert back.args == message.args and back.eta == message.eta and back.name == message.name
+    assert back.args == message.args
+    assert back.eta == message.eta
+    assert back.name == message.name
 
 
 def test_a_pickled_job_on_the_queue_is_refused_not_run() -> None:
@@ -133,7 +135,9 @@ def test_the_tree_head_job_covers_every_committed_event(app: Flask) -> None:
     assert sign_tree_head(rt) >= 1
     with rt.sessions() as s:
         report = verify_ledger(s, keystore=rt.keystore)
-    assert report.intact and report.heads >= 1 and report.waiting == 0
+    assert report.intact
+    assert report.heads >= 1
+    assert report.waiting == 0
 
 
 def test_the_crl_job_renews_only_a_crl_near_its_next_update(app: Flask) -> None:
@@ -167,7 +171,8 @@ def test_redis_carries_the_queue_for_several_machines(tmp_path: Path) -> None:
     engine.resume_batches()
     assert engine.pending() == 1
     raw = redis.Redis.from_url(REDIS).lrange("huey.redis.amanat", 0, -1)
-    assert raw and raw[0].startswith(b'{"$message":')  # JSON on the shared server
+    assert raw
+    assert raw[0].startswith(b'{"$message":')
     engine.huey.flush()
     assert drain(engine) == 0
 
@@ -182,7 +187,8 @@ def test_the_notices_round_runs_again_and_a_replaced_round_stops(app: Flask) -> 
     # Run here, so that an error inside the round fails the test (Huey would only log it).
     engine.send_notices.call_local(task=first)  # sends what is due, then plans the next round
     following = engine.huey.dequeue()
-    assert following.name == "send_notices" and following.id != first.id
+    assert following.name == "send_notices"
+    assert following.id != first.id
     engine.huey.execute(first, timestamp=when)  # the replaced round again: it ends, no more
     assert engine.huey.dequeue() is None
 

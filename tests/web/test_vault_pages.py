@@ -31,7 +31,8 @@ def test_upload_then_download_is_byte_identical(client: FlaskClient) -> None:
     assert res.status_code == 201
     doc = res.get_json()["id"]
     got = client.get(f"/vault/{doc}/file?download=1")
-    assert got.status_code == 200 and got.data == PDF
+    assert got.status_code == 200
+    assert got.data == PDF
     assert got.headers["Content-Type"] == "application/pdf"
     assert "attachment" in got.headers["Content-Disposition"]
     assert got.headers["Cache-Control"] == "no-store"
@@ -40,7 +41,8 @@ def test_upload_then_download_is_byte_identical(client: FlaskClient) -> None:
 def test_vault_needs_sign_in(client: FlaskClient) -> None:
     assert client.get("/vault").status_code == 302
     res = client.get("/vault", headers={"Accept": "application/json"})
-    assert res.status_code == 401 and res.get_json()["error"] == "login_required"
+    assert res.status_code == 401
+    assert res.get_json()["error"] == "login_required"
 
 
 def test_oversized_upload_is_refused_and_changes_nothing(
@@ -52,20 +54,24 @@ def test_oversized_upload_is_refused_and_changes_nothing(
     res = upload(client, b"%PDF-" + bytes(limit + 100 * 1024), "big.pdf")
     assert res.status_code == 413
     assert "limit" in res.get_json()["message"]
-    assert _docs(sessions) == 0 and _blob_files(app) == []
+    assert _docs(sessions) == 0
+    assert _blob_files(app) == []
 
 
 def test_wrong_type_is_refused(client: FlaskClient, sessions, app) -> None:
     register(client)
     res = upload(client, b"MZ\x90\x00" + bytes(500), "cv.pdf")
-    assert res.status_code == 400 and res.get_json()["error"] == "unsupported_type"
-    assert _docs(sessions) == 0 and _blob_files(app) == []
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "unsupported_type"
+    assert _docs(sessions) == 0
+    assert _blob_files(app) == []
 
 
 def test_empty_file_is_refused(client: FlaskClient, sessions) -> None:
     register(client)
     res = upload(client, b"", "empty.pdf")
-    assert res.status_code == 400 and res.get_json()["error"] == "empty"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "empty"
     assert _docs(sessions) == 0
 
 
@@ -73,7 +79,8 @@ def test_missing_file_field_is_refused(client: FlaskClient) -> None:
     register(client)
     csrf = csrf_of(client, "/vault")
     res = client.post("/vault", data={"csrf_token": csrf}, headers={"X-Requested-With": "fetch"})
-    assert res.status_code == 400 and res.get_json()["error"] == "no_file"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "no_file"
 
 
 def test_hostile_file_name_is_sanitised_in_the_download(client: FlaskClient) -> None:
@@ -83,8 +90,12 @@ def test_hostile_file_name_is_sanitised_in_the_download(client: FlaskClient) -> 
     disposition = got.headers["Content-Disposition"]
     assert (
         "/" not in disposition.split("filename")[1]
-        and "\r" not in disposition
-        and '"evil"' not in disposition
+    )
+    assert (
+        "\r" not in disposition
+    )
+    assert (
+        '"evil"' not in disposition
     )
 
 
@@ -105,7 +116,8 @@ def test_other_citizen_gets_bare_404(client: FlaskClient, app) -> None:
     register(other, cnic="35202-7777777-7", name="Other")
     for path in (f"/vault/{doc}", f"/vault/{doc}/file"):
         res = other.get(path)
-        assert res.status_code == 404 and b"Plot 42" not in res.data
+        assert res.status_code == 404
+        assert b"Plot 42" not in res.data
     csrf = csrf_of(other, "/vault")
     assert other.post(f"/vault/{doc}/delete", data={"csrf_token": csrf}).status_code == 404
     assert client.get(f"/vault/{doc}/file").status_code == 200
@@ -137,7 +149,8 @@ def test_rename_new_version_and_delete(client: FlaskClient, app, sessions) -> No
     assert client.get(f"/vault/{doc}/file?version=1").data == PDF
     assert client.post(f"/vault/{doc}/delete", data={"csrf_token": csrf}).status_code == 302
     assert client.get(f"/vault/{doc}").status_code == 404
-    assert _docs(sessions) == 0 and _blob_files(app) == []
+    assert _docs(sessions) == 0
+    assert _blob_files(app) == []
 
 
 def test_activity_lists_events_newest_first(client: FlaskClient) -> None:
@@ -156,8 +169,12 @@ def test_security_headers(client: FlaskClient) -> None:
     csp = res.headers["Content-Security-Policy"]
     assert (
         "script-src 'self'" in csp
-        and "unsafe-inline" not in csp
-        and "frame-ancestors 'none'" in csp
+    )
+    assert (
+        "unsafe-inline" not in csp
+    )
+    assert (
+        "frame-ancestors 'none'" in csp
     )
     assert res.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in res.headers  # plain http in tests
@@ -181,13 +198,15 @@ def test_hsts_and_secure_cookies_on_https(settings, engine, file_keystore) -> No
 
 def test_healthz(client: FlaskClient) -> None:
     res = client.get("/healthz")
-    assert res.status_code == 200 and res.get_json() == {"database": "ok", "keystore": "ok"}
+    assert res.status_code == 200
+    assert res.get_json() == {"database": "ok", "keystore": "ok"}
 
 
 def test_healthz_reports_missing_key_file(client: FlaskClient, file_keystore) -> None:
     file_keystore._path.unlink()
     res = client.get("/healthz")
-    assert res.status_code == 503 and res.get_json()["keystore"] == "unavailable"
+    assert res.status_code == 503
+    assert res.get_json()["keystore"] == "unavailable"
 
 
 def test_errors_are_json_without_stack_traces(client: FlaskClient) -> None:

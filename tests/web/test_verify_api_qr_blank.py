@@ -25,4 +25,5 @@ def test_a_payload_only_python_calls_blank_gets_a_verdict(
 )
 def test_a_blank_payload_is_refused(client: FlaskClient, payload: str) -> None:
     res = client.post("/api/v1/verify-qr", json={"payload": payload})
-    assert res.status_code == 400 and res.get_json()["error"] == "no_payload"
+    assert res.status_code == 400
+    assert res.get_json()["error"] == "no_payload"

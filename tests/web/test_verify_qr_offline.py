@@ -52,14 +52,16 @@ def test_connected_it_passes_on_a_fresh_list(tmp_path, site, code) -> None:
     _row, url = code
     result = _run(tmp_path / "cache", url, "--site", site)
     assert result.exit_code == 0, result.output
-    assert "TOTAL_PASSED" in result.output and "signed status list" in result.output
+    assert "TOTAL_PASSED" in result.output
+    assert "signed status list" in result.output
 
 
 def test_connected_it_keeps_both_lists(tmp_path, site, code) -> None:
     _row, url = code
     _run(tmp_path / "cache", url, "--site", site)
     kept = tmp_path / "cache" / quote(site, safe="")
-    assert (kept / TRUST_FILE).stat().st_size and (kept / STATUS_FILE).stat().st_size
+    assert (kept / TRUST_FILE).stat().st_size
+    assert (kept / STATUS_FILE).stat().st_size
 
 
 def test_cut_off_it_uses_the_kept_lists(tmp_path, app, code) -> None:
@@ -107,19 +109,22 @@ def test_a_kept_list_that_expired_is_indeterminate(tmp_path, site, code, app, se
 def test_never_connected_it_cannot_check(tmp_path, code) -> None:
     _row, url = code
     result = _run(tmp_path / "cache", url, "--site", _dead_site())
-    assert result.exit_code == 3 and "check one code while connected first" in result.output
+    assert result.exit_code == 3
+    assert "check one code while connected first" in result.output
 
 
 def test_a_bare_payload_needs_a_site(tmp_path, code) -> None:
     _row, url = code
     result = _run(tmp_path / "cache", url.split("#", 1)[1])
-    assert result.exit_code == 3 and "give --site" in result.output
+    assert result.exit_code == 3
+    assert "give --site" in result.output
 
 
 def test_a_site_never_chosen_is_not_believed(tmp_path, code) -> None:
     _row, url = code
     result = _run(tmp_path / "cache", url)
-    assert result.exit_code == 3 and "does not trust yet" in result.output
+    assert result.exit_code == 3
+    assert "does not trust yet" in result.output
 
 
 def test_a_site_chosen_once_is_followed_from_the_code(tmp_path, site, code) -> None:
@@ -145,7 +150,8 @@ def test_a_site_that_changes_its_root_is_not_believed(tmp_path, site, code) -> N
     body["root"] = base64.b64encode(b"another root").decode()
     kept.write_text(json.dumps(body))
     result = _run(cache, url, "--site", site)
-    assert result.exit_code == 3 and "another root" in result.output
+    assert result.exit_code == 3
+    assert "another root" in result.output
 
 
 def test_a_cache_that_cannot_be_written_is_said_plainly(tmp_path, site, code) -> None:
@@ -153,4 +159,5 @@ def test_a_cache_that_cannot_be_written_is_said_plainly(tmp_path, site, code) ->
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     result = _run(blocker, url, "--site", site)
-    assert result.exit_code == 3 and "cannot keep the lists" in result.output
+    assert result.exit_code == 3
+    assert "cannot keep the lists" in result.output

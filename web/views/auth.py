@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from flask import (
@@ -47,7 +46,7 @@ from web.context import (
     set_session_cookie,
     side_transaction,
 )
-from web.errors import wants_json
+from web.errors import retry_after, wants_json
 from web.inputs import client_ip, local_path
 from web.messages import refusal_text
 
@@ -273,7 +272,7 @@ def _login_again(exc: AuthenticationFailed | RateLimited, way: str, login_name: 
         "login.html", next=_safe_next(), error=message, way=way, login=login_name
     )
     wait = exc.params.get("wait")
-    headers = {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))} if wait else {}
+    headers = {"Retry-After": retry_after(wait)} if wait else {}
     return page, status, headers
 
 
