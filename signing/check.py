@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session
 from signing.models import Authority, CertificateCopy, DepartmentCert, IssuedCertificate
 from signing.qr import fields_hash
 from signing.types import certificate_types
-from verification import Indication, Reason, SubIndication, Verdict, verify_pdf
+from verification import (
+    FailedSub,
+    IndeterminateSub,
+    Indication,
+    Reason,
+    SubIndication,
+    Verdict,
+    verify_pdf,
+)
 from verification.qr import QrClaims, TrustEntry, verify_qr
 
 
@@ -159,7 +167,7 @@ def _compromised(verdict: Verdict, entry: RegistryEntry) -> Verdict:
     return _rejudge(
         verdict,
         Indication.TOTAL_FAILED,
-        SubIndication.REVOKED,
+        FailedSub.REVOKED,
         Reason.of(
             "register_key_compromised", at=entry.key_revoked_at.isoformat(timespec="minutes")
         ),
@@ -171,7 +179,7 @@ def _revoked(verdict: Verdict, entry: RegistryEntry) -> Verdict:
     return _rejudge(
         verdict,
         Indication.TOTAL_FAILED,
-        SubIndication.REVOKED,
+        FailedSub.REVOKED,
         Reason.of(
             "register_revoked",
             date=entry.revoked_at.date().isoformat(),
@@ -295,7 +303,7 @@ def judge_pdf(verdict: Verdict, entry: RegistryEntry | None) -> Verdict:
         return _rejudge(
             verdict,
             Indication.INDETERMINATE,
-            SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+            IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND,
             Reason.of("register_unknown_file"),
         )
     if (
@@ -309,7 +317,7 @@ def judge_pdf(verdict: Verdict, entry: RegistryEntry | None) -> Verdict:
         return _compromised(verdict, entry)
     if entry.status is CertificateStatus.EXPIRED:
         return _rejudge(
-            verdict, Indication.TOTAL_FAILED, SubIndication.EXPIRED, Reason.of("register_expired")
+            verdict, Indication.TOTAL_FAILED, FailedSub.EXPIRED, Reason.of("register_expired")
         )
     return verdict
 
@@ -327,7 +335,7 @@ def _constraint(verdict: Verdict, code: str) -> Verdict:
     # Amanat fails harder than ETSI here on purpose: a signed code that the register contradicts
     # is a forgery attempt, so the constraint failure is TOTAL_FAILED, not INDETERMINATE.
     return _rejudge(
-        verdict, Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, Reason.of(code)
+        verdict, Indication.TOTAL_FAILED, IndeterminateSub.SIG_CONSTRAINTS_FAILURE, Reason.of(code)
     )
 
 
@@ -343,12 +351,12 @@ def judge_qr(verdict: Verdict, claims: QrClaims, entry: RegistryEntry | None) ->
         return _revoked(verdict, entry)
     if entry.signed_with_a_compromised_key:
         return _compromised(verdict, entry)
-    if verdict.sub_indication is SubIndication.REVOKED_NO_POE and entry.key_revoked_at is None:
+    if verdict.sub_indication is IndeterminateSub.REVOKED_NO_POE and entry.key_revoked_at is None:
         # Signed by a revoked key, but the register's certificate was not signed by it.
         return _rejudge(
             verdict,
             Indication.TOTAL_FAILED,
-            SubIndication.REVOKED,
+            FailedSub.REVOKED,
             Reason.of("register_revoked_key_code"),
         )
     return _rejudge(

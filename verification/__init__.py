@@ -9,9 +9,21 @@ caller combines with the verdict.
 
 from verification.errors import NotPassed, VerificationError
 from verification.pdf import verify_pdf
-from verification.verdict import Indication, Reason, SignatureDetail, SubIndication, Verdict
+from verification.verdict import (
+    HARDER_THAN_ETSI,
+    FailedSub,
+    IndeterminateSub,
+    Indication,
+    Reason,
+    SignatureDetail,
+    SubIndication,
+    Verdict,
+)
 
 __all__ = [
+    "HARDER_THAN_ETSI",
+    "FailedSub",
+    "IndeterminateSub",
     "Indication",
     "NotPassed",
     "Reason",

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from verification.policy import file_context, run_async
-from verification.verdict import Indication, Reason, SignatureDetail, SubIndication, Verdict
+from verification.verdict import (
+    FailedSub,
+    IndeterminateSub,
+    Indication,
+    Reason,
+    SignatureDetail,
+    SubIndication,
+    Verdict,
+)
 
 MAX_PDF_BYTES = 25 * 1024 * 1024
 _ALLOWED_MODIFICATIONS = {"NONE", "LTA_UPDATES"}
@@ -23,7 +31,9 @@ _ALLOWED_MODIFICATIONS = {"NONE", "LTA_UPDATES"}
 def _failed(
     sub: SubIndication, reason: Reason, now: dt.datetime, details: Sequence[SignatureDetail] = ()
 ) -> Verdict:
-    return Verdict(Indication.TOTAL_FAILED, sub, (reason,), tuple(details), now.isoformat())
+    return Verdict(
+        Indication.TOTAL_FAILED, sub, (reason,), tuple(details), checked_at=now.isoformat()
+    )
 
 
 def _name_part(name: Any, key: str) -> str | None:
@@ -42,7 +52,7 @@ def verify_pdf(
         return _verify(data, trust_roots=trust_roots, now=now, at=at)
     except Exception as exc:
         return _failed(
-            SubIndication.FORMAT_FAILURE,
+            FailedSub.FORMAT_FAILURE,
             Reason.of("pdf_uncheckable", error=type(exc).__name__),
             now,
         )
@@ -58,26 +68,27 @@ def _read(data: bytes, now: dt.datetime) -> tuple[Any, list[Any], list[Any]] | V
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if not data:
-        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_empty"), now)
+        return _failed(FailedSub.FORMAT_FAILURE, Reason.of("pdf_empty"), now)
     if len(data) > MAX_PDF_BYTES:
-        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_too_large"), now)
+        return _failed(FailedSub.FORMAT_FAILURE, Reason.of("pdf_too_large"), now)
     if b"%PDF-" not in data[:1024]:
-        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_not_pdf"), now)
+        return _failed(FailedSub.FORMAT_FAILURE, Reason.of("pdf_not_pdf"), now)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
+            # Without the password the signed data cannot be read: an open question (ETSI's
+            # SIGNED_DATA_NOT_FOUND), not a broken format.
             reason = (Reason.of("pdf_encrypted"),)
-            return Verdict(
-                Indication.INDETERMINATE, SubIndication.FORMAT_FAILURE, reason, (), now.isoformat()
-            )
+            sub = IndeterminateSub.SIGNED_DATA_NOT_FOUND
+            return Verdict(Indication.INDETERMINATE, sub, reason, (), checked_at=now.isoformat())
         embedded = list(reader.embedded_signatures)
     except Exception as exc:
         error = Reason.of("pdf_unreadable", error=type(exc).__name__)
-        return _failed(SubIndication.FORMAT_FAILURE, error, now)
+        return _failed(FailedSub.FORMAT_FAILURE, error, now)
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if not signatures:
-        return _failed(SubIndication.FORMAT_FAILURE, Reason.of("pdf_unsigned"), now)
+        return _failed(FailedSub.FORMAT_FAILURE, Reason.of("pdf_unsigned"), now)
     return reader, signatures, timestamps
 
 
@@ -131,15 +142,15 @@ def _judge(status: Any, detail: SignatureDetail, n: int, unanalysable: bool) -> 
         modification == "FORM_FILLING" and status.docmdp_ok
     )
     change = modification.lower().replace("_", " ")
-    failed, constraint = "failed", SubIndication.SIG_CONSTRAINTS_FAILURE
+    failed, constraint = "failed", IndeterminateSub.SIG_CONSTRAINTS_FAILURE
     rules: list[tuple[bool, _Finding]] = [
         (
             not status.intact,
-            (failed, SubIndication.HASH_FAILURE, Reason.of("sig_hash_mismatch", n=n)),
+            (failed, FailedSub.HASH_FAILURE, Reason.of("sig_hash_mismatch", n=n)),
         ),
         (
             not status.valid,
-            (failed, SubIndication.SIG_CRYPTO_FAILURE, Reason.of("sig_invalid", n=n)),
+            (failed, FailedSub.SIG_CRYPTO_FAILURE, Reason.of("sig_invalid", n=n)),
         ),
         (unanalysable, (failed, constraint, Reason.of("pdf_changed_unanalysable"))),
         (
@@ -148,12 +159,12 @@ def _judge(status: Any, detail: SignatureDetail, n: int, unanalysable: bool) -> 
         ),
         (not allowed, (failed, constraint, Reason.of("pdf_changed", change=change))),
         (status.docmdp_ok is False, (failed, constraint, Reason.of("pdf_certification_violated"))),
-        (bool(status.revoked), (failed, SubIndication.REVOKED, Reason.of("sig_cert_revoked"))),
+        (bool(status.revoked), (failed, FailedSub.REVOKED, Reason.of("sig_cert_revoked"))),
         (
             not status.trusted,
             (
                 "undecided",
-                SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+                IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND,
                 Reason.of("sig_untrusted", n=n),
             ),
         ),
@@ -171,9 +182,9 @@ def _check_timestamp(ts: Any, context: Any) -> _Finding | None:
         )
     except Exception as exc:
         error = Reason.of("timestamp_unreadable", error=type(exc).__name__)
-        return ("failed", SubIndication.FORMAT_FAILURE, error)
+        return ("failed", FailedSub.FORMAT_FAILURE, error)
     if not (status.intact and status.valid):
-        return ("failed", SubIndication.HASH_FAILURE, Reason.of("timestamp_mismatch"))
+        return ("failed", FailedSub.HASH_FAILURE, Reason.of("timestamp_mismatch"))
     return None
 
 
@@ -188,9 +199,13 @@ def _aggregate(
         indication = Indication.TOTAL_FAILED if failed else Indication.INDETERMINATE
         ordered = failed + undecided
         reasons = tuple(reason for _, _, reason in ordered)
-        return Verdict(indication, ordered[0][1], reasons, tuple(details), now.isoformat())
+        return Verdict(
+            indication, ordered[0][1], reasons, tuple(details), checked_at=now.isoformat()
+        )
     reasons = (Reason.of("pdf_all_valid"),)
-    return Verdict(Indication.TOTAL_PASSED, None, reasons, tuple(details), now.isoformat())
+    return Verdict(
+        Indication.TOTAL_PASSED, None, reasons, tuple(details), checked_at=now.isoformat()
+    )
 
 
 def _verify(
@@ -209,7 +224,7 @@ def _verify(
             status, unanalysable = _validate(sig, context)
         except Exception as exc:
             error = Reason.of("sig_unreadable", n=number, error=type(exc).__name__)
-            findings.append(("failed", SubIndication.FORMAT_FAILURE, error))
+            findings.append(("failed", FailedSub.FORMAT_FAILURE, error))
             continue
         detail = _describe(status, lt=lt, archived=bool(timestamps))
         details.append(detail)

@@ -29,7 +29,14 @@ from keys.cose import (
     PREFIX,
 )
 from verification.status_list import StatusList, StatusListRejected, read_status_list
-from verification.verdict import Indication, Reason, SubIndication, Verdict
+from verification.verdict import (
+    FailedSub,
+    IndeterminateSub,
+    Indication,
+    Reason,
+    SubIndication,
+    Verdict,
+)
 
 MAX_PAYLOAD_CHARS = 4096
 
@@ -79,11 +86,11 @@ class QrResult:
     claims: QrClaims | None
 
 
-def _fail(
-    code: str, now: dt.datetime, sub: SubIndication = SubIndication.FORMAT_FAILURE
-) -> QrResult:
+def _fail(code: str, now: dt.datetime, sub: SubIndication = FailedSub.FORMAT_FAILURE) -> QrResult:
     reason = Reason.of(code)
-    return QrResult(Verdict(Indication.TOTAL_FAILED, sub, (reason,), (), now.isoformat()), None)
+    return QrResult(
+        Verdict(Indication.TOTAL_FAILED, sub, (reason,), (), checked_at=now.isoformat()), None
+    )
 
 
 def split_payload(text: str) -> tuple[str | None, str]:
@@ -118,10 +125,10 @@ def verify_qr(
         return _fail("qr_damaged", now)
     candidates = [e for e in trust_list if e.kid == message.kid]
     if not candidates:
-        return _fail("qr_untrusted_signer", now, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
+        return _fail("qr_untrusted_signer", now, IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND)
     signer = next((e for e in candidates if message.verifies_with(e.public_key)), None)
     if signer is None:
-        return _fail("qr_bad_signature", now, SubIndication.SIG_CRYPTO_FAILURE)
+        return _fail("qr_bad_signature", now, FailedSub.SIG_CRYPTO_FAILURE)
     try:
         parsed = _claims(message.claims)
     except (ValueError, TypeError, KeyError, OverflowError, OSError):
@@ -132,7 +139,7 @@ def verify_qr(
 def _verdict(
     code: str, now: dt.datetime, indication: Indication, sub: SubIndication, **params: Any
 ) -> Verdict:
-    return Verdict(indication, sub, (Reason.of(code, **params),), (), now.isoformat())
+    return Verdict(indication, sub, (Reason.of(code, **params),), (), checked_at=now.isoformat())
 
 
 def _judge_claims(
@@ -144,15 +151,15 @@ def _judge_claims(
 ) -> QrResult:
     """The offline verdict on signed claims: who signed, which serial, expiry, revoked key."""
     if parsed.department != signer.department:
-        return _fail("qr_wrong_department", now, SubIndication.SIG_CONSTRAINTS_FAILURE)
+        return _fail("qr_wrong_department", now, IndeterminateSub.SIG_CONSTRAINTS_FAILURE)
     if url_serial is not None and url_serial != parsed.serial:
-        return _fail("qr_serial_mismatch", now, SubIndication.SIG_CONSTRAINTS_FAILURE)
+        return _fail("qr_serial_mismatch", now, IndeterminateSub.SIG_CONSTRAINTS_FAILURE)
     if parsed.expires_at is not None and parsed.expires_at < now:
         expired = _verdict(
             "qr_expired",
             now,
             Indication.TOTAL_FAILED,
-            SubIndication.EXPIRED,
+            FailedSub.EXPIRED,
             date=parsed.expires_at.date().isoformat(),
         )
         return QrResult(expired, parsed)
@@ -160,12 +167,12 @@ def _judge_claims(
         # Offline there is no proof of when the code was made (its own date is signed by the very
         # key that was revoked): only the register can say whether it came before the revocation.
         revoked = _verdict(
-            "qr_key_revoked_offline", now, Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE
+            "qr_key_revoked_offline", now, Indication.INDETERMINATE, IndeterminateSub.REVOKED_NO_POE
         )
         return QrResult(revoked, parsed)
     if status is None or parsed.status_idx is None:
         genuine = _verdict(
-            "qr_genuine_offline", now, Indication.INDETERMINATE, SubIndication.TRY_LATER
+            "qr_genuine_offline", now, Indication.INDETERMINATE, IndeterminateSub.TRY_LATER
         )
         return QrResult(genuine, parsed)
     return QrResult(_judge_status(parsed.status_idx, status, now), parsed)
@@ -179,16 +186,20 @@ def _judge_status(idx: int, status: StatusList, now: dt.datetime) -> Verdict:
     }
     if status.expired(now):
         return _verdict(
-            "qr_status_list_expired", now, Indication.INDETERMINATE, SubIndication.TRY_LATER, **age
+            "qr_status_list_expired",
+            now,
+            Indication.INDETERMINATE,
+            IndeterminateSub.TRY_LATER,
+            **age,
         )
     value = status.status(idx)
     if value is None:
         return _verdict(
-            "qr_status_unknown", now, Indication.INDETERMINATE, SubIndication.TRY_LATER, **age
+            "qr_status_unknown", now, Indication.INDETERMINATE, IndeterminateSub.TRY_LATER, **age
         )
     if value != 0:
         return _verdict(
-            "qr_revoked_status_list", now, Indication.TOTAL_FAILED, SubIndication.REVOKED, **age
+            "qr_revoked_status_list", now, Indication.TOTAL_FAILED, FailedSub.REVOKED, **age
         )
     # Under an hour old, the age is not worth a number ("0 hours old").
     reason = (
@@ -196,7 +207,7 @@ def _judge_status(idx: int, status: StatusList, now: dt.datetime) -> Verdict:
         if age["hours"]
         else Reason.of("qr_genuine_status_list_recent", **age)
     )
-    return Verdict(Indication.TOTAL_PASSED, None, (reason,), (), now.isoformat())
+    return Verdict(Indication.TOTAL_PASSED, None, (reason,), (), checked_at=now.isoformat())
 
 
 def _claims(claims: dict[Any, Any]) -> QrClaims:

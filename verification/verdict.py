@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -19,18 +18,45 @@ class Indication(StrEnum):
     INDETERMINATE = "INDETERMINATE"
 
 
-class SubIndication(StrEnum):
-    """ETSI sub-indications used by Amanat."""
+class FailedSub(StrEnum):
+    """ETSI EN 319 102-1 sub-indications of TOTAL_FAILED (pyHanko's ``AdESFailure``)."""
 
+    FORMAT_FAILURE = "FORMAT_FAILURE"
     HASH_FAILURE = "HASH_FAILURE"
     SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
-    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
     REVOKED = "REVOKED"
-    REVOKED_NO_POE = "REVOKED_NO_POE"
-    FORMAT_FAILURE = "FORMAT_FAILURE"
-    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
-    TRY_LATER = "TRY_LATER"
     EXPIRED = "EXPIRED"
+
+
+class IndeterminateSub(StrEnum):
+    """ETSI EN 319 102-1 sub-indications of INDETERMINATE (pyHanko's ``AdESIndeterminate``),
+    those Amanat uses."""
+
+    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
+    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
+    REVOKED_NO_POE = "REVOKED_NO_POE"
+    TRY_LATER = "TRY_LATER"
+    SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
+
+
+SubIndication = FailedSub | IndeterminateSub
+
+# Where Amanat deliberately fails harder than ETSI (DESIGN 4.3): these INDETERMINATE
+# sub-indications are reported under TOTAL_FAILED. A constraint broken in a certificate (a change
+# after signing that is not long-term validation data, part of the file unsigned, a QR code whose
+# claims are not the register's) and a signer no department of this service certified (a QR or
+# register entry's key) are forgeries to a bank, not open questions.
+HARDER_THAN_ETSI: frozenset[SubIndication] = frozenset(
+    {IndeterminateSub.SIG_CONSTRAINTS_FAILURE, IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND}
+)
+
+
+def _allowed(indication: Indication, sub: SubIndication | None) -> bool:
+    if indication is Indication.TOTAL_PASSED:
+        return sub is None
+    if indication is Indication.TOTAL_FAILED:
+        return isinstance(sub, FailedSub) or sub in HARDER_THAN_ETSI
+    return isinstance(sub, IndeterminateSub)
 
 
 @dataclass(frozen=True)
@@ -79,7 +105,14 @@ class Verdict:
     sub_indication: SubIndication | None
     reasons: tuple[Reason, ...]
     signatures: tuple[SignatureDetail, ...] = ()
-    checked_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    # When it was judged: passed in by the caller (services take ``now``), never read here.
+    checked_at: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        # An impossible pair (a pass with a sub-indication, a failure with INDETERMINATE's
+        # TRY_LATER) is a bug in the judge, never an answer.
+        if not _allowed(self.indication, self.sub_indication):
+            raise ValueError(f"no such verdict: {self.indication} / {self.sub_indication}")
 
     def __bool__(self) -> bool:
         raise TypeError("a verdict is not a bool: use .passed or .require_passed()")

@@ -12,7 +12,7 @@ from signing.check import CertificateStatus, check_pdf, check_qr, trust_snapshot
 from signing.models import DepartmentCert
 from signing.pki import revoke_department_key
 from tests.signing.test_issuance import _decode_qr
-from verification import Indication, SubIndication
+from verification import FailedSub, IndeterminateSub, Indication
 from verification.qr import verify_qr
 from web.messages import reason_text
 
@@ -86,7 +86,7 @@ def test_a_certificate_recorded_after_the_invalidity_date_fails_on_both_channels
     _before, (_row, pdf, url) = found_late
     for check in _channels(env, pdf, url):
         assert check.verdict.indication is Indication.TOTAL_FAILED
-        assert check.verdict.sub_indication is SubIndication.REVOKED
+        assert check.verdict.sub_indication is FailedSub.REVOKED
         assert "held compromised from" in reason_text(check.verdict.reasons[0])
 
 
@@ -131,7 +131,7 @@ def test_offline_a_code_signed_by_a_revoked_key_is_indeterminate(env, issued) ->
     with env.sessions() as s:
         offline = verify_qr(url, trust_list=trust_snapshot(s).entries, now=env.now)
     assert offline.verdict.indication is Indication.INDETERMINATE
-    assert offline.verdict.sub_indication is SubIndication.REVOKED_NO_POE
+    assert offline.verdict.sub_indication is IndeterminateSub.REVOKED_NO_POE
 
 
 def test_the_check_is_turned_into_json_in_one_place(env, issued) -> None:
@@ -167,7 +167,7 @@ def test_a_revocation_made_through_another_engine_is_seen_by_a_warm_cache(env, i
     with env.sessions() as s:
         check = check_qr(s, text=url, now=env.now)
     assert check.verdict.indication is Indication.TOTAL_FAILED
-    assert check.verdict.sub_indication is SubIndication.REVOKED
+    assert check.verdict.sub_indication is FailedSub.REVOKED
 
 
 def test_a_warm_cache_is_not_reloaded_when_nothing_changed(env, issued) -> None:

@@ -11,7 +11,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from keys import pki
 from signing.check import check_pdf
 from signing.issuance import revoke_certificate
-from verification import Indication, SubIndication, verify_pdf
+from verification import FailedSub, IndeterminateSub, Indication, verify_pdf
 from web.messages import reason_text
 
 
@@ -124,7 +124,7 @@ def test_untrusted_root_is_indeterminate(env, issued) -> None:
     )
     verdict = verify_pdf(data, trust_roots=[pki.cert_der(other)], now=env.now)
     assert verdict.indication is Indication.INDETERMINATE
-    assert verdict.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+    assert verdict.sub_indication is IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND
 
 
 def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -> None:
@@ -231,5 +231,5 @@ def test_signature_wrapping_that_moves_the_signed_bytes_fails(env) -> None:
     forged = _rebuild_xref(forged, b"/Root " + root_ref)
     verdict = verify_pdf(forged, trust_roots=[root], now=env.now)
     assert verdict.indication is Indication.TOTAL_FAILED
-    assert verdict.sub_indication is not SubIndication.FORMAT_FAILURE, verdict.reasons
+    assert verdict.sub_indication is not FailedSub.FORMAT_FAILURE, verdict.reasons
     assert "changed" in " ".join(map(reason_text, verdict.reasons)), verdict.reasons

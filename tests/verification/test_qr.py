@@ -14,7 +14,7 @@ from keys import pki
 from signing import qr as qr_builder
 from signing.check import check_qr
 from signing.models import DepartmentCert
-from verification import Indication, SubIndication
+from verification import FailedSub, IndeterminateSub, Indication
 from verification.qr import TrustEntry, verify_qr
 from web.messages import reason_text
 
@@ -94,7 +94,7 @@ def test_wrong_kid_fails(env, genuine) -> None:
     )
     verdict = verify_qr(forged, trust_list=_trust(cert), now=env.now).verdict
     assert verdict.indication is Indication.TOTAL_FAILED
-    assert verdict.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+    assert verdict.sub_indication is IndeterminateSub.NO_CERTIFICATE_CHAIN_FOUND
 
 
 def test_expired_claim_fails(env, genuine) -> None:
@@ -112,7 +112,7 @@ def test_expired_claim_fails(env, genuine) -> None:
         verdict.indication is Indication.TOTAL_FAILED
     )
     assert (
-        verdict.sub_indication is SubIndication.EXPIRED
+        verdict.sub_indication is FailedSub.EXPIRED
     )
 
 
@@ -123,7 +123,7 @@ def test_payload_signed_by_an_unknown_key_fails(env, genuine) -> None:
     payload = _payload(stranger, cert.cert_der, serial=row.serial, now=env.now, fields=row.fields)
     verdict = verify_qr(payload, trust_list=_trust(cert), now=env.now).verdict
     assert verdict.indication is Indication.TOTAL_FAILED
-    assert verdict.sub_indication is SubIndication.SIG_CRYPTO_FAILURE
+    assert verdict.sub_indication is FailedSub.SIG_CRYPTO_FAILURE
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_cose_fields_of_the_wrong_type_are_a_damaged_code(env, genuine, fields) 
     }[fields]
     result = verify_qr(_sign1(*parts), trust_list=_trust(cert), now=env.now)
     assert result.verdict.indication is Indication.TOTAL_FAILED
-    assert result.verdict.sub_indication is SubIndication.FORMAT_FAILURE
+    assert result.verdict.sub_indication is FailedSub.FORMAT_FAILURE
 
 
 @settings(

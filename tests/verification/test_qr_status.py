@@ -11,7 +11,7 @@ import pytest
 
 from signing import qr as qr_builder
 from signing.models import DepartmentCert
-from verification import Indication, SubIndication
+from verification import FailedSub, IndeterminateSub, Indication
 from verification.qr import TrustEntry, verify_qr
 from verification.status_list import StatusList
 
@@ -75,7 +75,7 @@ def test_a_list_saying_revoked_fails(env, code) -> None:
     verdict = verify_qr(url, trust_list=trust, now=env.now, status=listed).verdict
     assert (verdict.indication, verdict.sub_indication) == (
         Indication.TOTAL_FAILED,
-        SubIndication.REVOKED,
+        FailedSub.REVOKED,
     )
 
 
@@ -118,7 +118,7 @@ def test_a_revoked_department_key_outweighs_a_fresh_list(env, code) -> None:
     url, trust = code()
     revoked = [dataclasses.replace(trust[0], revoked=True)]
     verdict = verify_qr(url, trust_list=revoked, now=env.now, status=_list(env)).verdict
-    assert verdict.sub_indication is SubIndication.REVOKED_NO_POE
+    assert verdict.sub_indication is IndeterminateSub.REVOKED_NO_POE
 
 
 @pytest.mark.parametrize("bad", [-1, "5", 2.5])
