@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -177,6 +177,12 @@ def _acquire(fd: int, timeout: float = 30.0) -> None:
                 raise sqlite3.OperationalError("database is locked") from None
             time.sleep(pause)
             pause = min(pause * 2, 0.0005)
+
+
+def ping(engine: Engine) -> None:
+    """Ask the database for nothing: raises when it does not answer (health and readiness)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def is_postgresql(session_or_engine: Session | Engine) -> bool:

@@ -393,6 +393,17 @@ def list_events(
     return session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
 
 
+def own_events(session: Session, *, subject_id: int, seqs: Iterable[int]) -> set[int]:
+    """Which of the event numbers ``seqs`` are about ``subject_id`` (proofs are for one's own)."""
+    wanted = list(seqs)
+    if not wanted:
+        return set()
+    query = select(AuditEvent.seq).where(
+        AuditEvent.subject_id == subject_id, AuditEvent.seq.in_(wanted)
+    )
+    return set(session.scalars(query))
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """Outcome of :func:`verify_chain`: how many events were checked, and the first bad one."""

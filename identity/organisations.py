@@ -73,6 +73,12 @@ def get_organisation(session: Session, *, code: str) -> Organisation:
     return org
 
 
+def find_organisation(session: Session, *, code: str) -> Organisation | None:
+    """The organisation with this code, or None (an API key or a member whose organisation is
+    gone is named by its code)."""
+    return session.get(Organisation, (code or "").strip().upper())
+
+
 def list_organisations(session: Session) -> Sequence[Organisation]:
     """Every organisation, by name."""
     return session.scalars(select(Organisation).order_by(Organisation.name)).all()

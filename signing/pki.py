@@ -390,6 +390,26 @@ def get_department(session: Session, *, code: str) -> Department:
     return department
 
 
+@dataclass(frozen=True)
+class PublishedTrust:
+    """What the trust list publishes: the root, every department certificate (revoked ones too,
+    so that a verifier knows them), and the status-list signer (the OCSP responder)."""
+
+    root: bytes | None
+    departments: tuple[DepartmentCert, ...]
+    status_signer: bytes | None
+
+
+def published_trust(session: Session) -> PublishedTrust:
+    """The trust list's material, as of this session."""
+    root = session.get(Authority, "root")
+    ocsp = session.get(Authority, "ocsp")
+    certs = session.scalars(select(DepartmentCert).order_by(DepartmentCert.id))
+    return PublishedTrust(
+        root.cert_der if root else None, tuple(certs), ocsp.cert_der if ocsp else None
+    )
+
+
 def urdu_names(session: Session) -> dict[str, str]:
     """Each department's Urdu name by its English name (the name its certificates carry), for
     the departments that have one: a verdict names its signer by the certificate's name."""

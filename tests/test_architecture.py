@@ -204,6 +204,25 @@ def test_no_view_imports_another_view() -> None:
     assert not bad, bad
 
 
+def _views_importing(prefix: str, views: Path) -> list[str]:
+    return [
+        f"{path.name} imports {name}"
+        for path in sorted(views.glob("*.py"))
+        for name in _imports(path)
+        if name == prefix or name.startswith(prefix + ".")
+    ]
+
+
+def test_no_view_queries_the_database_itself() -> None:
+    """A view parses, calls a service and renders: no SQLAlchemy (queries, its errors) in it."""
+    assert not _views_importing("sqlalchemy", ROOT / "web" / "views")
+
+
+def test_the_view_rule_catches_a_query(tmp_path: Path) -> None:
+    (tmp_path / "planted.py").write_text("from sqlalchemy import select\n")
+    assert _views_importing("sqlalchemy", tmp_path) == ["planted.py imports sqlalchemy"]
+
+
 @pytest.mark.parametrize(
     "dotted",
     [

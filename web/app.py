@@ -25,9 +25,9 @@ from flask import (
 )
 from flask_babel import Babel, format_datetime, format_decimal, format_timedelta, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from amanat.db import ping
 from amanat.settings import Settings, load_settings
 from identity.models import AuthSession
 from identity.sessions import resolve_session
@@ -160,8 +160,7 @@ def _healthz() -> Response:
     rt = runtime()
     status = {"database": "ok", "keystore": "ok"}
     try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(rt.engine)
     except Exception:
         status["database"] = "unavailable"
     try:

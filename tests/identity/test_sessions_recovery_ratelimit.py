@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from sqlalchemy import select
 
 from identity import ratelimit, recovery
 from identity.accounts import create_account
 from identity.errors import AuthenticationFailed, RateLimited
-from identity.models import AuthSession, Role
+from identity.models import AuthSession, RateCounter, Role
 from identity.sessions import (
     SessionPolicy,
     end_session,
@@ -100,3 +102,30 @@ def test_rate_limit_window(session, now) -> None:
     ratelimit.hit(
         session, key="login:1.2.3.4", limit=3, window=window, now=now + window
     )  # next window
+
+
+def test_two_workers_creating_one_counter_both_count(sessions, engine, now) -> None:
+    """The first attempt from two workers at once: the second's insert meets the first's row
+    (a unique violation on PostgreSQL once the first commits); it counts on that row instead."""
+    window = dt.timedelta(minutes=15)
+    first = sessions()
+    ratelimit.hit(first, key="password:race", limit=5, window=window, now=now)
+    done = threading.Event()
+
+    def second() -> None:
+        with sessions() as s:
+            ratelimit.hit(s, key="password:race", limit=5, window=window, now=now)
+            s.commit()
+        done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    # On PostgreSQL the second waits on the first's uncommitted row; on SQLite on its lock.
+    assert not done.wait(0.5)
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert done.is_set()
+    with sessions() as s:
+        counter = s.scalars(select(RateCounter).where(RateCounter.key == "password:race")).one()
+    assert counter.count == 2

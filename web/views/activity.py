@@ -13,10 +13,9 @@ from typing import Any
 from flask import Blueprint, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from audit import AuditEvent, EventTag, list_events, record_event, tally
+from audit import AuditEvent, EventTag, list_events, own_events, record_event, tally
 from audit.errors import AuditError
 from audit.ledger import head_json, inclusion_proofs, publish_tree_head
 from audit.service import MAX_SEQ
@@ -223,13 +222,7 @@ def proofs() -> Response:
     account = signed_in()
     wanted = (whole_number(v, high=MAX_SEQ) for v in request.args.getlist("event"))
     seqs = sorted({seq for seq in wanted if seq is not None})[:MAX_PROOFS]
-    own = set(
-        db().scalars(
-            select(AuditEvent.seq).where(
-                AuditEvent.subject_id == account.id, AuditEvent.seq.in_(seqs)
-            )
-        )
-    )
+    own = own_events(db(), subject_id=account.id, seqs=seqs)
     if not seqs or own != set(seqs):
         raise AuditError(_("You can only ask for proofs of your own events."))
     head = publish_tree_head(db(), keystore=runtime().keystore, now=now())

@@ -20,7 +20,6 @@ from flask import (
     session as flask_session,
 )
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from audit import EventTag, record_event
@@ -75,18 +74,9 @@ def limit(bucket: str, *, login: str | None = None, per_minute: int | None = Non
         token = request.cookies.get(DEVICE_COOKIE)
         device = lockout.device_of(_secret(), token=token, login=login, now=now())
         checks += lockout.limits_for(bucket, login=login, client=client_ip(), device=device)
-    for attempt in range(2):
-        try:
-            with side_transaction() as s:
-                for check in checks:
-                    ratelimit.hit(
-                        s, key=check.key, limit=check.limit, window=check.window, now=now()
-                    )
-            return
-        except IntegrityError:
-            # Two workers created the same counter at once; the second try updates it.
-            if attempt:
-                raise
+    with side_transaction() as s:
+        for check in checks:
+            ratelimit.hit(s, key=check.key, limit=check.limit, window=check.window, now=now())
 
 
 def _json_body() -> dict[str, Any]:

@@ -7,9 +7,9 @@ import ipaddress
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
-from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from amanat.db import ping
 from audit.ledger import tree_size
 from signing.issuance import certificate_counts
 from web.context import runtime
@@ -28,8 +28,7 @@ def _check(name: str, probe: Any, status: dict[str, str]) -> None:
 
 
 def _database() -> None:
-    with runtime().engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    ping(runtime().engine)
 
 
 def _blobstore() -> None:

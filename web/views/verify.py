@@ -12,16 +12,15 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from identity.models import Organisation, Role
+from identity.models import Role
+from identity.organisations import find_organisation
 from keys.pki import kid_of, load_cert, public_key_der
 from signing.check import CertificateCheck, check_pdf, check_qr
 from signing.errors import CertificateNotFound
 from signing.issuance import get_certificate
-from signing.models import Authority, DepartmentCert
-from signing.pki import get_department, urdu_names
+from signing.pki import get_department, published_trust, urdu_names
 from signing.status_list import list_uri, newest_status_list, renew_status_list, servable
 from signing.types import certificate_types
 from verification.status_list import MEDIA_TYPE
@@ -210,7 +209,7 @@ def _verifier() -> Verifier:
     if not request.headers.get("Authorization"):
         return Verifier()
     key = api_key("verify")
-    org = db().get(Organisation, key.organisation_code)
+    org = find_organisation(db(), code=key.organisation_code)
     return Verifier(
         f"organisation:{key.organisation_code} api-key:{key.key_id}",
         org.name if org else key.organisation_code,
@@ -224,7 +223,7 @@ def _member() -> Verifier:
     account = current_account()
     if account is None or account.role != Role.VERIFIER or not account.affiliation:
         return Verifier()
-    org = db().get(Organisation, account.affiliation)
+    org = find_organisation(db(), code=account.affiliation)
     return Verifier(
         f"organisation:{account.affiliation} account:{account.id}",
         org.name if org else account.affiliation,
@@ -305,11 +304,10 @@ def api_openapi() -> Response:
 @bp.get("/api/v1/trust-list")
 def api_trust_list() -> Response:
     """The department certificates (with their QR key ids) and the root that issued them."""
-    root = read_db().get(Authority, "root")
-    certs = read_db().scalars(select(DepartmentCert).order_by(DepartmentCert.id))
+    trust = published_trust(read_db())
     response = jsonify(
         {
-            "root": base64.b64encode(root.cert_der).decode() if root else None,
+            "root": base64.b64encode(trust.root).decode() if trust.root else None,
             "certificates": [
                 {
                     "department": c.department_code,
@@ -321,9 +319,9 @@ def api_trust_list() -> Response:
                     ).decode(),
                     "serial": c.serial_hex,
                 }
-                for c in certs
+                for c in trust.departments
             ],
-            "status_list": _status_signer(),
+            "status_list": _status_signer(trust.status_signer),
             "as_of": now().isoformat(),
         }
     )
@@ -331,17 +329,16 @@ def api_trust_list() -> Response:
     return response
 
 
-def _status_signer() -> dict[str, str]:
+def _status_signer(ocsp: bytes | None) -> dict[str, str]:
     """Where the status list is and the key that signs it (certified by the root above)."""
-    ocsp = read_db().get(Authority, "ocsp")
     base = runtime().settings.public_base_url
     if ocsp is None:
         return {"uri": list_uri(base)}
-    public = load_cert(ocsp.cert_der).public_key()
+    public = load_cert(ocsp).public_key()
     return {
         "uri": list_uri(base),
-        "kid": kid_of(ocsp.cert_der).hex(),
-        "certificate": base64.b64encode(ocsp.cert_der).decode(),
+        "kid": kid_of(ocsp).hex(),
+        "certificate": base64.b64encode(ocsp).decode(),
         "spki": base64.b64encode(public_key_der(public)).decode(),  # type: ignore[arg-type]
     }
 
