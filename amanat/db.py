@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event, text
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -57,6 +57,11 @@ class Base(DeclarativeBase):
     """Base class of every mapped table; table names carry their package prefix."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Row ids that outgrow 32 bits on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and
+# autoincrements only under that exact type name.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def create_engine(url: str | URL, *, read_only: bool = False, **kwargs: Any) -> Engine:

@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amanat.db import Base, UtcDateTime
+from amanat.db import Base, BigId, UtcDateTime
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AuditEvent(Base):
@@ -20,7 +19,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject_seq", "subject_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     tag: Mapped[str] = mapped_column(String(64), nullable=False)
     actor: Mapped[str] = mapped_column(String(80), nullable=False)
@@ -59,7 +58,7 @@ class AuditKey(Base):
 
     __tablename__ = "audit_keys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kid: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     master_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -73,7 +72,7 @@ class AuditTreeHead(Base):
 
     __tablename__ = "audit_tree_heads"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     signed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
@@ -101,7 +100,7 @@ class AuditPending(Base):
 
     __tablename__ = "audit_pending"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tag: Mapped[str] = mapped_column(String(64), nullable=False)
     actor: Mapped[str] = mapped_column(String(80), nullable=False)
     subject_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

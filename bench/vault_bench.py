@@ -277,7 +277,7 @@ def _upload_peak(work: Path, size: int, label: str) -> dict:
         idle = max(_vm_rss(pid) for pid in workers)
         for pid in workers:
             # Reset the peak-RSS counter: what follows measures the upload alone, not the
-            # Argon2 hash (19 MiB) of the sign-in above.
+            # Argon2 hash (the profile's 64 MiB) of the sign-in above.
             Path(f"/proc/{pid}/clear_refs").write_text("5")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         conn.putrequest("POST", "/vault", skip_host=True)

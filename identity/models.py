@@ -19,9 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base, UtcDateTime
-
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
+from amanat.db import Base, BigId, UtcDateTime
 
 
 class Role(StrEnum):
@@ -40,7 +38,7 @@ class Account(Base):
 
     __tablename__ = "identity_accounts"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     display_name: Mapped[str] = mapped_column(String(120), nullable=False)
     # National identity number (citizens) or a login name (staff); unique either way.
@@ -62,7 +60,7 @@ class Passkey(Base):
 
     __tablename__ = "identity_passkeys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
     )
@@ -84,7 +82,7 @@ class AuthSession(Base):
 
     __tablename__ = "identity_sessions"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
@@ -103,7 +101,7 @@ class Ceremony(Base):
 
     __tablename__ = "identity_ceremonies"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     account_id: Mapped[int | None] = mapped_column(
@@ -118,7 +116,7 @@ class RecoveryCode(Base):
 
     __tablename__ = "identity_recovery_codes"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), index=True, nullable=False
     )
@@ -153,7 +151,7 @@ class ApiKey(Base):
 
     __tablename__ = "identity_api_keys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # The public part of the key, printed in it (amanat_<key_id>_<secret>), to find the row.
     key_id: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     organisation_code: Mapped[str] = mapped_column(

@@ -1,9 +1,11 @@
 """Argon2id passwords: an optional second way in.
 
-Parameters are the OWASP minimum (m=19 MiB, t=2, p=1). Hashes are upgraded on sign-in when the
-parameters change. Unknown accounts are answered after hashing against a dummy hash, so timing does
-not tell whether an account exists. Concurrent hashes are bounded to the number of cores: more
-would only make every one of them slower and let a flood of sign-ins exhaust memory.
+Parameters are a named profile of argon2.profiles (``AMANAT_PASSWORD_PROFILE``, by default RFC
+9106's low-memory one: m=64 MiB, t=3, p=4), chosen once per process with :func:`use_profile`.
+Hashes are upgraded on sign-in when the parameters change. Unknown accounts are answered after
+hashing against a dummy hash, so timing does not tell whether an account exists. Concurrent
+hashes are bounded to the number of cores: more would only make every one of them slower and let
+a flood of sign-ins exhaust memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import os
 import threading
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.orm import Session
@@ -24,10 +27,19 @@ from identity.models import Account
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_hasher = PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
 _slots = threading.BoundedSemaphore(os.cpu_count() or 1)
 _dummy_lock = threading.Lock()
 _dummy_hash: str | None = None
+
+
+def use_profile(name: str) -> None:
+    """Hash new passwords (and upgrade old hashes on sign-in) with the profile ``name`` of
+    argon2.profiles (the settings checked the name)."""
+    global _hasher, _dummy_hash
+    with _dummy_lock:
+        _hasher = PasswordHasher.from_parameters(getattr(argon2.profiles, name))
+        _dummy_hash = None  # an unknown account costs what a known one does
 
 
 def _dummy() -> str:

@@ -19,9 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base, UtcDateTime
-
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
+from amanat.db import Base, BigId, UtcDateTime
 
 
 class PkiKey(Base):
@@ -29,7 +27,7 @@ class PkiKey(Base):
 
     __tablename__ = "signing_pki_keys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     label: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     storage: Mapped[str] = mapped_column(String(16), nullable=False)  # "sealed" or "pkcs11"
@@ -70,7 +68,7 @@ class DepartmentCert(Base):
 
     __tablename__ = "signing_department_certs"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     department_code: Mapped[str] = mapped_column(
         ForeignKey("signing_departments.code", name="fk_signing_department_certs_department"),
         index=True,
@@ -181,7 +179,7 @@ class BatchItem(Base):
     __tablename__ = "signing_batch_items"
     __table_args__ = (Index("ix_signing_batch_items_batch_status", "batch_id", "status", "line"),)
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_batches.id"), nullable=False)
     line: Mapped[int] = mapped_column(Integer, nullable=False)
     citizen: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -203,7 +201,7 @@ class DepartmentApiKey(Base):
 
     __tablename__ = "signing_department_keys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key_id: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     department_code: Mapped[str] = mapped_column(
         ForeignKey("signing_departments.code"), nullable=False
@@ -271,7 +269,7 @@ class WebhookDelivery(Base):
     __tablename__ = "signing_webhook_deliveries"
     __table_args__ = (Index("ix_signing_webhook_deliveries_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_requests.id"), nullable=False)
     organisation_code: Mapped[str] = mapped_column(String(32), nullable=False)
     event: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -291,7 +289,7 @@ class WebhookAttempt(Base):
 
     __tablename__ = "signing_webhook_attempts"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("signing_webhook_deliveries.id"), nullable=False
     )
@@ -350,7 +348,7 @@ class ApplicationStep(Base):
 
     __tablename__ = "signing_application_steps"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("signing_applications.id"), nullable=False
     )
@@ -392,7 +390,7 @@ class DisputeStep(Base):
 
     __tablename__ = "signing_dispute_steps"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dispute_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signing_disputes.id"), nullable=False)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     side: Mapped[str] = mapped_column(String(12), nullable=False)  # citizen | party | office
@@ -406,7 +404,7 @@ class StatusListToken(Base):
 
     __tablename__ = "signing_status_lists"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     token: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

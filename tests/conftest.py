@@ -29,9 +29,16 @@ import vault.models  # noqa: F401
 from amanat.db import Base, create_engine, session_factory
 from amanat.settings import Settings
 from audit.keyring import bind_keystore
+from identity import passwords
 from keys.stores import FileKeyStore
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Argon2's cheapest parameters in tests (the issue's "cheapest profile in tests"); the production
+# profile has its own tests (tests/identity/test_passwords.py). The commands the tests run as
+# child processes read it from the environment.
+TEST_PASSWORD_PROFILE = "CHEAPEST"
+os.environ["AMANAT_PASSWORD_PROFILE"] = TEST_PASSWORD_PROFILE
+passwords.use_profile(TEST_PASSWORD_PROFILE)
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 SOFTHSM_POOL = 40
 _softhsm_next = 0
@@ -178,7 +185,10 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings of a test instance."""
     instance = tmp_path / "instance"
     instance.mkdir()
-    return Settings(instance=instance, database_url=db_url, public_base_url="http://localhost:8000")
+    return Settings(
+        instance=instance, database_url=db_url, public_base_url="http://localhost:8000",
+        password_profile=TEST_PASSWORD_PROFILE,
+    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

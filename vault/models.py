@@ -19,9 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amanat.db import Base, UtcDateTime
-
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
+from amanat.db import Base, BigId, UtcDateTime
 
 
 class OwnerKey(Base):
@@ -29,7 +27,7 @@ class OwnerKey(Base):
 
     __tablename__ = "vault_owner_keys"
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("identity_accounts.id", ondelete="CASCADE"), unique=True, nullable=False
     )
@@ -75,7 +73,7 @@ class DocumentVersion(Base):
     __tablename__ = "vault_document_versions"
     __table_args__ = (UniqueConstraint("document_id", "version"),)
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     document_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("vault_documents.id", ondelete="CASCADE"), nullable=False
     )

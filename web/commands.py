@@ -96,9 +96,13 @@ def _blobs(settings: Settings) -> BlobStore:
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(said(exc)) from None
+    from identity import passwords
+
+    passwords.use_profile(settings.password_profile)
+    return settings
 
 
 @click.group()

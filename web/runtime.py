@@ -18,6 +18,7 @@ from amanat.settings import Settings, SettingsError
 from audit.keyring import bind_keystore
 from audit.ledger import publish_tree_head
 from audit.service import LEDGER_APPENDED, LEDGER_PENDING
+from identity import passwords
 from identity.sessions import SessionPolicy
 from identity.webauthn import AttestationPolicy, RelyingParty, load_attestation_policy
 from keys.pki import PkiError, load_certs_file
@@ -196,6 +197,7 @@ def build_runtime(
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> Runtime:
     """Build the runtime; the key store and engine may be handed in (tests, CLI)."""
+    passwords.use_profile(settings.password_profile)
     engine = engine or create_engine(settings.database_url)
     keystore = keystore or open_keystore(settings)
     read_engine = read_only_engine(engine)

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from amanat.settings import Settings
 from keys.stores import FileKeyStore
+from tests.conftest import TEST_PASSWORD_PROFILE
 from web.app import create_app
 from web.runtime import build_runtime
 
@@ -48,7 +49,7 @@ def live_server(
     port = server.socket.getsockname()[1]
     settings = Settings(
         instance=instance, database_url=db_url, public_base_url=f"http://localhost:{port}",
-        **live_overrides,
+        password_profile=TEST_PASSWORD_PROFILE, **live_overrides,
     )  # fmt: skip
     runtime = live_state["runtime"] = build_runtime(settings, engine=engine, keystore=file_keystore)
     server.app = create_app(runtime_=runtime)  # type: ignore[attr-defined]

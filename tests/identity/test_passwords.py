@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.low_level import Type
 
+from amanat.settings import Settings, SettingsError, load_settings
 from identity import passwords
 from identity.accounts import create_account
 from identity.errors import AuthenticationFailed, InvalidInput
 from identity.models import Role
+from tests.conftest import TEST_PASSWORD_PROFILE
 
 
 @pytest.fixture
@@ -19,14 +24,19 @@ def citizen(session, now):
     )
 
 
-def test_hash_uses_argon2id_with_owasp_minimum_parameters() -> None:
-    from argon2 import extract_parameters
+@pytest.fixture
+def production_profile() -> Iterator[None]:
+    """The service's own profile for one test (the others hash with CHEAPEST)."""
+    passwords.use_profile(Settings(instance=Path("/x"), database_url="sqlite://").password_profile)
+    yield
+    passwords.use_profile(TEST_PASSWORD_PROFILE)
 
+
+def test_the_service_hashes_with_rfc_9106_low_memory(production_profile) -> None:
+    """Argon2id, 64 MiB, 3 passes, 4 lanes (argon2.profiles.RFC_9106_LOW_MEMORY)."""
     params = extract_parameters(passwords.hash_password("correct horse battery"))
     assert params.type is Type.ID
-    assert params.memory_cost >= 19 * 1024
-    assert params.time_cost >= 2
-    assert params.parallelism == 1
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (64 * 1024, 3, 4)
 
 
 def test_correct_password_signs_in(session, citizen, now) -> None:
@@ -63,14 +73,19 @@ def test_account_without_password_fails(session, citizen) -> None:
         passwords.authenticate_password(session, login=citizen.login, password="")
 
 
-def test_old_parameters_are_upgraded_on_sign_in(session, citizen) -> None:
-    """A hash made with weaker parameters is replaced at the next correct sign-in."""
-    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-    citizen.password_hash = weak.hash("correct horse battery")
+def test_old_parameters_are_upgraded_on_sign_in(session, citizen, production_profile) -> None:
+    """A hash made with older parameters (the OWASP minimum of earlier releases) is replaced
+    with the profile's at the next correct sign-in."""
+    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    citizen.password_hash = old.hash("correct horse battery")
     passwords.authenticate_password(session, login=citizen.login, password="correct horse battery")
-    from argon2 import extract_parameters
+    assert extract_parameters(citizen.password_hash).memory_cost == 64 * 1024
 
-    assert extract_parameters(citizen.password_hash).memory_cost == 19 * 1024
+
+@pytest.mark.parametrize("name", ["OWASP", "rfc_9106_low_memory", "", "Parameters"])
+def test_an_unknown_profile_stops_the_start(name: str) -> None:
+    with pytest.raises(SettingsError, match="AMANAT_PASSWORD_PROFILE"):
+        load_settings({"AMANAT_INSTANCE": "/tmp/x", "AMANAT_PASSWORD_PROFILE": name})
 
 
 @pytest.mark.parametrize("bad", ["short", "x" * 11, "y" * 257])

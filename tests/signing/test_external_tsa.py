@@ -14,6 +14,7 @@ from keys import pki
 from signing import pades
 from signing.errors import SigningFailed
 from signing.models import IssuedCertificate
+from tests.conftest import TEST_PASSWORD_PROFILE
 from tests.signing.test_issuance import _count
 from vault.models import Document
 from web.app import create_app
@@ -27,7 +28,8 @@ def tsa_url(env, engine, file_keystore, tmp_path) -> Iterator[str]:
     instance = tmp_path / "tsa-instance"
     instance.mkdir()
     settings = Settings(
-        instance=instance, database_url=str(engine.url), public_base_url=f"http://localhost:{port}"
+        instance=instance, database_url=str(engine.url), public_base_url=f"http://localhost:{port}",
+        password_profile=TEST_PASSWORD_PROFILE,
     )
     runtime = build_runtime(settings, engine=engine, keystore=file_keystore)
     runtime.issuance()  # load the TSA key now, not while an issuance holds SQLite's write lock

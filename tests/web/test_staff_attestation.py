@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from amanat.settings import Settings, SettingsError
+from tests.conftest import TEST_PASSWORD_PROFILE
 from tests.identity.mds import AAGUID, make_mds, make_model
 from web.runtime import staff_attestation
 
@@ -39,7 +40,10 @@ def files(listed) -> dict[str, str]:
 
 
 def _settings(tmp_path: Path, **values: str) -> Settings:
-    return Settings(instance=tmp_path, database_url="sqlite:///x.db", **values)
+    return Settings(
+        instance=tmp_path, database_url="sqlite:///x.db", password_profile=TEST_PASSWORD_PROFILE,
+        **values,
+    )  # fmt: skip
 
 
 def test_the_policy_is_loaded_from_the_settings(tmp_path, files) -> None:
