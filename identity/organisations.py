@@ -79,6 +79,15 @@ def find_organisation(session: Session, *, code: str) -> Organisation | None:
     return session.get(Organisation, (code or "").strip().upper())
 
 
+def organisations_by_code(session: Session, *, codes: Iterable[str]) -> dict[str, Organisation]:
+    """The organisations with these codes, by code (the unknown ones left out)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    found = session.scalars(select(Organisation).where(Organisation.code.in_(wanted)))
+    return {org.code: org for org in found}
+
+
 def list_organisations(session: Session) -> Sequence[Organisation]:
     """Every organisation, by name."""
     return session.scalars(select(Organisation).order_by(Organisation.name)).all()

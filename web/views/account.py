@@ -20,10 +20,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from identity import passkeys, passwords, recovery
+from identity.accounts import get_account
 from identity.assisted import open_recoveries
 from identity.ceremonies import consume_ceremony
 from identity.errors import InvalidInput, PasskeyRejected
-from identity.models import Account, Role
+from identity.models import Role
 from identity.sessions import end_session, list_sessions
 from keys import age
 from signing.export import write_export
@@ -82,8 +83,7 @@ def add_passkey_complete() -> Response:
         ceremony = consume_ceremony(
             s, token=str(body.get("token", "")), kind="add-passkey", now=now()
         )
-    me = db().get(Account, account_id)
-    assert me is not None
+    me = get_account(db(), account_id=account_id)
     passkeys.finish_adding_passkey(
         db(),
         rp=runtime().rp,

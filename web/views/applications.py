@@ -78,11 +78,11 @@ def index() -> str:
     return render_template("applications.html", rows=rows, states=APPLICATION_STATES)
 
 
-@bp.get("/applications/<application_id>")
+@bp.get("/applications/<uuid:application_id>")
 @login_required(Role.CITIZEN)
-def detail(application_id: str) -> str:
+def detail(application_id: uuid.UUID) -> str:
     """One application's timeline; the answer form when more information is asked."""
-    app = citizen_application(db(), account=signed_in(), application_id=uuid_or_404(application_id))
+    app = citizen_application(db(), account=signed_in(), application_id=application_id)
     return render_template(
         "application.html", app=app, ctype=get_type(app.type_code), states=APPLICATION_STATES,
         steps=APPLICATION_STEPS,
@@ -90,11 +90,11 @@ def detail(application_id: str) -> str:
     )  # fmt: skip
 
 
-@bp.post("/applications/<application_id>/answer")
+@bp.post("/applications/<uuid:application_id>/answer")
 @login_required(Role.CITIZEN)
-def reply(application_id: str) -> Response | str:
+def reply(application_id: uuid.UUID) -> Response | str:
     """Answer the department's question (words, documents, or both)."""
-    app_id = uuid_or_404(application_id)
+    app_id = application_id
     pending = answer(
         db(), account=signed_in(), application_id=app_id, note=request.form.get("note"),
         document_ids=_documents(), now=now(),

@@ -4,6 +4,8 @@ issue from its data (editable before signing) or reject with a reason."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -24,7 +26,7 @@ from signing.applications import (
 from signing.pades import LEVELS
 from signing.types import get_type
 from web.context import current_account, db, login_required, now, runtime
-from web.inputs import form_fields, older_than_days, uuid_or_404
+from web.inputs import form_fields, older_than_days
 from web.messages import APPLICATION_STATES, APPLICATION_STEPS
 from web.responses import send_opened
 
@@ -59,12 +61,12 @@ def queue() -> str:
     )  # fmt: skip
 
 
-@bp.get("/<application_id>")
+@bp.get("/<uuid:application_id>")
 @login_required(Role.OFFICER)
-def detail(application_id: str) -> str:
+def detail(application_id: uuid.UUID) -> str:
     """One application: data (editable for issuing), documents, timeline, the next steps."""
     _me, code = _officer()
-    app = department_application(db(), department=code, application_id=uuid_or_404(application_id))
+    app = department_application(db(), department=code, application_id=application_id)
     return render_template(
         "department_application.html", app=app, ctype=get_type(app.type_code),
         documents=supporting_documents(db(), app=app), states=APPLICATION_STATES,
@@ -72,66 +74,66 @@ def detail(application_id: str) -> str:
     )  # fmt: skip
 
 
-def _back(application_id: str) -> Response:
+def _back(application_id: uuid.UUID) -> Response:
     return redirect(url_for(".detail", application_id=application_id), code=303)
 
 
-@bp.post("/<application_id>/take")
+@bp.post("/<uuid:application_id>/take")
 @login_required(Role.OFFICER)
-def take(application_id: str) -> Response:
+def take(application_id: uuid.UUID) -> Response:
     """Assign it to me and put it in review."""
     me, code = _officer()
-    take_up(db(), department=code, application_id=uuid_or_404(application_id), officer_id=me.id,
+    take_up(db(), department=code, application_id=application_id, officer_id=me.id,
             actor=f"account:{me.id}", now=now())  # fmt: skip
     return _back(application_id)
 
 
-@bp.post("/<application_id>/ask")
+@bp.post("/<uuid:application_id>/ask")
 @login_required(Role.OFFICER)
-def ask(application_id: str) -> Response:
+def ask(application_id: uuid.UUID) -> Response:
     """Ask the citizen for more information."""
     me, code = _officer()
     ask_for_information(
-        db(), department=code, application_id=uuid_or_404(application_id),
+        db(), department=code, application_id=application_id,
         note=request.form.get("note", ""), actor=f"account:{me.id}", now=now(),
     )  # fmt: skip
     flash(_("Your question was sent to the citizen."))
     return _back(application_id)
 
 
-@bp.post("/<application_id>/approve")
+@bp.post("/<uuid:application_id>/approve")
 @login_required(Role.OFFICER)
-def issue(application_id: str) -> Response:
+def issue(application_id: uuid.UUID) -> Response:
     """Sign and issue the certificate from the (edited) data into the citizen's vault."""
     me, code = _officer()
     app = approve(
         db(), ctx=runtime().issuance(db), department=code,
-        application_id=uuid_or_404(application_id), fields=form_fields(request.form),
+        application_id=application_id, fields=form_fields(request.form),
         level=request.form.get("level", "B-LTA"), actor=f"account:{me.id}", now=now(),
     )  # fmt: skip
     flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=app.serial))
     return _back(application_id)
 
 
-@bp.post("/<application_id>/reject")
+@bp.post("/<uuid:application_id>/reject")
 @login_required(Role.OFFICER)
-def refuse(application_id: str) -> Response:
+def refuse(application_id: uuid.UUID) -> Response:
     """Reject with a reason the citizen reads."""
     me, code = _officer()
-    reject(db(), department=code, application_id=uuid_or_404(application_id),
+    reject(db(), department=code, application_id=application_id,
            reason=request.form.get("reason", ""), actor=f"account:{me.id}", now=now())  # fmt: skip
     flash(_("The application was rejected; the citizen was told why."))
     return _back(application_id)
 
 
-@bp.get("/<application_id>/documents/<grant_id>/<document_id>")
+@bp.get("/<uuid:application_id>/documents/<uuid:grant_id>/<uuid:document_id>")
 @login_required(Role.OFFICER)
-def document(application_id: str, grant_id: str, document_id: str) -> Response:
+def document(application_id: uuid.UUID, grant_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     """A supporting document (counted and shown to the citizen)."""
     me, code = _officer()
-    app = department_application(db(), department=code, application_id=uuid_or_404(application_id))
+    app = department_application(db(), department=code, application_id=application_id)
     opened = fetch_supporting(
-        db(), ctx=runtime().vault, app=app, grant_id=uuid_or_404(grant_id),
-        document_id=uuid_or_404(document_id), actor=f"department:{code} account:{me.id}", now=now(),
+        db(), ctx=runtime().vault, app=app, grant_id=grant_id,
+        document_id=document_id, actor=f"department:{code} account:{me.id}", now=now(),
     )  # fmt: skip
     return send_opened(opened, download=True)

@@ -5,6 +5,7 @@ and the data-protection office, which sees every dispute and closes them."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,7 +30,7 @@ from signing.errors import InvalidRequest
 from signing.models import Dispute
 from web.activity_lines import describe
 from web.context import db, login_required, now, signed_in
-from web.inputs import uuid_or_404, whole_number
+from web.inputs import whole_number
 from web.messages import DISPUTE_OUTCOMES, DISPUTE_STATES
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
@@ -91,21 +92,21 @@ def create() -> Response:
     return redirect(url_for(".detail", dispute_id=str(dispute.id)), code=303)
 
 
-@bp.get("/<dispute_id>")
+@bp.get("/<uuid:dispute_id>")
 @login_required(Role.CITIZEN)
-def detail(dispute_id: str) -> str:
+def detail(dispute_id: uuid.UUID) -> str:
     """One dispute's timeline, and the form to add to it while it is open."""
     return _page(
-        citizen_dispute(db(), account=signed_in(), dispute_id=uuid_or_404(dispute_id)), inbox=False
+        citizen_dispute(db(), account=signed_in(), dispute_id=dispute_id), inbox=False
     )
 
 
-@bp.post("/<dispute_id>/note")
+@bp.post("/<uuid:dispute_id>/note")
 @login_required(Role.CITIZEN)
-def note(dispute_id: str) -> Response:
+def note(dispute_id: uuid.UUID) -> Response:
     """The citizen adds to the timeline."""
     me = signed_in()
-    dispute = citizen_dispute(db(), account=me, dispute_id=uuid_or_404(dispute_id))
+    dispute = citizen_dispute(db(), account=me, dispute_id=dispute_id)
     add_note(db(), dispute=dispute, side="citizen", actor=actor_of(me),
              note=request.form.get("note", ""), now=now())  # fmt: skip
     return redirect(url_for(".detail", dispute_id=dispute_id), code=303)
@@ -139,21 +140,21 @@ def inbox() -> str:
                            line=access_line)  # fmt: skip
 
 
-@bp.get("/inbox/<dispute_id>")
+@bp.get("/inbox/<uuid:dispute_id>")
 @login_required(*ANSWERING)
-def inbox_detail(dispute_id: str) -> str:
+def inbox_detail(dispute_id: uuid.UUID) -> str:
     """One dispute, with the answer form (and, for the office, the closing form)."""
     kind, code = _party()
-    return _page(party_dispute(db(), kind=kind, code=code, dispute_id=uuid_or_404(dispute_id)),
+    return _page(party_dispute(db(), kind=kind, code=code, dispute_id=dispute_id),
                  inbox=True)  # fmt: skip
 
 
-@bp.post("/inbox/<dispute_id>/answer")
+@bp.post("/inbox/<uuid:dispute_id>/answer")
 @login_required(*ANSWERING)
-def answer(dispute_id: str) -> Response:
+def answer(dispute_id: uuid.UUID) -> Response:
     """Answer on the timeline; the citizen is told."""
     kind, code = _party()
-    dispute = party_dispute(db(), kind=kind, code=code, dispute_id=uuid_or_404(dispute_id))
+    dispute = party_dispute(db(), kind=kind, code=code, dispute_id=dispute_id)
     me = signed_in()
     add_note(db(), dispute=dispute, side=_side(), actor=actor_of(me),
              note=request.form.get("note", ""), now=now())  # fmt: skip
@@ -161,11 +162,11 @@ def answer(dispute_id: str) -> Response:
     return redirect(url_for(".inbox_detail", dispute_id=dispute_id), code=303)
 
 
-@bp.post("/inbox/<dispute_id>/close")
+@bp.post("/inbox/<uuid:dispute_id>/close")
 @login_required(Role.DPO)
-def close(dispute_id: str) -> Response:
+def close(dispute_id: uuid.UUID) -> Response:
     """The office closes the dispute with its outcome and reasons."""
-    dispute = party_dispute(db(), kind=None, code=None, dispute_id=uuid_or_404(dispute_id))
+    dispute = party_dispute(db(), kind=None, code=None, dispute_id=dispute_id)
     close_dispute(db(), dispute=dispute, actor=actor_of(signed_in()),
                   outcome=request.form.get("outcome", ""), note=request.form.get("note", ""),
                   now=now())  # fmt: skip

@@ -3,6 +3,8 @@ passkey), sees and refuses their requests; a contact asks, and reads once the wa
 
 from __future__ import annotations
 
+import uuid
+
 from flask import (
     Blueprint,
     abort,
@@ -84,8 +86,8 @@ def confirm() -> Response:
     return jsonify({"redirect": url_for("emergency.index")})
 
 
-def _act(naming_id: str, action: str) -> Response:
-    me, naming = signed_in().id, uuid_or_404(naming_id)
+def _act(naming: uuid.UUID, action: str) -> Response:
+    me = signed_in().id
     if action == "end":
         end_naming(db(), owner_id=me, naming_id=naming, now=now())
         flash(_("Ended. This contact can no longer ask for access."))
@@ -101,20 +103,20 @@ def _act(naming_id: str, action: str) -> Response:
     return redirect(url_for("emergency.index"))
 
 
-@bp.post("/<naming_id>/<action>")
+@bp.post("/<uuid:naming_id>/<action>")
 @login_required(Role.CITIZEN)
-def act(naming_id: str, action: str) -> Response:
+def act(naming_id: uuid.UUID, action: str) -> Response:
     """End a naming or refuse its request (the citizen), or ask for access (the contact)."""
     if action not in ("end", "refuse", "ask"):
         abort(404)
     return _act(naming_id, action)
 
 
-@bp.get("/<naming_id>/documents/<document_id>")
+@bp.get("/<uuid:naming_id>/documents/<uuid:document_id>")
 @login_required(Role.CITIZEN)
-def document(naming_id: str, document_id: str) -> Response:
+def document(naming_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     """A document the owner chose, for their trusted contact, once access is active."""
     opened = read_document(db(), ctx=runtime().vault, contact_id=signed_in().id,
-                           naming_id=uuid_or_404(naming_id),
-                           document_id=uuid_or_404(document_id), now=now())  # fmt: skip
+                           naming_id=naming_id,
+                           document_id=document_id, now=now())  # fmt: skip
     return send_opened(opened, download=True)

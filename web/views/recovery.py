@@ -4,6 +4,7 @@ refusal (Security page), and the one-time link that adds a new passkey (/recover
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from flask import (
@@ -29,7 +30,6 @@ from identity.ceremonies import consume_ceremony
 from identity.errors import PasskeyRejected, RecoveryRefused
 from identity.models import Role
 from web.context import db, login_required, now, runtime, side_transaction, signed_in
-from web.inputs import uuid_or_404
 from web.messages import refusal_text
 
 bp = Blueprint("recovery", __name__)
@@ -61,11 +61,11 @@ def desk_start() -> tuple[str, int]:
     return render_template("recovery_desk.html", started=started.recovery, link=link), 200
 
 
-@bp.post("/security/recoveries/<recovery_id>/refuse")
+@bp.post("/security/recoveries/<uuid:recovery_id>/refuse")
 @login_required(Role.CITIZEN)
-def refuse(recovery_id: str) -> Response:
+def refuse(recovery_id: uuid.UUID) -> Response:
     """The citizen did not ask for this recovery: its link never works."""
-    refuse_recovery(db(), account_id=signed_in().id, recovery_id=uuid_or_404(recovery_id),
+    refuse_recovery(db(), account_id=signed_in().id, recovery_id=recovery_id,
                     now=now())  # fmt: skip
     flash(_("Refused. The recovery link will never work; nobody got into your account."))
     return redirect(url_for("account.security") + "#recoveries")

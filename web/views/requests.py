@@ -4,6 +4,7 @@ Requests page, and approves with a passkey or declines."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -11,7 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from identity.models import ApiKey, Organisation, Role
+from identity.models import ApiKey, Role
+from identity.organisations import find_organisation, organisations_by_code
 from signing.errors import InvalidRequest
 from signing.models import DocumentRequest
 from signing.qr import qr_png
@@ -102,7 +104,7 @@ def index() -> str:
 def _names(rows: Any) -> dict[str, Any]:
     """Organisations by code and the certificate types, for the templates."""
     codes = {r.organisation_code for r in rows}
-    orgs = {o.code: o for o in db().query(Organisation).filter(Organisation.code.in_(codes))}
+    orgs = organisations_by_code(db(), codes=codes)
     return {
         "orgs": orgs,
         "types": certificate_types(),
@@ -112,10 +114,10 @@ def _names(rows: Any) -> dict[str, Any]:
     }
 
 
-@bp.get("/r/<request_id>")
-def landing(request_id: str) -> str:
+@bp.get("/r/<uuid:request_id>")
+def landing(request_id: uuid.UUID) -> str:
     """The request's link: who asks and why; a signed-in citizen sees what matches and answers."""
-    rid = uuid_or_404(request_id)
+    rid = request_id
     me = current_account()
     if me is None or me.role != Role.CITIZEN:
         req = find_request(db(), request_id=rid)
@@ -125,30 +127,30 @@ def landing(request_id: str) -> str:
     return render_template("request.html", req=req, matches=matches, **_names([req]))
 
 
-@bp.post("/r/<request_id>/approve")
+@bp.post("/r/<uuid:request_id>/approve")
 @login_required(Role.CITIZEN)
-def approve(request_id: str) -> str:
+def approve(request_id: uuid.UUID) -> str:
     """The consent that answers the request, in plain words, to confirm with the passkey."""
-    rid = uuid_or_404(request_id)
+    rid = request_id
     chosen = [uuid_or_404(v) for v in request.form.getlist("document")]
     me = signed_in()
     pending = prepare_answer(db(), request_id=rid, account=me, document_ids=chosen, now=now())
     return confirm_page(pending, cancel=url_for("requests.landing", request_id=str(rid)))
 
 
-@bp.post("/r/<request_id>/decline")
+@bp.post("/r/<uuid:request_id>/decline")
 @login_required(Role.CITIZEN)
-def decline(request_id: str) -> Response:
+def decline(request_id: uuid.UUID) -> Response:
     """Say no: nothing is shared, the organisation is told."""
-    decline_request(db(), request_id=uuid_or_404(request_id), account=signed_in(), now=now())
+    decline_request(db(), request_id=request_id, account=signed_in(), now=now())
     flash(_("You declined the request. Nothing was shared."))
     return redirect(url_for("requests.landing", request_id=request_id))
 
 
-@bp.get("/r/<request_id>/qr.png")
-def qr(request_id: str) -> Response:
+@bp.get("/r/<uuid:request_id>/qr.png")
+def qr(request_id: uuid.UUID) -> Response:
     """The request's link as a QR code, for a counter's screen or a printed slip."""
-    req = find_request(db(), request_id=uuid_or_404(request_id))
+    req = find_request(db(), request_id=request_id)
     png, _version = qr_png(_link(req), box_size=6)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
@@ -192,12 +194,12 @@ def org_create() -> Response:
     return redirect(url_for("requests.org_detail", request_id=str(req.id)), code=303)
 
 
-@bp.get("/org/requests/<request_id>")
+@bp.get("/org/requests/<uuid:request_id>")
 @login_required(Role.VERIFIER)
-def org_detail(request_id: str) -> str:
+def org_detail(request_id: uuid.UUID) -> str:
     """One request: its link and QR code, its state, the consent it got, every webhook try."""
     req = organisation_request(
-        db(), request_id=uuid_or_404(request_id), organisation_code=_member_org(), now=now()
+        db(), request_id=request_id, organisation_code=_member_org(), now=now()
     )
     return render_template(
         "org_request.html", req=req, link=_link(req),
@@ -209,18 +211,18 @@ def org_detail(request_id: str) -> str:
 SMS_PER_MINUTE = 20
 
 
-@bp.post("/org/requests/<request_id>/sms")
+@bp.post("/org/requests/<uuid:request_id>/sms")
 @login_required(Role.VERIFIER)
-def org_sms(request_id: str) -> Response:
+def org_sms(request_id: uuid.UUID) -> Response:
     """Send the request's link to the citizen's phone (in the language of this page)."""
     code = _member_org()
     req = organisation_request(
-        db(), request_id=uuid_or_404(request_id), organisation_code=code, now=now()
+        db(), request_id=request_id, organisation_code=code, now=now()
     )
     ensure_open(req, now())
     phone = normalize_phone(request.form.get("phone", ""))
     runtime().api_limiter.hit(f"request-sms:{code}", limit=SMS_PER_MINUTE)
-    org = db().get(Organisation, code)
+    org = find_organisation(db(), code=code)
     who = pick(org.name, org.name_ur) if org is not None else code
     text = _("%(who)s asks for your documents on Amanat: %(link)s", who=who, link=_link(req))
     send_sms(runtime().settings, to=phone, text=text[:SMS_MAX])
@@ -292,12 +294,12 @@ def api_create() -> tuple[Response, int]:
     return jsonify(_request_json(req)), 201
 
 
-@bp.get("/api/v1/requests/<request_id>")
-def api_get(request_id: str) -> Response:
+@bp.get("/api/v1/requests/<uuid:request_id>")
+def api_get(request_id: uuid.UUID) -> Response:
     """Where a request stands: pending, approved (with the consent to fetch under), declined or
     expired; every webhook attempt."""
     key = api_key("requests")
     req = organisation_request(
-        db(), request_id=uuid_or_404(request_id), organisation_code=key.organisation_code, now=now()
+        db(), request_id=request_id, organisation_code=key.organisation_code, now=now()
     )
     return jsonify(_request_json(req))

@@ -179,11 +179,11 @@ def confirm() -> Response:
     return jsonify({"redirect": target})
 
 
-@bp.get("/shares/<grant_id>")
+@bp.get("/shares/<uuid:grant_id>")
 @login_required(Role.CITIZEN)
-def detail(grant_id: str) -> str:
+def detail(grant_id: uuid.UUID) -> str:
     """One grant: terms, state, accesses, receipts, withdraw."""
-    grant = get_own_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id))
+    grant = get_own_grant(db(), owner_id=signed_in().id, grant_id=grant_id)
     state = grant_state(grant, now())
     return render_template(
         "share.html",
@@ -197,11 +197,11 @@ def detail(grant_id: str) -> str:
     )
 
 
-@bp.post("/shares/<grant_id>/withdraw")
+@bp.post("/shares/<uuid:grant_id>/withdraw")
 @login_required(Role.CITIZEN)
-def withdraw(grant_id: str) -> Response:
+def withdraw(grant_id: uuid.UUID) -> Response:
     """End the consent at once."""
-    withdraw_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id), now=now())
+    withdraw_grant(db(), owner_id=signed_in().id, grant_id=grant_id, now=now())
     flash(_("Consent withdrawn. Nobody can fetch these documents under it any more."))
     return redirect(url_for("shares.detail", grant_id=grant_id))
 
@@ -227,14 +227,14 @@ def _receipt(grant: Grant, fmt: str) -> Response:
     return response
 
 
-@bp.get("/shares/<grant_id>/receipt.<fmt>")
+@bp.get("/shares/<uuid:grant_id>/receipt.<fmt>")
 @login_required(Role.CITIZEN)
-def receipt(grant_id: str, fmt: str) -> Response:
+def receipt(grant_id: uuid.UUID, fmt: str) -> Response:
     """The consent receipt, signed by the service (JSON with its JWS, or a printable PDF)."""
     if fmt not in ("json", "pdf"):
         abort(404)
     return _receipt(
-        get_own_grant(db(), owner_id=signed_in().id, grant_id=uuid_or_404(grant_id)), fmt
+        get_own_grant(db(), owner_id=signed_in().id, grant_id=grant_id), fmt
     )
 
 
@@ -263,12 +263,12 @@ def org_index() -> str:
     return render_template("org.html", grants=grants, ended=ended)
 
 
-@bp.get("/org/grants/<grant_id>")
+@bp.get("/org/grants/<uuid:grant_id>")
 @login_required(Role.VERIFIER)
-def org_grant(grant_id: str) -> str:
+def org_grant(grant_id: uuid.UUID) -> str:
     """The documents shared under one grant."""
     recipient = _member_recipient()
-    gid = uuid_or_404(grant_id)
+    gid = grant_id
     grant = _shared_grant(gid, recipient)
     # What a clerk must know before relying on a document: is it a certificate the register
     # still lists as valid, and how many downloads the consent has left.
@@ -278,21 +278,21 @@ def org_grant(grant_id: str) -> str:
     return render_template("org_grant.html", grant=grant, certificates=certificates)
 
 
-@bp.get("/org/grants/<grant_id>/documents/<document_id>")
+@bp.get("/org/grants/<uuid:grant_id>/documents/<uuid:document_id>")
 @login_required(Role.VERIFIER)
-def org_document(grant_id: str, document_id: str) -> Response:
+def org_document(grant_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     """Download a shared document (counted and written to the citizen's ledger)."""
     recipient = _member_recipient()
-    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
+    gid, did = grant_id, document_id
     return _shared_file(gid, did, recipient)
 
 
-@bp.get("/org/grants/<grant_id>/receipt.json")
+@bp.get("/org/grants/<uuid:grant_id>/receipt.json")
 @login_required(Role.VERIFIER)
-def org_receipt(grant_id: str) -> Response:
+def org_receipt(grant_id: uuid.UUID) -> Response:
     """The organisation's copy of the consent receipt."""
     recipient = _member_recipient()
-    gid = uuid_or_404(grant_id)
+    gid = grant_id
     grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")
 
@@ -305,17 +305,16 @@ def _link_recipient() -> Recipient:
     return Recipient(actor="link", link_secret=(request.form.get("secret") or "").strip())
 
 
-@bp.get("/s/<grant_id>")
-def link_page(grant_id: str) -> str:
+@bp.get("/s/<uuid:grant_id>")
+def link_page(grant_id: uuid.UUID) -> str:
     """The link's landing page: the secret comes from the URL fragment (script) or is typed."""
-    uuid_or_404(grant_id)
     return render_template("link.html", grant_id=grant_id, grant=None)
 
 
-@bp.post("/s/<grant_id>")
-def link_open(grant_id: str) -> str:
+@bp.post("/s/<uuid:grant_id>")
+def link_open(grant_id: uuid.UUID) -> str:
     """List the documents shared by link (the secret is posted, never in a URL)."""
-    gid = uuid_or_404(grant_id)
+    gid = grant_id
     recipient = _link_recipient()
     grant = _shared_grant(gid, recipient)
     return render_template(
@@ -323,10 +322,10 @@ def link_open(grant_id: str) -> str:
     )
 
 
-@bp.post("/s/<grant_id>/documents/<document_id>")
-def link_document(grant_id: str, document_id: str) -> Response:
+@bp.post("/s/<uuid:grant_id>/documents/<uuid:document_id>")
+def link_document(grant_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     """Download one document shared by link."""
-    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
+    gid, did = grant_id, document_id
     recipient = _link_recipient()
     return _shared_file(gid, did, recipient)
 
@@ -371,27 +370,27 @@ def api_grants() -> Response:
     return jsonify({"grants": [_grant_json(g) for g in grants]})
 
 
-@bp.get("/api/v1/shared/<grant_id>")
-def api_grant(grant_id: str) -> Response:
+@bp.get("/api/v1/shared/<uuid:grant_id>")
+def api_grant(grant_id: uuid.UUID) -> Response:
     """One grant and its documents (the look is written to the citizen's ledger)."""
-    gid = uuid_or_404(grant_id)
+    gid = grant_id
     recipient = _api_recipient(api_key("shares:read", gid))
     grant = _shared_grant(gid, recipient)
     return jsonify(_grant_json(grant))
 
 
-@bp.get("/api/v1/shared/<grant_id>/documents/<document_id>")
-def api_document(grant_id: str, document_id: str) -> Response:
+@bp.get("/api/v1/shared/<uuid:grant_id>/documents/<uuid:document_id>")
+def api_document(grant_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     """A shared document's bytes."""
-    gid, did = uuid_or_404(grant_id), uuid_or_404(document_id)
+    gid, did = grant_id, document_id
     recipient = _api_recipient(api_key("shares:read", gid))
     return _shared_file(gid, did, recipient)
 
 
-@bp.get("/api/v1/shared/<grant_id>/receipt")
-def api_receipt(grant_id: str) -> Response:
+@bp.get("/api/v1/shared/<uuid:grant_id>/receipt")
+def api_receipt(grant_id: uuid.UUID) -> Response:
     """The organisation's copy of the signed consent receipt."""
-    gid = uuid_or_404(grant_id)
+    gid = grant_id
     recipient = _api_recipient(api_key("shares:read", gid))
     grant = _shared_grant(gid, recipient)
     return _receipt(grant, "json")

@@ -7,7 +7,6 @@ from typing import BinaryIO, cast
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -37,13 +36,6 @@ def _owner_id() -> int:
     account = current_account()
     assert account is not None
     return account.id
-
-
-def _doc_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 def _checked_upload() -> tuple[Upload, FileStorage]:
@@ -101,18 +93,18 @@ def upload() -> Response:
     return redirect(target)
 
 
-@bp.get("/<document_id>")
+@bp.get("/<uuid:document_id>")
 @login_required(Role.CITIZEN)
-def document(document_id: str) -> str:
+def document(document_id: uuid.UUID) -> str:
     """One document: details, versions, actions."""
-    doc = service.get_document(db(), owner_id=_owner_id(), document_id=_doc_id(document_id))
+    doc = service.get_document(db(), owner_id=_owner_id(), document_id=document_id)
     certificate = certificates_for_documents(db(), document_ids=[doc.id]).get(doc.id)
     return render_template("document.html", doc=doc, kinds=KIND_LABELS, certificate=certificate)
 
 
-@bp.get("/<document_id>/file")
+@bp.get("/<uuid:document_id>/file")
 @login_required(Role.CITIZEN)
-def file(document_id: str) -> Response:
+def file(document_id: uuid.UUID) -> Response:
     """The decrypted file: shown in the browser, or downloaded with ``?download=1``."""
     download = request.args.get("download") == "1"
     version = request.args.get("version", type=int)
@@ -120,7 +112,7 @@ def file(document_id: str) -> Response:
         db(),
         ctx=runtime().vault,
         owner_id=_owner_id(),
-        document_id=_doc_id(document_id),
+        document_id=document_id,
         purpose="download" if download else "view",
         version=version,
         now=now(),
@@ -128,14 +120,14 @@ def file(document_id: str) -> Response:
     return send_opened(opened, download=download)
 
 
-@bp.post("/<document_id>/rename")
+@bp.post("/<uuid:document_id>/rename")
 @login_required(Role.CITIZEN)
-def rename(document_id: str) -> Response:
+def rename(document_id: uuid.UUID) -> Response:
     """Give the document a new title."""
     service.rename_document(
         db(),
         owner_id=_owner_id(),
-        document_id=_doc_id(document_id),
+        document_id=document_id,
         title=request.form.get("title", ""),
         now=now(),
     )
@@ -143,16 +135,16 @@ def rename(document_id: str) -> Response:
     return redirect(url_for("vault.document", document_id=document_id))
 
 
-@bp.post("/<document_id>/versions")
+@bp.post("/<uuid:document_id>/versions")
 @login_required(Role.CITIZEN)
-def new_version(document_id: str) -> Response:
+def new_version(document_id: uuid.UUID) -> Response:
     """Replace the file with a new version (earlier versions stay available)."""
     upload_, file = _checked_upload()
     service.add_version(
         db(),
         ctx=runtime().vault,
         owner_id=_owner_id(),
-        document_id=_doc_id(document_id),
+        document_id=document_id,
         upload=upload_,
         src=cast(BinaryIO, file.stream),
         max_bytes=runtime().settings.max_upload_bytes,
@@ -165,15 +157,15 @@ def new_version(document_id: str) -> Response:
     return redirect(target)
 
 
-@bp.post("/<document_id>/delete")
+@bp.post("/<uuid:document_id>/delete")
 @login_required(Role.CITIZEN)
-def delete(document_id: str) -> Response:
+def delete(document_id: uuid.UUID) -> Response:
     """Delete the document and destroy its keys."""
     service.delete_document(
         db(),
         ctx=runtime().vault,
         owner_id=_owner_id(),
-        document_id=_doc_id(document_id),
+        document_id=document_id,
         now=now(),
     )
     flash(_("The document was deleted. Its keys were destroyed, so it cannot be recovered."))
