@@ -10,6 +10,7 @@ tree heads, inclusion and consistency proofs (:mod:`audit.ledger`).
 """
 
 from audit import tally
+from audit.actors import Actor
 from audit.errors import AuditError
 from audit.models import AuditEvent
 from audit.service import (
@@ -24,6 +25,7 @@ from audit.service import (
 from audit.tags import EventTag
 
 __all__ = [
+    "Actor",
     "AuditError",
     "AuditEvent",
     "ChainReport",

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from audit.actors import Actor
 from audit.keyring import ledger_keys, lock_ledger, macs_equal
 from audit.models import AuditEvent, AuditTreeNode
 from audit.service import chain_pending
@@ -65,7 +66,7 @@ def redact_person(session: Session, *, account_id: int, now: dt.datetime) -> Red
     lock_ledger(session)
     chain_pending(session)
     mac_key = ledger_keys(session).mac_key(session, now=now)
-    actor = f"account:{account_id}"
+    actor = str(Actor.account(account_id))
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.seq, AuditEvent.hash, AuditTreeNode.hash)
         .join(AuditTreeNode, (AuditTreeNode.level == 0) & (AuditTreeNode.idx == AuditEvent.seq - 1))

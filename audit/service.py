@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from amanat.db import is_postgresql
 from audit import merkle
+from audit.actors import Actor
 from audit.errors import AuditError
 from audit.keyring import (
     _APPEND_LOCK,
@@ -154,7 +155,7 @@ def record_event(
     session: Session,
     *,
     tag: EventTag,
-    actor: str,
+    actor: Actor | str,
     subject_id: int | None,
     now: dt.datetime,
     object_type: str | None = None,
@@ -175,7 +176,7 @@ def record_event(
     mac_key = ledger_keys(session).mac_key(session, now=now)
     fields: dict[str, Any] = {
         "tag": tag.value,
-        "actor": actor,
+        "actor": str(actor),
         "subject_id": subject_id,
         "object_type": object_type,
         "object_id": object_id,

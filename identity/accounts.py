@@ -10,7 +10,7 @@ import unicodedata
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
+from audit import Actor, EventTag, record_event
 from identity.errors import Conflict, InvalidInput, NotFound
 from identity.models import (
     Account,
@@ -28,8 +28,8 @@ MAX_NAME = 120
 
 
 def actor_of(account: Account | int) -> str:
-    """How an account is named in the ledger."""
-    return f"account:{account if isinstance(account, int) else account.id}"
+    """How an account is named in the ledger (audit.Actor's text)."""
+    return str(Actor.account(account if isinstance(account, int) else account.id))
 
 
 def normalize_cnic(value: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from amanat.errors import AmanatError
+from audit.actors import Actor
 from signing.batch import BatchRow, file_digest, parse_batch, parse_json_rows
 from signing.errors import BatchNotFound, SigningError
 from signing.issuance import IssueRequest
@@ -157,7 +158,7 @@ def submit_file(
     code = get_department(session, code=department).code
     rows = parse_batch(data, department=code)
     batch, _created = create_batch(
-        session, department=code, actor=actor or f"department:{code}", name=name,
+        session, department=code, actor=actor or str(Actor.department(code)), name=name,
         digest=file_digest(data), rows=rows, now=now,
     )  # fmt: skip
     return batch_progress(session, batch_id=batch.id)

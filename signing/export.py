@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
+from audit.actors import Actor
 from audit.ledger import head_json, inclusion_proofs, publish_tree_head
 from audit.models import AuditEvent
 from identity.models import Account
@@ -229,7 +230,7 @@ def write_export(
     record_event(
         session,
         tag=EventTag.VAULT_EXPORTED,
-        actor=f"account:{owner_id}",
+        actor=Actor.account(owner_id),
         subject_id=owner_id,
         now=now,
         details={"documents": summary.documents, "versions": summary.versions},

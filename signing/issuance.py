@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
+from audit.actors import Actor
 from identity.accounts import normalize_cnic
 from identity.errors import InvalidInput
 from identity.models import Account, Role
@@ -362,7 +363,7 @@ def record_issue(
     """Store the signed PDF in the holder's vault, register it, write the ledger events (one for
     the holder, one for the department)."""
     p, ctype = signed.prepared, signed.prepared.request.ctype
-    who = actor or f"department:{p.department_code}"
+    who = actor or str(Actor.department(p.department_code))
     document = store_document(
         session,
         ctx=ctx.vault,

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
+from audit.actors import Actor
 from audit.models import AuditEvent
 from keys.wrapping import open_value, seal_value
 from vault.errors import NoticeRefused
@@ -120,7 +121,7 @@ def set_notice_settings(
     prefs.failures, prefs.retry_at, prefs.updated_at = 0, None, now
     session.flush()
     channels = [c for c, on in (("email", wanted.by_email), ("sms", wanted.by_sms)) if on]
-    record_event(session, tag=EventTag.ACCOUNT_NOTICES_CHANGED, actor=f"account:{account_id}",
+    record_event(session, tag=EventTag.ACCOUNT_NOTICES_CHANGED, actor=Actor.account(account_id),
                  subject_id=account_id, now=now,
                  details={"channels": channels, "topics": prefs.topics})  # fmt: skip
     return get_notice_settings(session, ctx=ctx, account_id=account_id, now=now)
@@ -172,7 +173,7 @@ _ALWAYS_TOLD = (
 def _matches(event: AuditEvent, topics: Sequence[str]) -> bool:
     """Whether an event of the citizen's activity is one of their topics. Their own doings are
     never noticed (they know); an anonymous check of a certificate is not an access."""
-    own = event.actor == f"account:{event.subject_id}"
+    own = Actor(event.actor).is_account(event.subject_id)
     if event.tag in _ALWAYS_TOLD:
         return True
     if "certificates" in topics and event.tag in _CERTIFICATE_TAGS:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from audit import AuditEvent, EventTag
+from audit.actors import Actor
 from signing.archive import ACTOR as ARCHIVE_ACTOR
 from signing.types import certificate_types
 from vault.erasure import ERASURE_ACTOR
@@ -104,7 +105,7 @@ def _notices_line(d: dict[str, Any]) -> str:
 def _by_issuer(event: AuditEvent) -> bool:
     # An issued certificate is recorded by whoever issued it (the department, an officer's account,
     # the operator's command line): never "you".
-    by_you = event.actor == f"account:{event.subject_id}"
+    by_you = Actor(event.actor).is_account(event.subject_id)
     return not by_you and event.actor.startswith(("department:", "account:", "operator"))
 
 

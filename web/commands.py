@@ -683,6 +683,7 @@ def issue(
         ctx = _issuance(settings, s)
         row = issue_certificate(s, ctx=ctx, request=request, now=utcnow())
         if output and row.document_id is not None and row.holder_id is not None:
+            from audit.actors import Actor
             from vault.service import open_document
 
             opened = open_document(
@@ -692,7 +693,7 @@ def issue(
                 document_id=row.document_id,
                 purpose="download",
                 now=utcnow(),
-                actor=f"department:{row.department_code}",
+                actor=str(Actor.department(row.department_code)),
             )
             with opened.file, open(output, "wb") as fh:
                 fh.write(opened.file.read())

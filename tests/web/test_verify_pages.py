@@ -484,7 +484,7 @@ def test_a_signed_in_member_verifying_on_the_web_is_named_in_the_activity(
         content_type="multipart/form-data",
     )
     recorded(client)
-    assert _verified_by(sessions) == f"organisation:BANK account:{member_id}"
+    assert _verified_by(sessions) == f"organisation:BANK member:{member_id}"
     client.set_cookie("lang", lang)
     assert line in client.get("/activity").get_data(as_text=True)
 

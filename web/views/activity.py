@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from audit import AuditEvent, EventTag, list_events, own_events, record_event, tally
+from audit.actors import Actor
 from audit.errors import AuditError
 from audit.ledger import head_json, inclusion_proofs, publish_tree_head
 from audit.service import MAX_SEQ
@@ -48,7 +49,7 @@ WHAT = {
 
 def _actor_prefix(who: str, account: Account) -> str | None:
     return {
-        "you": f"account:{account.id}",
+        "you": str(Actor.account(account.id)),
         "organisation": "organisation:",
         "link": "link",
         "department": "department:",
@@ -109,7 +110,7 @@ def activity() -> str:
         who_options=WHO,
         what_options=WHAT,
         # Citizens may dispute what others did (not their own doings).
-        own_actor=f"account:{account.id}" if account.role == Role.CITIZEN else None,
+        own_actor=str(Actor.account(account.id)) if account.role == Role.CITIZEN else None,
     )
 
 
@@ -200,7 +201,7 @@ def export(fmt: str) -> Response:
     record_event(
         db(),
         tag=EventTag.ACTIVITY_EXPORTED,
-        actor=f"account:{account.id}",
+        actor=Actor.account(account.id),
         subject_id=account.id,
         details={"format": fmt},
         now=now(),

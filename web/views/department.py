@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from amanat.errors import AmanatError
+from audit.actors import Actor
 from identity.errors import InvalidInput
 from identity.models import Role
 from signing.applications import waiting
@@ -64,7 +65,7 @@ def _code() -> str:
 def _actor() -> str:
     account = current_account()
     assert account is not None
-    return f"account:{account.id}"
+    return str(Actor.account(account.id))
 
 
 @bp.get("")

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
+from audit.actors import Actor
 from signing.apikeys import authenticate_department_api_key
 from signing.applications import (
     ApplicationNotFound,
@@ -60,7 +61,7 @@ def _key(scope: str) -> DepartmentApiKey:
 
 
 def _actor(key: DepartmentApiKey) -> str:
-    return f"department:{key.department_code} api-key:{key.key_id}"
+    return str(Actor.department(key.department_code, api_key=key.key_id))
 
 
 def _body() -> dict[str, Any]:

@@ -10,6 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from audit.actors import Actor
+from identity.accounts import actor_of
 from identity.models import Account, Role
 from signing.applications import (
     STATUSES,
@@ -84,7 +86,7 @@ def take(application_id: uuid.UUID) -> Response:
     """Assign it to me and put it in review."""
     me, code = _officer()
     take_up(db(), department=code, application_id=application_id, officer_id=me.id,
-            actor=f"account:{me.id}", now=now())  # fmt: skip
+            actor=actor_of(me), now=now())  # fmt: skip
     return _back(application_id)
 
 
@@ -95,7 +97,7 @@ def ask(application_id: uuid.UUID) -> Response:
     me, code = _officer()
     ask_for_information(
         db(), department=code, application_id=application_id,
-        note=request.form.get("note", ""), actor=f"account:{me.id}", now=now(),
+        note=request.form.get("note", ""), actor=actor_of(me), now=now(),
     )  # fmt: skip
     flash(_("Your question was sent to the citizen."))
     return _back(application_id)
@@ -109,7 +111,7 @@ def issue(application_id: uuid.UUID) -> Response:
     app = approve(
         db(), ctx=runtime().issuance(db), department=code,
         application_id=application_id, fields=form_fields(request.form),
-        level=request.form.get("level", "B-LTA"), actor=f"account:{me.id}", now=now(),
+        level=request.form.get("level", "B-LTA"), actor=actor_of(me), now=now(),
     )  # fmt: skip
     flash(_("Certificate %(serial)s was issued into the citizen's vault.", serial=app.serial))
     return _back(application_id)
@@ -121,7 +123,7 @@ def refuse(application_id: uuid.UUID) -> Response:
     """Reject with a reason the citizen reads."""
     me, code = _officer()
     reject(db(), department=code, application_id=application_id,
-           reason=request.form.get("reason", ""), actor=f"account:{me.id}", now=now())  # fmt: skip
+           reason=request.form.get("reason", ""), actor=actor_of(me), now=now())  # fmt: skip
     flash(_("The application was rejected; the citizen was told why."))
     return _back(application_id)
 
@@ -134,6 +136,6 @@ def document(application_id: uuid.UUID, grant_id: uuid.UUID, document_id: uuid.U
     app = department_application(db(), department=code, application_id=application_id)
     opened = fetch_supporting(
         db(), ctx=runtime().vault, app=app, grant_id=grant_id,
-        document_id=document_id, actor=f"department:{code} account:{me.id}", now=now(),
+        document_id=document_id, actor=str(Actor.department(code, account_id=me.id)), now=now(),
     )  # fmt: skip
     return send_opened(opened, download=True)

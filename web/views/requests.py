@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from audit.actors import Actor
 from identity.models import ApiKey, Role
 from identity.organisations import find_organisation, organisations_by_code
 from signing.errors import InvalidRequest
@@ -190,7 +191,8 @@ def org_create() -> Response:
     """Record the request and show its link and QR code."""
     form = request.form
     values = {**form.to_dict(), "types": form.getlist("type"), "kinds": form.getlist("kind")}
-    req = _create(_member_org(), f"organisation:{_member_org()} member:{signed_in().id}", values)
+    actor = Actor.organisation(_member_org(), member_id=signed_in().id)
+    req = _create(_member_org(), str(actor), values)
     return redirect(url_for("requests.org_detail", request_id=str(req.id)), code=303)
 
 
@@ -272,7 +274,7 @@ def _request_json(req: DocumentRequest) -> dict[str, Any]:
 
 
 def _api_actor(key: ApiKey) -> str:
-    return f"organisation:{key.organisation_code} api-key:{key.key_id}"
+    return str(Actor.organisation(key.organisation_code, api_key=key.key_id))
 
 
 @bp.post("/api/v1/requests")

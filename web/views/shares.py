@@ -25,6 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from audit.actors import Actor
 from identity.models import ApiKey, Role
 from identity.organisations import list_organisations
 from signing.issuance import certificates_for_documents, issued_facts
@@ -245,9 +246,8 @@ def _member_recipient() -> Recipient:
     me = signed_in()
     if not me.affiliation:
         abort(403)
-    return Recipient(
-        actor=f"organisation:{me.affiliation} member:{me.id}", organisation_code=me.affiliation
-    )
+    actor = Actor.organisation(me.affiliation or "", member_id=me.id)
+    return Recipient(actor=str(actor), organisation_code=me.affiliation)
 
 
 @bp.get("/org")
@@ -335,7 +335,7 @@ def link_document(grant_id: uuid.UUID, document_id: uuid.UUID) -> Response:
 
 def _api_recipient(key: ApiKey) -> Recipient:
     return Recipient(
-        actor=f"organisation:{key.organisation_code} api-key:{key.key_id}",
+        actor=str(Actor.organisation(key.organisation_code, api_key=key.key_id)),
         organisation_code=key.organisation_code,
     )
 

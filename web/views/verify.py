@@ -14,6 +14,7 @@ from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from audit.actors import Actor
 from identity.models import Role
 from identity.organisations import find_organisation
 from keys.pki import kid_of, load_cert, public_key_der
@@ -211,7 +212,7 @@ def _verifier() -> Verifier:
     key = api_key("verify")
     org = find_organisation(db(), code=key.organisation_code)
     return Verifier(
-        f"organisation:{key.organisation_code} api-key:{key.key_id}",
+        str(Actor.organisation(key.organisation_code, api_key=key.key_id)),
         org.name if org else key.organisation_code,
         org.name_ur if org else None,
     )
@@ -225,7 +226,7 @@ def _member() -> Verifier:
         return Verifier()
     org = find_organisation(db(), code=account.affiliation)
     return Verifier(
-        f"organisation:{account.affiliation} account:{account.id}",
+        str(Actor.organisation(account.affiliation, member_id=account.id)),
         org.name if org else account.affiliation,
         org.name_ur if org else None,
     )
