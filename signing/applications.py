@@ -17,6 +17,7 @@ import statistics
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -33,6 +34,7 @@ from signing.models import (
     Department,
     DepartmentOffer,
     IssuedCertificate,
+    RegisterStatus,
 )
 from signing.pki import get_department
 from signing.types import CertificateType, certificate_types, check_fields, get_type
@@ -46,8 +48,28 @@ from vault.shares import (
     prepare_grant,
 )
 
-DRAFT, SUBMITTED, IN_REVIEW = "draft", "submitted", "in_review"
-INFO_REQUESTED, ISSUED, REJECTED = "info_requested", "issued", "rejected"
+
+class ApplicationStatus(StrEnum):
+    """Where an application stands (and the kinds of its steps)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    INFO_REQUESTED = "info_requested"
+    ISSUED = "issued"
+    REJECTED = "rejected"
+
+
+DRAFT, SUBMITTED, IN_REVIEW = (
+    ApplicationStatus.DRAFT,
+    ApplicationStatus.SUBMITTED,
+    ApplicationStatus.IN_REVIEW,
+)
+INFO_REQUESTED, ISSUED, REJECTED = (
+    ApplicationStatus.INFO_REQUESTED,
+    ApplicationStatus.ISSUED,
+    ApplicationStatus.REJECTED,
+)
 OPEN = (SUBMITTED, IN_REVIEW, INFO_REQUESTED)
 STATUSES = (SUBMITTED, IN_REVIEW, INFO_REQUESTED, ISSUED, REJECTED)
 # A consent for an application lasts until it is decided, and at most this long.
@@ -166,7 +188,10 @@ def known_values(session: Session, *, account: Account, ctype: CertificateType) 
     found: dict[str, Known] = {}
     rows = session.scalars(
         select(IssuedCertificate)
-        .where(IssuedCertificate.holder_id == account.id, IssuedCertificate.status == "valid")
+        .where(
+            IssuedCertificate.holder_id == account.id,
+            IssuedCertificate.status == RegisterStatus.VALID,
+        )
         .order_by(IssuedCertificate.issued_at.desc())
     )
     for row in rows:

@@ -23,7 +23,7 @@ from keys import pki
 from signing import pades
 from signing.errors import SigningFailed
 from signing.issuance import IssuanceContext
-from signing.models import CertificateCopy, IssuedCertificate
+from signing.models import CertificateCopy, IssuedCertificate, RegisterStatus
 from signing.pki import PkiMaterial, fresh_responder, fresh_tsa, ocsp_for_tsa, stamp_crls
 from vault.errors import DocumentUnreadable
 from vault.service import open_document, renew_issued_copy
@@ -53,7 +53,7 @@ def _due(session: Session, *, now: dt.datetime, margin: dt.timedelta, limit: int
             select(IssuedCertificate.serial)
             .where(
                 IssuedCertificate.level == "B-LTA",
-                IssuedCertificate.status == "valid",
+                IssuedCertificate.status == RegisterStatus.VALID,
                 IssuedCertificate.document_id.is_not(None),
                 IssuedCertificate.holder_id.is_not(None),  # an erased holder's copy is gone
                 or_(

@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -28,7 +29,17 @@ from signing.pki import get_department
 
 # A row whose worker died this many times is given up (it may be what kills them).
 MAX_ATTEMPTS = 3
-PENDING, ISSUED, FAILED = "pending", "issued", "failed"
+
+
+class ItemStatus(StrEnum):
+    """Where a batch row stands."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+    FAILED = "failed"
+
+
+PENDING, ISSUED, FAILED = ItemStatus.PENDING, ItemStatus.ISSUED, ItemStatus.FAILED
 
 
 class RowRefused(SigningError):

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from signing.models import Authority, CertificateCopy, DepartmentCert, IssuedCertificate
+from signing.models import Authority, CertificateCopy, DepartmentCert, IssuedCertificate, KeyStatus
 from signing.qr import fields_hash
 from signing.types import certificate_types
 from verification import (
@@ -219,7 +219,7 @@ _COPIES = CertificateCopy.__table__
 _VERSION = select(
     func.count(_CERTS.c.id).label("v_count"),
     func.max(_CERTS.c.id).label("v_max"),
-    func.sum(case((_CERTS.c.status == "revoked", 1), else_=0)).label("v_revoked"),
+    func.sum(case((_CERTS.c.status == KeyStatus.REVOKED, 1), else_=0)).label("v_revoked"),
 ).subquery("v")
 
 
@@ -265,7 +265,9 @@ def _snapshot_at(session: Session, version: tuple[Any, ...]) -> TrustSnapshot:
         version=version,
         entries=tuple(
             TrustEntry(
-                department=c.department_code, cert_der=c.cert_der, revoked=c.status == "revoked"
+                department=c.department_code,
+                cert_der=c.cert_der,
+                revoked=c.status == KeyStatus.REVOKED,
             )
             for c in rows
         ),

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +26,16 @@ from identity.models import Account, Organisation, Role
 from signing.errors import InvalidRequest, SigningError
 from signing.models import Department, Dispute, DisputeStep
 
-OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
+
+class DisputeStatus(StrEnum):
+    """Where a dispute stands."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+OPEN, ANSWERED, CLOSED = DisputeStatus
 OUTCOMES = ("upheld", "not_upheld", "resolved")
 MAX_NOTE = 2000
 _ACTOR = re.compile(r"^(organisation|department):([A-Z0-9_-]+)")

@@ -28,6 +28,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -54,7 +55,16 @@ from signing.webhooks import queue_event
 from vault.erasure import ERASURE_ACTOR, ShreddedVault, open_for_owner, seal_for_owner, shred_vault
 from vault.service import VaultContext
 
-PENDING, CANCELLED, ERASED = "pending", "cancelled", "erased"
+
+class ErasureStatus(StrEnum):
+    """Where a closing of an account stands."""
+
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+    ERASED = "erased"
+
+
+PENDING, CANCELLED, ERASED = ErasureStatus.PENDING, ErasureStatus.CANCELLED, ErasureStatus.ERASED
 GRACE = dt.timedelta(days=14)
 CERTIFICATE_TYPE = "amanat-deletion-certificate/1"
 ATTACHMENT = "deletion-certificate.json"

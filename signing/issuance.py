@@ -35,7 +35,7 @@ from signing.errors import (
     InvalidRequest,
     UnknownCitizen,
 )
-from signing.models import Department, DepartmentCert, IssuedCertificate
+from signing.models import Department, DepartmentCert, IssuedCertificate, RegisterStatus
 from signing.pki import (
     PkiMaterial,
     active_cert,
@@ -347,7 +347,7 @@ def _register_row(signed: Signed, document_id: uuid.UUID) -> IssuedCertificate:
         batch_key=p.request.batch_key,
         issued_at=p.issued_at,
         expires_at=p.expires_at,
-        status="valid",
+        status=RegisterStatus.VALID,
         status_idx=p.status_idx,
     )
 
@@ -500,9 +500,9 @@ def revoke_certificate(
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 200:
         raise InvalidRequest("No reason.", code="revocation_reason", low=1, high=200)
-    if row.status == "revoked":
+    if row.status == RegisterStatus.REVOKED:
         raise InvalidRequest("Already revoked.", code="already_revoked")
-    row.status, row.revoked_at, row.revocation_reason = "revoked", now, reason
+    row.status, row.revoked_at, row.revocation_reason = RegisterStatus.REVOKED, now, reason
     session.flush()
     details = {
         "serial": row.serial,

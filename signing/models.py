@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amanat.db import Base, BigId, UtcDateTime
+
+
+class KeyStatus(StrEnum):
+    """A department certificate (its signing key): in use, or revoked."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class RegisterStatus(StrEnum):
+    """What the register stores about a certificate (signing.check adds "expired" by date)."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
 
 
 class PkiKey(Base):
@@ -89,7 +104,7 @@ class DepartmentCert(Base):
     @property
     def compromised_since(self) -> dt.datetime | None:
         """From when nothing this key signed is trusted (None while it is in good standing)."""
-        if self.status != "revoked":
+        if self.status != KeyStatus.REVOKED:
             return None
         return self.invalid_since or self.revoked_at
 

@@ -19,7 +19,7 @@ from audit import EventTag, record_event
 from keys import pki
 from keys.stores import KeyStore
 from signing.errors import InvalidRequest, PkiNotReady, UnknownDepartment
-from signing.models import Authority, CrlState, Department, DepartmentCert, PkiKey
+from signing.models import Authority, CrlState, Department, DepartmentCert, KeyStatus, PkiKey
 
 ORGANISATION = "Amanat e-Government"
 _CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,15}$")
@@ -326,7 +326,7 @@ def _new_cert(
         serial_hex=format(cert.serial_number, "x"),
         kid=pki.kid_of(cert),
         key_id=key_row.id,
-        status="active",
+        status=KeyStatus.ACTIVE,
         created_at=now,
     )
     session.add(row)
@@ -421,7 +421,7 @@ def active_cert(session: Session, *, code: str) -> DepartmentCert:
     """The department's current signing certificate."""
     department = get_department(session, code=code)
     for row in reversed(department.certs):
-        if row.status == "active":
+        if row.status == KeyStatus.ACTIVE:
             return row
     raise UnknownDepartment(f"Department {code} has no active signing key.")
 
@@ -457,7 +457,7 @@ def revoke_department_key(
     if invalid_since is not None and invalid_since > now:
         raise InvalidRequest("Invalidity date in the future.", code="revoke_invalid_since_future")
     old = active_cert(session, code=code)
-    old.status = "revoked"
+    old.status = KeyStatus.REVOKED
     old.revoked_at = now
     old.revocation_reason = reason
     old.invalid_since = invalid_since
@@ -495,7 +495,8 @@ def revoke_department_key(
 
 def _revoked(session: Session) -> list[pki.Revoked]:
     out = []
-    for row in session.scalars(select(DepartmentCert).where(DepartmentCert.status == "revoked")):
+    revoked = select(DepartmentCert).where(DepartmentCert.status == KeyStatus.REVOKED)
+    for row in session.scalars(revoked):
         assert row.revoked_at is not None
         out.append(
             pki.Revoked(
@@ -545,7 +546,7 @@ def ocsp_for_cert(
 ) -> bytes:
     """A signed OCSP answer about one department certificate."""
     revoked = None
-    if cert.status == "revoked":
+    if cert.status == KeyStatus.REVOKED:
         assert cert.revoked_at is not None
         revoked = pki.Revoked(
             serial=int(cert.serial_hex, 16),

@@ -16,6 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -28,7 +29,7 @@ from identity.organisations import get_organisation
 from identity.passkeys import Confirmation
 from signing.applications import attach_consent
 from signing.errors import InvalidRequest, SigningError
-from signing.models import DocumentRequest, IssuedCertificate, WebhookSecret
+from signing.models import DocumentRequest, IssuedCertificate, RegisterStatus, WebhookSecret
 from signing.types import get_type
 from signing.webhooks import Networks, Resolver, check_callback_url, queue_event
 from vault.models import Document
@@ -37,7 +38,17 @@ from vault.shares import MAX_DAYS, MAX_FETCHES, CreatedGrant, PendingGrant, crea
 from vault.shares import prepare_grant as prepare_consent
 from vault.uploads import DocumentKind
 
-PENDING, APPROVED, DECLINED, EXPIRED = "pending", "approved", "declined", "expired"
+
+class RequestStatus(StrEnum):
+    """Where a request for documents stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+PENDING, APPROVED, DECLINED, EXPIRED = RequestStatus
 MAX_OPEN_DAYS = 30
 ASKABLE_KINDS = tuple(k.value for k in DocumentKind if k is not DocumentKind.CERTIFICATE)
 
@@ -321,7 +332,8 @@ def matching_documents(session: Session, *, req: DocumentRequest, owner_id: int)
         row.document_id: row.type_code
         for row in session.scalars(
             select(IssuedCertificate).where(
-                IssuedCertificate.holder_id == owner_id, IssuedCertificate.status == "valid"
+                IssuedCertificate.holder_id == owner_id,
+                IssuedCertificate.status == RegisterStatus.VALID,
             )
         )
     }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from keys import cose, pki
 from keys.stores import KeyStore
-from signing.models import IssuedCertificate, StatusListToken
+from signing.models import IssuedCertificate, RegisterStatus, StatusListToken
 from signing.pki import PkiMaterial, follow_authorities
 from verification import status_list as tsl
 
@@ -60,7 +60,8 @@ def build_status_list(
         idx
         for idx in session.scalars(
             select(IssuedCertificate.status_idx).where(
-                IssuedCertificate.status == "revoked", IssuedCertificate.status_idx.is_not(None)
+                IssuedCertificate.status == RegisterStatus.REVOKED,
+                IssuedCertificate.status_idx.is_not(None),
             )
         )
         if idx is not None

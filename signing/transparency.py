@@ -26,6 +26,7 @@ from signing.models import (
     DepartmentOffer,
     DocumentRequest,
     IssuedCertificate,
+    KeyStatus,
 )
 from vault.models import Grant
 
@@ -146,7 +147,8 @@ def department_record(session: Session, *, code: str, now: dt.datetime) -> Publi
     median, p90 = _waits(session, department.code, since)
     active = session.scalar(
         select(func.count()).where(
-            DepartmentCert.department_code == department.code, DepartmentCert.status == "active"
+            DepartmentCert.department_code == department.code,
+            DepartmentCert.status == KeyStatus.ACTIVE,
         )
     )
     return PublicRecord(

@@ -23,6 +23,7 @@ import secrets
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +35,16 @@ from keys.stores import KeyStore
 from signing.errors import SigningError
 from signing.models import DocumentRequest, WebhookAttempt, WebhookDelivery, WebhookSecret
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+class DeliveryStatus(StrEnum):
+    """Where a webhook delivery stands."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+PENDING, DELIVERED, FAILED = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED
 # Waits after each failed attempt: about a day and a half in all, then the delivery is given up.
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 12 * 3600)
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
