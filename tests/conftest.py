@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from amanat.settings import Settings
 from audit.keyring import bind_keystore
 from identity import passwords
 from keys.stores import FileKeyStore
+from vault.s3 import S3BlobStore
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Argon2's cheapest parameters in tests (the issue's "cheapest profile in tests"); the production
@@ -196,7 +198,6 @@ def _service_log_lines_stay_with_their_test() -> Iterator[None]:
     """The service log is written by a listener thread (web/logs.py); each test's lines are
     written before it ends, so they land in that test's captured output."""
     yield
-    import sys
 
     logs = sys.modules.get("web.logs")
     if logs is not None:
@@ -207,7 +208,6 @@ def _service_log_lines_stay_with_their_test() -> Iterator[None]:
 def swift_s3() -> Iterator[dict[str, str]]:
     """OpenStack Swift with s3api on this machine (deploy/swift-saio, Debian's packages): the
     boto3 variables that reach it. Started once for the run, left running for the next."""
-    import subprocess
 
     root = Path(__file__).resolve().parents[1]
     try:
@@ -235,7 +235,6 @@ def swift_s3() -> Iterator[dict[str, str]]:
 @pytest.fixture
 def s3_store(swift_s3: dict[str, str]) -> Any:
     """A blob store in the test bucket, under a prefix of its own."""
-    from vault.s3 import S3BlobStore
 
     store = S3BlobStore("amanat-tests", prefix=f"t-{uuid.uuid4().hex[:12]}")
     store.ensure_bucket()

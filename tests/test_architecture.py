@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
+
+from amanat.errors import AmanatError
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ["amanat", "keys", "audit", "identity", "verification", "vault", "signing", "web"]
@@ -236,9 +239,7 @@ def test_the_view_rule_catches_a_query(tmp_path: Path) -> None:
     ],
 )
 def test_every_package_error_derives_from_one_root(dotted: str) -> None:
-    import importlib
 
-    from amanat.errors import AmanatError
 
     module, _, name = dotted.rpartition(".")
     assert issubclass(getattr(importlib.import_module(module), name), AmanatError)

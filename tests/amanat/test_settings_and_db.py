@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import text
 
-from amanat.db import create_engine
+from amanat.db import create_engine, read_only_engine
 from amanat.settings import SettingsError, load_settings
 
 
@@ -80,7 +81,6 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
 
 def test_a_sqlite_reader_never_waits_for_the_writer(tmp_path: Path) -> None:
     """While a writer holds the write lock (BEGIN IMMEDIATE), the readers' engine still reads."""
-    from amanat.db import read_only_engine
 
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}", connect_args={"timeout": 0.2})
     with engine.begin() as conn:
@@ -100,9 +100,7 @@ def test_a_sqlite_reader_never_waits_for_the_writer(tmp_path: Path) -> None:
 
 
 def test_a_sqlite_reader_refuses_to_write(tmp_path: Path) -> None:
-    import sqlalchemy.exc
 
-    from amanat.db import read_only_engine
 
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
@@ -119,7 +117,6 @@ def test_a_sqlite_reader_refuses_to_write(tmp_path: Path) -> None:
 
 
 def test_an_in_memory_database_reads_through_its_own_engine() -> None:
-    from amanat.db import read_only_engine
 
     engine = create_engine("sqlite://")
     assert read_only_engine(engine) is engine

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from amanat.db import transaction
 from audit import AuditError, EventTag, list_events, record_event, verify_chain
 from audit.models import AuditEvent
-from audit.service import chain_pending
+from audit.service import chain_pending, event_digest
 
 
 def _append(sessions: sessionmaker[Session], n: int, now: dt.datetime, subject: int = 7) -> None:
@@ -105,7 +105,6 @@ def test_reordered_events_are_caught(sessions, now) -> None:
 
 def test_rehashed_forgery_is_caught_at_the_next_event(sessions, now) -> None:
     """Recomputing a forged event's own hash still breaks the link to its successor."""
-    from audit.service import event_digest
 
     _append(sessions, 4, now)
     with transaction(sessions) as s:

@@ -12,6 +12,7 @@ from audit import checkpoint as cp
 from audit import merkle
 from keys import pki
 from keys.notes import WitnessKey
+from web.witness import create_witness_app
 
 ORIGIN = "localhost:8000/amanat-ledger"
 
@@ -149,7 +150,6 @@ def test_the_witness_state_survives_a_restart(witness, log_key, tmp_path: Path) 
 
 
 def test_a_witness_with_unreadable_state_answers_503(witness, log_key) -> None:
-    from web.witness import create_witness_app
 
     witness.state.write_text("{not json")
     client = create_witness_app(witness).test_client()

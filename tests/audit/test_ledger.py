@@ -22,13 +22,14 @@ from audit.ledger import (
     inclusion_proofs,
     ledger_public_keys,
     publish_tree_head,
+    rebuild_tree_nodes,
     root_at,
     sign_statement,
     verify_ledger,
     verify_statement,
 )
-from audit.models import AuditEvent, AuditTreeHead, AuditTreeNode
-from audit.service import entry_of
+from audit.models import AuditEvent, AuditPending, AuditTreeHead, AuditTreeNode
+from audit.service import entry_of, event_digest
 
 
 def _events(n: int, subject: int = 7) -> list[NewEvent]:
@@ -234,8 +235,6 @@ def test_rewritten_history_with_recomputed_hashes_fails_the_signed_head(
 ) -> None:
     """An insider who rewrites an event and recomputes every hash and node is named at that
     event: without the key store they cannot make its MAC (and the signed head disagrees too)."""
-    from audit.ledger import rebuild_tree_nodes
-    from audit.service import event_digest
 
     _append(sessions, 6, now)
     _publish(sessions, file_keystore, now)
@@ -344,7 +343,6 @@ def test_eight_threads_of_500_appends_give_one_tree(sessions, now, file_keystore
 
 def test_events_from_before_the_merkle_ledger_get_their_tree(sessions, now, file_keystore) -> None:
     """Upgrading: events without tree nodes get them, once; a second run changes nothing."""
-    from audit.ledger import rebuild_tree_nodes
 
     _append(sessions, 9, now)
     with transaction(sessions) as s:
@@ -365,7 +363,6 @@ def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer
 ) -> None:
     """PostgreSQL: a writer that finds the ledger held does not wait for the holder's commit; its
     event commits with its action and the next writer chains it first, in order."""
-    from audit.models import AuditPending
 
     _publish(sessions, file_keystore, now)  # the ledger key ('amanat init' makes it) and a head
     holder = sessions()
@@ -397,7 +394,6 @@ def test_an_event_written_while_the_ledger_is_busy_is_chained_by_the_next_writer
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_waiting_event_rolls_back_with_its_action(sessions, now, file_keystore) -> None:
-    from audit.models import AuditPending
 
     _publish(sessions, file_keystore, now)  # the ledger key ('amanat init' makes it)
     holder = sessions()

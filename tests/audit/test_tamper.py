@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from amanat.db import transaction
+from amanat.db import session_factory, transaction
 from audit import EventTag, NewEvent, record_event, record_events
 from audit.keyring import LedgerKeyError, pending_mac
 from audit.ledger import (
@@ -22,11 +22,13 @@ from audit.ledger import (
     head_message,
     ledger_public_keys,
     publish_tree_head,
+    rebuild_tree_nodes,
     sign_statement,
     verify_ledger,
     verify_statement,
 )
-from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead
+from audit.models import AuditEvent, AuditKey, AuditPending, AuditTreeHead, AuditTreeNode
+from audit.redaction import redact_person
 from audit.service import _append_rows, _pending_entry, _utc
 from keys import pki
 from keys.stores import FileKeyStore
@@ -136,8 +138,6 @@ def test_the_next_head_refuses_a_tree_that_lost_its_last_head(sessions, file_key
     _fill(sessions, file_keystore, now, 6)
     with transaction(sessions) as s:
         s.execute(delete(AuditEvent).where(AuditEvent.seq >= 4))
-        from audit.ledger import rebuild_tree_nodes
-        from audit.models import AuditTreeNode
 
         s.execute(delete(AuditTreeNode))
         rebuild_tree_nodes(s)
@@ -191,7 +191,6 @@ def test_a_receipt_signed_by_a_swapped_key_is_refused(sessions, file_keystore, n
 
 def test_a_session_without_a_key_store_cannot_append(engine, now) -> None:
     """Fail closed: an event that cannot be authenticated is not written."""
-    from amanat.db import session_factory
 
     with session_factory(engine)() as s, pytest.raises(LedgerKeyError):
         record_event(s, tag=EventTag.ACCOUNT_SIGNED_IN, actor="a", subject_id=1, now=now)
@@ -235,7 +234,6 @@ def _wipe(s: Session, seq: int, tag: bytes) -> None:
 
 
 def test_an_erasure_by_the_ledger_key_verifies(sessions, file_keystore, now) -> None:
-    from audit.redaction import redact_person
 
     _fill(sessions, file_keystore, now, 6)
     with transaction(sessions) as s:
@@ -259,7 +257,6 @@ def test_an_event_wiped_without_the_ledger_key_is_caught(sessions, file_keystore
 
 def test_an_erasure_tag_moved_to_another_event_is_caught(sessions, file_keystore, now) -> None:
     """A real tag covers its own event's number, hash and leaf: copied onto another, it fails."""
-    from audit.redaction import redact_person
 
     _fill(sessions, file_keystore, now, 3)
     with transaction(sessions) as s:
@@ -275,9 +272,6 @@ def test_an_erasure_tag_moved_to_another_event_is_caught(sessions, file_keystore
 
 
 def test_the_tree_rebuilds_over_erased_events(sessions, file_keystore, now) -> None:
-    from audit.ledger import rebuild_tree_nodes
-    from audit.models import AuditTreeNode
-    from audit.redaction import redact_person
 
     _fill(sessions, file_keystore, now, 4)
     with transaction(sessions) as s:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import pg_schema_url as schema_of_its_own
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,7 +171,6 @@ def two_nodes(
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL schema of its own (the shared database of both nodes)."""
-    from tests.conftest import pg_schema_url as schema_of_its_own
 
     with schema_of_its_own() as (url, _schema):
         yield url

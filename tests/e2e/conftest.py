@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import Engine
 from werkzeug.serving import make_server
 
@@ -69,7 +72,6 @@ def playwright() -> Iterator[Any]:
         pytest.fail(
             f"Chromium is missing at {CHROMIUM}: install Debian's chromium (make test does)"
         )
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         yield pw
@@ -125,8 +127,6 @@ def add_virtual_authenticator(page: Any) -> tuple[Any, str]:
 
 def api_get(url: str, key: str) -> tuple[int, bytes]:
     """GET with an API key; the status and body (an error status too)."""
-    import urllib.error
-    import urllib.request
 
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
     try:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 
 from identity.accounts import create_account
 from identity.models import Role
-from signing.issuance import IssuanceContext, IssueRequest, issue_certificate
+from signing.issuance import IssuanceContext, IssueRequest, issue_certificate, revoke_certificate
+from signing.models import IssuedCertificate
 from signing.pki import create_department, ensure_pki, load_pki
+from signing.status_list import build_status_list, list_uri
 from tests.signing.conftest import FIELDS
 from tests.signing.test_issuance import _decode_qr
 from vault.blobs import FileBlobStore
 from vault.service import VaultContext, open_document
+from vault.service import VaultContext as Ctx
 
 
 @pytest.fixture
@@ -101,13 +106,11 @@ def test_verify_page_upload_in_the_browser(
     live_server: str, browser_context: Any, sessions, file_keystore, tmp_path, scanned
 ) -> None:
     """A bank clerk uploads the PDF on /verify and reads the plain answer."""
-    from signing.models import IssuedCertificate
 
     serial, _fragment = scanned
     with sessions() as s:
         row = s.get(IssuedCertificate, serial)
         ctx_blobs = FileBlobStore(tmp_path / "b")
-        from vault.service import VaultContext as Ctx
 
         pdf = open_document(
             s,
@@ -158,7 +161,6 @@ def test_the_page_says_the_status_list_in_urdu(
 def test_a_revocation_reaches_the_pages_status_list(
     live_server: str, browser_context: Any, scanned, sessions
 ) -> None:
-    from signing.issuance import revoke_certificate
 
     serial, fragment = scanned
     with sessions() as s:
@@ -176,10 +178,7 @@ def test_offline_an_expired_kept_list_says_so(
 ) -> None:
     """Cut off from the site, the page falls back to the list it kept: an expired one is
     reported as expired, never as a verdict."""
-    import base64
-    import json
 
-    from signing.status_list import build_status_list, list_uri
 
     serial, fragment = scanned
     old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)

@@ -24,7 +24,7 @@ from identity import passwords
 from identity.accounts import create_account
 from identity.models import Account, Passkey, Role
 from tests.e2e.conftest import add_virtual_authenticator, password_sign_in
-from tests.identity.mds import make_mds, make_model
+from tests.identity.mds import listed_root, make_mds, make_model
 
 _CREATE = """async () => {
   const c = await navigator.credentials.create({publicKey: {
@@ -78,7 +78,6 @@ BLOBS = ["listed", "forged_root", "not_allowed"]
 def live_overrides(
     request: pytest.FixtureRequest, tmp_path: Path, chromium_model: tuple[uuid.UUID, bytes, str]
 ) -> dict[str, Any]:
-    from tests.identity.mds import listed_root
 
     aaguid, batch_der, _fmt = chromium_model
     which = getattr(request, "param", "listed")

@@ -4,12 +4,17 @@ deployment's allow-list. Citizens keep attestation "none"."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
 import pytest
 
+from identity.accounts import create_account
+from identity.ceremonies import consume_ceremony
 from identity.errors import AttestationPolicyError, PasskeyRejected
+from identity.models import Role
+from identity.passkeys import finish_adding_passkey, start_adding_passkey
 from identity.webauthn import (
     RelyingParty,
     load_attestation_policy,
@@ -136,8 +141,6 @@ def test_an_allow_list_entry_that_is_no_aaguid_is_refused(mds, model) -> None:
 
 
 def _add_passkey(session, rp, account, authenticator: SoftAuthenticator) -> None:
-    from identity.ceremonies import consume_ceremony
-    from identity.passkeys import finish_adding_passkey, start_adding_passkey
 
     started = start_adding_passkey(session, rp=rp, account=account, now=NOW)
     ceremony = consume_ceremony(session, token=started.token, kind="add-passkey", now=NOW)
@@ -163,10 +166,7 @@ def _add_passkey(session, rp, account, authenticator: SoftAuthenticator) -> None
     ],
 )
 def test_the_policy_binds_staff_only(session, policy, model, role, attested, accepted) -> None:
-    import dataclasses
 
-    from identity.accounts import create_account
-    from identity.models import Role
 
     rp = dataclasses.replace(RP, staff_attestation=policy)
     login = "35202-7654321-1" if role == "citizen" else f"{role}.one"

@@ -16,7 +16,7 @@ from signing.issuance import IssuanceContext, IssueRequest, issue_certificate
 from signing.models import IssuedCertificate
 from signing.pki import create_department, ensure_pki, load_pki
 from vault.blobs import FileBlobStore
-from vault.service import VaultContext
+from vault.service import VaultContext, open_document
 
 CNIC = "35202-1234567-1"
 FIELDS = {
@@ -67,7 +67,6 @@ class Env:
             return row
 
     def pdf(self, row: IssuedCertificate) -> bytes:
-        from vault.service import open_document
 
         with self.sessions() as s:
             opened = open_document(

@@ -16,14 +16,28 @@ import io
 
 import pytest
 import time_machine
+from asn1crypto import ocsp as asn1_ocsp
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from keys import pki
-from signing import pades
+from signing import pades, status_list
 from signing.archive import renew_archives
 from signing.check import check_pdf
-from signing.models import CertificateCopy
-from signing.pki import fresh_responder, ocsp_for_tsa
+from signing.models import CertificateCopy, IssuedCertificate
+from signing.pki import (
+    active_cert,
+    answer_ocsp,
+    follow_authorities,
+    fresh_responder,
+    fresh_tsa,
+    load_pki,
+    ocsp_for_tsa,
+)
+from vault.service import renew_issued_copy
+from verification import status_list as tsl
 
 YEAR = dt.timedelta(days=365)
 MARGIN = 6 * YEAR  # with the TSA's 10-year certificates: a renewal every ~4.5 years
@@ -91,7 +105,6 @@ def test_without_renewal_it_passes_while_its_time_stamp_lasts(env, renewed_twice
 
 def test_a_renewal_adds_no_crl_of_the_root(env, renewed_twice) -> None:
     """A root CRL in the DSS would break the long-term validation (signing.pki.stamp_crls)."""
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     row, _original, _runs = renewed_twice
     dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(env.pdf(row))))
@@ -123,12 +136,10 @@ def test_a_certificate_not_yet_due_is_only_looked_at(env) -> None:
 
 
 def test_a_damaged_archive_is_set_aside_and_the_others_renewed(env) -> None:
-    from signing.models import IssuedCertificate
 
     damaged, kept = env.issue("degree"), env.issue("degree")
     with env.sessions() as s:
         # The register points the damaged one at a file that is no certificate at all.
-        from vault.service import renew_issued_copy
 
         renew_issued_copy(
             s,
@@ -149,7 +160,6 @@ def test_a_damaged_archive_is_set_aside_and_the_others_renewed(env) -> None:
 
 
 def test_another_process_follows_a_rolled_tsa(env, file_keystore) -> None:
-    from signing.pki import follow_authorities, fresh_tsa, load_pki
 
     with env.sessions() as s:
         other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -168,7 +178,6 @@ def test_another_process_follows_a_rolled_tsa(env, file_keystore) -> None:
 
 
 def test_a_tsa_with_years_left_is_kept(env, file_keystore) -> None:
-    from signing.pki import fresh_tsa
 
     before = pki.cert_der(env.ctx.material.tsa_cert)
     with env.sessions() as s:
@@ -194,8 +203,6 @@ FIVE_YEARS = 5 * YEAR + dt.timedelta(days=2)  # the OCSP responder's certificate
 
 def _status_list_reads(env, at: dt.datetime, *, material=None) -> bool:
     """Whether a status list signed at ``at`` by ``material``'s responder is accepted then."""
-    from signing import status_list
-    from verification import status_list as tsl
 
     with env.sessions() as s:
         row = status_list.build_status_list(
@@ -234,8 +241,6 @@ def test_a_responder_with_years_left_is_kept(env) -> None:
 def test_another_process_follows_a_rolled_responder_when_it_signs_a_list(
     env, file_keystore
 ) -> None:
-    from signing import status_list
-    from signing.pki import load_pki
 
     with env.sessions() as s:
         other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -253,11 +258,7 @@ def test_another_process_follows_a_rolled_responder_when_it_signs_a_list(
 
 
 def test_the_ocsp_responder_of_another_process_follows_a_roll(env, file_keystore) -> None:
-    from asn1crypto import ocsp as asn1_ocsp
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509 import ocsp
 
-    from signing.pki import active_cert, answer_ocsp, load_pki
 
     with env.sessions() as s:
         other = load_pki(s, keystore=file_keystore, base_url="http://localhost:8000")
@@ -280,7 +281,6 @@ def test_the_ocsp_responder_of_another_process_follows_a_roll(env, file_keystore
 
 
 def test_a_list_signed_before_the_responder_rolled_is_signed_again_at_once(env) -> None:
-    from signing import status_list
 
     at = env.now + 5 * YEAR - dt.timedelta(days=30)
     day = dt.timedelta(days=1)

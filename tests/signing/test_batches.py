@@ -16,6 +16,7 @@ from signing.batches import (
     batch_progress,
     batches_to_resume,
     claim_row,
+    close_if_done,
     finish_row,
     recent_batches,
     submit_file,
@@ -156,7 +157,6 @@ def test_a_departments_latest_batches_come_newest_first(env: Env) -> None:
 
 
 def test_a_batch_whose_last_rows_ended_apart_is_closed_by_the_next_look(env: Env) -> None:
-    from signing.batches import close_if_done
 
     progress = _submit(env, ("citizen,type,name,degree,year\n" + GOOD).encode())
     with env.sessions() as s:

@@ -8,9 +8,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
+from amanat.db import create_engine, session_factory
 from signing.check import CertificateStatus, check_pdf, check_qr, trust_snapshot
+from signing.errors import InvalidRequest
 from signing.models import DepartmentCert
-from signing.pki import revoke_department_key
+from signing.pki import active_cert, revoke_department_key
 from tests.signing.test_issuance import _decode_qr
 from verification import FailedSub, IndeterminateSub, Indication
 from verification.qr import verify_qr
@@ -106,8 +108,6 @@ def test_the_reason_names_the_invalidity_date_not_the_revocation(env, found_late
 
 
 def test_an_invalidity_date_in_the_future_is_refused_and_changes_nothing(env, issued) -> None:
-    from signing.errors import InvalidRequest
-    from signing.pki import active_cert
 
     with env.sessions() as s:
         with pytest.raises(InvalidRequest) as caught:
@@ -148,7 +148,6 @@ def test_the_check_is_turned_into_json_in_one_place(env, issued) -> None:
 def test_a_revocation_made_through_another_engine_is_seen_by_a_warm_cache(env, issued) -> None:
     """Department certificates are cached per process; a key revoked by another worker or node
     (here: another engine on the same database) is seen at the next check."""
-    from amanat.db import create_engine, session_factory
 
     row, _pdf, url = issued
     with env.sessions() as s:

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import os
+import uuid
 from typing import Any
 
 import pytest
@@ -28,7 +29,9 @@ from signing.erasure import (
     PENDING,
     DeletionCertificateInvalid,
     ErasureRefused,
+    action_terms,
     cancel_erasure,
+    carry_out,
     certificate_file,
     due_erasures,
     erase_account,
@@ -36,7 +39,14 @@ from signing.erasure import (
     read_deletion_certificate,
     request_erasure,
 )
-from signing.models import Erasure, IssuedCertificate
+from signing.models import (
+    Application,
+    ApplicationStep,
+    Dispute,
+    DisputeStep,
+    Erasure,
+    IssuedCertificate,
+)
 from tests.signing.conftest import CNIC, Env
 from tests.vault.test_shares import _grant, _passkey
 from vault.models import Document, DocumentVersion, Grant, NoticePrefs, OwnerKey
@@ -271,9 +281,7 @@ def test_a_certificate_with_one_byte_changed_is_refused(full: Env, where: float)
 
 
 def test_applications_and_disputes_go_with_the_account(full: Env) -> None:
-    import uuid
 
-    from signing.models import Application, ApplicationStep, Dispute, DisputeStep
 
     at = full.now
     with transaction(full.sessions) as s:
@@ -302,7 +310,6 @@ def test_applications_and_disputes_go_with_the_account(full: Env) -> None:
     ids=["another-account", "unknown-action"],
 )
 def test_a_confirmation_not_for_this_account_does_nothing(full: Env, confirmed: dict) -> None:
-    from signing.erasure import carry_out
 
     with transaction(full.sessions) as s, pytest.raises(ErasureRefused):
         carry_out(s, ctx=full.ctx.vault, account=s.get(Account, full.citizen_id),
@@ -311,7 +318,6 @@ def test_a_confirmation_not_for_this_account_does_nothing(full: Env, confirmed: 
 
 
 def test_the_confirmed_action_follows_the_state(full: Env) -> None:
-    from signing.erasure import action_terms, carry_out
 
     kinds = []
     for _ in range(2):

@@ -11,18 +11,34 @@ from urllib.parse import urlsplit
 
 import cbor2
 import pytest
+import zxingcpp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from sqlalchemy import select
+from PIL import Image
+from sqlalchemy import func, select
 
+import signing.issuance as issuance_module
 from audit import verify_chain
 from audit.models import AuditEvent
 from keys import pki
-from signing import pades
-from signing.errors import InvalidRequest, UnknownCertificateType, UnknownCitizen, UnknownDepartment
-from signing.issuance import IssueRequest, issue_certificate, new_serial, normalize_serial
+from keys import pki as recipes
+from signing import pades, qr
+from signing.errors import (
+    InvalidRequest,
+    SigningFailed,
+    UnknownCertificateType,
+    UnknownCitizen,
+    UnknownDepartment,
+)
+from signing.issuance import (
+    IssueRequest,
+    issue_certificate,
+    new_serial,
+    normalize_serial,
+    trust_data,
+)
 from signing.models import DepartmentCert, IssuedCertificate
 from signing.qr import fields_hash
 from tests.signing.conftest import CNIC, FIELDS
@@ -86,8 +102,6 @@ def test_lower_levels_are_issued_and_checked(env, level, revisions) -> None:
 
 
 def _decode_qr(pdf: bytes, tmp_path: Path) -> str:
-    import zxingcpp
-    from PIL import Image
 
     (tmp_path / "c.pdf").write_bytes(pdf)
     subprocess.run(
@@ -137,7 +151,6 @@ def test_qr_decodes_independently_and_its_cose_signature_verifies(env, tmp_path)
 
 
 def test_qr_stays_within_version_15(env) -> None:
-    from signing import qr
 
     row = env.issue("domicile")
     with env.sessions() as s:
@@ -170,7 +183,6 @@ def test_serials_are_unguessable_and_typable() -> None:
 
 
 def _count(env, model) -> int:
-    from sqlalchemy import func
 
     with env.sessions() as s:
         return s.scalar(select(func.count()).select_from(model)) or 0
@@ -235,13 +247,11 @@ def test_malformed_cnic_and_level_are_refused() -> None:
 
 
 def test_strict_check_rejects_a_tampered_file(env) -> None:
-    from signing.errors import SigningFailed
 
     row = env.issue("degree")
     data = bytearray(env.pdf(row))
     with env.sessions() as s:
         cert_row = s.get(DepartmentCert, row.department_cert_id)
-        from signing.issuance import trust_data
 
         trust = trust_data(s, material=env.ctx.material, cert=cert_row, now=env.now)
     # Change one byte inside the page content stream (covered by the signature).
@@ -255,9 +265,6 @@ def test_strict_check_rejects_a_tampered_file(env) -> None:
 
 def test_a_file_that_fails_the_check_is_never_stored(env, monkeypatch) -> None:
     """With the department certificate revoked (OCSP says so), issuance fails and stores nothing."""
-    import signing.issuance as issuance_module
-    from keys import pki as recipes
-    from signing.errors import SigningFailed
 
     real = issuance_module.trust_data
 

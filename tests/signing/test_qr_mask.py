@@ -13,6 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from fpdf import FPDF
+from PIL import Image
 
 from keys import pki
 from signing import qr
@@ -60,9 +63,6 @@ PER_PAGE = 12  # 3 x 4 codes of 60 mm on A4, 5 mm apart
 
 def _decoded(links: list[str], dpi: int, tmp: Path) -> set[str]:
     """The links whose code, drawn by qr_png 60 mm wide on A4 pages, decodes from the render."""
-    import zxingcpp
-    from fpdf import FPDF
-    from PIL import Image
 
     pdf = FPDF(unit="mm", format="A4")
     for n, link in enumerate(links):

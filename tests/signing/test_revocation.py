@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from sqlalchemy import select
 
 from audit.models import AuditEvent
+from keys import pki
 from signing.errors import CertificateNotFound, InvalidRequest
 from signing.issuance import get_certificate, revoke_certificate
 from signing.models import DepartmentCert
-from signing.pki import active_cert, answer_ocsp, current_crl, revoke_department_key
+from signing.pki import active_cert, answer_ocsp, current_crl, ocsp_for_tsa, revoke_department_key
 
 
 def _ocsp_status(env, cert_der: bytes):
@@ -82,7 +86,6 @@ def test_key_compromise_revokes_in_ocsp_and_crl_and_rolls_a_new_key(env) -> None
 def test_a_compromise_found_late_carries_its_invalidity_date_on_the_crl(env) -> None:
     """RFC 5280 5.3.2: the revocation date is the day the root processed it; the invalidity
     date says since when the key is held compromised."""
-    import datetime as dt
 
     since = env.now - dt.timedelta(days=3)
     with env.sessions() as s:
@@ -117,9 +120,7 @@ def test_an_unknown_revocation_reason_is_a_code(env) -> None:
 
 
 def test_ocsp_for_an_unknown_certificate_is_unauthorized(env) -> None:
-    from cryptography.hazmat.primitives.asymmetric import ec
 
-    from keys import pki
 
     stranger_key = pki.new_private_key()
     stranger = pki.create_root(stranger_key, organisation="Other", common_name="Other", now=env.now)
@@ -143,7 +144,6 @@ def test_ocsp_for_an_unknown_certificate_is_unauthorized(env) -> None:
 def test_the_time_stamping_authority_names_the_responder_and_it_answers(env) -> None:
     """What a verifier of an archive asks, years on: the status of the newest time-stamp's
     certificate, per certificate (signing.pki.stamp_crls says why not the root's CRL)."""
-    from keys import pki
 
     tsa = env.ctx.material.tsa_cert
     assert pki.ocsp_urls(tsa) == ["http://localhost:8000/pki/ocsp"]
@@ -151,8 +151,6 @@ def test_the_time_stamping_authority_names_the_responder_and_it_answers(env) -> 
 
 
 def test_the_tsa_answer_is_given_only_for_a_time_stamping_certificate(env) -> None:
-    from keys import pki
-    from signing.pki import ocsp_for_tsa
 
     assert ocsp_for_tsa(env.ctx.material, cert_der=pki.cert_der(env.ctx.material.ocsp_cert),
                         now=env.now) is None  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from signing.render import BIDI_CONTROLS, TextPage
+from signing.render import BIDI_CONTROLS, TextPage, _starts_right_to_left
 
 
 def _text(pdf: bytes, tmp_path: Path) -> str:
@@ -57,6 +57,5 @@ def test_an_urdu_bullet_has_no_dash(tmp_path: Path) -> None:
     ],
 )
 def test_a_paragraph_runs_the_way_its_first_letter_does(text: str, rtl: bool) -> None:
-    from signing.render import _starts_right_to_left
 
     assert _starts_right_to_left(text) is rtl

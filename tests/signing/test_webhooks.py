@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from identity.organisations import create_organisation
-from signing.models import DocumentRequest
+from signing.models import DocumentRequest, WebhookSecret
 from signing.webhooks import (
     BACKOFF_SECONDS,
     DELIVERED,
@@ -23,6 +23,7 @@ from signing.webhooks import (
     due_deliveries,
     queue_event,
     record_attempt,
+    rewrap_webhook_secrets,
     rotate_webhook_secret,
     signature_header,
     signature_valid,
@@ -103,8 +104,6 @@ def test_the_secret_is_wrapped_and_rotates(session, file_keystore) -> None:
 
 
 def test_a_master_key_rotation_rewraps_the_secret_and_keeps_it(session, file_keystore) -> None:
-    from signing.models import WebhookSecret
-    from signing.webhooks import rewrap_webhook_secrets
 
     create_organisation(session, code="BANK", name="Bank", now=NOW)
     secret = rotate_webhook_secret(session, keystore=file_keystore, code="BANK", now=NOW)

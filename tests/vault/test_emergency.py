@@ -29,6 +29,7 @@ from vault.emergency import (
     refuse_access,
     state_of,
 )
+from vault.erasure import ERASURE_ACTOR, shred_vault
 from vault.errors import EmergencyRefused, ShareRefused
 from vault.models import EmergencyContact
 
@@ -170,7 +171,6 @@ def test_someone_elses_document_cannot_be_named(sessions, ctx, owner, other, now
 def test_the_contacts_erasure_ends_the_naming_and_tells_the_owner(
     sessions, ctx, owner, naming, now
 ) -> None:
-    from vault.erasure import ERASURE_ACTOR, shred_vault
 
     with transaction(sessions) as s:
         shred_vault(s, ctx=ctx, account_id=naming["contact"], now=now + DAY)

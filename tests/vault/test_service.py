@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import vault.service as svc
 from audit import verify_chain
 from audit.models import AuditEvent
 from keys.pkcs11 import Pkcs11KeyStore
@@ -190,7 +191,6 @@ def test_failure_after_blob_write_leaves_no_orphan_and_no_row(
     sessions, ctx, owner, now, monkeypatch
 ) -> None:
     """A failure injected after the blob is written and before commit leaves nothing behind."""
-    import vault.service as svc
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected failure after blob write")
@@ -328,7 +328,6 @@ def test_sweep_removes_only_unreferenced_blobs(sessions, ctx, owner, now) -> Non
 
 def test_sweep_removes_half_written_blobs_a_crash_left(sessions, tmp_path, owner) -> None:
     """A file writer killed mid-write leaves tmp/blob.*.part; the sweep removes it once old."""
-    import os
 
     store = FileBlobStore(tmp_path / "blobs")
     writer = store.writer()

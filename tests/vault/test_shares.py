@@ -13,6 +13,7 @@ from sqlalchemy import select
 from amanat.db import transaction
 from audit.ledger import verify_statement
 from audit.models import AuditEvent
+from audit.tally import counts, day_of
 from identity.ceremonies import consume_ceremony
 from identity.errors import ApiKeyRejected, PasskeyRejected
 from identity.models import Account
@@ -33,6 +34,7 @@ from tests.softauthn import SoftAuthenticator
 from vault.errors import InvalidShare, ShareRefused
 from vault.service import store_document
 from vault.shares import (
+    REFUSALS_PER_GRANT_A_DAY,
     GrantState,
     Recipient,
     check_grant_evidence,
@@ -43,6 +45,7 @@ from vault.shares import (
     list_grants,
     prepare_grant,
     record_refusal,
+    settle_ended,
     withdraw_grant,
 )
 from vault.uploads import DocumentKind, Upload
@@ -366,7 +369,6 @@ def test_refusals_are_written_for_the_citizen(sessions, owner, now, setup) -> No
 
 def test_every_refused_fetch_is_counted_for_the_citizen(sessions, ctx, owner, now, setup) -> None:
     """The first refusal of the day is an event; the second raises its count (audit.tally)."""
-    from audit.tally import counts, day_of
 
     auth, ids, _ = setup
     grant_id, _ = _grant(sessions, owner, auth, ids, now)
@@ -386,7 +388,6 @@ def test_every_refused_fetch_is_counted_for_the_citizen(sessions, ctx, owner, no
 
 def test_a_stranger_cannot_fill_the_ledger_with_refusals(sessions, owner, now, setup) -> None:
     """Varying the claimed API key id gives at most REFUSALS_PER_GRANT_A_DAY events a day."""
-    from vault.shares import REFUSALS_PER_GRANT_A_DAY
 
     auth, ids, _ = setup
     grant_id, _ = _grant(sessions, owner, auth, ids, now)
@@ -443,7 +444,6 @@ def test_api_keys_forged_wrong_scope_and_revoked_are_refused(sessions, now, bank
 
 
 def test_settle_records_ended_grants_once(sessions, owner, now, setup) -> None:
-    from vault.shares import settle_ended
 
     auth, ids, _ = setup
     _grant(sessions, owner, auth, ids, now, days=1)

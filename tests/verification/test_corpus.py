@@ -13,6 +13,7 @@ from verification import (
     FailedSub,
     IndeterminateSub,
     Indication,
+    NotPassed,
     Verdict,
     verify_pdf,
 )
@@ -72,7 +73,6 @@ def test_a_verdict_is_not_a_bool() -> None:
     verdict = verify_pdf(b"%PDF-1.4 nothing", trust_roots=[], now=NOW)
     with pytest.raises(TypeError):
         bool(verdict)
-    from verification import NotPassed
 
     with pytest.raises(NotPassed):
         verdict.require_passed()

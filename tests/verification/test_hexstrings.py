@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyhanko.pdf_utils import generic
 
+import verification.policy  # noqa: F401  (installs it)
 from verification import hexstrings
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "pdf-signatures"
@@ -83,8 +85,6 @@ def test_edge_cases_read_the_same(text: bytes) -> None:
 
 
 def test_pyhanko_reads_through_the_fast_reader() -> None:
-    from pyhanko.pdf_utils import generic
 
-    import verification.policy  # noqa: F401  (installs it)
 
     assert generic.read_hex_string_from_stream is hexstrings.read_hex_string_from_stream

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from asn1crypto import keys as asn1_keys
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from keys import pki
 from signing.check import check_pdf
 from signing.issuance import revoke_certificate
+from signing.pades import asn1_cert, run_async
 from verification import FailedSub, IndeterminateSub, Indication, verify_pdf
 from web.messages import reason_text
 
@@ -129,11 +134,7 @@ def test_untrusted_root_is_indeterminate(env, issued) -> None:
 
 def test_second_signature_by_another_key_on_a_modified_file_fails(env, issued) -> None:
     """An attacker changes the page, drops the certification lock and signs on top: still failed."""
-    from asn1crypto import keys as asn1_keys
-    from pyhanko.sign import signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    from signing.pades import asn1_cert, run_async
 
     _row, data, root = issued
 
@@ -192,7 +193,6 @@ def test_entries_smuggled_into_the_signature_gap_fail(env, issued) -> None:
 def _rebuild_xref(data: bytes, trailer: bytes) -> bytes:
     """Append a fresh classic xref over every object's last definition (what a wrapping attacker
     does so that the moved file parses again)."""
-    import re
 
     offsets: dict[int, int] = {}
     for m in re.finditer(rb"(?<![0-9])(\d+) 0 obj", data):
@@ -214,7 +214,6 @@ def test_signature_wrapping_that_moves_the_signed_bytes_fails(env) -> None:
     """SWA: the second signed part is moved behind injected bytes (inside the signature
     dictionary, where the unsigned gap is), the byte range is pointed at its new place and the
     cross-reference table rebuilt so that the file parses."""
-    import re
 
     row = env.issue("degree", level="B-B")
     data, root = env.pdf(row), pki.cert_der(env.ctx.material.root_cert)

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from keys import pki
 from signing import qr as qr_builder
 from signing.check import check_qr
+from signing.issuance import revoke_certificate
 from signing.models import DepartmentCert
+from tests.signing.test_issuance import _decode_qr
 from verification import FailedSub, IndeterminateSub, Indication
 from verification.qr import TrustEntry, verify_qr
 from web.messages import reason_text
@@ -144,7 +146,6 @@ def test_random_strings_get_a_clear_verdict(env, genuine, text) -> None:
 
 
 def test_revoked_certificate_fails_through_the_register(env, genuine) -> None:
-    from signing.issuance import revoke_certificate
 
     row, cert, key = genuine
     payload = _payload(key, cert.cert_der, serial=row.serial, now=env.now, fields=row.fields)
@@ -158,7 +159,6 @@ def test_revoked_certificate_fails_through_the_register(env, genuine) -> None:
 
 def test_issued_pdf_qr_checks_out_through_the_cli_image_path(env, genuine, tmp_path) -> None:
     """The QR printed on the issued PDF is found by zxing-cpp and passes."""
-    from tests.signing.test_issuance import _decode_qr
 
     row, _cert, _key = genuine
     url = _decode_qr(env.pdf(row), tmp_path)

@@ -17,6 +17,7 @@ from amanat.settings import Settings
 from keys.stores import FileKeyStore
 from web.app import create_app
 from web.runtime import build_runtime
+from web.tasks import drain, task_engine
 
 
 @dataclass
@@ -74,6 +75,5 @@ Signer = Callable[..., Any]
 def run_jobs(app: Flask) -> int:
     """Run every job the app has put on its task queue, here, on the app's own runtime (a worker
     process would take them the same way); how many ran."""
-    from web.tasks import drain, task_engine
 
     return drain(task_engine(app.extensions["amanat"].settings), app=app)

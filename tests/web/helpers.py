@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -54,7 +55,6 @@ def sign_in(client: FlaskClient, auth: SoftAuthenticator, **assert_kwargs: Any) 
 
 
 def upload(client: FlaskClient, data: bytes, filename: str = "degree.pdf", **form: str) -> Any:
-    import io
 
     csrf = csrf_of(client, "/vault")
     return client.post(

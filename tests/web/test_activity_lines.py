@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_babel import Babel
+from flask_babel import Babel, force_locale
 
 from audit import AuditEvent, EventTag
-from web.activity_lines import describe
+from web.activity_lines import as_html, describe
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,6 @@ def test_a_certificate_issued_by_an_officer_is_not_something_you_did(app, actor:
 def test_an_urdu_reader_sees_the_certificate_type_in_urdu(app, tag: EventTag, actor: str) -> None:
     """Issue 10: the line names the certificate by its type's Urdu title, not the English one
     the event recorded."""
-    from flask_babel import force_locale
 
     event = AuditEvent(
         seq=1,
@@ -109,7 +108,6 @@ def test_an_urdu_reader_sees_the_certificate_type_in_urdu(app, tag: EventTag, ac
     ],
 )
 def test_a_line_on_a_page_keeps_serials_whole_and_escapes_the_rest(line: str, html: str) -> None:
-    from web.activity_lines import as_html
 
     assert str(as_html(line)) == html
 
@@ -119,7 +117,6 @@ def test_a_line_on_a_page_keeps_serials_whole_and_escapes_the_rest(line: str, ht
     [("en", "“Degree Certificate” was renewed"), ("ur", "“ڈگری کا سرٹیفکیٹ” کی نئی آرکائیو")],
 )
 def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str) -> None:
-    from flask_babel import force_locale
 
     event = AuditEvent(
         seq=1,
@@ -136,7 +133,6 @@ def test_an_archive_renewal_is_not_an_upload_of_yours(app, lang: str, words: str
 
 
 def _urdu_line(app: Flask, tag: EventTag, actor: str, details: dict[str, object]) -> str:
-    from flask_babel import force_locale
 
     event = AuditEvent(
         seq=1,

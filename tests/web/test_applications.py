@@ -23,8 +23,10 @@ from identity.accounts import create_account
 from identity.models import Role
 from signing.apikeys import create_department_api_key
 from signing.applications import set_offers
+from signing.issuance import IssueRequest, issue_certificate
 from signing.models import Application, IssuedCertificate
 from signing.pki import create_department, ensure_pki, load_pki
+from tests.signing.conftest import FIELDS
 from tests.softauthn import SoftAuthenticator
 from tests.web.conftest import Clock, csrf_of
 from tests.web.helpers import post_json, register, upload
@@ -295,8 +297,6 @@ def test_bad_steps_by_api_are_refused_and_change_nothing(
 
 
 def _birth_certificate(app: Flask, sessions, clock) -> str:
-    from signing.issuance import IssueRequest, issue_certificate
-    from tests.signing.conftest import FIELDS
 
     with sessions() as s:
         set_offers(s, code="UNI", types=["degree", "domicile"])

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from amanat.db import create_engine
-from amanat.settings import load_settings
+from amanat.settings import Settings, load_settings
 from vault.models import Document
 from vault.service import open_document
+from web.backup import _libpq
 from web.cli import main
 from web.runtime import build_runtime, utcnow
 
@@ -117,8 +118,6 @@ def test_a_restore_over_an_instance_with_data_needs_replace(
 
 
 def test_the_database_password_never_goes_on_a_command_line() -> None:
-    from amanat.settings import Settings
-    from web.backup import _libpq
 
     url = "postgresql+psycopg://amanat:s3cr%40t@db:5432/amanat?options=-csearch_path%3Dfoo"
     uri, schema = _libpq(Settings(instance=Path("/x"), database_url=url))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from flask_babel import force_locale
 
+from web.bidi import isolate
+
 
 @pytest.mark.parametrize(
     ("lang", "text", "html"),
@@ -34,7 +36,6 @@ from flask_babel import force_locale
 def test_a_run_of_the_other_script_is_isolated_and_named(
     app, lang: str, text: str, html: str
 ) -> None:
-    from web.bidi import isolate
 
     with app.test_request_context(), force_locale(lang):
         assert str(isolate(text)) == html
@@ -42,7 +43,6 @@ def test_a_run_of_the_other_script_is_isolated_and_named(
 
 @pytest.mark.parametrize("value", [None, ""])
 def test_nothing_is_an_empty_string(app, value: object) -> None:
-    from web.bidi import isolate
 
     with app.test_request_context():
         assert str(isolate(value)) == ""

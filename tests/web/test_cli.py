@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import io
 import json
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import cbor2
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import MetaData, Table, insert, select
 
+from amanat import migrate
 from amanat.db import create_engine, session_factory
+from amanat.migrate import alembic_config
+from audit import EventTag, record_event
 from audit.keyring import bind_keystore
 from identity import passwords
 from identity.models import Account
 from keys.stores import FileKeyStore
+from signing.models import DepartmentCert, IssuedCertificate
 from vault.blobs import FileBlobStore
 from vault.models import OwnerKey
 from vault.service import VaultContext, open_document, store_document
@@ -25,9 +38,7 @@ from web.cli import main
 
 def _head() -> str:
     """The newest migration's revision."""
-    from alembic.script import ScriptDirectory
 
-    from amanat.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
     assert head is not None
@@ -157,11 +168,6 @@ def test_vault_sweep(tmp_path: Path, db_url: str) -> None:
 
 def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
     """`amanat run` starts a production server that answers the health check."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -204,11 +210,6 @@ def test_amanat_run_serves_with_gunicorn(tmp_path: Path) -> None:
 def test_run_starts_a_task_worker_that_issues_a_batch_and_stops_with_it(tmp_path: Path) -> None:
     """The embedded default needs nothing else: `amanat run` has a worker beside it, which takes
     a batch sent with `amanat issue-batch`; stopping the server stops the worker too."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -325,7 +326,6 @@ _DEMO_ISSUE = [
 def test_revoke_key_refuses_a_bad_invalidity_date_and_changes_nothing(
     tmp_path: Path, db_url: str, since: str, exit_code: int, words: str
 ) -> None:
-    from signing.models import DepartmentCert
 
     runner, env = CliRunner(), _env(tmp_path, db_url)
     assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
@@ -343,8 +343,6 @@ def test_revoke_key_with_an_invalidity_date_fails_what_was_recorded_since(
 ) -> None:
     """A compromise found late, on the command line: the certificate recorded before the
     invalidity date still verifies (exit 0), the one recorded after it fails (exit 1)."""
-    import datetime as dt
-    import time
 
     runner, env = CliRunner(), _env(tmp_path, db_url)
     assert runner.invoke(main, ["init", "--demo"], env=env).exit_code == 0
@@ -525,7 +523,6 @@ def test_issue_bad_input_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
 
 def test_issue_batch_reports_broken_rows_and_resumes(tmp_path: Path, db_url: str) -> None:
     """Good rows are issued, broken ones reported; a second run issues nothing twice."""
-    from signing.models import IssuedCertificate
 
     runner = CliRunner()
     env = _env(tmp_path, db_url)
@@ -627,7 +624,6 @@ def test_pki_refresh_crl(tmp_path: Path, db_url: str) -> None:
 
 def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
     """amanat verify and verify-qr (URL and --image) answer with exit codes 0, 1, 2."""
-    import subprocess
 
     runner = CliRunner()
     env = _env(tmp_path, db_url)
@@ -676,9 +672,7 @@ def test_verify_and_verify_qr_commands(tmp_path: Path, db_url: str) -> None:
 
 
 def _cose_with_int_signature() -> str:
-    import base64
 
-    import cbor2
 
     protected = cbor2.dumps({1: -7, 4: b"12345678"})
     raw = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, cbor2.dumps({1: "X"}), 12345]))
@@ -728,12 +722,8 @@ def test_db_upgrade_authenticates_a_pre_0005_ledger_once(tmp_path: Path, db_url:
     events in it, then ``amanat db upgrade`` (MACs for those events, once, and a signed head)
     and ``amanat audit verify`` intact. The events are written by today's code into a database
     of their own and copied into the 0004 schema, column by column, as 0004's code left them."""
-    import datetime as dt
 
-    from sqlalchemy import MetaData, Table, insert
 
-    from amanat import migrate
-    from audit import EventTag, record_event
 
     runner, env = CliRunner(), _env(tmp_path, db_url)
     source_url = f"sqlite:///{tmp_path / 'today.db'}"

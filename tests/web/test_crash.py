@@ -16,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import select, text
 
+from amanat.db import create_engine
+from signing.models import Batch
 from web.cli import main
 
 
@@ -187,9 +190,7 @@ def test_kill_9_while_the_blob_is_written_is_swept_and_verifies(tmp_path: Path) 
 
 
 def _issued_count(db_url: str) -> int:
-    from sqlalchemy import text
 
-    from amanat.db import create_engine
 
     engine = create_engine(db_url)
     try:
@@ -200,10 +201,7 @@ def _issued_count(db_url: str) -> int:
 
 
 def _batch_ids(db_url: str) -> list[str]:
-    from sqlalchemy import select
 
-    from amanat.db import create_engine
-    from signing.models import Batch
 
     engine = create_engine(db_url)
     try:

@@ -8,6 +8,7 @@ import pytest
 from flask_babel import force_locale
 
 from amanat.settings import SettingsError, load_settings
+from tests.web.helpers import register, upload
 from web.app import _day, _when
 
 MOMENT = dt.datetime(2026, 12, 1, 7, 25, tzinfo=dt.UTC)
@@ -33,7 +34,6 @@ def test_an_unknown_time_zone_is_refused(tmp_path) -> None:
 
 
 def test_the_vault_page_shows_no_iso_dates(client) -> None:
-    from tests.web.helpers import register, upload
 
     register(client)
     upload(client, b"%PDF-1.7 x", "a.pdf")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from identity.organisations import create_api_key, create_organisation
 from signing.apikeys import create_department_api_key, revoke_department_api_key
 from signing.models import IssuedCertificate
 from signing.pki import create_department, ensure_pki, load_pki
@@ -170,7 +171,6 @@ def test_a_revoked_key_gets_401(client, keys, sessions, clock) -> None:
 
 
 def test_an_organisation_key_opens_no_department_endpoint(client, keys, sessions, clock) -> None:
-    from identity.organisations import create_api_key, create_organisation
 
     with sessions() as s:
         create_organisation(s, code="BANK", name="Bank", now=clock.value)

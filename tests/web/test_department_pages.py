@@ -8,15 +8,19 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
 
+from audit.models import AuditEvent
 from identity import passwords
 from identity.accounts import create_account
 from identity.models import Role
-from signing.models import IssuedCertificate
+from signing.models import Batch, BatchItem, IssuedCertificate
 from signing.pki import create_department, ensure_pki, load_pki
 from tests.web.conftest import csrf_of, run_jobs
 from tests.web.helpers import register
+from web.activity_lines import describe
+from web.tasks import task_engine
 
 
 @pytest.fixture
@@ -281,10 +285,7 @@ def test_another_departments_batch_is_not_found(app, officer) -> None:
 def test_a_batch_whose_jobs_were_lost_is_put_back_on_the_queue(officer, sessions) -> None:
     """The queue lost the batch's jobs (a worker killed as it took them): the periodic resume
     finds the batch nobody works on and the rows are issued."""
-    from sqlalchemy import update
 
-    from signing.models import Batch, BatchItem
-    from web.tasks import task_engine
 
     where = _upload(officer, _TWO_ROWS)
     rt = officer.application.extensions["amanat"]
@@ -357,10 +358,7 @@ def test_the_same_name_written_otherwise_is_not_asked_again(officer) -> None:
 )
 def test_a_lookup_is_in_the_citizens_activity(app, officer, sessions, lang, words) -> None:
     """An official read the citizen's registered name: the citizen sees who and when."""
-    from flask_babel import force_locale
 
-    from audit.models import AuditEvent
-    from web.activity_lines import describe
 
     _check(officer, "35202-1234567-1")
     with sessions() as s:
@@ -373,7 +371,6 @@ def test_a_lookup_is_in_the_citizens_activity(app, officer, sessions, lang, word
 
 
 def test_an_unknown_cnic_looked_up_records_nothing(officer, sessions) -> None:
-    from audit.models import AuditEvent
 
     _check(officer, "35202-0000000-0")
     with sessions() as s:

@@ -18,12 +18,16 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from amanat.db import transaction
 from amanat.settings import Settings
+from identity import passwords
+from identity.organisations import add_member, create_organisation
 from tests.softauthn import SoftAuthenticator
 from tests.web.conftest import Clock, csrf_of
 from tests.web.helpers import post_json, register, sign_in, upload
+from tests.web.test_shares import _grant_id, _share
 from web.cli import main
-from web.tasks import erase_due_accounts
+from web.tasks import erase_due_accounts, sign_tree_head
 
 URDU_TITLE = "حذف کا سرٹیفکیٹ"
 
@@ -185,7 +189,6 @@ def test_after_the_job_amanat_audit_verify_passes(
     app: Flask, closing: str, clock: Clock, settings: Settings, tmp_path: Path
 ) -> None:
     _erase_now(app, clock)
-    from web.tasks import sign_tree_head
 
     sign_tree_head(app.extensions["amanat"])
     env = _cli_instance(settings, tmp_path)
@@ -209,10 +212,6 @@ def test_the_link_secret_stays_out_of_the_access_log(
 def test_the_bank_sees_its_consent_ended_by_the_erasure(
     app: Flask, client: FlaskClient, citizen: SoftAuthenticator, clock: Clock
 ) -> None:
-    from amanat.db import transaction
-    from identity import passwords
-    from identity.organisations import add_member, create_organisation
-    from tests.web.test_shares import _grant_id, _share
 
     sessions = app.extensions["amanat"].sessions
     with transaction(sessions) as s:

@@ -5,6 +5,7 @@ activity with proofs that verify; bad locks are clear errors."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import shutil
@@ -16,9 +17,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from audit import merkle
+from tests.keys.test_age import _age_with_passphrase
 from tests.web.certificates import issue_degree
 from tests.web.conftest import csrf_of
-from tests.web.helpers import upload
+from tests.web.helpers import register, upload
 
 
 def _tool(name: str) -> str:
@@ -80,7 +82,6 @@ def test_the_export_opens_with_age_and_holds_every_version(
     assert "نوٹ: اردو متن".encode() in contents
     manifest = json.loads(files["manifest.json"])
     for entry in manifest["files"]:
-        import hashlib
 
         assert hashlib.sha256(files[entry["path"]]).hexdigest() == entry["sha256"]
     (certificate,) = json.loads(files["certificates.json"])
@@ -140,7 +141,6 @@ def test_a_short_passphrase_is_refused_in_urdu(client, filled) -> None:
 
 
 def test_an_export_of_200_documents_opens_and_matches(client, age_key, tmp_path) -> None:
-    from tests.web.helpers import register
 
     register(client)
     stored = {f"doc {n}.txt": f"document number {n}\n".encode() for n in range(200)}
@@ -156,7 +156,6 @@ def test_an_export_of_200_documents_opens_and_matches(client, age_key, tmp_path)
 def test_a_passphrase_export_opens_with_the_passphrase_typed_into_age(
     client, filled, tmp_path
 ) -> None:
-    from tests.keys.test_age import _age_with_passphrase
 
     res = _export(client, passphrase="a long passphrase 1", confirm="a long passphrase 1")
     assert res.status_code == 200

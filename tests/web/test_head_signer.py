@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 from sqlalchemy import func, select
 
+from amanat.db import transaction
+from audit import EventTag, record_event
 from audit.models import AuditEvent, AuditTreeHead
 from tests.web.helpers import register
 from web.app import create_app
@@ -66,10 +69,7 @@ def test_a_quiet_service_still_signs_its_last_event(settings, engine, file_keyst
 def test_a_task_engine_job_is_covered_within_the_delay(settings, engine, file_keystore) -> None:
     """A job of the task engine commits through the runtime's sessions, with no request around
     it: its events get a signed head within the delay too, not at the next minute's job."""
-    import datetime as dt
 
-    from amanat.db import transaction
-    from audit import EventTag, record_event
 
     rt = build_runtime(
         settings.with_overrides(tree_head_seconds=1), engine=engine, keystore=file_keystore

@@ -11,6 +11,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
+from tests.web.conftest import csrf_of
+
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "web/translations/ur/LC_MESSAGES/messages.po"
 MO = ROOT / "web/translations/ur/LC_MESSAGES/messages.mo"
@@ -74,7 +76,6 @@ def test_language_choice_is_remembered(client: FlaskClient) -> None:
 
 
 def test_errors_are_translated(client: FlaskClient) -> None:
-    from tests.web.conftest import csrf_of
 
     csrf = csrf_of(client, "/register")
     res = client.post(

@@ -7,7 +7,10 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
+from audit.models import AuditKey
+from keys import pki
 from web.inputs import MAX_JSON_DEPTH, form_fields, joined_date, json_depth, local_path
 
 
@@ -105,10 +108,7 @@ def test_tree_sizes_beyond_64_bits_are_a_400(client, query) -> None:
 
 def test_a_swapped_ledger_key_makes_the_tree_head_unavailable_not_a_500(app, client) -> None:
     """A database whose ledger key was replaced is an integrity failure: 503, no head given out."""
-    from sqlalchemy import update
 
-    from audit.models import AuditKey
-    from keys import pki
 
     assert client.get("/api/v1/ledger/tree-head").status_code == 200
     with app.extensions["amanat"].sessions() as s:

@@ -7,10 +7,11 @@ import json
 import logging
 
 import pytest
+from flask import g
 from flask.testing import FlaskClient
 
 from tests.web.helpers import register, upload
-from web.logs import JsonLogFormatter
+from web.logs import JsonLogFormatter, RequestQueueHandler, _Writer, flush_logs
 
 
 def test_logs_never_contain_cnic_tokens_or_content(client: FlaskClient) -> None:
@@ -73,11 +74,9 @@ def _record(message: str = "request %s", *args: object) -> logging.LogRecord:
 
 def test_the_request_thread_queues_records_unformatted_with_their_request_id(app) -> None:
     """Formatting and writing happen on the writer thread, not on the request's."""
-    from web.logs import RequestQueueHandler
 
     handler = RequestQueueHandler(limit=10)
     with app.test_request_context("/"):
-        from flask import g
 
         g.request_id = "req-9"
         handler.emit(_record("request %s", "x"))
@@ -88,7 +87,6 @@ def test_the_request_thread_queues_records_unformatted_with_their_request_id(app
 
 
 def test_a_full_buffer_drops_lines_and_the_next_batch_says_so(capsys) -> None:
-    from web.logs import RequestQueueHandler, _Writer
 
     handler = RequestQueueHandler(limit=1)
     for _ in range(3):
@@ -102,7 +100,6 @@ def test_a_full_buffer_drops_lines_and_the_next_batch_says_so(capsys) -> None:
 
 
 def test_the_service_log_reaches_stderr_through_the_listener(app, client, capfd) -> None:
-    from web.logs import flush_logs
 
     client.get("/healthz", headers={"X-Request-Id": "req-listener"})
     flush_logs()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from identity.errors import RateLimited
+from web.app import create_app
 from web.memlimit import WindowLimiter
+from web.runtime import build_runtime
 
 
 def test_limit_per_key() -> None:
@@ -18,8 +20,6 @@ def test_limit_per_key() -> None:
 
 
 def test_public_api_answers_429_over_the_limit(settings, engine, file_keystore) -> None:
-    from web.app import create_app
-    from web.runtime import build_runtime
 
     rt = build_runtime(
         settings.with_overrides(api_requests_per_minute=2), engine=engine, keystore=file_keystore

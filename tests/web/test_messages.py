@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 from flask import Flask
 from flask_babel import Babel, force_locale
 
+from amanat.errors import AmanatError
 from verification import Reason
-from web.messages import REASONS, reason_text
+from web.messages import ERRORS, REASONS, choice_text, error_text, reason_text
 
 ROOT = Path(__file__).resolve().parents[2]
 # The calls that take a reason code as their first argument, below web.
@@ -90,7 +92,6 @@ def test_an_unknown_code_still_reads(app: Flask) -> None:
     ("value", "urdu"), [("female", "خاتون"), ("male", "مرد"), ("Lahore", "Lahore")]
 )
 def test_fixed_vocabulary_values_read_in_urdu(app: Flask, value: str, urdu: str) -> None:
-    from web.messages import choice_text
 
     with app.test_request_context("/"), force_locale("ur"):
         assert choice_text(value) == urdu
@@ -98,9 +99,7 @@ def test_fixed_vocabulary_values_read_in_urdu(app: Flask, value: str, urdu: str)
 
 def _error_classes() -> set[str]:
     """The names of every error class of the domain packages (AmanatError's family)."""
-    import importlib
 
-    from amanat.errors import AmanatError
 
     for module in ("audit.errors", "identity.errors", "keys.errors", "signing.errors",
                    "signing.recording", "vault.errors", "web.tasks", "web.backup",
@@ -168,26 +167,22 @@ def test_the_error_scan_finds_the_codes() -> None:
 
 
 def test_every_raised_error_code_has_words() -> None:
-    from web.messages import ERRORS
 
     assert _raised_error_codes() - set(ERRORS) - {"upload_rejected"} == set()
 
 
 def test_every_error_word_is_for_a_raised_code() -> None:
-    from web.messages import ERRORS
 
     assert set(ERRORS) - _raised_error_codes() == set()
 
 
 def _errors() -> list[str]:
-    from web.messages import ERRORS
 
     return sorted(ERRORS)
 
 
 @pytest.mark.parametrize("code", _errors())
 def test_every_error_reads_in_urdu(app: Flask, code: str) -> None:
-    from web.messages import error_text
 
     params = {"mib": 25, "low": 1, "high": 365, "n": 50, "scopes": "verify", "type": "T",
               "known": "a, b", "field": "f", "fields": "f", "choices": "a, b", "level": "X",

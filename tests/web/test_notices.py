@@ -4,12 +4,16 @@ activity line, told once; a gateway that is down loses nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,15 +22,19 @@ from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from amanat.settings import Settings
+from amanat.settings import Settings, load_settings
 from audit import EventTag, record_event
+from identity.accounts import find_by_login
 from keys.stores import FileKeyStore
 from tests.web.conftest import Clock, csrf_of
 from tests.web.helpers import register
+from vault.notices import TOPICS, NoticeSettings, set_notice_settings
 from web.app import create_app
+from web.cli import main
 from web.notices import send_due_notices
 from web.runtime import build_runtime
 
@@ -121,7 +129,6 @@ def _citizen_with_notices(app: Flask, language: str = "ur") -> int:
     assert res.status_code == 302, res.get_data(as_text=True)[:300]
     rt = app.extensions["amanat"]
     with rt.sessions() as s:
-        from identity.accounts import find_by_login
 
         account = find_by_login(s, login="35202-1234567-1")
         assert account is not None
@@ -162,7 +169,6 @@ def test_a_fetch_is_told_by_email_and_sms_in_urdu_once(
 def test_a_gateway_that_is_down_loses_nothing(
     noticing_app: Flask, smtp: tuple, gateway: tuple, clock: Clock
 ) -> None:
-    import datetime as dt
 
     mailbox, _port, _cert = smtp
     sms, _sms_port = gateway
@@ -181,7 +187,6 @@ def test_a_gateway_that_is_down_loses_nothing(
 def test_a_retry_after_the_sms_failed_sends_no_second_email(
     noticing_app: Flask, smtp: tuple, gateway: tuple, clock: Clock
 ) -> None:
-    import datetime as dt
 
     mailbox, _port, _cert = smtp
     sms, _sms_port = gateway
@@ -219,17 +224,8 @@ def test_a_running_worker_sends_the_notice_within_seconds(
 ) -> None:
     """The whole path: `amanat worker` (the engine's schedule, its lock, its own web app for the
     words) reads the new event and the mail reaches the SMTP server."""
-    import datetime as dt
-    import os
-    import sys
-    import time
 
-    from click.testing import CliRunner
 
-    from amanat.settings import load_settings
-    from identity.accounts import find_by_login
-    from vault.notices import TOPICS, NoticeSettings, set_notice_settings
-    from web.cli import main
 
     mailbox, smtp_port, cert = smtp
     _sms, sms_port = gateway

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -56,7 +57,6 @@ def test_a_node_whose_queue_is_away_is_not_ready_and_says_so(
 def test_a_node_that_cannot_write_blobs_is_not_ready_and_says_so(
     app: Flask, client: FlaskClient
 ) -> None:
-    import shutil
 
     spool = app.extensions["amanat"].settings.blob_dir / "tmp"
     shutil.rmtree(spool, ignore_errors=True)

@@ -4,16 +4,20 @@ counts by month, as a page, CSV and JSON; never a citizen."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from identity.accounts import create_account
-from identity.models import Role
+from identity.models import Account, Role
 from identity.organisations import SCOPES, create_api_key, create_organisation
 from signing.issuance import IssueRequest, issue_certificate, revoke_certificate
+from signing.models import Application
 from signing.pki import create_department, ensure_pki, load_pki
+from signing.requests import CallbackPolicy, check_asked, create_request
+from web.messages import scope_text
 
 CNIC = "35202-1234567-1"
 
@@ -89,7 +93,6 @@ def test_a_departments_record_counts_this_month(issued: FlaskClient) -> None:
 
 @pytest.mark.parametrize("scope", SCOPES)
 def test_every_organisation_scope_has_words(app: Flask, scope: str) -> None:
-    from web.messages import scope_text
 
     with app.test_request_context("/"):
         assert scope_text(scope) != scope
@@ -116,10 +119,7 @@ def test_an_unknown_record_is_404(registered: FlaskClient, path: str) -> None:
 
 def _decided(sessions, clock, waits_days: list[float]) -> None:
     """Applications to UNI sent and decided ``waits_days`` apart, and one still open."""
-    import uuid
 
-    from identity.models import Account
-    from signing.models import Application
 
     now = clock.value
     with sessions() as s:
@@ -147,7 +147,6 @@ def test_a_departments_record_says_how_long_applications_wait(
 
 
 def test_an_organisations_record_counts_its_requests(registered: FlaskClient, sessions, clock):
-    from signing.requests import CallbackPolicy, check_asked, create_request
 
     with sessions() as s:
         asked = check_asked(

@@ -8,14 +8,19 @@ import html
 import json
 import os
 import re
+import ssl
+import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+import signing.webhooks
 from amanat.db import transaction
 from amanat.settings import Settings
 from audit import EventTag
@@ -464,7 +469,6 @@ def test_the_call_goes_to_the_address_that_was_checked(
 ) -> None:
     # The name resolves (for Amanat's check) to the receiver; the system cannot resolve it at
     # all, so only a connection to the checked address, with the name as Host, can arrive.
-    import signing.webhooks
 
     port = int(hook.url.split(":")[2].split("/")[0])
     monkeypatch.setattr(signing.webhooks, "resolve", lambda host, p: ["127.0.0.1"])
@@ -479,12 +483,7 @@ def test_the_call_goes_to_the_address_that_was_checked(
 def test_an_https_callback_with_an_untrusted_certificate_is_not_delivered(
     app, client, bank, citizen, tmp_path, monkeypatch
 ) -> None:
-    import ssl
-    import subprocess
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import signing.webhooks
 
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
     subprocess.run(

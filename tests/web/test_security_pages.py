@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+from fido2.utils import websafe_encode
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit import verify_chain
 from audit.models import AuditEvent
-from identity.models import Passkey
+from identity import passwords
+from identity.accounts import create_account
+from identity.lockout import ACCOUNT_ATTEMPTS
+from identity.models import Passkey, RateCounter, Role
 from tests.softauthn import SoftAuthenticator
 from tests.web.conftest import csrf_of
 from tests.web.helpers import post_json, register, sign_in
@@ -53,7 +57,6 @@ def test_add_passkey_excludes_existing_ones(client: FlaskClient) -> None:
     csrf = csrf_of(client, "/security")
     begin = post_json(client, "/security/passkeys/begin", {}, csrf).get_json()
     excluded = [c["id"] for c in begin["options"]["publicKey"]["excludeCredentials"]]
-    from fido2.utils import websafe_encode
 
     assert excluded == [websafe_encode(first.credential_id)]
 
@@ -214,7 +217,6 @@ def test_password_guesses_are_limited_per_account_and_address(client: FlaskClien
 
 def test_password_guesses_are_capped_per_account_across_addresses(client: FlaskClient) -> None:
     """A botnet spreading guesses over many addresses meets the account's total (100 / 15 min)."""
-    from identity.lockout import ACCOUNT_ATTEMPTS
 
     csrf = csrf_of(client, "/login")
     statuses = [
@@ -239,7 +241,6 @@ def _owner_with_password(app) -> FlaskClient:
 
 def _flood(app, login: str) -> None:
     """A stranger fails from enough addresses to close the account to untrusted browsers."""
-    from identity.lockout import ACCOUNT_ATTEMPTS
 
     stranger = app.test_client()
     csrf = csrf_of(stranger, "/login")
@@ -277,7 +278,6 @@ def test_a_forged_device_cookie_counts_as_untrusted(app) -> None:
 
 
 def test_rate_limit_keys_hold_no_cnic(client: FlaskClient, sessions) -> None:
-    from identity.models import RateCounter
 
     _password_attempt(client, csrf_of(client, "/login"), "35202-1234567-1")
     with sessions() as s:
@@ -311,9 +311,6 @@ def test_open_redirect_is_refused(client: FlaskClient) -> None:
 
 def test_officer_lands_on_security_not_a_403(client: FlaskClient, sessions, now) -> None:
     """Staff have no vault: after signing in they land on a page they may see."""
-    from identity import passwords
-    from identity.accounts import create_account
-    from identity.models import Role
 
     with sessions() as s:
         officer = create_account(

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import subprocess
 
 import pytest
 from flask import Flask
@@ -18,14 +19,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from amanat.db import transaction
-from audit import EventTag, merkle
+from audit import EventTag, NewEvent, merkle, record_events
 from audit.ledger import verify_statement
 from audit.models import AuditEvent
-from identity.models import Account
-from identity.organisations import create_api_key, create_organisation
+from identity import passwords
+from identity.models import Account, Organisation
+from identity.organisations import add_member, create_api_key, create_organisation, revoke_api_key
+from signing.render import BIDI_CONTROLS
 from tests.softauthn import SoftAuthenticator
+from tests.web.certificates import issue_degree_to
 from tests.web.conftest import Clock, csrf_of
 from tests.web.helpers import post_json, register, upload
+from vault.models import Document
+from web.views.activity import EXPORT_BATCH
 
 DEGREE = b"%PDF-1.7\n" + os.urandom(3000)
 DOMICILE = b"%PDF-1.7\n" + os.urandom(4000)
@@ -192,7 +198,6 @@ def test_forged_keys_get_401_and_are_logged(app, client, citizen, keys, bad) -> 
 
 
 def test_revoked_key_is_refused(app, client, clock, citizen, keys) -> None:
-    from identity.organisations import revoke_api_key
 
     auth, ids = citizen
     grant = _grant_id(_share(client, auth, ids))
@@ -349,8 +354,6 @@ def test_out_of_range_numbers_get_a_clear_error(client, citizen, path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_a_long_activity_is_exported_whole_in_batches(app, client, clock, fmt) -> None:
     """More events than one export batch: every one is in the streamed file, newest first."""
-    from audit import NewEvent, record_events
-    from web.views.activity import EXPORT_BATCH
 
     register(client)
     with _sessions(app)() as s:
@@ -379,9 +382,7 @@ def test_a_long_activity_is_exported_whole_in_batches(app, client, clock, fmt) -
 
 def _pdf_text(pdf: bytes, tmp_path) -> str:
     """The PDF's text layer as pdftotext reads it (bidi controls dropped)."""
-    import subprocess
 
-    from signing.render import BIDI_CONTROLS
 
     (tmp_path / "r.pdf").write_bytes(pdf)
     out = subprocess.run(
@@ -396,7 +397,6 @@ def _pdf_text(pdf: bytes, tmp_path) -> str:
 def test_a_receipt_keeps_every_urdu_character(app, client, keys, tmp_path, written: str) -> None:
     """Issue 10: an Urdu name, purpose, document title and organisation name are read back
     from the printed receipt exactly (they printed as ????? before)."""
-    from identity.models import Organisation
 
     with transaction(_sessions(app)) as s:
         s.get(Organisation, "BANK").name = "ایگزامپل بینک"
@@ -419,7 +419,6 @@ def test_a_receipt_is_printed_in_the_readers_language(
 ) -> None:
     """Issue 10: the receipt's labels, its dates (as words) and its state in the reader's
     language; the attached signed JSON stays as it was signed."""
-    import re
 
     auth = register(client, name="Ayesha Khan")
     r = upload(client, DOMICILE, title="Domicile", kind="degree")
@@ -435,7 +434,6 @@ def test_a_receipt_names_the_bank_as_the_citizen_saw_it(
     app, client, keys, tmp_path, lang: str, shown: str
 ) -> None:
     """The Urdu receipt names the bank by the Urdu name she confirmed (kept in the terms)."""
-    from identity.models import Organisation
 
     with transaction(_sessions(app)) as s:
         s.get(Organisation, "BANK").name_ur = "مثالی بینک"
@@ -489,10 +487,6 @@ def test_a_bank_clerk_sees_the_certificate_status_and_downloads_left(
 ) -> None:
     """33-org-grant.png: the clerk's page said nothing of whether a shared certificate is still
     valid, nor how many downloads were left."""
-    from identity import passwords
-    from identity.organisations import add_member
-    from tests.web.certificates import issue_degree_to
-    from vault.models import Document
 
     clock.value = dt.datetime.now(dt.UTC)  # issuance signs with the machine's clock
     auth = register(client)

@@ -12,9 +12,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from amanat.settings import Settings, SettingsError
+from identity import passwords
+from identity.accounts import create_account
+from identity.models import Role
 from tests.conftest import TEST_PASSWORD_PROFILE
 from tests.identity.mds import AAGUID, make_mds, make_model
-from web.runtime import staff_attestation
+from tests.softauthn import SoftAuthenticator
+from tests.web.conftest import csrf_of
+from tests.web.helpers import post_json
+from web.app import create_app
+from web.runtime import build_runtime, staff_attestation
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -72,8 +79,6 @@ def test_an_unreadable_blob_stops_the_start(tmp_path, files) -> None:
 
 @pytest.fixture
 def staff_app(settings, engine, file_keystore, clock, files):
-    from web.app import create_app
-    from web.runtime import build_runtime
 
     rt = build_runtime(
         settings.with_overrides(**files), engine=engine, keystore=file_keystore, clock=clock
@@ -83,11 +88,6 @@ def staff_app(settings, engine, file_keystore, clock, files):
 
 
 def _officer_adds(staff_app, sessions, clock, key, lang: str = "en", role: str = "officer"):
-    from identity import passwords
-    from identity.accounts import create_account
-    from identity.models import Role
-    from tests.web.conftest import csrf_of
-    from tests.web.helpers import post_json
 
     with sessions() as s:
         officer = create_account(
@@ -112,7 +112,6 @@ def _officer_adds(staff_app, sessions, clock, key, lang: str = "en", role: str =
 
 
 def test_an_officer_adds_a_certified_key(staff_app, sessions, clock, listed) -> None:
-    from tests.softauthn import SoftAuthenticator
 
     model = listed[1]
     key = SoftAuthenticator(aaguid=model.aaguid.bytes, attestation=model.attestation)
@@ -122,7 +121,6 @@ def test_an_officer_adds_a_certified_key(staff_app, sessions, clock, listed) -> 
 @pytest.mark.parametrize("role", ["officer", "recovery"])
 def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock, role) -> None:
     """Recovery officers too: they start recoveries that end in a new passkey for a citizen."""
-    from tests.softauthn import SoftAuthenticator
 
     forged = make_model()  # the allowed AAGUID, under a root the blob does not list
     key = SoftAuthenticator(aaguid=forged.aaguid.bytes, attestation=forged.attestation)
@@ -133,7 +131,6 @@ def test_an_officer_with_a_forged_model_is_refused(staff_app, sessions, clock, r
 
 @pytest.mark.parametrize(("lang", "words"), [("en", "approved"), ("ur", "منظور")])
 def test_an_officer_with_a_plain_passkey_is_told_why(staff_app, sessions, clock, lang, words):
-    from tests.softauthn import SoftAuthenticator
 
     res = _officer_adds(staff_app, sessions, clock, SoftAuthenticator(), lang)
     assert res.status_code >= 400

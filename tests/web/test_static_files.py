@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 from pathlib import Path
 
@@ -36,7 +38,6 @@ def test_the_urdu_font_is_declared_first_for_urdu_and_cached_for_a_year(client) 
     assert ':lang(ur) { font-family: "Amanat Urdu"' in css
     assert "font-display: swap" in css
     data = (STATIC / font.group(1)).read_bytes()
-    import hashlib
 
     assert data[:4] == b"wOF2"
     assert len(data) <= 120 * 1024
@@ -48,7 +49,6 @@ def test_the_urdu_font_is_declared_first_for_urdu_and_cached_for_a_year(client) 
 
 @pytest.mark.parametrize("name", ["style.css", "app.js"])
 def test_a_text_file_goes_compressed_to_a_browser_that_takes_gzip(client, name: str) -> None:
-    import gzip
 
     res = client.get(_versioned(client, name), headers={"Accept-Encoding": "gzip, deflate, br"})
     assert res.headers["Content-Encoding"] == "gzip"

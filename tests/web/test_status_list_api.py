@@ -10,9 +10,10 @@ import pytest
 
 from keys import pki
 from signing.issuance import revoke_certificate
+from signing.models import CertificateCopy
 from tests.web.certificates import issue_degree
 from verification import status_list as tsl
-from web.tasks import _periodic_jobs, renew_status_list
+from web.tasks import _periodic_jobs, renew_archives, renew_status_list
 
 
 @pytest.fixture
@@ -81,8 +82,6 @@ def test_the_engine_schedules_the_renewal(job: str) -> None:
 
 
 def test_the_archive_job_renews_a_due_certificate(app, client, issued, clock, sessions) -> None:
-    from signing.models import CertificateCopy
-    from web.tasks import renew_archives
 
     row, _pdf = issued
     clock.advance(days=365 * 9 + 200)  # the time-stamping certificate ends within the margin

@@ -4,14 +4,24 @@ the cron lines, and each periodic job doing its work."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pickle
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import redis
+from click.testing import CliRunner
 from flask import Flask
 from huey.registry import Message
 
-from amanat.settings import Settings
+from amanat.settings import Settings, load_settings
+from audit import EventTag, record_event
+from audit.ledger import verify_ledger
+from signing.pki import ensure_pki
+from web.cli import main
 from web.tasks import (
     TaskEngineError,
     _JsonSerializer,
@@ -125,8 +135,6 @@ def test_the_engine_schedules_what_were_cron_lines(
 
 
 def test_the_tree_head_job_covers_every_committed_event(app: Flask) -> None:
-    from audit import EventTag, record_event
-    from audit.ledger import verify_ledger
 
     rt = app.extensions["amanat"]
     with rt.sessions() as s:
@@ -141,7 +149,6 @@ def test_the_tree_head_job_covers_every_committed_event(app: Flask) -> None:
 
 
 def test_the_crl_job_renews_only_a_crl_near_its_next_update(app: Flask) -> None:
-    from signing.pki import ensure_pki
 
     rt = app.extensions["amanat"]
     with rt.sessions() as s:
@@ -159,7 +166,6 @@ def test_the_consent_job_records_nothing_when_nothing_ended(app: Flask) -> None:
 
 def test_redis_carries_the_queue_for_several_machines(tmp_path: Path) -> None:
     """A job put on a real Redis is taken off it and run (Redis on 127.0.0.1:6379)."""
-    import redis
 
     try:
         redis.Redis.from_url(REDIS).ping()
@@ -196,15 +202,8 @@ def test_the_notices_round_runs_again_and_a_replaced_round_stops(app: Flask) -> 
 def test_a_starting_worker_clears_a_notices_lock_a_killed_one_left(tmp_path: Path) -> None:
     """kill -9 inside a notices round leaves its lock (no expiry on SQLite): the next worker
     clears it, or notices would stop for good."""
-    import os
-    import subprocess
-    import sys
-    import time
 
-    from click.testing import CliRunner
 
-    from amanat.settings import load_settings
-    from web.cli import main
 
     env = {**os.environ, "AMANAT_INSTANCE": str(tmp_path / "inst"), "HOME": str(tmp_path)}
     env.pop("AMANAT_DATABASE_URL", None)

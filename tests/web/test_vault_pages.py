@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from tests.web.conftest import csrf_of
 from tests.web.helpers import register, upload
 from vault.models import Document
+from web.app import create_app
+from web.runtime import build_runtime
 
 PDF = b"%PDF-1.7\n" + os.urandom(5000)
 
@@ -182,8 +184,6 @@ def test_security_headers(client: FlaskClient) -> None:
 
 
 def test_hsts_and_secure_cookies_on_https(settings, engine, file_keystore) -> None:
-    from web.app import create_app
-    from web.runtime import build_runtime
 
     rt = build_runtime(
         settings.with_overrides(public_base_url="https://amanat.example"),

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import hashlib
 import html
 import io
 import re
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
+import zxingcpp
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
+from werkzeug.test import EnvironBuilder
 
 from audit.models import AuditEvent
+from identity import passwords
+from identity.organisations import add_member, create_api_key, create_organisation
 from signing.issuance import revoke_certificate
+from signing.pki import revoke_department_key
+from signing.render import BIDI_CONTROLS
 from tests.web.certificates import issue_degree
 from tests.web.conftest import csrf_of, recorded
+from web.runtime import Runtime
 
 
 @pytest.fixture
@@ -139,7 +152,6 @@ def test_bad_uploads_get_clear_answers(client, data, name, expect) -> None:
 
 def test_huge_upload_is_refused_at_the_limit(client) -> None:
     """A body declared as 100 MiB is refused from its length alone, before it is read."""
-    from werkzeug.test import EnvironBuilder
 
     stream = io.BytesIO(b"%PDF-1.7 only the first bytes ever arrive")
     environ = EnvironBuilder(
@@ -156,12 +168,7 @@ def test_huge_upload_is_refused_at_the_limit(client) -> None:
 
 def test_api_verify_qr(client, issued) -> None:
     _row, pdf = issued
-    import subprocess
-    import tempfile
-    from pathlib import Path
 
-    import zxingcpp
-    from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "c.pdf").write_bytes(pdf)
@@ -223,9 +230,6 @@ def test_pdf_bombs_get_a_clear_verdict_quickly(client) -> None:
 
 
 def test_result_page_offers_a_pdf_report(client, issued, tmp_path) -> None:
-    import hashlib
-    import re
-    import subprocess
 
     _row, pdf = issued
     page = _upload(client, pdf).get_data(as_text=True)
@@ -244,9 +248,7 @@ def test_result_page_offers_a_pdf_report(client, issued, tmp_path) -> None:
 def test_the_report_is_in_the_readers_language(client, issued, tmp_path) -> None:
     """Issue 10: the report PDF is shaped in Urdu for an Urdu reader, every character kept:
     its labels, the verdict, the certificate's Urdu title and dates in words."""
-    import subprocess
 
-    from signing.render import BIDI_CONTROLS
 
     _row, pdf = issued
     client.set_cookie("lang", "ur")
@@ -267,7 +269,6 @@ def test_api_verification_with_a_key_names_the_organisation(
     client, issued, sessions, clock
 ) -> None:
     """With an API key of scope 'verify', the holder sees which organisation checked."""
-    from identity.organisations import create_api_key, create_organisation
 
     _, pdf = issued
     with sessions() as s:
@@ -302,7 +303,6 @@ def test_api_verification_with_a_key_names_the_organisation(
 def test_a_signer_outside_the_deployment_is_never_shown_by_its_claimed_name_alone(client) -> None:
     """A file signed by someone else's key (here a research corpus file) names its signer as an
     unknown signer calling itself so, on the page, in the report and never as a department."""
-    from pathlib import Path
 
     corpus = Path(__file__).resolve().parents[1] / "corpus" / "pdf-signatures"
     data = (
@@ -416,10 +416,7 @@ def test_the_result_page_says_its_terms_in_words(client, issued, lang, words) ->
 def test_a_certificate_recorded_after_its_key_was_compromised_is_not_shown_as_valid(
     client, issued, sessions, clock
 ) -> None:
-    import datetime as dt
 
-    from signing.pki import revoke_department_key
-    from web.runtime import Runtime
 
     row, pdf = issued
     rt: Runtime = client.application.extensions["amanat"]
@@ -441,8 +438,6 @@ def test_a_certificate_recorded_after_its_key_was_compromised_is_not_shown_as_va
 
 def _teller(client: FlaskClient, sessions, clock) -> tuple[FlaskClient, int]:
     """A member of Example Bank (Urdu name مثالی بینک), signed in with a password."""
-    from identity import passwords
-    from identity.organisations import add_member, create_organisation
 
     with sessions() as s:
         create_organisation(

@@ -4,7 +4,9 @@ kept list has expired."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import socket
 import threading
 from pathlib import Path
@@ -139,8 +141,6 @@ def test_a_site_chosen_once_is_followed_from_the_code(tmp_path, site, code) -> N
 
 
 def test_a_site_that_changes_its_root_is_not_believed(tmp_path, site, code) -> None:
-    import base64
-    import json
 
     _row, url = code
     cache = tmp_path / "cache"
