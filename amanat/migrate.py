@@ -54,7 +54,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it has never been migrated."""
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - Alembic only when the schema is migrated
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

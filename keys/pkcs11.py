@@ -180,7 +180,7 @@ class TokenSigningKey:
 
     def public_key_der(self) -> bytes:
         """The SubjectPublicKeyInfo of the key pair."""
-        from pkcs11.util.ec import encode_ec_public_key
+        from pkcs11.util.ec import encode_ec_public_key  # noqa: PLC0415 - python-pkcs11's EC helpers only with a token
 
         with self._store._lock:
             session = self._store._open()
@@ -190,7 +190,7 @@ class TokenSigningKey:
 
 def generate_signing_key(store: Pkcs11KeyStore, *, label: str) -> TokenSigningKey:
     """Generate an ECDSA P-256 key pair in the token (private half sensitive, never extractable)."""
-    from pkcs11.util.ec import encode_named_curve_parameters
+    from pkcs11.util.ec import encode_named_curve_parameters  # noqa: PLC0415 - python-pkcs11's EC helpers only with a token
 
     with store._lock:
         session = store._open()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -391,8 +392,6 @@ def issuer_hashes(cert: x509.Certificate, algorithm: str) -> tuple[bytes, bytes]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     # The key hash covers the subjectPublicKey BIT STRING contents, not the whole SPKI.
-    from asn1crypto import keys as asn1_keys
-
     bits = asn1_keys.PublicKeyInfo.load(spki)["public_key"].contents[1:]
     h = hashes.Hash(algo)
     h.update(bits)

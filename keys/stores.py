@@ -158,7 +158,7 @@ def write_private_file(path: Path, data: bytes) -> None:
 def open_keystore(settings: Settings, *, create: bool = False) -> KeyStore:
     """The key store the settings name (``AMANAT_KEYSTORE``)."""
     if settings.keystore == "pkcs11":
-        from keys.pkcs11 import Pkcs11KeyStore
+        from keys.pkcs11 import Pkcs11KeyStore  # noqa: PLC0415 - python-pkcs11 only when AMANAT_KEYSTORE=pkcs11
 
         store = Pkcs11KeyStore(
             module=settings.pkcs11_module,

@@ -253,8 +253,8 @@ def lta_validation(
 
 def check_before_release(pdf: bytes, *, trust: TrustData, level: Level) -> None:
     """Strict offline validation of a freshly signed file; SigningFailed if anything is off."""
-    from pyhanko.sign.validation import async_validate_pdf_signature
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko.sign.validation import async_validate_pdf_signature  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
+    from pyhanko.sign.validation.dss import DocumentSecurityStore  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
 
     try:
         if level == "B-LTA":
@@ -323,7 +323,7 @@ def add_archive_timestamp(
 ) -> bytes:
     """PAdES B-LTA's archive time-stamp chain: validate the newest document time-stamp as of
     ``at``, add what it needs to the file's DSS, and add a new document time-stamp over all."""
-    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
 
     async def renew() -> bytes:
         reader = PdfFileReader(io.BytesIO(pdf))
@@ -342,7 +342,7 @@ def add_archive_timestamp(
 
 def answer_timestamp_request(timestamper: AmanatTimeStamper, body: bytes) -> bytes:
     """An RFC 3161 TimeStampResp for a DER TimeStampReq (a rejection for a malformed one)."""
-    from asn1crypto import tsp
+    from asn1crypto import tsp  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
 
     try:
         request = tsp.TimeStampReq.load(body)
@@ -367,14 +367,14 @@ class PooledHTTPTimeStamper(RequestsHTTPTimeStamper):  # type: ignore[misc]
     (pyHanko's client opens a new connection per time stamp)."""
 
     def __init__(self, url: str, *, timeout: float = 10) -> None:
-        import requests
+        import requests  # noqa: PLC0415 - an HTTP client only for an external TSA
 
         super().__init__(url, timeout=timeout)
         self._session = requests.Session()
 
     async def async_request_tsa_response(self, req: Any) -> Any:
-        from asn1crypto import tsp
-        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+        from asn1crypto import tsp  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError  # noqa: PLC0415 - pyHanko's signers only when a PDF is signed or stamped
 
         def task() -> Any:
             try:

@@ -73,7 +73,7 @@ def _token_key(
     session: Session, keystore: KeyStore, label: str, key_kind: pki.KeyKind, now: dt.datetime
 ) -> tuple[pki.TokenKey, PkiKey]:
     """Generate a department key inside the PKCS#11 token of the key store."""
-    from keys.pkcs11 import Pkcs11KeyStore, generate_signing_key
+    from keys.pkcs11 import Pkcs11KeyStore, generate_signing_key  # noqa: PLC0415 - the token store only for keys held in an HSM
 
     if not isinstance(keystore, Pkcs11KeyStore):
         raise InvalidRequest("--hsm needs AMANAT_KEYSTORE=pkcs11 (a token to hold the key).")
@@ -95,7 +95,7 @@ def _token_key(
 
 def _open_signing_key(keystore: KeyStore, row: PkiKey) -> pki.SigningKey:
     if row.storage == "pkcs11":
-        from keys.pkcs11 import Pkcs11KeyStore, TokenSigningKey
+        from keys.pkcs11 import Pkcs11KeyStore, TokenSigningKey  # noqa: PLC0415 - the token store only for keys held in an HSM
 
         if not isinstance(keystore, Pkcs11KeyStore) or row.ciphertext is None:
             raise PkiNotReady(f"key {row.label} is in a PKCS#11 token: set AMANAT_KEYSTORE=pkcs11")

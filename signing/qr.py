@@ -11,6 +11,7 @@ from typing import Any
 
 import cbor2
 import qrcode
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 from keys import cose, pki
@@ -120,8 +121,6 @@ def certificate_url(base_url: str, serial: str, payload: str) -> str:
 
 def qr_png(url: str, *, box_size: int = 4) -> tuple[bytes, int]:
     """A 1-bit PNG of the QR code (error correction M, mask :data:`QR_MASK`) and its version."""
-    from PIL import Image
-
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, mask_pattern=QR_MASK)
     code.add_data(url)
     code.make(fit=True)

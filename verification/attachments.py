@@ -13,8 +13,8 @@ def attached_file(data: bytes, name: str) -> bytes | None:
     """The bytes of the attachment called ``name`` in the PDF ``data``; None when the file is not
     a readable PDF or has no such attachment."""
     # pyHanko is imported when first needed (a one-shot command should not pay for it).
-    from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject
-    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject  # noqa: PLC0415 - pyHanko only when a PDF is read (one-shot commands stay quick)
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415 - pyHanko only when a PDF is read (one-shot commands stay quick)
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)

@@ -65,7 +65,7 @@ _Finding = tuple[str, SubIndication, Reason]
 
 def _read(data: bytes, now: dt.datetime) -> tuple[Any, list[Any], list[Any]] | Verdict:
     """(reader, signatures, document timestamps), or the verdict on a file that is no signed PDF."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
 
     if not data:
         return _failed(FailedSub.FORMAT_FAILURE, Reason.of("pdf_empty"), now)
@@ -95,7 +95,7 @@ def _read(data: bytes, now: dt.datetime) -> tuple[Any, list[Any], list[Any]] | V
 def _validate(sig: Any, context: Any) -> tuple[Any, bool]:
     """(status, unanalysable): pyHanko's status, looking at the signature alone when the changes
     made after signing break the analysis (shadow attacks leave broken revisions)."""
-    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
 
     try:
         return run_async(functools.partial(async_validate_pdf_signature, sig, context())), False
@@ -134,7 +134,7 @@ def _describe(status: Any, *, lt: bool, archived: bool) -> SignatureDetail:
 
 def _judge(status: Any, detail: SignatureDetail, n: int, unanalysable: bool) -> _Finding | None:
     """The first rule a signature breaks (in order of severity), or None."""
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
 
     whole = (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION)
     modification = detail.modification
@@ -174,7 +174,7 @@ def _judge(status: Any, detail: SignatureDetail, n: int, unanalysable: bool) -> 
 
 def _check_timestamp(ts: Any, context: Any) -> _Finding | None:
     """A document timestamp must be readable, intact and valid."""
-    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
 
     try:
         status = run_async(

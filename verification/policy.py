@@ -74,8 +74,8 @@ def file_context(
 ) -> Any:
     """A maker of strict contexts from what the file itself carries (its DSS), and whether it
     carries validation data at all: a fresh context per signature, since pyHanko caches paths."""
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko.sign.validation.errors import NoDSSFoundError
+    from pyhanko.sign.validation.dss import DocumentSecurityStore  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
+    from pyhanko.sign.validation.errors import NoDSSFoundError  # noqa: PLC0415 - pyHanko only when a PDF is checked (one-shot commands stay quick)
 
     try:
         dss = DocumentSecurityStore.read_dss(reader)

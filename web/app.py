@@ -62,6 +62,28 @@ from web.metrics import observe_request
 from web.proxies import TrustedProxies
 from web.runtime import Runtime, build_runtime
 from web.useragent import describe_agent
+from web.views import (
+        account,
+        activity,
+        applications,
+        auth,
+        department,
+        department_api,
+        department_applications,
+        disputes,
+        emergency,
+        erasure,
+        home,
+        ledger,
+        ops,
+        pki,
+        public,
+        recovery,
+        requests,
+        shares,
+        vault,
+        verify,
+    )
 
 
 def _secret_key(path: Path) -> bytes:
@@ -105,29 +127,6 @@ def _config(cfg: Settings) -> dict[str, Any]:
 
 
 def _register_views(app: Flask) -> None:
-    from web.views import (
-        account,
-        activity,
-        applications,
-        auth,
-        department,
-        department_api,
-        department_applications,
-        disputes,
-        emergency,
-        erasure,
-        home,
-        ledger,
-        ops,
-        pki,
-        public,
-        recovery,
-        requests,
-        shares,
-        vault,
-        verify,
-    )
-
     modules = (
         home,
         auth,

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -100,8 +100,6 @@ def lookup() -> Any:
 
     A pasted link keeps its signed fragment, so the page can still check it on the device.
     """
-    from flask import redirect
-
     text = (request.args.get("serial") or "").strip()
     return redirect(_qr_target(text) or url_for("verify.landing", serial=text[:40] or "-"))
 
@@ -143,8 +141,8 @@ def scan() -> Response:
     data = request.get_data(cache=False)
     if not data or len(data) > MAX_FRAME:
         return error_response(400, "no_image", _("Send one camera picture (JPEG or PNG)."))
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    import zxingcpp  # noqa: PLC0415 - zxing-cpp and Pillow only for a scanned photo
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - zxing-cpp and Pillow only for a scanned photo
 
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -297,7 +295,7 @@ def api_certificate(serial: str) -> Response:
 @bp.get("/api/v1/openapi.json")
 def api_openapi() -> Response:
     """The OpenAPI description of this API."""
-    from web.openapi import openapi_document
+    from web.openapi import openapi_document  # noqa: PLC0415 - the OpenAPI document only when it is asked for
 
     return jsonify(openapi_document(runtime().settings.public_base_url))
 
