@@ -194,10 +194,11 @@ def _register(h: huey.Huey, settings: Settings) -> TaskEngine:
     lease = dt.timedelta(seconds=settings.batch_lease_seconds)
 
     def issue_batch(batch_id: str) -> None:
-        from web.batch import work_on_batch
+        from signing.batch_work import BatchWorker, work_on_batch
 
         rt = _job_runtime(settings)
-        if work_on_batch(rt, batch_id=uuid.UUID(batch_id), lease=lease, budget=SLICE_SECONDS):
+        worker = BatchWorker(rt.sessions, issuance=rt.issuance, clock=rt.clock)
+        if work_on_batch(worker, batch_id=uuid.UUID(batch_id), lease=lease, budget=SLICE_SECONDS):
             issue_batch_task(batch_id)  # more rows: back of the queue, behind what waits
 
     def resume_batches() -> None:

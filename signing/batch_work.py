@@ -3,7 +3,8 @@
 A row is leased in one short transaction, read and checked in a second, signed with no transaction
 open (the slow part: on SQLite an open transaction holds the write lock) and recorded in a third.
 A broken row never touches the good ones; a worker killed mid-row leaves the lease to run out.
-Every query lives in ``signing/batches.py``; this module only orders the transactions.
+Every query lives in ``signing/batches.py``; this module only orders the transactions. The task
+engine (``web/tasks.py``) hands it the process's sessions, issuance material and clock.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from amanat.db import transaction
 from amanat.errors import AmanatError
@@ -20,15 +23,30 @@ from identity.errors import IdentityError
 from keys import KeysError
 from signing.batches import Claimed, claim_row, close_if_done, finish_row, issued_by_key
 from signing.errors import SigningError
-from signing.issuance import prepare_issue, record_issue, sign_certificate
+from signing.issuance import IssuanceContext, prepare_issue, record_issue, sign_certificate
 from signing.models import IssuedCertificate
 from vault.errors import VaultError
-from web.runtime import Runtime
 
 _ERRORS = (SigningError, VaultError, IdentityError, KeysError)
 
 
-def work_on_batch(rt: Runtime, *, batch_id: uuid.UUID, lease: dt.timedelta, budget: float) -> bool:
+class BatchWorker:
+    """What a worker process brings to a batch: its sessions, its issuance material (loaded once
+    per process) and its clock."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        issuance: Callable[[], IssuanceContext],
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.sessions, self.issuance, self.clock = sessions, issuance, clock
+
+
+def work_on_batch(
+    rt: BatchWorker, *, batch_id: uuid.UUID, lease: dt.timedelta, budget: float
+) -> bool:
     """Take a batch's rows one after the other for about ``budget`` seconds.
 
     True when rows may be left (the caller puts the job back on the queue, so that one long batch
@@ -48,7 +66,7 @@ def work_on_batch(rt: Runtime, *, batch_id: uuid.UUID, lease: dt.timedelta, budg
     return True
 
 
-def _issue(rt: Runtime, claimed: Claimed) -> tuple[str | None, AmanatError | None]:
+def _issue(rt: BatchWorker, claimed: Claimed) -> tuple[str | None, AmanatError | None]:
     """Issue one leased row: its serial, or the refusal that stopped it."""
     request = claimed.request
     if request is None:
