@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -108,17 +109,31 @@ def create_account(
     )
     session.add(account)
     session.flush()
+    record_own(session, account, EventTag.ACCOUNT_CREATED, now=now, details={"role": role.value})
+    return account
+
+
+def record_own(
+    session: Session,
+    account: Account,
+    tag: EventTag,
+    *,
+    now: dt.datetime,
+    object_type: str = "account",
+    object_id: str | None = None,
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """An event the account did to itself, in its own activity (by default about the account)."""
     record_event(
         session,
-        tag=EventTag.ACCOUNT_CREATED,
+        tag=tag,
         actor=actor_of(account),
         now=now,
         subject_id=account.id,
-        object_type="account",
-        object_id=str(account.id),
-        details={"role": role.value},
+        object_type=object_type,
+        object_id=object_id if object_id is not None else str(account.id),
+        details=details,
     )
-    return account
 
 
 def get_account(session: Session, *, account_id: int) -> Account:

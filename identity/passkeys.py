@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from audit import EventTag, record_event
 from identity import webauthn
 from identity.accounts import (
-    actor_of,
     clean_display_name,
     create_account,
     find_by_login,
     new_user_handle,
     normalize_cnic,
+    record_own,
 )
 from identity.ceremonies import b64, open_ceremony, unb64
 from identity.errors import (
@@ -101,16 +101,12 @@ def _store_passkey(
     )
     session.add(passkey)
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_PASSKEY_ADDED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
+    record_own(
+        session, account, EventTag.ACCOUNT_PASSKEY_ADDED, now=now,
         object_type="passkey",
         object_id=str(passkey.id),
         details={"name": name},
-    )
+    )  # fmt: skip
     return passkey
 
 
@@ -277,16 +273,12 @@ def rename_passkey(
     """Give one of the account's passkeys a new name."""
     passkey = _own_passkey(session, account=account, passkey_id=passkey_id)
     passkey.name = clean_passkey_name(name)
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_PASSKEY_RENAMED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
+    record_own(
+        session, account, EventTag.ACCOUNT_PASSKEY_RENAMED, now=now,
         object_type="passkey",
         object_id=str(passkey.id),
         details={"name": passkey.name},
-    )
+    )  # fmt: skip
     return passkey
 
 
@@ -304,16 +296,12 @@ def remove_passkey(
     session.delete(passkey)
     session.flush()
     session.expire(account, ["passkeys"])
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_PASSKEY_REMOVED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
+    record_own(
+        session, account, EventTag.ACCOUNT_PASSKEY_REMOVED, now=now,
         object_type="passkey",
         object_id=str(passkey_id),
         details={"name": name},
-    )
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

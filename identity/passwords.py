@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
-from identity.accounts import actor_of, find_by_login
+from audit import EventTag
+from identity.accounts import find_by_login, record_own
 from identity.errors import AuthenticationFailed, InvalidInput
 from identity.models import Account
 
@@ -77,30 +77,14 @@ def set_password(session: Session, *, account: Account, password: str, now: dt.d
     """Set or replace the account's password."""
     account.password_hash = hash_password(check_new_password(password))
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_PASSWORD_SET,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
-        object_type="account",
-        object_id=str(account.id),
-    )
+    record_own(session, account, EventTag.ACCOUNT_PASSWORD_SET, now=now)
 
 
 def remove_password(session: Session, *, account: Account, now: dt.datetime) -> None:
     """Remove the password: passkeys (and recovery codes) remain."""
     account.password_hash = None
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_PASSWORD_REMOVED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
-        object_type="account",
-        object_id=str(account.id),
-    )
+    record_own(session, account, EventTag.ACCOUNT_PASSWORD_REMOVED, now=now)
 
 
 def authenticate_password(session: Session, *, login: str, password: str) -> Account:

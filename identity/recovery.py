@@ -13,8 +13,8 @@ import secrets
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
-from identity.accounts import actor_of, find_by_login
+from audit import EventTag
+from identity.accounts import find_by_login, record_own
 from identity.errors import AuthenticationFailed
 from identity.models import Account, RecoveryCode
 
@@ -41,15 +41,7 @@ def generate_codes(session: Session, *, account: Account, now: dt.datetime) -> l
         RecoveryCode(account_id=account.id, code_hash=_hash(c), created_at=now) for c in codes
     )
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_RECOVERY_CODES_CREATED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
-        object_type="account",
-        object_id=str(account.id),
-    )
+    record_own(session, account, EventTag.ACCOUNT_RECOVERY_CODES_CREATED, now=now)
     return codes
 
 
@@ -84,14 +76,8 @@ def redeem_code(session: Session, *, login: str, code: str, now: dt.datetime) ->
         raise AuthenticationFailed()
     row.used_at = now
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_RECOVERY_CODE_USED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
-        object_type="account",
-        object_id=str(account.id),
+    record_own(
+        session, account, EventTag.ACCOUNT_RECOVERY_CODE_USED, now=now,
         details={"remaining": remaining_codes(session, account=account)},
-    )
+    )  # fmt: skip
     return account

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
-from identity.accounts import actor_of
+from audit import EventTag
+from identity.accounts import record_own
 from identity.errors import NotFound
 from identity.models import Account, AuthSession
 
@@ -54,16 +54,12 @@ def start_session(
     )
     session.add(row)
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_SIGNED_IN,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
+    record_own(
+        session, account, EventTag.ACCOUNT_SIGNED_IN, now=now,
         object_type="session",
         object_id=str(row.id),
         details={"method": method, "new_device": True} if new_device else {"method": method},
-    )
+    )  # fmt: skip
     return token
 
 
@@ -116,15 +112,12 @@ def end_session(
         raise NotFound("no such session")
     row.ended_at = now
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ACCOUNT_SIGNED_OUT if signed_out else EventTag.ACCOUNT_SESSION_ENDED,
-        actor=actor_of(account),
-        now=now,
-        subject_id=account.id,
+    tag = EventTag.ACCOUNT_SIGNED_OUT if signed_out else EventTag.ACCOUNT_SESSION_ENDED
+    record_own(
+        session, account, tag, now=now,
         object_type="session",
         object_id=str(session_id),
-    )
+    )  # fmt: skip
 
 
 def end_all_sessions(session: Session, *, account_id: int, now: dt.datetime) -> None:
