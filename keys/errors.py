@@ -18,5 +18,13 @@ class DecryptionFailed(KeysError):
         super().__init__("decryption failed")
 
 
+class NoToken(KeysError):
+    """The key store holds no hardware token, so it cannot make or hand out a key that stays in
+    one (a file key store)."""
+
+    def __init__(self) -> None:
+        super().__init__("this key store has no token", code="no_token")
+
+
 class KeyStoreError(KeysError):
     """The key store is unreachable, misconfigured or lacks the requested key version."""

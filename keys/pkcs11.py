@@ -147,6 +147,14 @@ class Pkcs11KeyStore:
     def check(self) -> None:
         self.current_version()
 
+    def new_token_signer(self, label: str) -> TokenSigningKey:
+        """Generate an ECDSA P-256 key pair in the token (the private half never leaves it)."""
+        return generate_signing_key(self, label=label)
+
+    def token_signer(self, label: str) -> TokenSigningKey:
+        """The signing key called ``label`` in the token."""
+        return TokenSigningKey(self, label)
+
 
 class TokenSigningKey:
     """An ECDSA P-256 signing key generated inside the token; only signatures come out.

@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
@@ -30,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from keys import _hazmat
 from keys.errors import DecryptionFailed, KeysError
+from keys.signers import TokenKey
 from keys.stores import KeyStore
 from keys.wrapping import new_key
 
@@ -470,15 +471,6 @@ def sign_raw(key: PrivateKey, data: bytes, *, digest: str, pss: bool = False) ->
             data, padding.PSS(mgf=padding.MGF1(algo), salt_length=algo.digest_size), algo
         )
     return key.sign(data, padding.PKCS1v15(), algo)
-
-
-class TokenKey(Protocol):
-    """A signing key that stays in an HSM (see :class:`keys.pkcs11.TokenSigningKey`)."""
-
-    kind: str
-
-    def sign_digest_raw(self, digest: bytes) -> bytes: ...
-    def public_key_der(self) -> bytes: ...
 
 
 SigningKey = PrivateKey | TokenKey

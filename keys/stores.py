@@ -20,7 +20,8 @@ from typing import Protocol
 
 from amanat.settings import Settings
 from keys import wrapping
-from keys.errors import DecryptionFailed, KeyStoreError
+from keys.errors import DecryptionFailed, KeyStoreError, NoToken
+from keys.signers import TokenKey
 
 
 class KeyStore(Protocol):
@@ -49,6 +50,14 @@ class KeyStore(Protocol):
 
     def check(self) -> None:
         """Raise :class:`KeyStoreError` unless the store is usable (health checks)."""
+        ...
+
+    def new_token_signer(self, label: str) -> TokenKey:
+        """Generate an ECDSA P-256 key inside the store's token; :class:`NoToken` without one."""
+        ...
+
+    def token_signer(self, label: str) -> TokenKey:
+        """The key called ``label`` in the store's token; :class:`NoToken` without one."""
         ...
 
 
@@ -128,6 +137,14 @@ class FileKeyStore:
     def check(self) -> None:
         if not self._path.is_file():
             raise KeyStoreError("master key file is missing")
+
+    def new_token_signer(self, label: str) -> TokenKey:
+        """A file key store has no token: keys are sealed under the master key instead."""
+        raise NoToken()
+
+    def token_signer(self, label: str) -> TokenKey:
+        """A file key store has no token."""
+        raise NoToken()
 
 
 def _write_keyfile(path: Path, keys: dict[int, bytes], current: int) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from audit import EventTag, record_event
 from keys import pki
+from keys.errors import NoToken
+from keys.signers import TokenKey
 from keys.stores import KeyStore
 from signing.errors import InvalidRequest, PkiNotReady, UnknownDepartment
 from signing.models import Authority, CrlState, Department, DepartmentCert, KeyStatus, PkiKey
@@ -71,16 +73,16 @@ def _store_key(
 
 def _token_key(
     session: Session, keystore: KeyStore, label: str, key_kind: pki.KeyKind, now: dt.datetime
-) -> tuple[pki.TokenKey, PkiKey]:
+) -> tuple[TokenKey, PkiKey]:
     """Generate a department key inside the PKCS#11 token of the key store."""
-    from keys.pkcs11 import Pkcs11KeyStore, generate_signing_key  # noqa: PLC0415 - the token store only for keys held in an HSM
-
-    if not isinstance(keystore, Pkcs11KeyStore):
-        raise InvalidRequest("--hsm needs AMANAT_KEYSTORE=pkcs11 (a token to hold the key).")
     if key_kind != "ec-p256":
         raise InvalidRequest("Keys in the token are ECDSA P-256.")
     token_label = "amanat-" + label.replace(":", "-").lower()
-    key = generate_signing_key(keystore, label=token_label)
+    try:
+        key = keystore.new_token_signer(token_label)
+    except NoToken:
+        needs = "--hsm needs AMANAT_KEYSTORE=pkcs11 (a token to hold the key)."
+        raise InvalidRequest(needs) from None
     row = PkiKey(
         label=label,
         kind="ec-p256",
@@ -95,11 +97,14 @@ def _token_key(
 
 def _open_signing_key(keystore: KeyStore, row: PkiKey) -> pki.SigningKey:
     if row.storage == "pkcs11":
-        from keys.pkcs11 import Pkcs11KeyStore, TokenSigningKey  # noqa: PLC0415 - the token store only for keys held in an HSM
-
-        if not isinstance(keystore, Pkcs11KeyStore) or row.ciphertext is None:
-            raise PkiNotReady(f"key {row.label} is in a PKCS#11 token: set AMANAT_KEYSTORE=pkcs11")
-        return TokenSigningKey(keystore, row.ciphertext.decode())
+        if row.ciphertext is None:
+            raise PkiNotReady(f"key {row.label} has no token label")
+        try:
+            return keystore.token_signer(row.ciphertext.decode())
+        except NoToken:
+            raise PkiNotReady(
+                f"key {row.label} is in a PKCS#11 token: set AMANAT_KEYSTORE=pkcs11"
+            ) from None
     return _open_key(keystore, row)
 
 

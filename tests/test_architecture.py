@@ -77,6 +77,13 @@ def test_only_keys_touches_cryptography_hazmat() -> None:
     assert not _offenders("cryptography.hazmat", lambda rel: rel.startswith("keys/"))
 
 
+def test_only_keys_touches_the_token_library() -> None:
+    """Keys in an HSM are handed out by the key store (keys.signers.TokenKey): nothing above
+    ``keys`` imports the PKCS#11 store or python-pkcs11, or asks which kind of store it has."""
+    assert not _offenders("keys.pkcs11", lambda rel: rel.startswith("keys/"))
+    assert not _offenders("pkcs11", lambda rel: rel.startswith("keys/"))
+
+
 def test_only_identity_webauthn_imports_fido2() -> None:
     assert not _offenders("fido2", lambda rel: rel == "identity/webauthn.py")
 

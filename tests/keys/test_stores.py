@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 from pkcs11 import Attribute, ObjectClass
 
 from keys import DecryptionFailed, KeyStoreError
+from keys.errors import NoToken
 from keys.pkcs11 import Pkcs11KeyStore
+from keys.pki import cose_verify, load_public_key_der
 from keys.stores import FileKeyStore, KeyStore
 
 
@@ -149,3 +152,26 @@ def test_hsm_session_reopens_after_fork(softhsm: dict[str, str]) -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("ask", ["new_token_signer", "token_signer"])
+def test_a_file_store_has_no_token(tmp_path: Path, ask: str) -> None:
+    """Nothing above ``keys`` asks which store it has: a file store says it has no token."""
+    store = FileKeyStore.create(tmp_path / "k")
+    with pytest.raises(NoToken):
+        getattr(store, ask)("amanat-department-x-1")
+
+
+def test_a_token_store_hands_out_its_key_by_label(softhsm: dict[str, str]) -> None:
+    """A key made in the token is found again by its label and signs what its public key checks."""
+    store = Pkcs11KeyStore(
+        module=softhsm["module"], token_label=softhsm["token"], pin=softhsm["pin"]
+    )
+    label = f"amanat-test-{os.urandom(4).hex()}"  # a token may be lent to another test later
+    made = store.new_token_signer(label)
+    found = store.token_signer(label)
+    digest = hashlib.sha256(b"terms").digest()
+    signature = found.sign_digest_raw(digest)
+    public = load_public_key_der(made.public_key_der())
+    assert found.public_key_der() == made.public_key_der()
+    assert cose_verify(public, b"terms", signature)
