@@ -9,11 +9,13 @@ workers after the app is imported).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from typing import Any
 
 import pkcs11
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error, UserAlreadyLoggedIn
 from pkcs11.mechanisms import GCMParams
@@ -177,6 +179,19 @@ class TokenSigningKey:
             raise KeyStoreError(
                 f"signing key {self.label!r} not in the token: {type(exc).__name__}"
             ) from None
+
+    def sign(self, data: bytes, *, digest: str, pss: bool = False) -> bytes:
+        """A DER ECDSA signature over ``data`` (SHA-256 only; ``pss`` is for RSA keys)."""
+        if digest.lower() != "sha256":
+            raise KeyStoreError("token keys sign SHA-256 only")
+        raw = self.cose_sign(data)
+        return encode_dss_signature(
+            int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+        )
+
+    def cose_sign(self, data: bytes) -> bytes:
+        """ES256: r‖s over SHA-256 of ``data`` (the hash is made here, the token signs it)."""
+        return self.sign_digest_raw(hashlib.sha256(data).digest())
 
     def sign_digest_raw(self, digest: bytes) -> bytes:
         """r‖s over a precomputed SHA-256 digest."""

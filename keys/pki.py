@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from keys import _hazmat
 from keys.errors import DecryptionFailed, KeysError
-from keys.signers import TokenKey
+from keys.signers import Signer
 from keys.stores import KeyStore
 from keys.wrapping import new_key
 
@@ -473,36 +473,56 @@ def sign_raw(key: PrivateKey, data: bytes, *, digest: str, pss: bool = False) ->
     return key.sign(data, padding.PKCS1v15(), algo)
 
 
-SigningKey = PrivateKey | TokenKey
+class MemorySigner:
+    """A :class:`keys.signers.Signer` over a private key held in memory (opened from its sealed
+    form, or made for a test)."""
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+        self.kind: KeyKind = key_kind(key)
+
+    def public_key_der(self) -> bytes:
+        """The public key as SubjectPublicKeyInfo DER."""
+        return public_key_der(self._key)
+
+    def sign(self, data: bytes, *, digest: str, pss: bool = False) -> bytes:
+        """:func:`sign_raw` with this key."""
+        return sign_raw(self._key, data, digest=digest, pss=pss)
+
+    def cose_sign(self, data: bytes) -> bytes:
+        """ES256 as r‖s (32 + 32), PS256 for RSA keys."""
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        return self._key.sign(data, pss, hashes.SHA256())
+
+
+# What signing code is handed: a Signer, or (in tests and one-off tools) a bare private key.
+SigningKey = PrivateKey | Signer
+
+
+def signer_of(key: SigningKey) -> Signer:
+    """The :class:`Signer` for ``key`` (a bare private key is wrapped)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        return MemorySigner(key)
+    return key
 
 
 def signing_key_kind(key: SigningKey) -> KeyKind:
     """The kind of a signing key, wherever it lives."""
-    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        return key_kind(key)
-    return "ec-p256"
+    kind = signer_of(key).kind
+    return "rsa-3072" if kind == "rsa-3072" else "ec-p256"
 
 
 def sign_with(key: SigningKey, data: bytes, *, digest: str, pss: bool = False) -> bytes:
-    """:func:`sign_raw` for a key in memory or in a token (ECDSA signatures come out DER)."""
-    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        return sign_raw(key, data, digest=digest, pss=pss)
-    if digest.lower() != "sha256":
-        raise PkiError("token keys sign SHA-256 only")
-    raw = key.sign_digest_raw(hashlib.sha256(data).digest())
-    return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    """A CMS signature value by a key in memory or in a token (ECDSA signatures come out DER)."""
+    return signer_of(key).sign(data, digest=digest, pss=pss)
 
 
 def cose_sign(key: SigningKey, data: bytes) -> bytes:
     """COSE signature bytes: ES256 as r‖s (32 + 32), PS256 for RSA keys."""
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        return key.sign_digest_raw(hashlib.sha256(data).digest())
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return key.sign(
-        data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
-    )
+    return signer_of(key).cose_sign(data)
 
 
 def cose_verify(public: PublicKey, data: bytes, signature: bytes) -> bool:

@@ -1,9 +1,10 @@
-"""What signs without showing its private key: the protocol a key in a token meets.
+"""What signs: one protocol for a key in memory and a key that stays in a token.
 
-A department key generated with ``--hsm`` never leaves the PKCS#11 token; the code that signs
-(PAdES, the QR code's COSE_Sign1, OCSP) sees only this protocol. The key store hands such keys
-out by label (:meth:`keys.stores.KeyStore.token_signer`), so nothing above ``keys`` imports the
-token library or asks which kind of store it has.
+A department key generated with ``--hsm`` never leaves the PKCS#11 token; one sealed under the
+master key is opened into memory. The code that signs (PAdES, the QR code's COSE_Sign1) sees only
+:class:`Signer` and never asks where the key lives: :class:`keys.pki.MemorySigner` and
+:class:`keys.pkcs11.TokenSigningKey` meet it, and the key store hands token keys out by label
+(:meth:`keys.stores.KeyStore.token_signer`), so nothing above ``keys`` imports the token library.
 """
 
 from __future__ import annotations
@@ -11,15 +12,27 @@ from __future__ import annotations
 from typing import Protocol
 
 
-class TokenKey(Protocol):
-    """A signing key that stays in an HSM (see :class:`keys.pkcs11.TokenSigningKey`)."""
+class Signer(Protocol):
+    """A signing key, wherever it lives."""
 
-    kind: str
-
-    def sign_digest_raw(self, digest: bytes) -> bytes:
-        """The raw signature (r‖s for ECDSA) over a SHA-256 digest computed outside."""
+    @property
+    def kind(self) -> str:
+        """``ec-p256`` or ``rsa-3072`` (keys.pki.KeyKind)."""
         ...
 
     def public_key_der(self) -> bytes:
         """The public key as SubjectPublicKeyInfo DER."""
         ...
+
+    def sign(self, data: bytes, *, digest: str, pss: bool = False) -> bytes:
+        """A CMS signature value over ``data`` hashed with ``digest``: DER ECDSA, or RSA
+        PKCS#1 v1.5 / PSS."""
+        ...
+
+    def cose_sign(self, data: bytes) -> bytes:
+        """A COSE signature value: ES256 as r‖s (32 + 32 bytes), PS256 for RSA."""
+        ...
+
+
+# A key in a token is a Signer like any other (the name says where it came from).
+TokenKey = Signer

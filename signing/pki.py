@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from audit import EventTag, record_event
 from keys import pki
 from keys.errors import NoToken
-from keys.signers import TokenKey
+from keys.signers import Signer, TokenKey
 from keys.stores import KeyStore
 from signing.errors import InvalidRequest, PkiNotReady, UnknownDepartment
 from signing.models import Authority, CrlState, Department, DepartmentCert, KeyStatus, PkiKey
@@ -95,7 +95,7 @@ def _token_key(
     return key, row
 
 
-def _open_signing_key(keystore: KeyStore, row: PkiKey) -> pki.SigningKey:
+def _open_signing_key(keystore: KeyStore, row: PkiKey) -> Signer:
     if row.storage == "pkcs11":
         if row.ciphertext is None:
             raise PkiNotReady(f"key {row.label} has no token label")
@@ -105,7 +105,7 @@ def _open_signing_key(keystore: KeyStore, row: PkiKey) -> pki.SigningKey:
             raise PkiNotReady(
                 f"key {row.label} is in a PKCS#11 token: set AMANAT_KEYSTORE=pkcs11"
             ) from None
-    return _open_key(keystore, row)
+    return pki.MemorySigner(_open_key(keystore, row))
 
 
 def _open_key(keystore: KeyStore, row: PkiKey) -> pki.PrivateKey:

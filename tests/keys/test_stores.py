@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pkcs11
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
+from cryptography.hazmat.primitives.hashes import SHA256
 from pkcs11 import Attribute, ObjectClass
 
 from keys import DecryptionFailed, KeyStoreError
 from keys.errors import NoToken
 from keys.pkcs11 import Pkcs11KeyStore
-from keys.pki import cose_verify, load_public_key_der
+from keys.pki import MemorySigner, cose_verify, load_public_key_der, new_private_key
+from keys.signers import Signer
 from keys.stores import FileKeyStore, KeyStore
 
 
@@ -175,3 +178,22 @@ def test_a_token_store_hands_out_its_key_by_label(softhsm: dict[str, str]) -> No
     public = load_public_key_der(made.public_key_der())
     assert found.public_key_der() == made.public_key_der()
     assert cose_verify(public, b"terms", signature)
+
+
+@pytest.mark.parametrize("where", ["memory", "token"])
+def test_a_key_in_memory_and_one_in_the_token_sign_alike(
+    request: pytest.FixtureRequest, where: str
+) -> None:
+    """keys.signers.Signer: both kinds give a CMS (DER) and a COSE (r‖s) signature that the
+    public key checks; signing code never asks which one it holds."""
+    signer: Signer
+    if where == "memory":
+        signer = MemorySigner(new_private_key("ec-p256"))
+    else:
+        hsm = request.getfixturevalue("softhsm")
+        store = Pkcs11KeyStore(module=hsm["module"], token_label=hsm["token"], pin=hsm["pin"])
+        signer = store.new_token_signer(f"amanat-test-{os.urandom(4).hex()}")
+    public = load_public_key_der(signer.public_key_der())
+    assert signer.kind == "ec-p256"
+    assert cose_verify(public, b"claims", signer.cose_sign(b"claims"))
+    public.verify(signer.sign(b"cms", digest="sha256"), b"cms", ECDSA(SHA256()))
