@@ -20,6 +20,7 @@ from audit.service import (
     own_events,
     record_event,
     record_events,
+    record_operator,
     verify_chain,
 )
 from audit.tags import EventTag
@@ -35,6 +36,7 @@ __all__ = [
     "own_events",
     "record_event",
     "record_events",
+    "record_operator",
     "tally",
     "verify_chain",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from amanat.db import is_postgresql
 from audit import merkle
-from audit.actors import Actor
+from audit.actors import OPERATOR, Actor
 from audit.errors import AuditError
 from audit.keyring import (
     _APPEND_LOCK,
@@ -199,6 +199,23 @@ def record_event(
         if others_waiting:
             _chain_pending_locked(session)  # what others left waiting goes first, in their order
     return _append_one(session, fields, mac_key)
+
+
+def record_operator(
+    session: Session,
+    tag: EventTag,
+    *,
+    object_type: str,
+    object_id: str,
+    now: dt.datetime,
+    details: Mapping[str, Any] | None = None,
+) -> int | None:
+    """An act of the operator (the command line: registering, revoking, rolling keys), about no
+    citizen; the department's or organisation's record shows it."""
+    return record_event(
+        session, tag=tag, actor=OPERATOR, subject_id=None, now=now,
+        object_type=object_type, object_id=object_id, details=details,
+    )  # fmt: skip
 
 
 def _fields_entry(fields: Mapping[str, Any], *, prev_hash: bytes, seq: int) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
+from audit import EventTag, record_operator
 from identity.accounts import clean_display_name, create_account
 from identity.errors import ApiKeyRejected, Conflict, InvalidInput, NotFound
 from identity.models import Account, ApiKey, Organisation, Role
@@ -53,11 +53,8 @@ def create_organisation(
     )
     session.add(org)
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ORGANISATION_CREATED,
-        actor="operator",
-        subject_id=None,
+    record_operator(
+        session, EventTag.ORGANISATION_CREATED,
         object_type="organisation",
         object_id=code,
         now=now,
@@ -106,15 +103,12 @@ def add_member(
         affiliation=org.code,
         now=now,
     )
-    record_event(
-        session,
-        tag=EventTag.ORGANISATION_MEMBER_ADDED,
-        actor="operator",
-        subject_id=None,
+    record_operator(
+        session, EventTag.ORGANISATION_MEMBER_ADDED,
         object_type="organisation",
         object_id=org.code,
-        details={"account": account.id},
         now=now,
+        details={"account": account.id},
     )
     return account
 
@@ -201,15 +195,12 @@ def create_api_key(
     )
     session.add(row)
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.ORGANISATION_KEY_CREATED,
-        actor="operator",
-        subject_id=None,
+    record_operator(
+        session, EventTag.ORGANISATION_KEY_CREATED,
         object_type="api-key",
         object_id=minted.key_id,
-        details={"organisation": org.code, "scopes": row.scopes},
         now=now,
+        details={"organisation": org.code, "scopes": row.scopes},
     )
     return NewApiKey(row, minted.token)
 
@@ -242,15 +233,12 @@ def revoke_api_key(session: Session, *, key_id: str, now: dt.datetime) -> ApiKey
     """End a key at once (idempotent)."""
     row, ended = end_key(session, ApiKey, key_id=key_id, now=now)
     if ended:
-        record_event(
-            session,
-            tag=EventTag.ORGANISATION_KEY_REVOKED,
-            actor="operator",
-            subject_id=None,
+        record_operator(
+            session, EventTag.ORGANISATION_KEY_REVOKED,
             object_type="api-key",
             object_id=row.key_id,
-            details={"organisation": row.organisation_code},
             now=now,
+            details={"organisation": row.organisation_code},
         )
     return row
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
+from audit import EventTag, record_operator
 from identity.errors import ApiKeyScopeMissing
 from identity.organisations import clean_label, clean_scopes, end_key, live_key, mint_key
 from signing.models import DepartmentApiKey
@@ -50,15 +50,12 @@ def create_department_api_key(
     )
     session.add(row)
     session.flush()
-    record_event(
-        session,
-        tag=EventTag.DEPARTMENT_API_KEY_CREATED,
-        actor="operator",
-        subject_id=None,
+    record_operator(
+        session, EventTag.DEPARTMENT_API_KEY_CREATED,
         object_type="department",
         object_id=department.code,
-        details={"key": row.key_id, "scopes": row.scopes},
         now=now,
+        details={"key": row.key_id, "scopes": row.scopes},
     )
     return NewDepartmentKey(row, minted.token)
 
@@ -69,15 +66,12 @@ def revoke_department_api_key(
     """End a key at once (idempotent)."""
     row, ended = end_key(session, DepartmentApiKey, key_id=key_id, now=now)
     if ended:
-        record_event(
-            session,
-            tag=EventTag.DEPARTMENT_API_KEY_REVOKED,
-            actor="operator",
-            subject_id=None,
+        record_operator(
+            session, EventTag.DEPARTMENT_API_KEY_REVOKED,
             object_type="department",
             object_id=row.department_code,
-            details={"key": row.key_id},
             now=now,
+            details={"key": row.key_id},
         )
     return row
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import EventTag, record_event
+from audit import EventTag, record_operator
 from keys import pki
 from keys.errors import NoToken
 from keys.signers import Signer, TokenKey
@@ -374,14 +374,11 @@ def create_department(
         now=now,
         hsm=hsm,
     )
-    record_event(
-        session,
-        tag=EventTag.DEPARTMENT_CREATED,
-        actor="operator",
-        subject_id=None,
-        now=now,
+    record_operator(
+        session, EventTag.DEPARTMENT_CREATED,
         object_type="department",
         object_id=code,
+        now=now,
         details={"name": name},
     )
     return department
@@ -480,11 +477,9 @@ def revoke_department_key(
     )
     material._department_keys.pop(old.key_id, None)
     refresh_crl(session, material=material, now=now)
-    record_event(
+    record_operator(
         session,
-        tag=EventTag.DEPARTMENT_KEY_REVOKED,
-        actor="operator",
-        subject_id=None,
+        EventTag.DEPARTMENT_KEY_REVOKED,
         now=now,
         object_type="department",
         object_id=department.code,
