@@ -208,6 +208,7 @@ ERRORS: dict[str, Any] = {
     "name_characters": _l("The name contains characters that are not allowed."),
     "login_format": _l("A login name has %(low)s to %(high)s letters, digits, '.', '-' or '_'."),
     "cnic_registered": _l("An account with this CNIC already exists. Please sign in instead."),
+    "no_token": _l("This key store has no hardware token: set AMANAT_KEYSTORE=pkcs11."),
     "registration_refused": _l(
         "An account could not be made with these details. If you already have an account, sign"
         " in with your passkey, password or a recovery code; if you have lost them all, a"
