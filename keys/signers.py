@@ -33,6 +33,3 @@ class Signer(Protocol):
         """A COSE signature value: ES256 as r‖s (32 + 32 bytes), PS256 for RSA."""
         ...
 
-
-# A key in a token is a Signer like any other (the name says where it came from).
-TokenKey = Signer

@@ -21,7 +21,7 @@ from typing import Protocol
 from amanat.settings import Settings
 from keys import wrapping
 from keys.errors import DecryptionFailed, KeyStoreError, NoToken
-from keys.signers import TokenKey
+from keys.signers import Signer
 
 
 class KeyStore(Protocol):
@@ -52,11 +52,11 @@ class KeyStore(Protocol):
         """Raise :class:`KeyStoreError` unless the store is usable (health checks)."""
         ...
 
-    def new_token_signer(self, label: str) -> TokenKey:
+    def new_token_signer(self, label: str) -> Signer:
         """Generate an ECDSA P-256 key inside the store's token; :class:`NoToken` without one."""
         ...
 
-    def token_signer(self, label: str) -> TokenKey:
+    def token_signer(self, label: str) -> Signer:
         """The key called ``label`` in the store's token; :class:`NoToken` without one."""
         ...
 
@@ -138,11 +138,11 @@ class FileKeyStore:
         if not self._path.is_file():
             raise KeyStoreError("master key file is missing")
 
-    def new_token_signer(self, label: str) -> TokenKey:
+    def new_token_signer(self, label: str) -> Signer:
         """A file key store has no token: keys are sealed under the master key instead."""
         raise NoToken()
 
-    def token_signer(self, label: str) -> TokenKey:
+    def token_signer(self, label: str) -> Signer:
         """A file key store has no token."""
         raise NoToken()
 

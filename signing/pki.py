@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from audit import EventTag, record_operator
 from keys import pki
 from keys.errors import NoToken
-from keys.signers import Signer, TokenKey
+from keys.signers import Signer
 from keys.stores import KeyStore
 from signing.errors import InvalidRequest, PkiNotReady, UnknownDepartment
 from signing.models import Authority, CrlState, Department, DepartmentCert, KeyStatus, PkiKey
@@ -73,7 +73,7 @@ def _store_key(
 
 def _token_key(
     session: Session, keystore: KeyStore, label: str, key_kind: pki.KeyKind, now: dt.datetime
-) -> tuple[TokenKey, PkiKey]:
+) -> tuple[Signer, PkiKey]:
     """Generate a department key inside the PKCS#11 token of the key store."""
     if key_kind != "ec-p256":
         raise InvalidRequest("Keys in the token are ECDSA P-256.")

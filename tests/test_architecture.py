@@ -78,7 +78,7 @@ def test_only_keys_touches_cryptography_hazmat() -> None:
 
 
 def test_only_keys_touches_the_token_library() -> None:
-    """Keys in an HSM are handed out by the key store (keys.signers.TokenKey): nothing above
+    """Keys in an HSM are handed out by the key store (keys.signers.Signer): nothing above
     ``keys`` imports the PKCS#11 store or python-pkcs11, or asks which kind of store it has."""
     assert not _offenders("keys.pkcs11", lambda rel: rel.startswith("keys/"))
     assert not _offenders("pkcs11", lambda rel: rel.startswith("keys/"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -123,6 +124,17 @@ def add_virtual_authenticator(page: Any) -> tuple[Any, str]:
         },
     )
     return cdp, result["authenticatorId"]
+
+
+def register_with_passkey(page: Any, live_server: str, *, name: str, cnic: str) -> None:
+    """Register a citizen on ``page`` with a new virtual passkey; the page ends on the vault."""
+    page.goto(live_server + "/")
+    add_virtual_authenticator(page)
+    page.goto(live_server + "/register")
+    page.fill("#name", name)
+    page.fill("#cnic", cnic)
+    page.click("#register-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/vault$"))
 
 
 def api_get(url: str, key: str) -> tuple[int, bytes]:

@@ -22,7 +22,7 @@ from identity.passwords import set_password
 from keys.stores import FileKeyStore
 from signing.issuance import IssuanceContext, IssueRequest, issue_certificate
 from signing.pki import create_department, ensure_pki, load_pki
-from tests.e2e.conftest import add_virtual_authenticator, password_sign_in
+from tests.e2e.conftest import password_sign_in, register_with_passkey
 from tests.signing.test_issuance import _decode_qr
 from vault.service import open_document
 
@@ -86,13 +86,7 @@ def world(
     _staff(sessions, file_keystore, live_server)
     context = chromium.new_context()
     page = context.new_page()
-    page.goto(live_server + "/")
-    add_virtual_authenticator(page)
-    page.goto(live_server + "/register")
-    page.fill("#name", "عائشہ خان")
-    page.fill("#cnic", CNIC)
-    page.click("#register-form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/vault$"))
+    register_with_passkey(page, live_server, name="عائشہ خان", cnic=CNIC)
     with transaction(sessions) as s:
         citizen = find_by_login(s, login=CNIC)
         assert citizen is not None
@@ -218,12 +212,28 @@ def _axe(page: Any, source: str) -> list[str]:
 STEPS = {"public": PUBLIC, "citizen": CITIZEN, "officer": OFFICER, "member": MEMBER}
 
 
-def _browser(chromium: Any, world: World, lang: str) -> Any:
+def _walk(
+    chromium: Any, world: World, *, lang: str, role: str, steps: list[Step],
+    check: Callable[[Any], object],
+) -> dict[str, object]:
+    """Sign ``role`` in at phone width in ``lang``, take each step, and keep what ``check`` finds
+    on each page (by step)."""
     # The page's Content-Security-Policy forbids inline scripts; only this test browser ignores
     # it, to inject axe.
     context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
     context.add_cookies([{"name": "lang", "value": lang, "url": world.base}])
-    return context
+    try:
+        page = context.new_page()
+        page.goto(world.base + "/")
+        _sign_in(page, world, role)
+        found = {}
+        for step in steps:
+            step(page, world)
+            if result := check(page):
+                found[f"{step.__name__} ({page.url})"] = result
+        return found
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "ur"])
@@ -231,19 +241,11 @@ def _browser(chromium: Any, world: World, lang: str) -> Any:
 def test_every_page_state_passes_axe(
     world: World, chromium: Any, axe_source: str, role: str, lang: str
 ) -> None:
-    context = _browser(chromium, world, lang)
-    try:
-        page = context.new_page()
-        page.goto(world.base + "/")
-        _sign_in(page, world, role)
-        found = {}
-        for step in STEPS[role]:
-            step(page, world)
-            if violations := _axe(page, axe_source):
-                found[f"{step.__name__} ({page.url})"] = violations
-        assert not found, "\n".join(f"{k}:\n  " + "\n  ".join(v) for k, v in found.items())
-    finally:
-        context.close()
+    found = _walk(
+        chromium, world, lang=lang, role=role, steps=STEPS[role],
+        check=lambda page: _axe(page, axe_source),
+    )  # fmt: skip
+    assert not found, "\n".join(f"{k}:\n  " + "\n  ".join(v) for k, v in found.items())
 
 
 # Text a reader sees or hears: text nodes and the attributes a screen reader speaks.
@@ -289,16 +291,8 @@ URDU_PAGES: dict[str, list[Step]] = {
 
 @pytest.mark.parametrize("role", list(URDU_PAGES))
 def test_urdu_pages_have_no_english_words(world: World, chromium: Any, role: str) -> None:
-    context = _browser(chromium, world, "ur")
-    try:
-        page = context.new_page()
-        page.goto(world.base + "/")
-        _sign_in(page, world, role)
-        found = {}
-        for step in URDU_PAGES[role]:
-            step(page, world)
-            if words := _english_words(page.evaluate(VISIBLE_TEXT)):
-                found[step.__name__] = sorted(words)
-        assert not found, "\n".join(f"{k}: {' '.join(v)}" for k, v in found.items())
-    finally:
-        context.close()
+    found = _walk(
+        chromium, world, lang="ur", role=role, steps=URDU_PAGES[role],
+        check=lambda page: sorted(_english_words(page.evaluate(VISIBLE_TEXT))),
+    )  # fmt: skip
+    assert not found, "\n".join(f"{k}: {' '.join(v)}" for k, v in found.items())

@@ -15,7 +15,7 @@ from amanat.db import transaction
 from identity import passwords
 from identity.accounts import create_account
 from identity.models import AssistedRecovery, Role
-from tests.e2e.conftest import add_virtual_authenticator, password_sign_in
+from tests.e2e.conftest import add_virtual_authenticator, password_sign_in, register_with_passkey
 
 CNIC = "35202-7654321-5"
 
@@ -29,13 +29,7 @@ def test_a_recovery_from_the_desk_to_a_new_passkey(
                                  login="desk.one", now=now)  # fmt: skip
         passwords.set_password(s, account=officer, password="desk passphrase", now=now)
     lost = browser_context.new_page()  # the device the citizen then loses
-    lost.goto(live_server + "/")
-    add_virtual_authenticator(lost)
-    lost.goto(live_server + "/register")
-    lost.fill("#name", "Ayesha Khan")
-    lost.fill("#cnic", CNIC)
-    lost.click("#register-form button[type=submit]")
-    lost.wait_for_url(re.compile(r".*/vault$"))
+    register_with_passkey(lost, live_server, name="Ayesha Khan", cnic=CNIC)
 
     desk = chromium.new_context().new_page()
     password_sign_in(desk, live_server, "desk.one", "desk passphrase")

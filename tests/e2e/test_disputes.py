@@ -5,7 +5,6 @@ the public record that counts it."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pytest
@@ -18,7 +17,11 @@ from identity import passwords
 from identity.accounts import create_account
 from identity.models import Account, Role
 from identity.organisations import add_member, create_organisation
-from tests.e2e.conftest import add_virtual_authenticator, open_activity_with, password_sign_in
+from tests.e2e.conftest import (
+    open_activity_with,
+    password_sign_in,
+    register_with_passkey,
+)
 
 CNIC = "35202-7654321-3"
 TEXTS = {
@@ -48,13 +51,7 @@ def test_a_dispute_from_the_activity_line_to_its_closing(
             passwords.set_password(s, account=account, password="clerk passphrase", now=now)
 
     page = browser_context.new_page()
-    page.goto(live_server + "/")
-    add_virtual_authenticator(page)
-    page.goto(live_server + "/register")
-    page.fill("#name", "Ayesha Khan")
-    page.fill("#cnic", CNIC)
-    page.click("#register-form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/vault$"))
+    register_with_passkey(page, live_server, name="Ayesha Khan", cnic=CNIC)
     with transaction(sessions) as s:
         citizen = s.scalars(select(Account).where(Account.login == CNIC)).one()
         record_event(

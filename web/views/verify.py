@@ -14,7 +14,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from audit.actors import Actor
+from audit.actors import ANONYMOUS, Actor
 from identity.models import Role
 from identity.organisations import find_organisation
 from keys.pki import kid_of, load_cert, public_key_der
@@ -184,7 +184,7 @@ def landing(serial: str) -> str:
 class Verifier:
     """Who is verifying, as the holder's activity names them."""
 
-    actor: str = "anonymous"
+    actor: str = str(ANONYMOUS)
     organisation: str | None = None
     organisation_ur: str | None = None
 
